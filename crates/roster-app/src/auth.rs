@@ -1,0 +1,185 @@
+//! Who is calling, and what they may reach. Authorization is a type: a use case that
+//! needs a superadmin takes a [`Superadmin`], which only [`Actor::superadmin`] makes;
+//! a use case over users takes the [`Actor`] and narrows every query to its [`Scope`].
+
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use roster_domain::{BranchTree, DomainError};
+use sha2::{Digest, Sha256};
+use std::collections::HashSet;
+
+use crate::{AppError, AppResult};
+
+/// What an administrator or token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Everything.
+    Superadmin,
+    /// Users in its branches (and below) and groups; not fields, tokens or admins.
+    TrainingAdmin,
+}
+
+impl Role {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Superadmin => "superadmin",
+            Role::TrainingAdmin => "training_admin",
+        }
+    }
+
+    /// Parses a stored or typed name.
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        match raw {
+            "superadmin" => Ok(Role::Superadmin),
+            "training_admin" => Ok(Role::TrainingAdmin),
+            other => Err(DomainError::new(
+                "role",
+                format!("\"{other}\" is not a role; use superadmin or training_admin"),
+            )),
+        }
+    }
+}
+
+/// Which users an actor reaches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Every user.
+    All,
+    /// Users whose branch is one of these (the assigned branches and all below them).
+    Branches(HashSet<i64>),
+}
+
+impl Scope {
+    /// Whether a user in `branch_id` is reachable.
+    pub fn contains(&self, branch_id: Option<i64>) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Branches(ids) => branch_id.is_some_and(|b| ids.contains(&b)),
+        }
+    }
+
+    /// The branch ids to filter a query by; `None` when unrestricted.
+    pub fn branch_filter(&self) -> Option<Vec<i64>> {
+        match self {
+            Scope::All => None,
+            Scope::Branches(ids) => {
+                let mut v: Vec<i64> = ids.iter().copied().collect();
+                v.sort_unstable();
+                Some(v)
+            }
+        }
+    }
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    /// Who, for logs and membership events (`token:hr-sync`, `admin:alice`, `cli`).
+    pub name: String,
+    /// What they may do.
+    pub role: Role,
+    /// The branch codes a training admin was given.
+    pub branch_codes: Vec<String>,
+}
+
+/// Proof that the caller is a superadmin; the only way into superadmin-only use cases.
+#[derive(Debug, Clone, Copy)]
+pub struct Superadmin(());
+
+impl Actor {
+    /// The command line and the demo act as a superadmin named `actor`.
+    pub fn system(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            role: Role::Superadmin,
+            branch_codes: vec![],
+        }
+    }
+
+    /// The superadmin capability, or 403.
+    pub fn superadmin(&self) -> AppResult<Superadmin> {
+        match self.role {
+            Role::Superadmin => Ok(Superadmin(())),
+            Role::TrainingAdmin => Err(AppError::Forbidden(
+                "this needs a superadmin; a training admin may not do it".into(),
+            )),
+        }
+    }
+
+    /// The users this actor reaches, resolved against the current org chart.
+    pub fn scope(&self, tree: &BranchTree) -> Scope {
+        match self.role {
+            Role::Superadmin => Scope::All,
+            Role::TrainingAdmin => Scope::Branches(
+                self.branch_codes
+                    .iter()
+                    .filter_map(|c| tree.by_code(c))
+                    .flat_map(|b| tree.subtree(b.id))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// The SHA-256 of an API token, as stored.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A new random API token: `rst_` and 64 hex digits.
+pub fn new_token() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    format!("rst_{}", hex::encode(bytes))
+}
+
+/// Hashes a password with argon2id and a random salt.
+pub fn hash_password(password: &str) -> AppResult<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|_| AppError::invalid("password", "cannot be hashed"))
+}
+
+/// Whether `password` matches an argon2 `hash`.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use roster_domain::Branch;
+
+    #[test]
+    fn training_admin_scope_covers_the_subtree_only() {
+        let tree = BranchTree::new(vec![
+            Branch { id: 1, code: "EMEA".into(), name: "EMEA".into(), parent_id: None },
+            Branch { id: 2, code: "FR".into(), name: "France".into(), parent_id: Some(1) },
+            Branch { id: 3, code: "AMER".into(), name: "Americas".into(), parent_id: None },
+        ]);
+        let actor = Actor { name: "t".into(), role: Role::TrainingAdmin, branch_codes: vec!["emea".into()] };
+        let scope = actor.scope(&tree);
+        assert!(scope.contains(Some(2)));
+        assert!(!scope.contains(Some(3)));
+        assert!(!scope.contains(None));
+        assert!(actor.superadmin().is_err());
+        assert!(Actor::system("cli").superadmin().is_ok());
+    }
+
+    #[test]
+    fn passwords_verify_and_tokens_hash() {
+        let h = hash_password("correct horse").unwrap();
+        assert!(verify_password("correct horse", &h));
+        assert!(!verify_password("wrong", &h));
+        let t = new_token();
+        assert!(t.starts_with("rst_") && t.len() == 68);
+        assert_eq!(token_hash(&t), token_hash(&t));
+        assert_ne!(token_hash(&t), token_hash("other"));
+    }
+}

@@ -1,0 +1,339 @@
+//! The catalog that users are described by: additional fields, branches, courses.
+//! Everyone reads it; only a superadmin changes fields and branches.
+
+use roster_domain::{BranchTree, Code, FieldDef, FieldType, Name};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::views::{BranchView, CourseView, FieldView, List};
+use crate::{Actor, App, AppError, AppResult, Context, ListParams};
+
+/// A new additional field.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewField {
+    /// Stable slug (`hire_date`).
+    pub code: String,
+    /// Label (`Hire Date`).
+    pub name: String,
+    /// `text`, `number`, `date`, `dropdown` or `yes_no`.
+    #[serde(rename = "type")]
+    pub field_type: String,
+    /// A dropdown's options.
+    #[serde(default)]
+    pub options: Vec<String>,
+}
+
+/// A change to a field: its label or its options (its code and type are fixed).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FieldPatch {
+    /// New label.
+    pub name: Option<String>,
+    /// New options of a dropdown; values in use must stay among them.
+    pub options: Option<Vec<String>>,
+}
+
+/// A new branch.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewBranch {
+    /// Stable code.
+    pub code: String,
+    /// Label.
+    pub name: String,
+    /// The parent's code; absent for a root.
+    #[serde(default)]
+    pub parent: Option<String>,
+}
+
+/// A change to a branch: rename or move.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BranchPatch {
+    /// New label.
+    pub name: Option<String>,
+    /// New parent's code; `null` makes it a root.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub parent: Option<Option<String>>,
+}
+
+/// A new course.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCourse {
+    /// Stable code (`DRV-101`).
+    pub code: String,
+    /// Label.
+    pub name: String,
+}
+
+/// A change to a course.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CoursePatch {
+    /// New label.
+    pub name: Option<String>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+fn field_not_found(code: &str) -> AppError {
+    AppError::NotFound(format!("field \"{code}\""))
+}
+
+impl App {
+    /// Every additional field.
+    pub async fn list_fields(&self, _actor: &Actor) -> AppResult<Vec<FieldView>> {
+        let mut conn = self.store.read().await?;
+        Ok(roster_store::fields::all(&mut conn).await?.into_iter().map(FieldView::from).collect())
+    }
+
+    /// One additional field by code.
+    pub async fn get_field(&self, _actor: &Actor, code: &str) -> AppResult<FieldView> {
+        let mut conn = self.store.read().await?;
+        let ctx = Context::load(&mut conn).await?;
+        ctx.field(code).cloned().map(FieldView::from).ok_or_else(|| field_not_found(code))
+    }
+
+    /// Creates an additional field (superadmin).
+    pub async fn create_field(&self, actor: &Actor, input: NewField) -> AppResult<FieldView> {
+        actor.superadmin()?;
+        let def = FieldDef {
+            code: Code::parse("code", &input.code)?,
+            name: Name::parse("name", &input.name)?,
+            field_type: FieldType::parse("type", &input.field_type)?,
+            options: input.options.iter().map(|o| o.trim().to_owned()).collect(),
+        };
+        def.validate()?;
+        let mut tx = self.store.write().await?;
+        let ctx = Context::load(&mut tx).await?;
+        if ctx.field(def.code.as_str()).is_some() {
+            return Err(AppError::conflict("code", format!("a field with the code \"{}\" exists", def.code)));
+        }
+        if ctx.fields.iter().any(|f| f.name.as_str().eq_ignore_ascii_case(def.name.as_str())) {
+            return Err(AppError::conflict("name", format!("a field named \"{}\" exists", def.name)));
+        }
+        roster_store::fields::insert(&mut tx, &def, self.now()).await?;
+        tx.commit().await?;
+        Ok(def.into())
+    }
+
+    /// Renames a field or changes a dropdown's options (superadmin).
+    pub async fn update_field(&self, actor: &Actor, code: &str, patch: FieldPatch) -> AppResult<FieldView> {
+        actor.superadmin()?;
+        let mut tx = self.store.write().await?;
+        let ctx = Context::load(&mut tx).await?;
+        let mut def = ctx.field(code).cloned().ok_or_else(|| field_not_found(code))?;
+        if let Some(n) = &patch.name {
+            def.name = Name::parse("name", n)?;
+            if ctx.fields.iter().any(|f| f.code != def.code && f.name.as_str().eq_ignore_ascii_case(n.trim())) {
+                return Err(AppError::conflict("name", format!("a field named \"{}\" exists", def.name)));
+            }
+        }
+        if let Some(options) = &patch.options {
+            def.options = options.iter().map(|o| o.trim().to_owned()).collect();
+            def.validate()?;
+            let removed: Vec<&String> = ctx
+                .field(code)
+                .map(|old| old.options.iter().filter(|o| !def.options.contains(o)).collect())
+                .unwrap_or_default();
+            for option in removed {
+                if self.field_value_in_use(&mut tx, &def, option).await? {
+                    return Err(AppError::conflict(
+                        "options",
+                        format!("users still have the value \"{option}\"; change their values before removing it"),
+                    ));
+                }
+            }
+        }
+        roster_store::fields::update(&mut tx, &def).await?;
+        tx.commit().await?;
+        Ok(def.into())
+    }
+
+    async fn field_value_in_use(
+        &self,
+        conn: &mut roster_store::AnyConnection,
+        def: &FieldDef,
+        value: &str,
+    ) -> AppResult<bool> {
+        let key = serde_json::to_string(&serde_json::json!({ def.code.as_str(): value }))
+            .map_err(|e| AppError::Internal(roster_store::StoreError::Corrupt(e.to_string())))?;
+        let inner = key.trim_start_matches('{').trim_end_matches('}');
+        let n = roster_store::users::count_fields_like(conn, &format!("%{inner}%")).await?;
+        Ok(n > 0)
+    }
+
+    /// Deletes a field and every value of it (superadmin).
+    pub async fn delete_field(&self, actor: &Actor, code: &str) -> AppResult<()> {
+        actor.superadmin()?;
+        let mut tx = self.store.write().await?;
+        let ctx = Context::load(&mut tx).await?;
+        let def = ctx.field(code).cloned().ok_or_else(|| field_not_found(code))?;
+        roster_store::users::drop_field(&mut tx, def.code.as_str()).await?;
+        roster_store::fields::delete(&mut tx, def.code.as_str()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The org chart.
+    pub async fn list_branches(&self, _actor: &Actor) -> AppResult<Vec<BranchView>> {
+        let mut conn = self.store.read().await?;
+        let tree = BranchTree::new(roster_store::branches::all(&mut conn).await?);
+        let mut out: Vec<BranchView> = tree.iter().filter_map(|b| BranchView::new(&tree, b.id)).collect();
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(out)
+    }
+
+    /// One branch by code.
+    pub async fn get_branch(&self, _actor: &Actor, code: &str) -> AppResult<BranchView> {
+        let mut conn = self.store.read().await?;
+        let tree = BranchTree::new(roster_store::branches::all(&mut conn).await?);
+        tree.by_code(code)
+            .and_then(|b| BranchView::new(&tree, b.id))
+            .ok_or_else(|| AppError::NotFound(format!("branch \"{code}\"")))
+    }
+
+    /// Creates a branch (superadmin).
+    pub async fn create_branch(&self, actor: &Actor, input: NewBranch) -> AppResult<BranchView> {
+        actor.superadmin()?;
+        let code = Code::parse("code", &input.code)?;
+        let name = Name::parse("name", &input.name)?;
+        let mut tx = self.store.write().await?;
+        let tree = BranchTree::new(roster_store::branches::all(&mut tx).await?);
+        if tree.by_code(code.as_str()).is_some() {
+            return Err(AppError::conflict("code", format!("a branch with the code \"{code}\" exists")));
+        }
+        let parent = match input.parent.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+            None => None,
+            Some(p) => Some(
+                tree.by_code(p)
+                    .ok_or_else(|| AppError::invalid("parent", format!("no branch has the code \"{p}\"")))?
+                    .id,
+            ),
+        };
+        let id = roster_store::branches::insert(&mut tx, code.as_str(), name.as_str(), parent, self.now()).await?;
+        let tree = BranchTree::new(roster_store::branches::all(&mut tx).await?);
+        tx.commit().await?;
+        BranchView::new(&tree, id).ok_or_else(|| AppError::NotFound("branch".into()))
+    }
+
+    /// Renames or moves a branch (superadmin); a move under its own subtree is refused.
+    pub async fn update_branch(&self, actor: &Actor, code: &str, patch: BranchPatch) -> AppResult<BranchView> {
+        actor.superadmin()?;
+        let mut tx = self.store.write().await?;
+        let tree = BranchTree::new(roster_store::branches::all(&mut tx).await?);
+        let mut branch = tree
+            .by_code(code)
+            .cloned()
+            .ok_or_else(|| AppError::NotFound(format!("branch \"{code}\"")))?;
+        if let Some(n) = &patch.name {
+            branch.name = Name::parse("name", n)?.into_string();
+        }
+        if let Some(parent) = &patch.parent {
+            branch.parent_id = match parent.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+                None => None,
+                Some(p) => {
+                    let target = tree
+                        .by_code(p)
+                        .ok_or_else(|| AppError::invalid("parent", format!("no branch has the code \"{p}\"")))?;
+                    if tree.is_under(target.id, branch.id) {
+                        return Err(AppError::invalid(
+                            "parent",
+                            format!("\"{}\" cannot move under itself or its own sub-branch \"{p}\"", branch.code),
+                        ));
+                    }
+                    Some(target.id)
+                }
+            };
+        }
+        roster_store::branches::update(&mut tx, &branch).await?;
+        let tree = BranchTree::new(roster_store::branches::all(&mut tx).await?);
+        tx.commit().await?;
+        BranchView::new(&tree, branch.id).ok_or_else(|| AppError::NotFound("branch".into()))
+    }
+
+    /// Deletes a branch that has no users and no sub-branches (superadmin).
+    pub async fn delete_branch(&self, actor: &Actor, code: &str) -> AppResult<()> {
+        actor.superadmin()?;
+        let mut tx = self.store.write().await?;
+        let tree = BranchTree::new(roster_store::branches::all(&mut tx).await?);
+        let branch = tree
+            .by_code(code)
+            .ok_or_else(|| AppError::NotFound(format!("branch \"{code}\"")))?;
+        if !tree.children(branch.id).is_empty() {
+            return Err(AppError::conflict("code", format!("branch \"{}\" has sub-branches; move or delete them first", branch.code)));
+        }
+        let users = roster_store::users::count_in_branches(&mut tx, &[branch.id]).await?;
+        if users > 0 {
+            return Err(AppError::conflict(
+                "code",
+                format!("branch \"{}\" has {users} users; move them first", branch.code),
+            ));
+        }
+        roster_store::branches::delete(&mut tx, branch.id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A page of courses.
+    pub async fn list_courses(&self, _actor: &Actor, page: &ListParams) -> AppResult<List<CourseView>> {
+        let (after, limit) = page.resolve()?;
+        let mut conn = self.store.read().await?;
+        Ok(List::from_page(roster_store::courses::list(&mut conn, after, limit).await?, CourseView::from))
+    }
+
+    /// One course by code.
+    pub async fn get_course(&self, _actor: &Actor, code: &str) -> AppResult<CourseView> {
+        let mut conn = self.store.read().await?;
+        roster_store::courses::by_code(&mut conn, code)
+            .await?
+            .map(CourseView::from)
+            .ok_or_else(|| AppError::NotFound(format!("course \"{code}\"")))
+    }
+
+    /// Creates a course (superadmin).
+    pub async fn create_course(&self, actor: &Actor, input: NewCourse) -> AppResult<CourseView> {
+        actor.superadmin()?;
+        let code = Code::parse("code", &input.code)?;
+        let name = Name::parse("name", &input.name)?;
+        let mut tx = self.store.write().await?;
+        if roster_store::courses::by_code(&mut tx, code.as_str()).await?.is_some() {
+            return Err(AppError::conflict("code", format!("a course with the code \"{code}\" exists")));
+        }
+        roster_store::courses::insert(&mut tx, code.as_str(), name.as_str(), self.now()).await?;
+        tx.commit().await?;
+        Ok(CourseView { code: code.into_string(), name: name.into_string() })
+    }
+
+    /// Renames a course (superadmin).
+    pub async fn update_course(&self, actor: &Actor, code: &str, patch: CoursePatch) -> AppResult<CourseView> {
+        actor.superadmin()?;
+        let mut tx = self.store.write().await?;
+        let mut course = roster_store::courses::by_code(&mut tx, code)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("course \"{code}\"")))?;
+        if let Some(n) = &patch.name {
+            course.name = Name::parse("name", n)?.into_string();
+            roster_store::courses::rename(&mut tx, course.id, &course.name).await?;
+        }
+        tx.commit().await?;
+        Ok(course.into())
+    }
+
+    /// Deletes a course and its enrollments (superadmin).
+    pub async fn delete_course(&self, actor: &Actor, code: &str) -> AppResult<()> {
+        actor.superadmin()?;
+        let mut tx = self.store.write().await?;
+        let course = roster_store::courses::by_code(&mut tx, code)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("course \"{code}\"")))?;
+        roster_store::courses::delete(&mut tx, course.id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,80 @@
+//! The application layer's error: what a use case refuses, in terms a client can act on.
+//! The web layer maps each variant to one HTTP status in one place.
+
+use roster_domain::DomainError;
+use roster_store::StoreError;
+
+/// Why a use case did not happen. Nothing in a message comes from the database or the OS.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The input is malformed (400): wrong shape, unknown property, bad paging.
+    #[error("{message}")]
+    BadRequest {
+        /// The input at fault, when one is.
+        field: Option<String>,
+        /// What is wrong.
+        message: String,
+    },
+    /// The input is well-formed but refused by a rule of the domain (422).
+    #[error(transparent)]
+    Invalid(#[from] DomainError),
+    /// No valid credentials (401).
+    #[error("a valid API token is required")]
+    Unauthorized,
+    /// The caller may not do this (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// The thing does not exist, or is outside the caller's scope (404).
+    #[error("{0} not found")]
+    NotFound(String),
+    /// A uniqueness or state conflict (409).
+    #[error("{message}")]
+    Conflict {
+        /// The input that collided.
+        field: Option<String>,
+        /// What collided.
+        message: String,
+    },
+    /// The upload is over its size limit (413).
+    #[error("{0}")]
+    TooLarge(String),
+    /// A failure of ours; logged, reported as 500 without detail.
+    #[error("internal error")]
+    Internal(#[source] StoreError),
+}
+
+impl AppError {
+    /// A 400 naming `field`.
+    pub fn bad_request(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::BadRequest {
+            field: Some(field.into()),
+            message: message.into(),
+        }
+    }
+
+    /// A 422 naming `field`.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid(DomainError::new(field, message))
+    }
+
+    /// A 409 naming `field`.
+    pub fn conflict(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Conflict {
+            field: Some(field.into()),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict { field } => AppError::conflict(field, format!("this {field} is already taken")),
+            StoreError::NotFound => AppError::NotFound("the resource".into()),
+            other => AppError::Internal(other),
+        }
+    }
+}
+
+/// The result of a use case.
+pub type AppResult<T> = Result<T, AppError>;

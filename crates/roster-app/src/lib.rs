@@ -1,0 +1,102 @@
+//! Roster's use cases, shared by the web server and the CLI. Each operation checks who
+//! is asking ([`auth`]), validates its input with the domain's types, and runs in one
+//! store transaction, so it happens whole or not at all.
+//!
+//! - [`App`]: the handle every use case hangs off: the store, the clock, the settings.
+//! - One module per subject: [`users`], [`catalog`] (fields, branches, courses),
+//!   [`enrollments`], [`tokens`].
+//! - [`views`]: what the use cases return, as clients see it.
+//! - [`demo`]: the deterministic generator of realistic data, reused by the benchmark.
+
+pub mod auth;
+pub mod catalog;
+pub mod clock;
+pub mod demo;
+pub mod enrollments;
+mod error;
+mod ids;
+pub mod tokens;
+pub mod users;
+pub mod views;
+
+pub use auth::{Actor, Role, Scope, Superadmin};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{AppError, AppResult};
+pub use ids::{parse_id, ListParams};
+
+use roster_domain::{BranchTree, FieldDef};
+use roster_store::{AnyConnection, Store};
+use std::sync::Arc;
+
+/// Settings that bound what clients may send.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The largest group association CSV accepted, in bytes.
+    pub max_csv_bytes: usize,
+    /// The largest user import CSV accepted, in bytes.
+    pub max_import_bytes: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            max_csv_bytes: 3 * 1024 * 1024,
+            max_import_bytes: 100 * 1024 * 1024,
+        }
+    }
+}
+
+/// The application: every use case is a method of this (or of a value it hands out).
+#[derive(Debug, Clone)]
+pub struct App {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    settings: Settings,
+}
+
+impl App {
+    /// Wraps an opened, migrated store.
+    pub fn new(store: Store, clock: Arc<dyn Clock>, settings: Settings) -> Self {
+        Self { store, clock, settings }
+    }
+
+    /// The store, for the binary's maintenance commands and health checks.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Now, epoch milliseconds.
+    pub fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// Checks that the database answers.
+    pub async fn health(&self) -> AppResult<()> {
+        Ok(self.store.ping().await?)
+    }
+}
+
+/// What validating a user needs to know: the field definitions and the org chart.
+#[derive(Debug, Clone)]
+pub(crate) struct Context {
+    pub fields: Vec<FieldDef>,
+    pub tree: BranchTree,
+}
+
+impl Context {
+    pub(crate) async fn load(conn: &mut AnyConnection) -> AppResult<Self> {
+        Ok(Self {
+            fields: roster_store::fields::all(&mut *conn).await?,
+            tree: BranchTree::new(roster_store::branches::all(&mut *conn).await?),
+        })
+    }
+
+    pub(crate) fn field(&self, code: &str) -> Option<&FieldDef> {
+        self.fields.iter().find(|f| f.code.as_str().eq_ignore_ascii_case(code))
+    }
+}

@@ -1,0 +1,316 @@
+//! Users: list, read, create, change, delete — always within the caller's scope.
+
+use roster_domain::values::optional_text;
+use roster_domain::{parse_language, parse_timezone, DomainError, Email, User, UserStatus, Username};
+use roster_store::users::UserQuery;
+use roster_store::AnyConnection;
+use serde::{Deserialize, Deserializer};
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+use crate::views::{List, UserView};
+use crate::{auth, Actor, App, AppError, AppResult, Context, ListParams, Scope};
+
+/// Longest password accepted (argon2 hashes anything; this bounds the work).
+const MAX_PASSWORD: usize = 256;
+
+/// Deserializes a present property (even `null`) as `Some`, so PATCH can tell "clear"
+/// from "leave alone".
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// A new user, as a client sends it.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    /// Login name, unique regardless of case.
+    pub username: String,
+    /// Email address.
+    pub email: String,
+    /// Given name.
+    #[serde(default)]
+    pub first_name: Option<String>,
+    /// Family name.
+    #[serde(default)]
+    pub last_name: Option<String>,
+    /// `active` (default) or `suspended`.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Language tag (`en`, `pt-BR`).
+    #[serde(default)]
+    pub language: Option<String>,
+    /// IANA time zone.
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// Branch code.
+    #[serde(default)]
+    pub branch: Option<String>,
+    /// A password for logging in (stored hashed), at least 8 characters.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Additional field values keyed by field code (or name).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub fields: BTreeMap<String, serde_json::Value>,
+}
+
+/// A change to a user: absent properties stay as they are, `null` clears.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    /// New login name.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// New email address.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Given name; `null` clears.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub first_name: Option<Option<String>>,
+    /// Family name; `null` clears.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub last_name: Option<Option<String>>,
+    /// `active` or `suspended`.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Language tag; `null` clears.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub language: Option<Option<String>>,
+    /// Time zone; `null` clears.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub timezone: Option<Option<String>>,
+    /// Branch code; `null` removes the user from its branch.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub branch: Option<Option<String>>,
+    /// A new password.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Field values to set, keyed by code; a `null` value clears that field. Fields not
+    /// named keep their values.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub fields: Option<BTreeMap<String, serde_json::Value>>,
+}
+
+/// Filters of the users list.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+pub struct UserFilter {
+    /// Text searched in usernames, emails and names.
+    pub q: Option<String>,
+    /// An exact username.
+    pub username: Option<String>,
+    /// Only users of this branch (and below).
+    pub branch: Option<String>,
+    /// `active` or `suspended`.
+    pub status: Option<String>,
+}
+
+/// Resolves a branch code within the caller's scope.
+fn resolve_branch(ctx: &Context, scope: &Scope, code: Option<&str>) -> AppResult<Option<i64>> {
+    let Some(code) = code.map(str::trim).filter(|c| !c.is_empty()) else {
+        if *scope != Scope::All {
+            return Err(AppError::Forbidden("a training admin must place users in one of its branches".into()));
+        }
+        return Ok(None);
+    };
+    let branch = ctx
+        .tree
+        .by_code(code)
+        .ok_or_else(|| AppError::invalid("branch", format!("no branch has the code \"{code}\"")))?;
+    if !scope.contains(Some(branch.id)) {
+        return Err(AppError::Forbidden(format!("branch \"{code}\" is outside your branches")));
+    }
+    Ok(Some(branch.id))
+}
+
+/// Checks and merges field values into `into`; `null` removes.
+fn apply_fields(
+    ctx: &Context,
+    into: &mut BTreeMap<String, serde_json::Value>,
+    values: &BTreeMap<String, serde_json::Value>,
+) -> Result<(), DomainError> {
+    for (key, raw) in values {
+        let def = ctx
+            .field(key)
+            .or_else(|| ctx.fields.iter().find(|f| f.name.as_str().eq_ignore_ascii_case(key)))
+            .ok_or_else(|| DomainError::new(format!("fields.{key}"), format!("there is no additional field \"{key}\"")))?;
+        match def.parse_json(raw)? {
+            Some(v) => into.insert(def.code.to_string(), v.to_json()),
+            None => into.remove(def.code.as_str()),
+        };
+    }
+    Ok(())
+}
+
+fn check_password(password: &str) -> Result<(), DomainError> {
+    let n = password.chars().count();
+    if !(8..=MAX_PASSWORD).contains(&n) {
+        return Err(DomainError::new("password", format!("must have 8 to {MAX_PASSWORD} characters")));
+    }
+    Ok(())
+}
+
+impl App {
+    async fn scoped(&self, conn: &mut AnyConnection, actor: &Actor) -> AppResult<(Context, Scope)> {
+        let ctx = Context::load(conn).await?;
+        let scope = actor.scope(&ctx.tree);
+        Ok((ctx, scope))
+    }
+
+    /// A user the caller may see, or 404.
+    pub(crate) async fn visible_user(
+        &self,
+        conn: &mut AnyConnection,
+        scope: &Scope,
+        id: i64,
+    ) -> AppResult<User> {
+        match roster_store::users::get(conn, id).await? {
+            Some(u) if scope.contains(u.branch_id) => Ok(u),
+            _ => Err(AppError::NotFound("user".into())),
+        }
+    }
+
+    /// A page of the users the caller may see.
+    pub async fn list_users(&self, actor: &Actor, filter: &UserFilter, page: &ListParams) -> AppResult<List<UserView>> {
+        let (after, limit) = page.resolve()?;
+        let mut conn = self.store.read().await?;
+        let (ctx, scope) = self.scoped(&mut conn, actor).await?;
+        let mut branch_ids = scope.branch_filter();
+        if let Some(code) = filter.branch.as_deref().filter(|c| !c.is_empty()) {
+            let b = ctx
+                .tree
+                .by_code(code)
+                .ok_or_else(|| AppError::bad_request("branch", format!("no branch has the code \"{code}\"")))?;
+            let sub = ctx.tree.subtree(b.id);
+            branch_ids = Some(match branch_ids {
+                None => sub.into_iter().collect(),
+                Some(ids) => ids.into_iter().filter(|id| sub.contains(id)).collect(),
+            });
+        }
+        let status = filter
+            .status
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(|s| UserStatus::parse("status", s))
+            .transpose()
+            .map_err(|e| AppError::bad_request("status", e.message))?;
+        if filter.q.as_ref().is_some_and(|q| q.chars().count() > 200) {
+            return Err(AppError::bad_request("q", "the search text must be at most 200 characters"));
+        }
+        let query = UserQuery {
+            q: filter.q.clone().filter(|q| !q.trim().is_empty()).map(|q| q.trim().to_owned()),
+            username: filter.username.clone().filter(|u| !u.is_empty()),
+            branch_ids,
+            status,
+            after,
+            limit,
+        };
+        let page = roster_store::users::list(&mut conn, &query).await?;
+        Ok(List::from_page(page, |u| UserView::new(u, &ctx.tree)))
+    }
+
+    /// One user the caller may see.
+    pub async fn get_user(&self, actor: &Actor, id: &str) -> AppResult<UserView> {
+        let id = crate::parse_id("user", id)?;
+        let mut conn = self.store.read().await?;
+        let (ctx, scope) = self.scoped(&mut conn, actor).await?;
+        let user = self.visible_user(&mut conn, &scope, id).await?;
+        Ok(UserView::new(user, &ctx.tree))
+    }
+
+    /// Creates a user.
+    pub async fn create_user(&self, actor: &Actor, input: NewUser) -> AppResult<UserView> {
+        let mut tx = self.store.write().await?;
+        let (ctx, scope) = self.scoped(&mut tx, actor).await?;
+        let now = self.now();
+        let mut user = User {
+            id: 0,
+            username: Username::parse("username", &input.username)?.into_string(),
+            email: Email::parse("email", &input.email)?.into_string(),
+            first_name: optional_text("first_name", input.first_name.as_deref(), 100)?,
+            last_name: optional_text("last_name", input.last_name.as_deref(), 100)?,
+            status: match input.status.as_deref() {
+                None => UserStatus::Active,
+                Some(s) => UserStatus::parse("status", s)?,
+            },
+            language: parse_language("language", input.language.as_deref())?,
+            timezone: parse_timezone("timezone", input.timezone.as_deref())?,
+            branch_id: None,
+            created_at: now,
+            updated_at: now,
+            last_login_at: None,
+            fields: BTreeMap::new(),
+        };
+        apply_fields(&ctx, &mut user.fields, &input.fields)?;
+        if let Some(p) = &input.password {
+            check_password(p)?;
+        }
+        user.branch_id = resolve_branch(&ctx, &scope, input.branch.as_deref())?;
+        user.id = roster_store::users::insert(&mut tx, &user).await?;
+        if let Some(p) = &input.password {
+            roster_store::users::set_password_hash(&mut tx, user.id, Some(&auth::hash_password(p)?)).await?;
+        }
+        tx.commit().await?;
+        Ok(UserView::new(user, &ctx.tree))
+    }
+
+    /// Changes a user the caller may see.
+    pub async fn update_user(&self, actor: &Actor, id: &str, patch: UserPatch) -> AppResult<UserView> {
+        let id = crate::parse_id("user", id)?;
+        let mut tx = self.store.write().await?;
+        let (ctx, scope) = self.scoped(&mut tx, actor).await?;
+        let mut user = self.visible_user(&mut tx, &scope, id).await?;
+        if let Some(u) = &patch.username {
+            user.username = Username::parse("username", u)?.into_string();
+        }
+        if let Some(e) = &patch.email {
+            user.email = Email::parse("email", e)?.into_string();
+        }
+        if let Some(v) = &patch.first_name {
+            user.first_name = optional_text("first_name", v.as_deref(), 100)?;
+        }
+        if let Some(v) = &patch.last_name {
+            user.last_name = optional_text("last_name", v.as_deref(), 100)?;
+        }
+        if let Some(s) = &patch.status {
+            user.status = UserStatus::parse("status", s)?;
+        }
+        if let Some(v) = &patch.language {
+            user.language = parse_language("language", v.as_deref())?;
+        }
+        if let Some(v) = &patch.timezone {
+            user.timezone = parse_timezone("timezone", v.as_deref())?;
+        }
+        if let Some(b) = &patch.branch {
+            user.branch_id = resolve_branch(&ctx, &scope, b.as_deref())?;
+        }
+        if let Some(values) = &patch.fields {
+            apply_fields(&ctx, &mut user.fields, values)?;
+        }
+        if let Some(p) = &patch.password {
+            check_password(p)?;
+            roster_store::users::set_password_hash(&mut tx, user.id, Some(&auth::hash_password(p)?)).await?;
+        }
+        user.updated_at = self.now();
+        roster_store::users::update(&mut tx, &user).await?;
+        tx.commit().await?;
+        Ok(UserView::new(user, &ctx.tree))
+    }
+
+    /// Deletes a user the caller may see.
+    pub async fn delete_user(&self, actor: &Actor, id: &str) -> AppResult<()> {
+        let id = crate::parse_id("user", id)?;
+        let mut tx = self.store.write().await?;
+        let (_, scope) = self.scoped(&mut tx, actor).await?;
+        self.visible_user(&mut tx, &scope, id).await?;
+        roster_store::users::delete(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,176 @@
+//! What the use cases return, shaped as clients see it: opaque string ids, codes instead
+//! of internal references, RFC 3339 times.
+
+use roster_domain::{BranchTree, Course, Enrollment, FieldDef, User};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use utoipa::ToSchema;
+
+use crate::clock::rfc3339;
+
+/// A page of items and the cursor of the next one.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct List<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+impl<T> List<T> {
+    /// Maps a store page.
+    pub fn from_page<S>(page: roster_store::Page<S>, f: impl FnMut(S) -> T) -> Self {
+        Self {
+            items: page.items.into_iter().map(f).collect(),
+            next_cursor: page.next.map(|n| n.to_string()),
+        }
+    }
+}
+
+/// A user.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UserView {
+    /// Opaque id.
+    pub id: String,
+    /// Login name, unique regardless of case.
+    pub username: String,
+    /// Email address.
+    pub email: String,
+    /// Given name.
+    pub first_name: Option<String>,
+    /// Family name.
+    pub last_name: Option<String>,
+    /// `active` or `suspended`.
+    pub status: String,
+    /// Language tag.
+    pub language: Option<String>,
+    /// IANA time zone.
+    pub timezone: Option<String>,
+    /// The code of the user's branch.
+    pub branch: Option<String>,
+    /// Additional field values keyed by field code.
+    #[schema(value_type = Object)]
+    pub fields: BTreeMap<String, serde_json::Value>,
+    /// Creation time.
+    pub created_at: String,
+    /// Last change.
+    pub updated_at: String,
+    /// Last login.
+    pub last_login_at: Option<String>,
+}
+
+impl UserView {
+    /// Shapes a user, naming its branch by code.
+    pub fn new(u: User, tree: &BranchTree) -> Self {
+        Self {
+            id: u.id.to_string(),
+            branch: u.branch_id.and_then(|b| tree.get(b)).map(|b| b.code.clone()),
+            username: u.username,
+            email: u.email,
+            first_name: u.first_name,
+            last_name: u.last_name,
+            status: u.status.as_str().to_owned(),
+            language: u.language,
+            timezone: u.timezone,
+            fields: u.fields,
+            created_at: rfc3339(u.created_at),
+            updated_at: rfc3339(u.updated_at),
+            last_login_at: u.last_login_at.map(rfc3339),
+        }
+    }
+}
+
+/// An additional field's definition.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FieldView {
+    /// Stable slug; keys values in `fields`.
+    pub code: String,
+    /// Label.
+    pub name: String,
+    /// `text`, `number`, `date`, `dropdown` or `yes_no`.
+    #[serde(rename = "type")]
+    pub field_type: String,
+    /// A dropdown's options.
+    pub options: Vec<String>,
+}
+
+impl From<FieldDef> for FieldView {
+    fn from(f: FieldDef) -> Self {
+        Self {
+            code: f.code.into_string(),
+            name: f.name.into_string(),
+            field_type: f.field_type.as_str().to_owned(),
+            options: f.options,
+        }
+    }
+}
+
+/// A branch of the org chart.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BranchView {
+    /// Stable code.
+    pub code: String,
+    /// Label.
+    pub name: String,
+    /// The parent's code; absent for a root.
+    pub parent: Option<String>,
+    /// Codes from the root down to this branch.
+    pub path: Vec<String>,
+}
+
+impl BranchView {
+    /// Shapes the branch `id` of `tree`.
+    pub fn new(tree: &BranchTree, id: i64) -> Option<Self> {
+        let b = tree.get(id)?;
+        Some(Self {
+            code: b.code.clone(),
+            name: b.name.clone(),
+            parent: b.parent_id.and_then(|p| tree.get(p)).map(|p| p.code.clone()),
+            path: tree.path(id).into_iter().map(str::to_owned).collect(),
+        })
+    }
+}
+
+/// A course.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CourseView {
+    /// Stable code.
+    pub code: String,
+    /// Label.
+    pub name: String,
+}
+
+impl From<Course> for CourseView {
+    fn from(c: Course) -> Self {
+        Self { code: c.code, name: c.name }
+    }
+}
+
+/// A user's enrollment in a course.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EnrollmentView {
+    /// The user's id.
+    pub user_id: String,
+    /// The course's code.
+    pub course: String,
+    /// `enrolled`, `in_progress`, `completed` or `failed`.
+    pub status: String,
+    /// When the user was enrolled.
+    pub enrolled_at: String,
+    /// When the user completed the course.
+    pub completed_at: Option<String>,
+}
+
+impl EnrollmentView {
+    /// Shapes an enrollment, naming its course by code.
+    pub fn new(e: Enrollment, courses: &HashMap<i64, String>) -> Self {
+        Self {
+            user_id: e.user_id.to_string(),
+            course: courses.get(&e.course_id).cloned().unwrap_or_default(),
+            status: e.status.as_str().to_owned(),
+            enrolled_at: rfc3339(e.enrolled_at),
+            completed_at: e.completed_at.map(rfc3339),
+        }
+    }
+}

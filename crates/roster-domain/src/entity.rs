@@ -1,0 +1,224 @@
+//! The entities of DESIGN §1 and their enumerations.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+use crate::DomainError;
+
+macro_rules! string_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $($(#[$vdoc])* $variant),+
+        }
+
+        impl $name {
+            /// Every value, in order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The name used in the API, the database and the rule language.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+
+            /// Parses the API name (any case), naming input `field` when it is unknown.
+            pub fn parse(field: &str, raw: &str) -> Result<Self, DomainError> {
+                let lower = raw.trim().to_lowercase();
+                $(if lower == $text { return Ok($name::$variant); })+
+                let all: Vec<&str> = vec![$($text),+];
+                Err(DomainError::new(field, format!("\"{}\" is not one of: {}", raw.trim(), all.join(", "))))
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// Whether a user may use the platform.
+    UserStatus {
+        /// May log in and take courses.
+        Active = "active",
+        /// Kept, but blocked; left out of automatic groups unless a group allows it.
+        Suspended = "suspended",
+    }
+);
+
+string_enum!(
+    /// Where a user stands in a course.
+    EnrollmentStatus {
+        /// Enrolled, not started.
+        Enrolled = "enrolled",
+        /// Started.
+        InProgress = "in_progress",
+        /// Finished successfully.
+        Completed = "completed",
+        /// Finished unsuccessfully.
+        Failed = "failed",
+    }
+);
+
+string_enum!(
+    /// How a group is populated.
+    GroupPolicy {
+        /// Filled by hand, by copy or by CSV.
+        Manual = "manual",
+        /// Filled from a rule, plus an include list, minus an exclude list.
+        Automatic = "automatic",
+    }
+);
+
+string_enum!(
+    /// How a user came to be a member of a group.
+    MembershipSource {
+        /// Added individually.
+        Manual = "manual",
+        /// Copied from another group's members.
+        Copy = "copy",
+        /// Copied from a branch's users.
+        Branch = "branch",
+        /// Added by a CSV association file.
+        Csv = "csv",
+        /// Matches an automatic group's rule.
+        Rule = "rule",
+        /// On an automatic group's include list.
+        Include = "include",
+    }
+);
+
+string_enum!(
+    /// What happened to a membership.
+    MembershipChange {
+        /// The user became a member.
+        Joined = "joined",
+        /// The user stopped being a member.
+        Left = "left",
+    }
+);
+
+/// A user with its standard and additional fields.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct User {
+    /// Internal id; shown to clients as an opaque string.
+    pub id: i64,
+    /// Login name.
+    pub username: String,
+    /// Email address.
+    pub email: String,
+    /// Given name.
+    pub first_name: Option<String>,
+    /// Family name.
+    pub last_name: Option<String>,
+    /// Active or suspended.
+    pub status: UserStatus,
+    /// Preferred language (`en`, `fr-CA`...).
+    pub language: Option<String>,
+    /// IANA time zone (`Europe/Paris`).
+    pub timezone: Option<String>,
+    /// The branch's id, if any.
+    pub branch_id: Option<i64>,
+    /// When the user was created, epoch milliseconds.
+    pub created_at: i64,
+    /// When the user was last changed, epoch milliseconds.
+    pub updated_at: i64,
+    /// When the user last logged in, epoch milliseconds.
+    pub last_login_at: Option<i64>,
+    /// Additional field values in their stored JSON form (see
+    /// [`crate::FieldValue::to_json`]), keyed by field code; checked on every write.
+    pub fields: BTreeMap<String, serde_json::Value>,
+}
+
+/// A node of the org chart.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Branch {
+    /// Internal id.
+    pub id: i64,
+    /// Stable code.
+    pub code: String,
+    /// Label.
+    pub name: String,
+    /// The parent's id; `None` for a root.
+    pub parent_id: Option<i64>,
+}
+
+/// A course users enroll in.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Course {
+    /// Internal id.
+    pub id: i64,
+    /// Stable code (`DRV-101`).
+    pub code: String,
+    /// Label (`Driver Safety Fundamentals`).
+    pub name: String,
+}
+
+/// A user's enrollment in a course.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Enrollment {
+    /// The user's id.
+    pub user_id: i64,
+    /// The course's id.
+    pub course_id: i64,
+    /// Where the user stands.
+    pub status: EnrollmentStatus,
+    /// When the user was enrolled, epoch milliseconds.
+    pub enrolled_at: i64,
+    /// When the user completed the course, epoch milliseconds.
+    pub completed_at: Option<i64>,
+}
+
+/// Language tags: `en`, `pt-BR`, `zh-Hant-TW`: letters, digits and `-`, at most 35.
+pub fn parse_language(field: &str, raw: Option<&str>) -> Result<Option<String>, DomainError> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(s)
+            if s.len() <= 35
+                && s.split('-').all(|p| !p.is_empty() && p.len() <= 8 && p.chars().all(|c| c.is_ascii_alphanumeric())) =>
+        {
+            Ok(Some(s.to_owned()))
+        }
+        Some(s) => Err(DomainError::new(field, format!("\"{s}\" is not a language tag such as en or pt-BR"))),
+    }
+}
+
+/// Time zones: an IANA name (`Europe/Paris`, `UTC`): letters, digits, `/`, `_`, `+`, `-`.
+pub fn parse_timezone(field: &str, raw: Option<&str>) -> Result<Option<String>, DomainError> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(s)
+            if s.len() <= 64
+                && s.chars().all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c)) =>
+        {
+            Ok(Some(s.to_owned()))
+        }
+        Some(s) => Err(DomainError::new(field, format!("\"{s}\" is not a time zone such as Europe/Paris"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enums_parse_any_case_and_list_choices() {
+        assert_eq!(UserStatus::parse("status", "Active").unwrap(), UserStatus::Active);
+        let err = EnrollmentStatus::parse("status", "done").unwrap_err();
+        assert!(err.message.contains("in_progress"));
+    }
+
+    #[test]
+    fn language_and_timezone_shapes() {
+        assert_eq!(parse_language("language", Some("pt-BR")).unwrap().as_deref(), Some("pt-BR"));
+        assert!(parse_language("language", Some("english please")).is_err());
+        assert!(parse_timezone("timezone", Some("Europe/Paris")).is_ok());
+        assert!(parse_timezone("timezone", Some("Paris; drop")).is_err());
+    }
+}

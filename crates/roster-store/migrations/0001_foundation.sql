@@ -1,0 +1,132 @@
+-- Foundation: users, fields, branches, courses, enrollments, groups, memberships,
+-- membership events, API tokens and admin logins.
+-- {ID} is the dialect's auto-increment primary key; everything else is portable SQL.
+-- Times are epoch milliseconds; flags are 0/1 integers; lists are JSON text.
+
+CREATE TABLE branches (
+    id {ID},
+    code TEXT NOT NULL,
+    code_key TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    parent_id BIGINT REFERENCES branches(id),
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX branches_parent ON branches(parent_id);
+
+CREATE TABLE fields (
+    id {ID},
+    code TEXT NOT NULL,
+    code_key TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    name_key TEXT NOT NULL UNIQUE,
+    field_type TEXT NOT NULL,
+    options TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+
+CREATE TABLE courses (
+    id {ID},
+    code TEXT NOT NULL,
+    code_key TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+
+CREATE TABLE users (
+    id {ID},
+    username TEXT NOT NULL,
+    username_key TEXT NOT NULL UNIQUE,
+    email TEXT NOT NULL,
+    email_key TEXT NOT NULL,
+    first_name TEXT,
+    last_name TEXT,
+    status TEXT NOT NULL,
+    language TEXT,
+    timezone TEXT,
+    branch_id BIGINT REFERENCES branches(id),
+    password_hash TEXT,
+    fields TEXT NOT NULL,
+    search TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    last_login_at BIGINT
+);
+CREATE INDEX users_email_key ON users(email_key);
+CREATE INDEX users_branch ON users(branch_id, id);
+CREATE INDEX users_status ON users(status, id);
+
+CREATE TABLE enrollments (
+    user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    course_id BIGINT NOT NULL REFERENCES courses(id),
+    status TEXT NOT NULL,
+    enrolled_at BIGINT NOT NULL,
+    completed_at BIGINT,
+    PRIMARY KEY (user_id, course_id)
+);
+CREATE INDEX enrollments_course ON enrollments(course_id, user_id);
+
+CREATE TABLE groups (
+    id {ID},
+    name TEXT NOT NULL,
+    name_key TEXT NOT NULL UNIQUE,
+    description TEXT,
+    policy TEXT NOT NULL,
+    rule_text TEXT,
+    rule_tree TEXT,
+    allow_suspended BIGINT NOT NULL DEFAULT 0,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+
+CREATE TABLE memberships (
+    group_id BIGINT NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
+    user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    source TEXT NOT NULL,
+    added_at BIGINT NOT NULL,
+    added_by TEXT,
+    PRIMARY KEY (group_id, user_id)
+);
+CREATE INDEX memberships_user ON memberships(user_id, group_id);
+
+CREATE TABLE group_lists (
+    group_id BIGINT NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
+    user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    list TEXT NOT NULL,
+    added_at BIGINT NOT NULL,
+    added_by TEXT,
+    PRIMARY KEY (group_id, list, user_id)
+);
+CREATE INDEX group_lists_user ON group_lists(user_id);
+
+-- Kept after a user or group is deleted: it is the audit trail.
+CREATE TABLE membership_events (
+    id {ID},
+    group_id BIGINT NOT NULL,
+    user_id BIGINT NOT NULL,
+    change TEXT NOT NULL,
+    at BIGINT NOT NULL,
+    actor TEXT NOT NULL,
+    cause TEXT NOT NULL
+);
+CREATE INDEX membership_events_group ON membership_events(group_id, id);
+CREATE INDEX membership_events_user ON membership_events(user_id, id);
+
+CREATE TABLE api_tokens (
+    id {ID},
+    name TEXT NOT NULL UNIQUE,
+    token_hash TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    branches TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    last_used_at BIGINT
+);
+
+CREATE TABLE admins (
+    id {ID},
+    username TEXT NOT NULL,
+    username_key TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    role TEXT NOT NULL,
+    branches TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);

@@ -1,0 +1,128 @@
+//! The `enrollments` table.
+
+use roster_domain::{Enrollment, EnrollmentStatus};
+use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
+
+use crate::{col, Page, StoreError};
+
+fn from_row(row: &AnyRow) -> Result<Enrollment, StoreError> {
+    let status: String = col(row, "status")?;
+    Ok(Enrollment {
+        user_id: col(row, "user_id")?,
+        course_id: col(row, "course_id")?,
+        status: EnrollmentStatus::parse("status", &status).map_err(|e| StoreError::Corrupt(e.message))?,
+        enrolled_at: col(row, "enrolled_at")?,
+        completed_at: col(row, "completed_at")?,
+    })
+}
+
+const COLUMNS: &str = "user_id, course_id, status, enrolled_at, completed_at";
+
+/// A user's enrollments, by course id.
+pub async fn of_user(conn: &mut AnyConnection, user_id: i64) -> Result<Vec<Enrollment>, StoreError> {
+    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM enrollments WHERE user_id = $1 ORDER BY course_id"))
+        .bind(user_id)
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// A page of a course's enrollments, in user id order, optionally only users of these
+/// branches.
+pub async fn of_course(
+    conn: &mut AnyConnection,
+    course_id: i64,
+    branch_ids: Option<&[i64]>,
+    after: Option<i64>,
+    limit: usize,
+) -> Result<Page<Enrollment>, StoreError> {
+    let mut sql = format!(
+        "SELECT e.user_id, e.course_id, e.status, e.enrolled_at, e.completed_at FROM enrollments e \
+         WHERE e.course_id = $1 AND e.user_id > $2"
+    );
+    if let Some(ids) = branch_ids {
+        if ids.is_empty() {
+            return Ok(Page { items: vec![], next: None });
+        }
+        let list: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 4)).collect();
+        sql.push_str(&format!(
+            " AND e.user_id IN (SELECT id FROM users WHERE branch_id IN ({}))",
+            list.join(",")
+        ));
+    }
+    sql.push_str(" ORDER BY e.user_id LIMIT $3");
+    let mut q = sqlx::query(&sql)
+        .bind(course_id)
+        .bind(after.unwrap_or(0))
+        .bind((limit + 1) as i64);
+    for id in branch_ids.into_iter().flatten() {
+        q = q.bind(*id);
+    }
+    let rows = q.fetch_all(conn).await?;
+    let items = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::from_rows(items, limit, |e| e.user_id))
+}
+
+/// One enrollment.
+pub async fn get(conn: &mut AnyConnection, user_id: i64, course_id: i64) -> Result<Option<Enrollment>, StoreError> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM enrollments WHERE user_id = $1 AND course_id = $2"))
+        .bind(user_id)
+        .bind(course_id)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Creates or replaces an enrollment.
+pub async fn upsert(conn: &mut AnyConnection, e: &Enrollment) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO enrollments (user_id, course_id, status, enrolled_at, completed_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (user_id, course_id) DO UPDATE SET status = excluded.status, \
+         enrolled_at = excluded.enrolled_at, completed_at = excluded.completed_at",
+    )
+    .bind(e.user_id)
+    .bind(e.course_id)
+    .bind(e.status.as_str())
+    .bind(e.enrolled_at)
+    .bind(e.completed_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Inserts many new enrollments in multi-row statements (imports, the generator).
+pub async fn insert_many(conn: &mut AnyConnection, rows: &[Enrollment]) -> Result<(), StoreError> {
+    for chunk in rows.chunks(1000) {
+        let mut sql =
+            String::from("INSERT INTO enrollments (user_id, course_id, status, enrolled_at, completed_at) VALUES ");
+        for i in 0..chunk.len() {
+            let b = i * 5;
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!("(${},${},${},${},${})", b + 1, b + 2, b + 3, b + 4, b + 5));
+        }
+        let mut q = sqlx::query(&sql);
+        for e in chunk {
+            q = q
+                .bind(e.user_id)
+                .bind(e.course_id)
+                .bind(e.status.as_str())
+                .bind(e.enrolled_at)
+                .bind(e.completed_at);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Removes an enrollment; false when there was none.
+pub async fn delete(conn: &mut AnyConnection, user_id: i64, course_id: i64) -> Result<bool, StoreError> {
+    let done = sqlx::query("DELETE FROM enrollments WHERE user_id = $1 AND course_id = $2")
+        .bind(user_id)
+        .bind(course_id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}

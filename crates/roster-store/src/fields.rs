@@ -1,0 +1,71 @@
+//! The `fields` table: additional field definitions.
+
+use roster_domain::{Code, FieldDef, FieldType, Name};
+use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
+
+use crate::{col, StoreError};
+
+fn from_row(row: &AnyRow) -> Result<FieldDef, StoreError> {
+    let corrupt = |e: roster_domain::DomainError| StoreError::Corrupt(e.to_string());
+    let code: String = col(row, "code")?;
+    let name: String = col(row, "name")?;
+    let field_type: String = col(row, "field_type")?;
+    let options: String = col(row, "options")?;
+    Ok(FieldDef {
+        code: Code::parse("code", &code).map_err(corrupt)?,
+        name: Name::parse("name", &name).map_err(corrupt)?,
+        field_type: FieldType::parse("field_type", &field_type).map_err(corrupt)?,
+        options: serde_json::from_str(&options)?,
+    })
+}
+
+/// Every field definition, in creation order.
+pub async fn all(conn: &mut AnyConnection) -> Result<Vec<FieldDef>, StoreError> {
+    let rows = sqlx::query("SELECT code, name, field_type, options FROM fields ORDER BY id")
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Inserts a field definition.
+pub async fn insert(conn: &mut AnyConnection, f: &FieldDef, now: i64) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO fields (code, code_key, name, name_key, field_type, options, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(f.code.as_str())
+    .bind(f.code.as_str().to_lowercase())
+    .bind(f.name.as_str())
+    .bind(f.name.as_str().to_lowercase())
+    .bind(f.field_type.as_str())
+    .bind(serde_json::to_string(&f.options)?)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Changes a field's name and options (its code and type never change).
+pub async fn update(conn: &mut AnyConnection, f: &FieldDef) -> Result<(), StoreError> {
+    let done = sqlx::query("UPDATE fields SET name = $1, name_key = $2, options = $3 WHERE code_key = $4")
+        .bind(f.name.as_str())
+        .bind(f.name.as_str().to_lowercase())
+        .bind(serde_json::to_string(&f.options)?)
+        .bind(f.code.as_str().to_lowercase())
+        .execute(conn)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Deletes a field definition.
+pub async fn delete(conn: &mut AnyConnection, code: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM fields WHERE code_key = $1")
+        .bind(code.to_lowercase())
+        .execute(conn)
+        .await?;
+    Ok(())
+}

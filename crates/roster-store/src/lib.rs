@@ -1,0 +1,192 @@
+//! Persistence for Roster on SQLite (a file, the default) and PostgreSQL (a URL), through
+//! one code path: sqlx's `Any` driver with SQL that both dialects accept (`$1`
+//! placeholders, `RETURNING`, `BIGINT` times in epoch milliseconds, JSON kept as text).
+//!
+//! - [`Store`]: the pool, the backend, migrations, and [`Store::write`], the one way to
+//!   open a transaction that writes. Writes are serialized: in-process by a mutex, and
+//!   across processes on PostgreSQL by a transaction-scoped advisory lock, so the
+//!   membership engine always sees the database as its own writes left it.
+//! - One module per table family: [`users`], [`fields`], [`branches`], [`courses`],
+//!   [`enrollments`], [`groups`], [`memberships`], [`events`], [`tokens`], [`admins`].
+//!   Their functions take a `&mut AnyConnection`, so the same query runs inside a write
+//!   transaction or on a pooled connection for reads.
+//! - [`StoreError`]: what can go wrong, with unique-constraint conflicts named by field.
+
+pub mod admins;
+pub mod branches;
+pub mod courses;
+pub mod enrollments;
+mod error;
+pub mod fields;
+mod migrate;
+mod page;
+pub mod tokens;
+pub mod users;
+
+pub use error::StoreError;
+pub use page::{like_pattern, Page};
+pub use sqlx::AnyConnection;
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyPool, Connection, Executor, Transaction};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+/// Which database a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// An SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// The advisory lock key that serializes writers across processes on PostgreSQL.
+const WRITE_LOCK_KEY: i64 = 0x526f_7374_6572; // "Roster"
+
+/// A connection pool to one database, and the gate that serializes its writers.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    write_gate: Arc<Mutex<()>>,
+}
+
+/// A write transaction: holds the write gate until it commits or is dropped (a drop
+/// rolls back). Dereferences to the connection its queries run on.
+#[derive(Debug)]
+pub struct WriteTx {
+    tx: Transaction<'static, Any>,
+    _gate: OwnedMutexGuard<()>,
+}
+
+impl WriteTx {
+    /// Commits everything written through this transaction.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+}
+
+/// Splits `sqlite://PATH` into the form sqlx wants, creating the file when missing.
+fn sqlite_url(url: &str) -> String {
+    if url.contains("mode=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    }
+}
+
+impl Store {
+    /// Connects to `sqlite://PATH` (the file is created when missing) or `postgres://...`.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = if url.starts_with("sqlite:") {
+            (Backend::Sqlite, sqlite_url(url))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (Backend::Postgres, url.to_owned())
+        } else {
+            return Err(StoreError::Config(
+                "the database URL must start with sqlite:// or postgres://".into(),
+            ));
+        };
+        let options = AnyPoolOptions::new()
+            .max_connections(match backend {
+                Backend::Sqlite => 8,
+                Backend::Postgres => 16,
+            })
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        for pragma in [
+                            "PRAGMA journal_mode = WAL",
+                            "PRAGMA synchronous = NORMAL",
+                            "PRAGMA foreign_keys = ON",
+                            "PRAGMA busy_timeout = 10000",
+                            "PRAGMA cache_size = -65536",
+                        ] {
+                            conn.execute(pragma).await?;
+                        }
+                    }
+                    Ok(())
+                })
+            });
+        let pool = options.connect(&url).await?;
+        Ok(Self {
+            pool,
+            backend,
+            write_gate: Arc::new(Mutex::new(())),
+        })
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Brings the schema up to date; safe to call at every start and from several
+    /// processes at once. `now_ms` stamps the applied versions.
+    pub async fn migrate(&self, now_ms: i64) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        migrate::run(&mut tx, self.backend, now_ms).await?;
+        tx.commit().await
+    }
+
+    /// A pooled connection for reads.
+    pub async fn read(&self) -> Result<PoolConnection<Any>, StoreError> {
+        Ok(self.pool.acquire().await?)
+    }
+
+    /// Opens the write transaction; waits for any other writer, in this process or
+    /// (on PostgreSQL) another, to finish first.
+    pub async fn write(&self) -> Result<WriteTx, StoreError> {
+        let gate = self.write_gate.clone().lock_owned().await;
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(WRITE_LOCK_KEY)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(WriteTx { tx, _gate: gate })
+    }
+
+    /// Checks that the database answers (for `/healthz`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let mut conn = self.read().await?;
+        conn.ping().await?;
+        Ok(())
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Reads a column, turning a decoding failure into a [`StoreError`].
+pub(crate) fn col<'r, T>(row: &'r AnyRow, name: &str) -> Result<T, StoreError>
+where
+    T: sqlx::Decode<'r, Any> + sqlx::Type<Any>,
+{
+    use sqlx::Row;
+    row.try_get(name).map_err(StoreError::from)
+}

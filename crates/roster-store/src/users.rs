@@ -1,0 +1,361 @@
+//! The `users` table.
+
+use roster_domain::{User, UserStatus};
+use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
+use std::collections::BTreeMap;
+
+use crate::{col, like_pattern, Page, StoreError};
+
+const COLUMNS: &str = "id, username, email, first_name, last_name, status, language, timezone, \
+                       branch_id, fields, created_at, updated_at, last_login_at";
+
+/// What a list of users is narrowed to.
+#[derive(Debug, Clone, Default)]
+pub struct UserQuery {
+    /// Text searched in usernames, emails and names.
+    pub q: Option<String>,
+    /// An exact username (any case).
+    pub username: Option<String>,
+    /// Only users in one of these branches.
+    pub branch_ids: Option<Vec<i64>>,
+    /// Only users with this status.
+    pub status: Option<UserStatus>,
+    /// Only users with an id above this one (the cursor).
+    pub after: Option<i64>,
+    /// At most this many users.
+    pub limit: usize,
+}
+
+/// The text a `q` search looks in: lower-cased username, email and names.
+pub fn search_text(u: &User) -> String {
+    [
+        Some(u.username.as_str()),
+        Some(u.email.as_str()),
+        u.first_name.as_deref(),
+        u.last_name.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" ")
+    .to_lowercase()
+}
+
+/// Reads one row of [`COLUMNS`].
+pub fn from_row(row: &AnyRow) -> Result<User, StoreError> {
+    let status: String = col(row, "status")?;
+    let fields: String = col(row, "fields")?;
+    let fields: BTreeMap<String, serde_json::Value> = serde_json::from_str(&fields)?;
+    Ok(User {
+        id: col(row, "id")?,
+        username: col(row, "username")?,
+        email: col(row, "email")?,
+        first_name: col(row, "first_name")?,
+        last_name: col(row, "last_name")?,
+        status: UserStatus::parse("status", &status).map_err(|e| StoreError::Corrupt(e.message))?,
+        language: col(row, "language")?,
+        timezone: col(row, "timezone")?,
+        branch_id: col(row, "branch_id")?,
+        created_at: col(row, "created_at")?,
+        updated_at: col(row, "updated_at")?,
+        last_login_at: col(row, "last_login_at")?,
+        fields,
+    })
+}
+
+/// Inserts a user (its `id` is ignored) and returns the new id.
+pub async fn insert(conn: &mut AnyConnection, u: &User) -> Result<i64, StoreError> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO users (username, username_key, email, email_key, first_name, last_name, status, \
+         language, timezone, branch_id, fields, search, created_at, updated_at, last_login_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
+    )
+    .bind(&u.username)
+    .bind(u.username.to_lowercase())
+    .bind(&u.email)
+    .bind(u.email.to_lowercase())
+    .bind(&u.first_name)
+    .bind(&u.last_name)
+    .bind(u.status.as_str())
+    .bind(&u.language)
+    .bind(&u.timezone)
+    .bind(u.branch_id)
+    .bind(serde_json::to_string(&u.fields)?)
+    .bind(search_text(u))
+    .bind(u.created_at)
+    .bind(u.updated_at)
+    .bind(u.last_login_at)
+    .fetch_one(conn)
+    .await?;
+    Ok(id)
+}
+
+/// How many rows one multi-row INSERT carries: 15 parameters each, well under SQLite's
+/// and PostgreSQL's limits.
+const BATCH: usize = 500;
+
+/// Inserts many users in multi-row statements and returns their ids in order. The
+/// fast path for imports and the demo generator.
+pub async fn insert_many(conn: &mut AnyConnection, users: &[User]) -> Result<Vec<i64>, StoreError> {
+    let mut ids = Vec::with_capacity(users.len());
+    for chunk in users.chunks(BATCH) {
+        let mut sql = String::from(
+            "INSERT INTO users (username, username_key, email, email_key, first_name, last_name, status, \
+             language, timezone, branch_id, fields, search, created_at, updated_at, last_login_at) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            if i > 0 {
+                sql.push(',');
+            }
+            let b = i * 15;
+            sql.push('(');
+            for k in 1..=15 {
+                if k > 1 {
+                    sql.push(',');
+                }
+                sql.push('$');
+                sql.push_str(&(b + k).to_string());
+            }
+            sql.push(')');
+        }
+        sql.push_str(" RETURNING id");
+        let mut q = sqlx::query_scalar::<_, i64>(&sql);
+        for u in chunk {
+            q = q
+                .bind(&u.username)
+                .bind(u.username.to_lowercase())
+                .bind(&u.email)
+                .bind(u.email.to_lowercase())
+                .bind(&u.first_name)
+                .bind(&u.last_name)
+                .bind(u.status.as_str())
+                .bind(&u.language)
+                .bind(&u.timezone)
+                .bind(u.branch_id)
+                .bind(serde_json::to_string(&u.fields)?)
+                .bind(search_text(u))
+                .bind(u.created_at)
+                .bind(u.updated_at)
+                .bind(u.last_login_at);
+        }
+        let mut chunk_ids = q.fetch_all(&mut *conn).await?;
+        chunk_ids.sort_unstable();
+        ids.extend(chunk_ids);
+    }
+    Ok(ids)
+}
+
+/// Writes every column of an existing user.
+pub async fn update(conn: &mut AnyConnection, u: &User) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "UPDATE users SET username = $1, username_key = $2, email = $3, email_key = $4, first_name = $5, \
+         last_name = $6, status = $7, language = $8, timezone = $9, branch_id = $10, fields = $11, \
+         search = $12, updated_at = $13, last_login_at = $14 WHERE id = $15",
+    )
+    .bind(&u.username)
+    .bind(u.username.to_lowercase())
+    .bind(&u.email)
+    .bind(u.email.to_lowercase())
+    .bind(&u.first_name)
+    .bind(&u.last_name)
+    .bind(u.status.as_str())
+    .bind(&u.language)
+    .bind(&u.timezone)
+    .bind(u.branch_id)
+    .bind(serde_json::to_string(&u.fields)?)
+    .bind(search_text(u))
+    .bind(u.updated_at)
+    .bind(u.last_login_at)
+    .bind(u.id)
+    .execute(conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Deletes a user; its memberships and enrollments go with it.
+pub async fn delete(conn: &mut AnyConnection, id: i64) -> Result<(), StoreError> {
+    let done = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(conn).await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// One user by id.
+pub async fn get(conn: &mut AnyConnection, id: i64) -> Result<Option<User>, StoreError> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// One user by username, in any case.
+pub async fn get_by_username(conn: &mut AnyConnection, username: &str) -> Result<Option<User>, StoreError> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE username_key = $1"))
+        .bind(username.to_lowercase())
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// The ids of the users with this email (any case); emails need not be unique.
+pub async fn ids_by_email(conn: &mut AnyConnection, email: &str) -> Result<Vec<i64>, StoreError> {
+    Ok(sqlx::query_scalar("SELECT id FROM users WHERE email_key = $1 ORDER BY id")
+        .bind(email.to_lowercase())
+        .fetch_all(conn)
+        .await?)
+}
+
+/// Appends `AND branch_id IN (...)` for a branch filter, numbering parameters from `next`.
+fn push_in(sql: &mut String, column: &str, n: usize, next: &mut usize) {
+    sql.push_str(&format!(" AND {column} IN ("));
+    for i in 0..n {
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push_str(&format!("${}", *next));
+        *next += 1;
+    }
+    sql.push(')');
+}
+
+/// A page of users in id order.
+pub async fn list(conn: &mut AnyConnection, query: &UserQuery) -> Result<Page<User>, StoreError> {
+    if matches!(&query.branch_ids, Some(ids) if ids.is_empty()) {
+        return Ok(Page { items: vec![], next: None });
+    }
+    let mut sql = format!("SELECT {COLUMNS} FROM users WHERE id > $1");
+    let mut next = 2;
+    if query.q.is_some() {
+        sql.push_str(&format!(" AND search LIKE ${next} ESCAPE '\\'"));
+        next += 1;
+    }
+    if query.username.is_some() {
+        sql.push_str(&format!(" AND username_key = ${next}"));
+        next += 1;
+    }
+    if query.status.is_some() {
+        sql.push_str(&format!(" AND status = ${next}"));
+        next += 1;
+    }
+    if let Some(ids) = &query.branch_ids {
+        push_in(&mut sql, "branch_id", ids.len(), &mut next);
+    }
+    sql.push_str(&format!(" ORDER BY id LIMIT ${next}"));
+    let mut q = sqlx::query(&sql).bind(query.after.unwrap_or(0));
+    if let Some(text) = &query.q {
+        q = q.bind(like_pattern(text));
+    }
+    if let Some(u) = &query.username {
+        q = q.bind(u.to_lowercase());
+    }
+    if let Some(s) = query.status {
+        q = q.bind(s.as_str());
+    }
+    for id in query.branch_ids.iter().flatten() {
+        q = q.bind(*id);
+    }
+    q = q.bind((query.limit + 1) as i64);
+    let rows = q.fetch_all(conn).await?;
+    let users = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::from_rows(users, query.limit, |u| u.id))
+}
+
+/// How many users there are.
+pub async fn count(conn: &mut AnyConnection) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(conn).await?)
+}
+
+/// How many users belong to one of these branches.
+pub async fn count_in_branches(conn: &mut AnyConnection, branch_ids: &[i64]) -> Result<i64, StoreError> {
+    if branch_ids.is_empty() {
+        return Ok(0);
+    }
+    let mut sql = String::from("SELECT COUNT(*) FROM users WHERE 1 = 1");
+    let mut next = 1;
+    push_in(&mut sql, "branch_id", branch_ids.len(), &mut next);
+    let mut q = sqlx::query_scalar(&sql);
+    for id in branch_ids {
+        q = q.bind(*id);
+    }
+    Ok(q.fetch_one(conn).await?)
+}
+
+/// The ids of the users in these branches, in order.
+pub async fn ids_in_branches(conn: &mut AnyConnection, branch_ids: &[i64]) -> Result<Vec<i64>, StoreError> {
+    if branch_ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut sql = String::from("SELECT id FROM users WHERE 1 = 1");
+    let mut next = 1;
+    push_in(&mut sql, "branch_id", branch_ids.len(), &mut next);
+    sql.push_str(" ORDER BY id");
+    let mut q = sqlx::query_scalar(&sql);
+    for id in branch_ids {
+        q = q.bind(*id);
+    }
+    Ok(q.fetch_all(conn).await?)
+}
+
+/// Whether any user has a value for the additional field `code`.
+pub async fn any_with_field(conn: &mut AnyConnection, code: &str) -> Result<bool, StoreError> {
+    // Field codes are slugs ([A-Za-z0-9_.-]), so the quoted key cannot break the pattern.
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE fields LIKE $1")
+        .bind(format!("%\"{code}\":%"))
+        .fetch_one(conn)
+        .await?;
+    Ok(n > 0)
+}
+
+/// Removes the additional field `code` from every user who has a value for it.
+pub async fn drop_field(conn: &mut AnyConnection, code: &str) -> Result<u64, StoreError> {
+    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE fields LIKE $1"))
+        .bind(format!("%\"{code}\":%"))
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut n = 0;
+    for row in &rows {
+        let mut u = from_row(row)?;
+        if u.fields.remove(code).is_some() {
+            sqlx::query("UPDATE users SET fields = $1 WHERE id = $2")
+                .bind(serde_json::to_string(&u.fields)?)
+                .bind(u.id)
+                .execute(&mut *conn)
+                .await?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// A stored password hash, by username.
+pub async fn password_hash(conn: &mut AnyConnection, id: i64) -> Result<Option<String>, StoreError> {
+    Ok(sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .flatten())
+}
+
+/// Sets (or clears) a user's password hash.
+pub async fn set_password_hash(conn: &mut AnyConnection, id: i64, hash: Option<&str>) -> Result<(), StoreError> {
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(hash)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// How many users' stored field values contain `pattern` (a `LIKE` pattern).
+pub async fn count_fields_like(conn: &mut AnyConnection, pattern: &str) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE fields LIKE $1")
+        .bind(pattern)
+        .fetch_one(conn)
+        .await?)
+}

@@ -1,0 +1,74 @@
+//! `/api/v1`: the REST API, and its OpenAPI document generated from the handlers.
+
+mod catalog;
+mod users;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use axum::{Json, Router};
+use roster_app::App;
+use utoipa::OpenApi;
+
+use crate::error::ApiError;
+
+/// The largest JSON body accepted.
+pub const MAX_JSON_BODY: usize = 1024 * 1024;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Roster API", description = "Users, fields, branches, courses, enrollments and groups of a learning platform. Every call needs `Authorization: Bearer TOKEN`."),
+    paths(
+        users::list, users::create, users::get, users::update, users::delete, users::enrollments,
+        catalog::list_fields, catalog::create_field, catalog::get_field, catalog::update_field, catalog::delete_field,
+        catalog::list_branches, catalog::create_branch, catalog::get_branch, catalog::update_branch, catalog::delete_branch,
+        catalog::list_courses, catalog::create_course, catalog::get_course, catalog::update_course, catalog::delete_course,
+        catalog::course_enrollments, catalog::set_enrollment, catalog::delete_enrollment,
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+async fn not_found() -> ApiError {
+    ApiError(roster_app::AppError::NotFound("this API path".into()))
+}
+
+/// The `/api/v1` routes.
+pub fn router() -> Router<App> {
+    Router::new()
+        .route("/openapi.json", get(|| async { Json(openapi()) }))
+        .route("/users", get(users::list).post(users::create))
+        .route("/users/{id}", get(users::get).patch(users::update).delete(users::delete))
+        .route("/users/{id}/enrollments", get(users::enrollments))
+        .route("/fields", get(catalog::list_fields).post(catalog::create_field))
+        .route("/fields/{code}", get(catalog::get_field).patch(catalog::update_field).delete(catalog::delete_field))
+        .route("/branches", get(catalog::list_branches).post(catalog::create_branch))
+        .route("/branches/{code}", get(catalog::get_branch).patch(catalog::update_branch).delete(catalog::delete_branch))
+        .route("/courses", get(catalog::list_courses).post(catalog::create_course))
+        .route("/courses/{code}", get(catalog::get_course).patch(catalog::update_course).delete(catalog::delete_course))
+        .route("/courses/{code}/enrollments", get(catalog::course_enrollments))
+        .route(
+            "/courses/{code}/enrollments/{user_id}",
+            axum::routing::put(catalog::set_enrollment).delete(catalog::delete_enrollment),
+        )
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+}

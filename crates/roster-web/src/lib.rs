@@ -1,0 +1,55 @@
+//! Roster over HTTP: the REST API at `/api/v1` ([`api`]), health and metrics. Handlers
+//! are thin: they extract and check the request ([`extract`]), call one use case of
+//! `roster_app::App`, and shape the answer; errors become responses in one place
+//! ([`error`]).
+
+pub mod api;
+pub mod error;
+pub mod extract;
+mod metrics;
+
+use axum::extract::State;
+use axum::http::{HeaderName, Request, StatusCode};
+use axum::routing::get;
+use axum::{middleware, Json, Router};
+use roster_app::App;
+use std::future::Future;
+use tokio::net::TcpListener;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+pub use metrics::Metrics;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+async fn healthz(State(app): State<App>) -> (StatusCode, Json<serde_json::Value>) {
+    match app.health().await {
+        Ok(()) => (StatusCode::OK, Json(serde_json::json!({"status": "ok"}))),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "unavailable"})))
+        }
+    }
+}
+
+/// Every route of the server, with request ids, tracing and metrics.
+pub fn router(app: App) -> Router {
+    let metrics = Metrics::default();
+    Router::new()
+        .nest("/api/v1", api::router())
+        .route("/healthz", get(healthz))
+        .with_state(app)
+        .route("/metrics", get(metrics::expose).with_state(metrics.clone()))
+        .layer(middleware::from_fn_with_state(metrics, metrics::track))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// Serves until `shutdown` resolves, then finishes the requests in flight.
+pub async fn serve(app: App, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    axum::serve(listener, router(app)).with_graceful_shutdown(shutdown).await
+}

@@ -1,0 +1,91 @@
+//! The command line: subcommands and their options.
+
+use clap::{Parser, Subcommand};
+
+/// Roster: user groups for a learning platform — manual and automatic groups over users,
+/// branches, courses and enrollments, with a REST API, SCIM 2.0 and an admin UI.
+#[derive(Debug, Parser)]
+#[command(name = "roster", version, about, long_about = None)]
+pub struct Cli {
+    /// The database: sqlite://PATH (created if missing) or postgres://USER@HOST/DB.
+    #[arg(long, global = true, env = "ROSTER_DATABASE_URL", default_value = "sqlite://roster.db")]
+    pub database_url: String,
+
+    /// The largest group-association CSV accepted, in bytes.
+    #[arg(long, global = true, env = "ROSTER_MAX_CSV_BYTES", default_value_t = 3 * 1024 * 1024)]
+    pub max_csv_bytes: usize,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server (admin UI, REST API, SCIM); migrates the database first.
+    /// Stops gracefully on SIGTERM or Ctrl-C.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "ROSTER_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
+    /// Bring the database schema up to date, then exit.
+    Migrate,
+    /// Manage API tokens (bearer tokens for /api/v1 and /scim/v2).
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Manage web UI logins.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Open (creating and filling it the first time) a demo database with realistic
+    /// data, then serve it and print the URL, a token and an admin login.
+    Demo {
+        /// How many users to generate the first time.
+        #[arg(long, default_value_t = 5000)]
+        users: usize,
+        /// Address to listen on.
+        #[arg(long, env = "ROSTER_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// The demo database.
+        #[arg(long = "demo-database-url", default_value = "sqlite://roster-demo.db")]
+        database_url: String,
+    },
+}
+
+/// `roster token ...`
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it once; only its hash is stored.
+    Create {
+        /// A unique name for the token (who or what uses it).
+        #[arg(long)]
+        name: String,
+        /// superadmin or training_admin.
+        #[arg(long, default_value = "superadmin")]
+        role: String,
+        /// For a training admin: the branch codes it is limited to (and their sub-branches).
+        #[arg(long, value_delimiter = ',')]
+        branches: Vec<String>,
+    },
+    /// List tokens (names and roles, never the tokens).
+    List,
+    /// Revoke a token by name.
+    Revoke {
+        /// The token's name.
+        name: String,
+    },
+}
+
+/// `roster admin ...`
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a superadmin login for the web UI (or reset its password).
+    Create {
+        /// The login name.
+        #[arg(long)]
+        username: String,
+        /// Read the password from standard input instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
