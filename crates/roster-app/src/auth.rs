@@ -33,10 +33,9 @@ impl Role {
         match raw {
             "superadmin" => Ok(Role::Superadmin),
             "training_admin" => Ok(Role::TrainingAdmin),
-            other => Err(DomainError::new(
-                "role",
-                format!("\"{other}\" is not a role; use superadmin or training_admin"),
-            )),
+            other => {
+                Err(DomainError::new("role", format!("\"{other}\" is not a role; use superadmin or training_admin")))
+            }
         }
     }
 }
@@ -90,20 +89,16 @@ pub struct Superadmin(());
 impl Actor {
     /// The command line and the demo act as a superadmin named `actor`.
     pub fn system(name: &str) -> Self {
-        Self {
-            name: name.to_owned(),
-            role: Role::Superadmin,
-            branch_codes: vec![],
-        }
+        Self { name: name.to_owned(), role: Role::Superadmin, branch_codes: vec![] }
     }
 
     /// The superadmin capability, or 403.
     pub fn superadmin(&self) -> AppResult<Superadmin> {
         match self.role {
             Role::Superadmin => Ok(Superadmin(())),
-            Role::TrainingAdmin => Err(AppError::Forbidden(
-                "this needs a superadmin; a training admin may not do it".into(),
-            )),
+            Role::TrainingAdmin => {
+                Err(AppError::Forbidden("this needs a superadmin; a training admin may not do it".into()))
+            }
         }
     }
 
@@ -112,11 +107,7 @@ impl Actor {
         match self.role {
             Role::Superadmin => Scope::All,
             Role::TrainingAdmin => Scope::Branches(
-                self.branch_codes
-                    .iter()
-                    .filter_map(|c| tree.by_code(c))
-                    .flat_map(|b| tree.subtree(b.id))
-                    .collect(),
+                self.branch_codes.iter().filter_map(|c| tree.by_code(c)).flat_map(|b| tree.subtree(b.id)).collect(),
             ),
         }
     }

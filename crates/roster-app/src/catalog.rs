@@ -227,10 +227,7 @@ impl App {
         actor.superadmin()?;
         let mut tx = self.store.write().await?;
         let tree = BranchTree::new(roster_store::branches::all(&mut tx).await?);
-        let mut branch = tree
-            .by_code(code)
-            .cloned()
-            .ok_or_else(|| AppError::NotFound(format!("branch \"{code}\"")))?;
+        let mut branch = tree.by_code(code).cloned().ok_or_else(|| AppError::NotFound(format!("branch \"{code}\"")))?;
         if let Some(n) = &patch.name {
             branch.name = Name::parse("name", n)?.into_string();
         }
@@ -262,11 +259,12 @@ impl App {
         actor.superadmin()?;
         let mut tx = self.store.write().await?;
         let tree = BranchTree::new(roster_store::branches::all(&mut tx).await?);
-        let branch = tree
-            .by_code(code)
-            .ok_or_else(|| AppError::NotFound(format!("branch \"{code}\"")))?;
+        let branch = tree.by_code(code).ok_or_else(|| AppError::NotFound(format!("branch \"{code}\"")))?;
         if !tree.children(branch.id).is_empty() {
-            return Err(AppError::conflict("code", format!("branch \"{}\" has sub-branches; move or delete them first", branch.code)));
+            return Err(AppError::conflict(
+                "code",
+                format!("branch \"{}\" has sub-branches; move or delete them first", branch.code),
+            ));
         }
         let users = roster_store::users::count_in_branches(&mut tx, &[branch.id]).await?;
         if users > 0 {

@@ -13,9 +13,7 @@ pub trait Clock: Send + Sync + Debug {
 
     /// Today's date in UTC (the platform time zone is applied by callers that need it).
     fn today(&self) -> NaiveDate {
-        DateTime::<Utc>::from_timestamp_millis(self.now_ms())
-            .map(|d| d.date_naive())
-            .unwrap_or_default()
+        DateTime::<Utc>::from_timestamp_millis(self.now_ms()).map(|d| d.date_naive()).unwrap_or_default()
     }
 }
 

@@ -27,13 +27,7 @@ pub struct DemoSpec {
 
 impl Default for DemoSpec {
     fn default() -> Self {
-        Self {
-            users: 5000,
-            courses: 30,
-            enrollments_per_user: 3.0,
-            branches: 49,
-            seed: 42,
-        }
+        Self { users: 5000, courses: 30, enrollments_per_user: 3.0, branches: 49, seed: 42 }
     }
 }
 
@@ -51,52 +45,121 @@ pub struct DemoSummary {
 }
 
 const FIRST: &[&str] = &[
-    "James", "Maria", "Wei", "Fatima", "Olivia", "Liam", "Sofia", "Mohammed", "Emma", "Noah", "Zoë", "José",
-    "Anna", "Lukas", "Chloé", "Hiroshi", "Priya", "Mateo", "Aisha", "Ethan", "Ingrid", "Kofi", "Elena", "Oscar",
-    "Yuki", "Amara", "Léa", "Diego", "Hannah", "Raj", "Nora", "Björn", "Camille", "Tomasz", "Isabel", "Kenji",
+    "James", "Maria", "Wei", "Fatima", "Olivia", "Liam", "Sofia", "Mohammed", "Emma", "Noah", "Zoë", "José", "Anna",
+    "Lukas", "Chloé", "Hiroshi", "Priya", "Mateo", "Aisha", "Ethan", "Ingrid", "Kofi", "Elena", "Oscar", "Yuki",
+    "Amara", "Léa", "Diego", "Hannah", "Raj", "Nora", "Björn", "Camille", "Tomasz", "Isabel", "Kenji",
 ];
 const LAST: &[&str] = &[
-    "Smith", "García", "Wang", "Müller", "Johnson", "Kowalski", "Rossi", "Dubois", "Tanaka", "Patel", "Silva",
-    "Nguyen", "Brown", "Martin", "Kim", "Jensen", "O'Brien", "Novák", "Schmidt", "López", "Andersson", "Okafor",
-    "Fischer", "Moreau", "Ivanova", "Cohen", "Hernández", "Sato", "Lambert", "Costa", "Nowak", "Walker",
+    "Smith",
+    "García",
+    "Wang",
+    "Müller",
+    "Johnson",
+    "Kowalski",
+    "Rossi",
+    "Dubois",
+    "Tanaka",
+    "Patel",
+    "Silva",
+    "Nguyen",
+    "Brown",
+    "Martin",
+    "Kim",
+    "Jensen",
+    "O'Brien",
+    "Novák",
+    "Schmidt",
+    "López",
+    "Andersson",
+    "Okafor",
+    "Fischer",
+    "Moreau",
+    "Ivanova",
+    "Cohen",
+    "Hernández",
+    "Sato",
+    "Lambert",
+    "Costa",
+    "Nowak",
+    "Walker",
 ];
 const DEPARTMENTS: &[&str] = &[
-    "Operations", "Sales", "Logistics", "Customer Support", "Engineering", "Marketing", "Finance", "Human Resources",
-    "Legal", "Facilities",
+    "Operations",
+    "Sales",
+    "Logistics",
+    "Customer Support",
+    "Engineering",
+    "Marketing",
+    "Finance",
+    "Human Resources",
+    "Legal",
+    "Facilities",
 ];
 const JOB_TITLES: &[&str] = &[
-    "Driver", "Warehouse Associate", "Sales Representative", "Customer Support Agent", "Senior Driver",
-    "Software Engineer", "Account Manager", "Operations Manager", "Team Lead", "Driver Trainer",
-    "Marketing Specialist", "Financial Analyst", "HR Specialist", "Forklift Operator", "Dispatcher",
-    "Quality Inspector", "Regional Director", "Legal Counsel", "Facilities Technician", "Data Analyst",
+    "Driver",
+    "Warehouse Associate",
+    "Sales Representative",
+    "Customer Support Agent",
+    "Senior Driver",
+    "Software Engineer",
+    "Account Manager",
+    "Operations Manager",
+    "Team Lead",
+    "Driver Trainer",
+    "Marketing Specialist",
+    "Financial Analyst",
+    "HR Specialist",
+    "Forklift Operator",
+    "Dispatcher",
+    "Quality Inspector",
+    "Regional Director",
+    "Legal Counsel",
+    "Facilities Technician",
+    "Data Analyst",
 ];
 const PRODUCTS: &[&str] = &["Freight", "Parcel", "Cold Chain", "Last Mile", "Consulting", "Retail"];
 const EMPLOYEE_STATUS: &[&str] = &["Full-time", "Part-time", "Contractor", "Intern", "Seasonal"];
 const ROLES: &[&str] = &["Employee", "Driver", "Manager", "Instructor", "Director"];
 const STUDENT_OR_EMPLOYEE: &[&str] = &["Employee", "Student"];
-const DOMAINS: &[&str] = &["acme.com", "acme.co.uk", "acme.de", "partners.acme-logistics.com", "gmail.com", "outlook.com"];
+const DOMAINS: &[&str] =
+    &["acme.com", "acme.co.uk", "acme.de", "partners.acme-logistics.com", "gmail.com", "outlook.com"];
 
-/// Regions, their countries (code, name, language, time zone) and site cities.
-const REGIONS: &[(&str, &str, &[(&str, &str, &str, &str, &[&str])])] = &[
-    ("EMEA", "Europe, Middle East & Africa", &[
-        ("FR", "France", "fr", "Europe/Paris", &["Paris", "Lyon", "Marseille"]),
-        ("DE", "Germany", "de", "Europe/Berlin", &["Berlin", "Hamburg", "Munich"]),
-        ("GB", "United Kingdom", "en-GB", "Europe/London", &["London", "Manchester", "Leeds"]),
-        ("ES", "Spain", "es", "Europe/Madrid", &["Madrid", "Barcelona"]),
-        ("AE", "United Arab Emirates", "ar", "Asia/Dubai", &["Dubai"]),
-    ]),
-    ("AMER", "Americas", &[
-        ("US", "United States", "en-US", "America/Chicago", &["Chicago", "Dallas", "Atlanta", "Denver"]),
-        ("CA", "Canada", "en-CA", "America/Toronto", &["Toronto", "Montreal"]),
-        ("BR", "Brazil", "pt-BR", "America/Sao_Paulo", &["São Paulo", "Rio de Janeiro"]),
-        ("MX", "Mexico", "es-MX", "America/Mexico_City", &["Mexico City", "Monterrey"]),
-    ]),
-    ("APAC", "Asia Pacific", &[
-        ("JP", "Japan", "ja", "Asia/Tokyo", &["Tokyo", "Osaka"]),
-        ("IN", "India", "hi", "Asia/Kolkata", &["Mumbai", "Bengaluru", "Delhi"]),
-        ("AU", "Australia", "en-AU", "Australia/Sydney", &["Sydney", "Melbourne"]),
-        ("SG", "Singapore", "en-SG", "Asia/Singapore", &["Singapore"]),
-    ]),
+/// A country of the demo map: code, name, language, time zone, site cities.
+type Country = (&'static str, &'static str, &'static str, &'static str, &'static [&'static str]);
+
+/// Regions and their countries.
+const REGIONS: &[(&str, &str, &[Country])] = &[
+    (
+        "EMEA",
+        "Europe, Middle East & Africa",
+        &[
+            ("FR", "France", "fr", "Europe/Paris", &["Paris", "Lyon", "Marseille"]),
+            ("DE", "Germany", "de", "Europe/Berlin", &["Berlin", "Hamburg", "Munich"]),
+            ("GB", "United Kingdom", "en-GB", "Europe/London", &["London", "Manchester", "Leeds"]),
+            ("ES", "Spain", "es", "Europe/Madrid", &["Madrid", "Barcelona"]),
+            ("AE", "United Arab Emirates", "ar", "Asia/Dubai", &["Dubai"]),
+        ],
+    ),
+    (
+        "AMER",
+        "Americas",
+        &[
+            ("US", "United States", "en-US", "America/Chicago", &["Chicago", "Dallas", "Atlanta", "Denver"]),
+            ("CA", "Canada", "en-CA", "America/Toronto", &["Toronto", "Montreal"]),
+            ("BR", "Brazil", "pt-BR", "America/Sao_Paulo", &["São Paulo", "Rio de Janeiro"]),
+            ("MX", "Mexico", "es-MX", "America/Mexico_City", &["Mexico City", "Monterrey"]),
+        ],
+    ),
+    (
+        "APAC",
+        "Asia Pacific",
+        &[
+            ("JP", "Japan", "ja", "Asia/Tokyo", &["Tokyo", "Osaka"]),
+            ("IN", "India", "hi", "Asia/Kolkata", &["Mumbai", "Bengaluru", "Delhi"]),
+            ("AU", "Australia", "en-AU", "Australia/Sydney", &["Sydney", "Melbourne"]),
+            ("SG", "Singapore", "en-SG", "Asia/Singapore", &["Singapore"]),
+        ],
+    ),
 ];
 
 const NAMED_COURSES: &[(&str, &str)] = &[
@@ -266,7 +329,8 @@ impl App {
                     let cid = roster_store::branches::insert(conn, &ccode, cname, Some(rid), now).await?;
                     made += 1;
                     for city in *cities {
-                        let scode = format!("{ccode}-{}", ascii_slug(city).chars().take(3).collect::<String>().to_uppercase());
+                        let scode =
+                            format!("{ccode}-{}", ascii_slug(city).chars().take(3).collect::<String>().to_uppercase());
                         let bid = roster_store::branches::insert(conn, &scode, city, Some(cid), now).await?;
                         made += 1;
                         sites.push(Site { branch_id: bid, city, language: lang, timezone: tz });
@@ -288,15 +352,16 @@ fn demo_user(rng: &mut StdRng, i: usize, sites: &[Site], now: i64) -> User {
     let site = sites.get(skewed(rng, sites.len().max(1))).cloned();
     let department = pick(rng, DEPARTMENTS);
     let job = match department {
-        "Operations" | "Logistics" if rng.gen_bool(0.55) => pick(rng, &["Driver", "Senior Driver", "Driver Trainer", "Dispatcher"]),
+        "Operations" | "Logistics" if rng.gen_bool(0.55) => {
+            pick(rng, &["Driver", "Senior Driver", "Driver Trainer", "Dispatcher"])
+        }
         _ => pick(rng, JOB_TITLES),
     };
     let role = if job.contains("Driver") { "Driver" } else { pick(rng, ROLES) };
     let created_at = now - rng.gen_range(0..5 * 365) * DAY_MS - rng.gen_range(0..DAY_MS);
     let hire_days = (rng.gen::<f64>().powi(2) * 15.0 * 365.0) as i64;
-    let hire = chrono::DateTime::from_timestamp_millis(now - hire_days * DAY_MS)
-        .map(|d| d.date_naive())
-        .unwrap_or_default();
+    let hire =
+        chrono::DateTime::from_timestamp_millis(now - hire_days * DAY_MS).map(|d| d.date_naive()).unwrap_or_default();
     let start = hire + chrono::Duration::days(rng.gen_range(0..30));
     let mut fields = BTreeMap::new();
     let mut put = |code: &str, v: FieldValue| {
@@ -309,7 +374,14 @@ fn demo_user(rng: &mut StdRng, i: usize, sites: &[Site], now: i64) -> User {
         put("location", FieldValue::Text(s.city.to_owned()));
     }
     if rng.gen_bool(0.9) {
-        put("manager", FieldValue::Text(format!("{} {}", FIRST[rng.gen_range(0..FIRST.len())], LAST[rng.gen_range(0..LAST.len())])));
+        put(
+            "manager",
+            FieldValue::Text(format!(
+                "{} {}",
+                FIRST[rng.gen_range(0..FIRST.len())],
+                LAST[rng.gen_range(0..LAST.len())]
+            )),
+        );
     }
     put("product", FieldValue::Text(pick(rng, PRODUCTS).to_owned()));
     put("employee_status", FieldValue::Text(pick(rng, EMPLOYEE_STATUS).to_owned()));
@@ -338,7 +410,14 @@ fn demo_user(rng: &mut StdRng, i: usize, sites: &[Site], now: i64) -> User {
     }
 }
 
-fn demo_enrollments(rng: &mut StdRng, user_id: i64, user: &User, courses: &[i64], per_user: f64, now: i64) -> Vec<Enrollment> {
+fn demo_enrollments(
+    rng: &mut StdRng,
+    user_id: i64,
+    user: &User,
+    courses: &[i64],
+    per_user: f64,
+    now: i64,
+) -> Vec<Enrollment> {
     let is_driver = user.fields.get("role").and_then(|v| v.as_str()) == Some("Driver");
     let n = rng.gen_range(0.0..per_user * 2.0).round() as usize;
     let mut chosen: Vec<i64> = Vec::with_capacity(n + 1);

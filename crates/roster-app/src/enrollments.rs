@@ -34,7 +34,12 @@ impl App {
     }
 
     /// A page of a course's enrollments, of the users the caller may see.
-    pub async fn course_enrollments(&self, actor: &Actor, code: &str, page: &ListParams) -> AppResult<List<EnrollmentView>> {
+    pub async fn course_enrollments(
+        &self,
+        actor: &Actor,
+        code: &str,
+        page: &ListParams,
+    ) -> AppResult<List<EnrollmentView>> {
         let (after, limit) = page.resolve()?;
         let mut conn = self.store.read().await?;
         let ctx = Context::load(&mut conn).await?;
@@ -49,7 +54,13 @@ impl App {
 
     /// Enrolls a user in a course, or changes the status of the enrollment. Completion
     /// time is set when the status becomes `completed` and cleared when it leaves it.
-    pub async fn set_enrollment(&self, actor: &Actor, code: &str, user_id: &str, input: EnrollmentInput) -> AppResult<EnrollmentView> {
+    pub async fn set_enrollment(
+        &self,
+        actor: &Actor,
+        code: &str,
+        user_id: &str,
+        input: EnrollmentInput,
+    ) -> AppResult<EnrollmentView> {
         let status = EnrollmentStatus::parse("status", &input.status)?;
         let id = parse_id("user", user_id)?;
         let mut tx = self.store.write().await?;

@@ -46,10 +46,7 @@ pub enum AppError {
 impl AppError {
     /// A 400 naming `field`.
     pub fn bad_request(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::BadRequest {
-            field: Some(field.into()),
-            message: message.into(),
-        }
+        Self::BadRequest { field: Some(field.into()), message: message.into() }
     }
 
     /// A 422 naming `field`.
@@ -59,10 +56,7 @@ impl AppError {
 
     /// A 409 naming `field`.
     pub fn conflict(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::Conflict {
-            field: Some(field.into()),
-            message: message.into(),
-        }
+        Self::Conflict { field: Some(field.into()), message: message.into() }
     }
 }
 

@@ -11,10 +11,7 @@ pub const DEFAULT_PAGE: usize = 100;
 
 /// Parses an id from a path; anything that is not one of ours is simply not found.
 pub fn parse_id(what: &str, raw: &str) -> AppResult<i64> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| AppError::NotFound(what.to_owned()))
+    raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| AppError::NotFound(what.to_owned()))
 }
 
 /// `cursor` and `limit` of a list request.
@@ -32,18 +29,12 @@ impl ListParams {
         let limit = match self.limit {
             None => DEFAULT_PAGE,
             Some(n) if (1..=MAX_PAGE).contains(&n) => n,
-            Some(_) => {
-                return Err(AppError::bad_request(
-                    "limit",
-                    format!("limit must be between 1 and {MAX_PAGE}"),
-                ))
-            }
+            Some(_) => return Err(AppError::bad_request("limit", format!("limit must be between 1 and {MAX_PAGE}"))),
         };
         let after = match self.cursor.as_deref() {
             None | Some("") => None,
             Some(c) => Some(
-                c.parse::<i64>()
-                    .map_err(|_| AppError::bad_request("cursor", "this cursor is not one we gave out"))?,
+                c.parse::<i64>().map_err(|_| AppError::bad_request("cursor", "this cursor is not one we gave out"))?,
             ),
         };
         Ok((after, limit))

@@ -8,6 +8,8 @@
 //! - [`views`]: what the use cases return, as clients see it.
 //! - [`demo`]: the deterministic generator of realistic data, reused by the benchmark.
 
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod auth;
 pub mod catalog;
 pub mod clock;
@@ -39,10 +41,7 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Self {
-            max_csv_bytes: 3 * 1024 * 1024,
-            max_import_bytes: 100 * 1024 * 1024,
-        }
+        Self { max_csv_bytes: 3 * 1024 * 1024, max_import_bytes: 100 * 1024 * 1024 }
     }
 }
 

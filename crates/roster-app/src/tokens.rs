@@ -42,7 +42,12 @@ impl App {
         Ok(token)
     }
 
-    async fn check_branch_codes(&self, conn: &mut roster_store::AnyConnection, role: Role, branches: &[String]) -> AppResult<()> {
+    async fn check_branch_codes(
+        &self,
+        conn: &mut roster_store::AnyConnection,
+        role: Role,
+        branches: &[String],
+    ) -> AppResult<()> {
         let tree = BranchTree::new(roster_store::branches::all(conn).await?);
         if role == Role::TrainingAdmin && branches.is_empty() {
             return Err(AppError::invalid("branches", "a training admin needs at least one branch"));
@@ -90,9 +95,8 @@ impl App {
             return Err(AppError::Unauthorized);
         }
         let mut conn = self.store.read().await?;
-        let record = roster_store::tokens::by_hash(&mut conn, &token_hash(token))
-            .await?
-            .ok_or(AppError::Unauthorized)?;
+        let record =
+            roster_store::tokens::by_hash(&mut conn, &token_hash(token)).await?.ok_or(AppError::Unauthorized)?;
         Ok(Actor {
             name: format!("token:{}", record.name),
             role: Role::parse(&record.role)?,
@@ -101,7 +105,14 @@ impl App {
     }
 
     /// Creates an admin login for the web UI, or resets its password.
-    pub async fn create_admin(&self, _: Superadmin, username: &str, password: &str, role: Role, branches: &[String]) -> AppResult<()> {
+    pub async fn create_admin(
+        &self,
+        _: Superadmin,
+        username: &str,
+        password: &str,
+        role: Role,
+        branches: &[String],
+    ) -> AppResult<()> {
         let username = Username::parse("username", username)?;
         if password.chars().count() < 8 {
             return Err(AppError::invalid("password", "must have at least 8 characters"));

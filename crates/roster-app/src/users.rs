@@ -139,7 +139,9 @@ fn apply_fields(
         let def = ctx
             .field(key)
             .or_else(|| ctx.fields.iter().find(|f| f.name.as_str().eq_ignore_ascii_case(key)))
-            .ok_or_else(|| DomainError::new(format!("fields.{key}"), format!("there is no additional field \"{key}\"")))?;
+            .ok_or_else(|| {
+                DomainError::new(format!("fields.{key}"), format!("there is no additional field \"{key}\""))
+            })?;
         match def.parse_json(raw)? {
             Some(v) => into.insert(def.code.to_string(), v.to_json()),
             None => into.remove(def.code.as_str()),
@@ -164,12 +166,7 @@ impl App {
     }
 
     /// A user the caller may see, or 404.
-    pub(crate) async fn visible_user(
-        &self,
-        conn: &mut AnyConnection,
-        scope: &Scope,
-        id: i64,
-    ) -> AppResult<User> {
+    pub(crate) async fn visible_user(&self, conn: &mut AnyConnection, scope: &Scope, id: i64) -> AppResult<User> {
         match roster_store::users::get(conn, id).await? {
             Some(u) if scope.contains(u.branch_id) => Ok(u),
             _ => Err(AppError::NotFound("user".into())),

@@ -21,10 +21,7 @@ pub struct List<T> {
 impl<T> List<T> {
     /// Maps a store page.
     pub fn from_page<S>(page: roster_store::Page<S>, f: impl FnMut(S) -> T) -> Self {
-        Self {
-            items: page.items.into_iter().map(f).collect(),
-            next_cursor: page.next.map(|n| n.to_string()),
-        }
+        Self { items: page.items.into_iter().map(f).collect(), next_cursor: page.next.map(|n| n.to_string()) }
     }
 }
 

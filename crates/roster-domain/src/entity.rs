@@ -181,7 +181,8 @@ pub fn parse_language(field: &str, raw: Option<&str>) -> Result<Option<String>, 
         None | Some("") => Ok(None),
         Some(s)
             if s.len() <= 35
-                && s.split('-').all(|p| !p.is_empty() && p.len() <= 8 && p.chars().all(|c| c.is_ascii_alphanumeric())) =>
+                && s.split('-')
+                    .all(|p| !p.is_empty() && p.len() <= 8 && p.chars().all(|c| c.is_ascii_alphanumeric())) =>
         {
             Ok(Some(s.to_owned()))
         }
@@ -193,10 +194,7 @@ pub fn parse_language(field: &str, raw: Option<&str>) -> Result<Option<String>, 
 pub fn parse_timezone(field: &str, raw: Option<&str>) -> Result<Option<String>, DomainError> {
     match raw.map(str::trim) {
         None | Some("") => Ok(None),
-        Some(s)
-            if s.len() <= 64
-                && s.chars().all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c)) =>
-        {
+        Some(s) if s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c)) => {
             Ok(Some(s.to_owned()))
         }
         Some(s) => Err(DomainError::new(field, format!("\"{s}\" is not a time zone such as Europe/Paris"))),

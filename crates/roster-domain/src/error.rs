@@ -13,19 +13,12 @@ pub struct DomainError {
 impl DomainError {
     /// A refusal of `field` with `message`.
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
+        Self { field: field.into(), message: message.into() }
     }
 
     /// The same refusal, reported under another input name (a prefix such as `fields.`).
     pub fn under(mut self, prefix: &str) -> Self {
-        self.field = if self.field.is_empty() {
-            prefix.to_owned()
-        } else {
-            format!("{prefix}.{}", self.field)
-        };
+        self.field = if self.field.is_empty() { prefix.to_owned() } else { format!("{prefix}.{}", self.field) };
         self
     }
 }

@@ -141,10 +141,7 @@ impl FieldDef {
             for (i, o) in self.options.iter().enumerate() {
                 let t = o.trim();
                 if t.is_empty() || t.chars().count() > 200 {
-                    return Err(DomainError::new(
-                        format!("options[{i}]"),
-                        "an option must have 1 to 200 characters",
-                    ));
+                    return Err(DomainError::new(format!("options[{i}]"), "an option must have 1 to 200 characters"));
                 }
                 if !seen.insert(t.to_lowercase()) {
                     return Err(DomainError::new(format!("options[{i}]"), format!("duplicate option \"{t}\"")));
@@ -169,10 +166,7 @@ impl FieldDef {
                 .filter(|f| f.is_finite())
                 .map(|f| Some(FieldValue::Number(f)))
                 .ok_or_else(|| DomainError::new(field, "is not a finite number")),
-            _ => Err(DomainError::new(
-                field,
-                format!("expects a {} value", self.field_type.as_str()),
-            )),
+            _ => Err(DomainError::new(field, format!("expects a {} value", self.field_type.as_str()))),
         }
     }
 
@@ -197,9 +191,10 @@ impl FieldDef {
                     .ok_or_else(|| DomainError::new(field, format!("\"{s}\" is not a number")))?;
                 FieldValue::Number(n)
             }
-            FieldType::Date => FieldValue::Date(parse_iso_date(s).ok_or_else(|| {
-                DomainError::new(field, format!("\"{s}\" is not a valid date (YYYY-MM-DD)"))
-            })?),
+            FieldType::Date => FieldValue::Date(
+                parse_iso_date(s)
+                    .ok_or_else(|| DomainError::new(field, format!("\"{s}\" is not a valid date (YYYY-MM-DD)")))?,
+            ),
             FieldType::Dropdown => {
                 let option = self
                     .options
@@ -213,9 +208,9 @@ impl FieldDef {
                     })?;
                 FieldValue::Text(option.clone())
             }
-            FieldType::YesNo => FieldValue::YesNo(parse_yes_no(s).ok_or_else(|| {
-                DomainError::new(field, format!("\"{s}\" is not yes or no"))
-            })?),
+            FieldType::YesNo => FieldValue::YesNo(
+                parse_yes_no(s).ok_or_else(|| DomainError::new(field, format!("\"{s}\" is not yes or no")))?,
+            ),
         };
         Ok(Some(value))
     }

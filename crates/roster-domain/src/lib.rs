@@ -7,6 +7,8 @@
 //! - [`entity`]: the entities of DESIGN §1.
 //! - [`error`]: [`DomainError`], what a validation refuses and why.
 
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod entity;
 pub mod error;
 pub mod field;

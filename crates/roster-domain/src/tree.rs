@@ -111,7 +111,8 @@ mod tests {
 
     #[test]
     fn subtree_and_ancestry() {
-        let t = BranchTree::new(vec![b(1, "EMEA", None), b(2, "FR", Some(1)), b(3, "PAR", Some(2)), b(4, "AMER", None)]);
+        let t =
+            BranchTree::new(vec![b(1, "EMEA", None), b(2, "FR", Some(1)), b(3, "PAR", Some(2)), b(4, "AMER", None)]);
         assert_eq!(t.subtree(1), HashSet::from([1, 2, 3]));
         assert!(t.is_under(3, 1));
         assert!(!t.is_under(4, 1));

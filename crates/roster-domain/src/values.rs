@@ -16,16 +16,10 @@ fn bounded<'a>(field: &str, raw: &'a str, max: usize) -> Result<&'a str, DomainE
         return Err(DomainError::new(field, "must not be empty"));
     }
     if s.chars().count() > max {
-        return Err(DomainError::new(
-            field,
-            format!("must be at most {max} characters"),
-        ));
+        return Err(DomainError::new(field, format!("must be at most {max} characters")));
     }
     if has_control(s) {
-        return Err(DomainError::new(
-            field,
-            "must not contain control characters",
-        ));
+        return Err(DomainError::new(field, "must not contain control characters"));
     }
     Ok(s)
 }
@@ -116,9 +110,7 @@ impl Email {
             && !domain.starts_with('.')
             && !domain.ends_with('.')
             && !domain.contains("..")
-            && domain
-                .chars()
-                .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
+            && domain.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '.');
         let valid_local = !local.is_empty()
             && local.len() <= 64
             && !local.chars().any(|c| c.is_whitespace() || "@<>()[],;:\"\\".contains(c));
@@ -133,14 +125,8 @@ impl Code {
     /// Validates a code given as input `field`.
     pub fn parse(field: &str, raw: &str) -> Result<Self, DomainError> {
         let s = bounded(field, raw, 64)?;
-        if !s
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        {
-            return Err(DomainError::new(
-                field,
-                format!("\"{s}\" may hold only letters, digits, '-', '_' and '.'"),
-            ));
+        if !s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
+            return Err(DomainError::new(field, format!("\"{s}\" may hold only letters, digits, '-', '_' and '.'")));
         }
         Ok(Self(s.to_owned()))
     }
@@ -158,13 +144,10 @@ impl Name {
 pub fn optional_text(field: &str, raw: Option<&str>, max: usize) -> Result<Option<String>, DomainError> {
     match raw.map(str::trim) {
         None | Some("") => Ok(None),
-        Some(s) if s.chars().count() > max => Err(DomainError::new(
-            field,
-            format!("must be at most {max} characters"),
-        )),
-        Some(s) if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') => Err(
-            DomainError::new(field, "must not contain control characters"),
-        ),
+        Some(s) if s.chars().count() > max => Err(DomainError::new(field, format!("must be at most {max} characters"))),
+        Some(s) if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') => {
+            Err(DomainError::new(field, "must not contain control characters"))
+        }
         Some(s) => Ok(Some(s.to_owned())),
     }
 }

@@ -17,9 +17,7 @@ fn from_row(row: &AnyRow) -> Result<Branch, StoreError> {
 
 /// Every branch, in id order (the tree is small enough to hold whole).
 pub async fn all(conn: &mut AnyConnection) -> Result<Vec<Branch>, StoreError> {
-    let rows = sqlx::query("SELECT id, code, name, parent_id FROM branches ORDER BY id")
-        .fetch_all(conn)
-        .await?;
+    let rows = sqlx::query("SELECT id, code, name, parent_id FROM branches ORDER BY id").fetch_all(conn).await?;
     rows.iter().map(from_row).collect()
 }
 

@@ -7,11 +7,7 @@ use sqlx::AnyConnection;
 use crate::{col, Page, StoreError};
 
 fn from_row(row: &AnyRow) -> Result<Course, StoreError> {
-    Ok(Course {
-        id: col(row, "id")?,
-        code: col(row, "code")?,
-        name: col(row, "name")?,
-    })
+    Ok(Course { id: col(row, "id")?, code: col(row, "code")?, name: col(row, "name")? })
 }
 
 /// Every course, in id order.
@@ -42,24 +38,20 @@ pub async fn by_code(conn: &mut AnyConnection, code: &str) -> Result<Option<Cour
 
 /// Inserts a course and returns its id.
 pub async fn insert(conn: &mut AnyConnection, code: &str, name: &str, now: i64) -> Result<i64, StoreError> {
-    Ok(
-        sqlx::query_scalar("INSERT INTO courses (code, code_key, name, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
-            .bind(code)
-            .bind(code.to_lowercase())
-            .bind(name)
-            .bind(now)
-            .fetch_one(conn)
-            .await?,
+    Ok(sqlx::query_scalar(
+        "INSERT INTO courses (code, code_key, name, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
     )
+    .bind(code)
+    .bind(code.to_lowercase())
+    .bind(name)
+    .bind(now)
+    .fetch_one(conn)
+    .await?)
 }
 
 /// Renames a course.
 pub async fn rename(conn: &mut AnyConnection, id: i64, name: &str) -> Result<(), StoreError> {
-    sqlx::query("UPDATE courses SET name = $1 WHERE id = $2")
-        .bind(name)
-        .bind(id)
-        .execute(conn)
-        .await?;
+    sqlx::query("UPDATE courses SET name = $1 WHERE id = $2").bind(name).bind(id).execute(conn).await?;
     Ok(())
 }
 

@@ -37,7 +37,7 @@ pub async fn of_course(
     after: Option<i64>,
     limit: usize,
 ) -> Result<Page<Enrollment>, StoreError> {
-    let mut sql = format!(
+    let mut sql = String::from(
         "SELECT e.user_id, e.course_id, e.status, e.enrolled_at, e.completed_at FROM enrollments e \
          WHERE e.course_id = $1 AND e.user_id > $2"
     );
@@ -46,16 +46,10 @@ pub async fn of_course(
             return Ok(Page { items: vec![], next: None });
         }
         let list: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 4)).collect();
-        sql.push_str(&format!(
-            " AND e.user_id IN (SELECT id FROM users WHERE branch_id IN ({}))",
-            list.join(",")
-        ));
+        sql.push_str(&format!(" AND e.user_id IN (SELECT id FROM users WHERE branch_id IN ({}))", list.join(",")));
     }
     sql.push_str(" ORDER BY e.user_id LIMIT $3");
-    let mut q = sqlx::query(&sql)
-        .bind(course_id)
-        .bind(after.unwrap_or(0))
-        .bind((limit + 1) as i64);
+    let mut q = sqlx::query(&sql).bind(course_id).bind(after.unwrap_or(0)).bind((limit + 1) as i64);
     for id in branch_ids.into_iter().flatten() {
         q = q.bind(*id);
     }
@@ -105,12 +99,7 @@ pub async fn insert_many(conn: &mut AnyConnection, rows: &[Enrollment]) -> Resul
         }
         let mut q = sqlx::query(&sql);
         for e in chunk {
-            q = q
-                .bind(e.user_id)
-                .bind(e.course_id)
-                .bind(e.status.as_str())
-                .bind(e.enrolled_at)
-                .bind(e.completed_at);
+            q = q.bind(e.user_id).bind(e.course_id).bind(e.status.as_str()).bind(e.enrolled_at).bind(e.completed_at);
         }
         q.execute(&mut *conn).await?;
     }

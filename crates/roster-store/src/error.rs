@@ -43,9 +43,9 @@ impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::RowNotFound => StoreError::NotFound,
-            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict {
-                field: conflict_field(db.message(), db.constraint()),
-            },
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                StoreError::Conflict { field: conflict_field(db.message(), db.constraint()) }
+            }
             _ => StoreError::Database(e),
         }
     }

@@ -22,9 +22,7 @@ fn from_row(row: &AnyRow) -> Result<FieldDef, StoreError> {
 
 /// Every field definition, in creation order.
 pub async fn all(conn: &mut AnyConnection) -> Result<Vec<FieldDef>, StoreError> {
-    let rows = sqlx::query("SELECT code, name, field_type, options FROM fields ORDER BY id")
-        .fetch_all(conn)
-        .await?;
+    let rows = sqlx::query("SELECT code, name, field_type, options FROM fields ORDER BY id").fetch_all(conn).await?;
     rows.iter().map(from_row).collect()
 }
 
@@ -63,9 +61,6 @@ pub async fn update(conn: &mut AnyConnection, f: &FieldDef) -> Result<(), StoreE
 
 /// Deletes a field definition.
 pub async fn delete(conn: &mut AnyConnection, code: &str) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM fields WHERE code_key = $1")
-        .bind(code.to_lowercase())
-        .execute(conn)
-        .await?;
+    sqlx::query("DELETE FROM fields WHERE code_key = $1").bind(code.to_lowercase()).execute(conn).await?;
     Ok(())
 }

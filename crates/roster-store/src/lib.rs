@@ -103,9 +103,7 @@ impl Store {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             (Backend::Postgres, url.to_owned())
         } else {
-            return Err(StoreError::Config(
-                "the database URL must start with sqlite:// or postgres://".into(),
-            ));
+            return Err(StoreError::Config("the database URL must start with sqlite:// or postgres://".into()));
         };
         let options = AnyPoolOptions::new()
             .max_connections(match backend {
@@ -130,11 +128,7 @@ impl Store {
                 })
             });
         let pool = options.connect(&url).await?;
-        Ok(Self {
-            pool,
-            backend,
-            write_gate: Arc::new(Mutex::new(())),
-        })
+        Ok(Self { pool, backend, write_gate: Arc::new(Mutex::new(())) })
     }
 
     /// Which database this is.
@@ -161,10 +155,7 @@ impl Store {
         let gate = self.write_gate.clone().lock_owned().await;
         let mut tx = self.pool.begin().await?;
         if self.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(WRITE_LOCK_KEY)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(WRITE_LOCK_KEY).execute(&mut *tx).await?;
         }
         Ok(WriteTx { tx, _gate: gate })
     }
@@ -189,4 +180,10 @@ where
 {
     use sqlx::Row;
     row.try_get(name).map_err(StoreError::from)
+}
+
+/// Runs one SQL statement as given (maintenance and tests: `CREATE DATABASE`...).
+pub async fn execute_raw(conn: &mut AnyConnection, sql: &str) -> Result<(), StoreError> {
+    conn.execute(sql).await?;
+    Ok(())
 }

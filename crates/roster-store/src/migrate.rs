@@ -20,21 +20,18 @@ fn dialect(sql: &str, backend: Backend) -> String {
 /// Applies the migrations not yet recorded. Runs inside the caller's write transaction,
 /// which also keeps two processes from migrating at once.
 pub(crate) async fn run(conn: &mut AnyConnection, backend: Backend, now_ms: i64) -> Result<(), StoreError> {
-    conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
-        .await?;
-    let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
-        .fetch_all(&mut *conn)
-        .await?;
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+    )
+    .await?;
+    let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations").fetch_all(&mut *conn).await?;
     for (version, sql) in MIGRATIONS {
         if applied.contains(version) {
             continue;
         }
         // Comments go first: they may hold a ';'.
-        let body: String = dialect(sql, backend)
-            .lines()
-            .filter(|l| !l.trim_start().starts_with("--"))
-            .collect::<Vec<_>>()
-            .join("\n");
+        let body: String =
+            dialect(sql, backend).lines().filter(|l| !l.trim_start().starts_with("--")).collect::<Vec<_>>().join("\n");
         for statement in body.split(';').filter(|s| !s.trim().is_empty()) {
             conn.execute(statement).await?;
         }

@@ -68,9 +68,7 @@ pub async fn by_hash(conn: &mut AnyConnection, hash: &str) -> Result<Option<Toke
 
 /// Every token, by name.
 pub async fn all(conn: &mut AnyConnection) -> Result<Vec<TokenRecord>, StoreError> {
-    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM api_tokens ORDER BY name"))
-        .fetch_all(conn)
-        .await?;
+    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM api_tokens ORDER BY name")).fetch_all(conn).await?;
     rows.iter().map(from_row).collect()
 }
 
@@ -82,10 +80,6 @@ pub async fn delete(conn: &mut AnyConnection, name: &str) -> Result<bool, StoreE
 
 /// Records that a token was used.
 pub async fn touch(conn: &mut AnyConnection, id: i64, now: i64) -> Result<(), StoreError> {
-    sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
-        .bind(now)
-        .bind(id)
-        .execute(conn)
-        .await?;
+    sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2").bind(now).bind(id).execute(conn).await?;
     Ok(())
 }

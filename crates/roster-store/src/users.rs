@@ -29,17 +29,12 @@ pub struct UserQuery {
 
 /// The text a `q` search looks in: lower-cased username, email and names.
 pub fn search_text(u: &User) -> String {
-    [
-        Some(u.username.as_str()),
-        Some(u.email.as_str()),
-        u.first_name.as_deref(),
-        u.last_name.as_deref(),
-    ]
-    .into_iter()
-    .flatten()
-    .collect::<Vec<_>>()
-    .join(" ")
-    .to_lowercase()
+    [Some(u.username.as_str()), Some(u.email.as_str()), u.first_name.as_deref(), u.last_name.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
 }
 
 /// Reads one row of [`COLUMNS`].
@@ -187,10 +182,7 @@ pub async fn delete(conn: &mut AnyConnection, id: i64) -> Result<(), StoreError>
 
 /// One user by id.
 pub async fn get(conn: &mut AnyConnection, id: i64) -> Result<Option<User>, StoreError> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?;
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = $1")).bind(id).fetch_optional(conn).await?;
     row.as_ref().map(from_row).transpose()
 }
 
@@ -344,18 +336,11 @@ pub async fn password_hash(conn: &mut AnyConnection, id: i64) -> Result<Option<S
 
 /// Sets (or clears) a user's password hash.
 pub async fn set_password_hash(conn: &mut AnyConnection, id: i64, hash: Option<&str>) -> Result<(), StoreError> {
-    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-        .bind(hash)
-        .bind(id)
-        .execute(conn)
-        .await?;
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(hash).bind(id).execute(conn).await?;
     Ok(())
 }
 
 /// How many users' stored field values contain `pattern` (a `LIKE` pattern).
 pub async fn count_fields_like(conn: &mut AnyConnection, pattern: &str) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE fields LIKE $1")
-        .bind(pattern)
-        .fetch_one(conn)
-        .await?)
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE fields LIKE $1").bind(pattern).fetch_one(conn).await?)
 }

@@ -18,9 +18,12 @@ struct Series {
     buckets: [u64; BUCKETS.len()],
 }
 
+/// Method, route pattern and status: one time series.
+type SeriesKey = (String, String, u16);
+
 /// The counters, shared by every request.
 #[derive(Debug, Default, Clone)]
-pub struct Metrics(Arc<Mutex<BTreeMap<(String, String, u16), Series>>>);
+pub struct Metrics(Arc<Mutex<BTreeMap<SeriesKey, Series>>>);
 
 impl Metrics {
     fn record(&self, method: &str, route: &str, status: u16, seconds: f64) {
@@ -39,15 +42,22 @@ impl Metrics {
     pub fn render(&self) -> String {
         let Ok(map) = self.0.lock() else { return String::new() };
         let mut out = String::new();
-        out.push_str("# HELP roster_http_requests_total HTTP requests answered.\n# TYPE roster_http_requests_total counter\n");
+        out.push_str(
+            "# HELP roster_http_requests_total HTTP requests answered.\n# TYPE roster_http_requests_total counter\n",
+        );
         for ((m, r, st), s) in map.iter() {
-            let _ = writeln!(out, "roster_http_requests_total{{method=\"{m}\",route=\"{r}\",status=\"{st}\"}} {}", s.count);
+            let _ =
+                writeln!(out, "roster_http_requests_total{{method=\"{m}\",route=\"{r}\",status=\"{st}\"}} {}", s.count);
         }
         out.push_str("# HELP roster_http_request_duration_seconds Time to answer.\n# TYPE roster_http_request_duration_seconds histogram\n");
         for ((m, r, st), s) in map.iter() {
             let labels = format!("method=\"{m}\",route=\"{r}\",status=\"{st}\"");
             for (i, bound) in BUCKETS.iter().enumerate() {
-                let _ = writeln!(out, "roster_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {}", s.buckets[i]);
+                let _ = writeln!(
+                    out,
+                    "roster_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {}",
+                    s.buckets[i]
+                );
             }
             let _ = writeln!(out, "roster_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", s.count);
             let _ = writeln!(out, "roster_http_request_duration_seconds_sum{{{labels}}} {}", s.sum);
@@ -62,10 +72,7 @@ impl Metrics {
 pub async fn track(State(metrics): State<Metrics>, req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().as_str().to_owned();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let response = next.run(req).await;
     metrics.record(&method, &route, response.status().as_u16(), started.elapsed().as_secs_f64());
     response

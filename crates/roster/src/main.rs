@@ -41,15 +41,15 @@ async fn main() -> anyhow::Result<()> {
             println!("superadmin \"{username}\" can now log in to the web UI");
             Ok(())
         }
-        Command::Demo { users, listen, database_url } => demo::run(&database_url, users, &listen, cli.max_csv_bytes).await,
+        Command::Demo { users, listen, database_url } => {
+            demo::run(&database_url, users, &listen, cli.max_csv_bytes).await
+        }
     }
 }
 
 /// Opens and migrates the database.
 pub(crate) async fn open(url: &str, max_csv_bytes: usize) -> anyhow::Result<App> {
-    let store = Store::connect(url)
-        .await
-        .with_context(|| format!("cannot open the database at {}", redact(url)))?;
+    let store = Store::connect(url).await.with_context(|| format!("cannot open the database at {}", redact(url)))?;
     let clock = Arc::new(SystemClock);
     store.migrate(roster_app::Clock::now_ms(&*clock)).await.context("cannot migrate the database")?;
     let settings = Settings { max_csv_bytes, ..Settings::default() };
@@ -66,9 +66,7 @@ fn redact(url: &str) -> String {
 
 /// Serves until SIGTERM or Ctrl-C; `banner` is printed once the port is bound.
 pub(crate) async fn serve(app: App, listen: &str, banner: Option<String>) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "roster is serving");
     if let Some(b) = banner {
@@ -122,15 +120,23 @@ async fn token(app: App, cmd: TokenCommand) -> anyhow::Result<()> {
     match cmd {
         TokenCommand::Create { name, role, branches } => {
             let role = Role::parse(&role)?;
-            let branches: Vec<String> = branches.iter().map(|b| b.trim().to_owned()).filter(|b| !b.is_empty()).collect();
+            let branches: Vec<String> =
+                branches.iter().map(|b| b.trim().to_owned()).filter(|b| !b.is_empty()).collect();
             let token = app.create_token(admin, &name, role, &branches).await?;
             eprintln!("token \"{name}\" ({}) created; it is shown only once:", role.as_str());
             println!("{token}");
         }
         TokenCommand::List => {
             for t in app.list_tokens(admin).await? {
-                let scope = if t.branches.is_empty() { String::new() } else { format!(" branches={}", t.branches.join(",")) };
-                println!("{}\t{}{}\tcreated {}", t.name, t.role.as_str(), scope, roster_app::clock::rfc3339(t.created_at));
+                let scope =
+                    if t.branches.is_empty() { String::new() } else { format!(" branches={}", t.branches.join(",")) };
+                println!(
+                    "{}\t{}{}\tcreated {}",
+                    t.name,
+                    t.role.as_str(),
+                    scope,
+                    roster_app::clock::rfc3339(t.created_at)
+                );
             }
         }
         TokenCommand::Revoke { name } => {

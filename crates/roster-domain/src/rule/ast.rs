@@ -658,7 +658,11 @@ mod tests {
     use super::*;
 
     fn cmp(subject: Subject, op: Op, values: Vec<Value>) -> Rule {
-        Rule::Condition(Condition::Compare(Comparison { subject, op, values }))
+        Rule::Condition(Condition::Compare(Comparison {
+            subject,
+            op,
+            values,
+        }))
     }
 
     fn group(id: Option<i64>, name: &str) -> Rule {
@@ -689,15 +693,43 @@ mod tests {
     #[test]
     fn references_are_collected_sorted_and_unique() {
         let rule = Rule::all(vec![
-            cmp(Subject::Field { field: "role".into() }, Op::IsEmpty, vec![]),
+            cmp(
+                Subject::Field {
+                    field: "role".into(),
+                },
+                Op::IsEmpty,
+                vec![],
+            ),
             Rule::Not(Box::new(group(Some(7), "B"))),
             group(Some(3), "A"),
             group(Some(7), "B"),
             group(None, "Unchecked"),
-            cmp(Subject::Branch, Op::In, vec![Value::Text("EU".into()), Value::Text("AM".into())]),
-            cmp(Subject::CourseCompletedAt { course: "S-2".into() }, Op::Gt, vec![Value::Relative(RelativeDate::TODAY)]),
-            cmp(Subject::Course { course: "S-1".into() }, Op::Eq, vec![Value::CourseStatus(CourseStatus::Failed)]),
-            cmp(Subject::Field { field: "dept".into() }, Op::IsEmpty, vec![]),
+            cmp(
+                Subject::Branch,
+                Op::In,
+                vec![Value::Text("EU".into()), Value::Text("AM".into())],
+            ),
+            cmp(
+                Subject::CourseCompletedAt {
+                    course: "S-2".into(),
+                },
+                Op::Gt,
+                vec![Value::Relative(RelativeDate::TODAY)],
+            ),
+            cmp(
+                Subject::Course {
+                    course: "S-1".into(),
+                },
+                Op::Eq,
+                vec![Value::CourseStatus(CourseStatus::Failed)],
+            ),
+            cmp(
+                Subject::Field {
+                    field: "dept".into(),
+                },
+                Op::IsEmpty,
+                vec![],
+            ),
         ])
         .unwrap();
         assert_eq!(rule.referenced_groups(), vec![3, 7]);
@@ -712,9 +744,20 @@ mod tests {
 
     #[test]
     fn group_names_refresh_from_ids() {
-        let mut rule = Rule::any(vec![group(Some(1), "Old"), Rule::Not(Box::new(group(Some(2), "Kept")))]).unwrap();
+        let mut rule = Rule::any(vec![
+            group(Some(1), "Old"),
+            Rule::Not(Box::new(group(Some(2), "Kept"))),
+        ])
+        .unwrap();
         rule.refresh_group_names(|id| (id == 1).then(|| "New".to_owned()));
-        assert_eq!(rule, Rule::any(vec![group(Some(1), "New"), Rule::Not(Box::new(group(Some(2), "Kept")))]).unwrap());
+        assert_eq!(
+            rule,
+            Rule::any(vec![
+                group(Some(1), "New"),
+                Rule::Not(Box::new(group(Some(2), "Kept")))
+            ])
+            .unwrap()
+        );
     }
 
     #[test]
@@ -722,10 +765,22 @@ mod tests {
         let today = NaiveDate::from_ymd_opt(2024, 3, 31).unwrap();
         let on = |offset, unit| RelativeDate { offset, unit }.on(today).unwrap();
         assert_eq!(on(0, DateUnit::Day), today);
-        assert_eq!(on(-90, DateUnit::Day), NaiveDate::from_ymd_opt(2024, 1, 1).unwrap());
-        assert_eq!(on(2, DateUnit::Week), NaiveDate::from_ymd_opt(2024, 4, 14).unwrap());
-        assert_eq!(on(-1, DateUnit::Month), NaiveDate::from_ymd_opt(2024, 2, 29).unwrap());
-        assert_eq!(on(1, DateUnit::Year), NaiveDate::from_ymd_opt(2025, 3, 31).unwrap());
+        assert_eq!(
+            on(-90, DateUnit::Day),
+            NaiveDate::from_ymd_opt(2024, 1, 1).unwrap()
+        );
+        assert_eq!(
+            on(2, DateUnit::Week),
+            NaiveDate::from_ymd_opt(2024, 4, 14).unwrap()
+        );
+        assert_eq!(
+            on(-1, DateUnit::Month),
+            NaiveDate::from_ymd_opt(2024, 2, 29).unwrap()
+        );
+        assert_eq!(
+            on(1, DateUnit::Year),
+            NaiveDate::from_ymd_opt(2025, 3, 31).unwrap()
+        );
     }
 
     #[test]
@@ -744,6 +799,9 @@ mod tests {
     #[test]
     fn course_status_of_no_enrollment_is_not_enrolled() {
         assert_eq!(CourseStatus::of(None), CourseStatus::NotEnrolled);
-        assert_eq!(CourseStatus::of(Some(EnrollmentStatus::InProgress)), CourseStatus::InProgress);
+        assert_eq!(
+            CourseStatus::of(Some(EnrollmentStatus::InProgress)),
+            CourseStatus::InProgress
+        );
     }
 }

@@ -42,7 +42,7 @@ pub(crate) fn tokens(text: &str) -> Result<Vec<Token>, RuleError> {
     let mut lexer = Lexer { text, pos: 0 };
     let mut out = Vec::new();
     loop {
-        let token = lexer.next()?;
+        let token = lexer.next_token()?;
         let end = token.tok == Tok::End;
         out.push(token);
         if end {
@@ -61,9 +61,13 @@ pub(crate) fn parse_date(s: &str) -> Option<NaiveDate> {
 fn date_shaped(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 10
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() })
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
 }
 
 struct Lexer<'a> {
@@ -99,11 +103,15 @@ impl<'a> Lexer<'a> {
         &text[start..self.pos]
     }
 
-    fn next(&mut self) -> Result<Token, RuleError> {
+    fn next_token(&mut self) -> Result<Token, RuleError> {
         self.take_while(char::is_whitespace);
         let start = self.pos;
         let Some(c) = self.bump() else {
-            return Ok(Token { tok: Tok::End, start, end: start });
+            return Ok(Token {
+                tok: Tok::End,
+                start,
+                end: start,
+            });
         };
         let tok = match c {
             '(' => Tok::LParen,
@@ -121,14 +129,24 @@ impl<'a> Lexer<'a> {
             '"' => Tok::Str(self.string(start)?),
             c if c.is_ascii_alphabetic() || c == '_' => {
                 self.pos = start;
-                Tok::Word(self.take_while(|c| c.is_ascii_alphanumeric() || c == '_').to_ascii_lowercase())
+                Tok::Word(
+                    self.take_while(|c| c.is_ascii_alphanumeric() || c == '_')
+                        .to_ascii_lowercase(),
+                )
             }
             c if c.is_ascii_digit() => {
                 self.pos = start;
-                let raw = self.take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+                let raw =
+                    self.take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
                 classify_number(raw).map_err(|message| RuleError::at(self.text, start, message))?
             }
-            '!' => return Err(RuleError::at(self.text, start, "unexpected \"!\" — did you mean \"!=\"?")),
+            '!' => {
+                return Err(RuleError::at(
+                    self.text,
+                    start,
+                    "unexpected \"!\" — did you mean \"!=\"?",
+                ))
+            }
             '\'' => {
                 return Err(RuleError::at(
                     self.text,
@@ -142,10 +160,18 @@ impl<'a> Lexer<'a> {
                 } else {
                     other.to_string()
                 };
-                return Err(RuleError::at(self.text, start, format!("unexpected character \"{shown}\"")));
+                return Err(RuleError::at(
+                    self.text,
+                    start,
+                    format!("unexpected character \"{shown}\""),
+                ));
             }
         };
-        Ok(Token { tok, start, end: self.pos })
+        Ok(Token {
+            tok,
+            start,
+            end: self.pos,
+        })
     }
 
     /// The rest of a string whose opening quote is at `start`.
@@ -296,7 +322,10 @@ mod tests {
             toks(r#""a\"b\\c\n\u{e9}\d""#),
             vec![Tok::Str("a\"b\\c\n\u{e9}\\d".into()), Tok::End]
         );
-        assert_eq!(message("x = \"open"), "this text has no closing double quote");
+        assert_eq!(
+            message("x = \"open"),
+            "this text has no closing double quote"
+        );
         assert!(message(r#""\u{110000}""#).contains("hexadecimal"));
         assert!(message(r#""\u{zz}""#).contains("hexadecimal"));
     }
@@ -323,7 +352,10 @@ mod tests {
             "line 1, column 9: unexpected \"'\" — text goes in double quotes: \"like this\""
         );
         assert_eq!(message("a\n  # b"), "unexpected character \"#\"");
-        assert_eq!(tokens("a\n  # b").unwrap_err().location, Some(Location::Text { line: 2, column: 3 }));
+        assert_eq!(
+            tokens("a\n  # b").unwrap_err().location,
+            Some(Location::Text { line: 2, column: 3 })
+        );
         assert_eq!(message("a \u{7}"), "unexpected character \"\\u{7}\"");
         assert_eq!(message("a ! b"), "unexpected \"!\" — did you mean \"!=\"?");
     }

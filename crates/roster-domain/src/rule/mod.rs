@@ -28,6 +28,15 @@
 //! `{"today": {"offset": -90, "unit": "day"}}`, `{"status": "active"}`,
 //! `{"course_status": "not_enrolled"}`.
 //!
+//! # Limits
+//!
+//! Every input is bounded so that no rule can exhaust the stack or the CPU: text of at
+//! most [`MAX_TEXT_LEN`] characters, parentheses and `not` nested at most [`MAX_NESTING`]
+//! deep, trees at most [`MAX_DEPTH`] deep (so their JSON stays readable), JSON of at
+//! most [`MAX_JSON_LEN`] bytes, regular expressions of at most [`MAX_REGEX_SIZE`] once
+//! compiled, and relative dates at most [`MAX_OFFSET`] units from today. A checked rule
+//! also prints within [`MAX_TEXT_LEN`], so its text always reads back.
+//!
 //! ```
 //! use roster_domain::rule::{parse, Rule};
 //!
@@ -60,8 +69,8 @@ pub mod sets;
 pub mod suggest;
 
 pub use ast::{
-    Comparison, Condition, CourseStatus, DateUnit, GroupRef, Op, RelativeDate, Rule, Subject, Value, MAX_DEPTH,
-    MAX_OFFSET,
+    Comparison, Condition, CourseStatus, DateUnit, GroupRef, Op, RelativeDate, Rule, Subject,
+    Value, MAX_DEPTH, MAX_OFFSET,
 };
 pub use check::{compile_text, compile_tree, regex_for, Catalog, MAX_REGEX_SIZE};
 pub use error::{Location, RuleError};

@@ -1,8 +1,10 @@
 //! Reads the text form into a tree: a hand-written recursive descent over the tokens,
 //! bounded in length and nesting so that no input can exhaust the stack.
 
-use super::ast::{Comparison, Condition, CourseStatus, GroupRef, Op, RelativeDate, Rule, Subject, Value};
-use super::ast::{Arity, MAX_DEPTH};
+use super::ast::{
+    Arity, Comparison, Condition, CourseStatus, GroupRef, Op, RelativeDate, Rule, Subject, Value,
+    MAX_DEPTH,
+};
 use super::lexer::{tokens, Tok, Token};
 use super::suggest::{closest, hint};
 use super::RuleError;
@@ -65,7 +67,10 @@ pub(crate) fn parse_with_spans(text: &str) -> Result<Parsed, RuleError> {
         Tok::RParen => Err(parser.error(&next, "this \")\" closes no \"(\"")),
         _ => Err(parser.error(
             &next,
-            format!("expected \"and\", \"or\" or the end of the rule, found {}", parser.found(&next)),
+            format!(
+                "expected \"and\", \"or\" or the end of the rule, found {}",
+                parser.found(&next)
+            ),
         )),
     }
 }
@@ -240,7 +245,10 @@ impl Parser<'_> {
                     op: at,
                     values: Vec::new(),
                 });
-                return Ok(Rule::Condition(Condition::MemberOf(GroupRef { id: None, name })));
+                return Ok(Rule::Condition(Condition::MemberOf(GroupRef {
+                    id: None,
+                    name,
+                })));
             }
             other => match Subject::standard(other) {
                 Some(subject) => (subject, token.start),
@@ -270,11 +278,20 @@ impl Parser<'_> {
             Arity::One => push(self.value(op.text())?),
             Arity::Two => {
                 push(self.value(op.text())?);
-                self.expect_word("and", "expected \"and\" between the two values of \"between\"")?;
+                self.expect_word(
+                    "and",
+                    "expected \"and\" between the two values of \"between\"",
+                )?;
                 push(self.value("and")?);
             }
             Arity::List => {
-                self.expect(&Tok::LParen, &format!("expected \"(\" after \"{}\", as in in (\"a\", \"b\")", op.text()))?;
+                self.expect(
+                    &Tok::LParen,
+                    &format!(
+                        "expected \"(\" after \"{}\", as in in (\"a\", \"b\")",
+                        op.text()
+                    ),
+                )?;
                 push(self.value("(")?);
                 while *self.peek() == Tok::Comma {
                     self.advance();
@@ -288,18 +305,28 @@ impl Parser<'_> {
             op: op_at,
             values: value_spans,
         });
-        Ok(Rule::Condition(Condition::Compare(Comparison { subject, op, values })))
+        Ok(Rule::Condition(Condition::Compare(Comparison {
+            subject,
+            op,
+            values,
+        })))
     }
 
     /// `("...")` after `field`, `course` or `member_of`: the text and where it starts.
     fn argument(&mut self, function: &str, what: &str) -> Result<(String, usize), RuleError> {
         let example = format!("as in {function}(\"...\")");
-        self.expect(&Tok::LParen, &format!("expected \"(\" after {function}, {example}"))?;
+        self.expect(
+            &Tok::LParen,
+            &format!("expected \"(\" after {function}, {example}"),
+        )?;
         let token = self.advance();
         let Tok::Str(argument) = token.tok else {
             return Err(self.error(
                 &token,
-                format!("expected {what} in double quotes, {example}, found {}", self.found(&token)),
+                format!(
+                    "expected {what} in double quotes, {example}, found {}",
+                    self.found(&token)
+                ),
             ));
         };
         self.expect(&Tok::RParen, &format!("expected \")\" after {what}"))?;
@@ -318,7 +345,10 @@ impl Parser<'_> {
             Tok::Word(w) if w == "completed_at" => Ok(Subject::CourseCompletedAt { course }),
             _ => Err(self.error(
                 &token,
-                format!("expected enrolled_at or completed_at after the \".\", found {}", self.found(&token)),
+                format!(
+                    "expected enrolled_at or completed_at after the \".\", found {}",
+                    self.found(&token)
+                ),
             )),
         }
     }
@@ -412,7 +442,10 @@ impl Parser<'_> {
                     _ => {
                         return Err(self.error(
                             &number,
-                            format!("expected a number after \"-\", found {}", self.found(&number)),
+                            format!(
+                                "expected a number after \"-\", found {}",
+                                self.found(&number)
+                            ),
                         ))
                     }
                 }
@@ -431,7 +464,10 @@ impl Parser<'_> {
             _ => {
                 return Err(self.error(
                     &token,
-                    format!("expected a value after \"{after}\", found {}", self.found(&token)),
+                    format!(
+                        "expected a value after \"{after}\", found {}",
+                        self.found(&token)
+                    ),
                 ))
             }
         };
@@ -479,8 +515,12 @@ impl Parser<'_> {
 
 /// The bare words that are values.
 fn word_values() -> impl Iterator<Item = (&'static str, Value)> {
-    let statuses = UserStatus::ALL.iter().map(|s| (s.as_str(), Value::Status(*s)));
-    let courses = CourseStatus::ALL.iter().map(|s| (s.as_str(), Value::CourseStatus(*s)));
+    let statuses = UserStatus::ALL
+        .iter()
+        .map(|s| (s.as_str(), Value::Status(*s)));
+    let courses = CourseStatus::ALL
+        .iter()
+        .map(|s| (s.as_str(), Value::CourseStatus(*s)));
     [("yes", Value::YesNo(true)), ("no", Value::YesNo(false))]
         .into_iter()
         .chain(statuses)
@@ -497,7 +537,11 @@ mod tests {
     use crate::rule::Location;
 
     fn leaf(subject: Subject, op: Op, values: Vec<Value>) -> Rule {
-        Rule::Condition(Condition::Compare(Comparison { subject, op, values }))
+        Rule::Condition(Condition::Compare(Comparison {
+            subject,
+            op,
+            values,
+        }))
     }
 
     fn text(s: &str) -> Value {
@@ -563,9 +607,11 @@ mod tests {
     #[test]
     fn keywords_and_enum_words_ignore_case() {
         assert_eq!(
-            parse(r#"EMAIL Not Starts WITH "x" AND Status = ACTIVE OR course("c") In (Not_Enrolled)"#)
-                .unwrap()
-                .to_string(),
+            parse(
+                r#"EMAIL Not Starts WITH "x" AND Status = ACTIVE OR course("c") In (Not_Enrolled)"#
+            )
+            .unwrap()
+            .to_string(),
             r#"email not starts with "x" and status = active or course("c") in (not_enrolled)"#
         );
     }
@@ -633,7 +679,10 @@ mod tests {
             Value::CourseStatus(CourseStatus::Failed),
             Value::CourseStatus(CourseStatus::NotEnrolled),
         ];
-        assert_eq!(rule, leaf(Subject::Field { field: "f".into() }, Op::In, expected));
+        assert_eq!(
+            rule,
+            leaf(Subject::Field { field: "f".into() }, Op::In, expected)
+        );
     }
 
     #[test]
@@ -645,49 +694,141 @@ mod tests {
         let course = |s: &str| parse(&format!("{s} is empty")).unwrap();
         assert_eq!(
             course(r#"course("X").enrolled_at"#),
-            leaf(Subject::CourseEnrolledAt { course: "X".into() }, Op::IsEmpty, vec![])
+            leaf(
+                Subject::CourseEnrolledAt { course: "X".into() },
+                Op::IsEmpty,
+                vec![]
+            )
         );
         assert_eq!(
             course(r#"course("X") . completed_at"#),
-            leaf(Subject::CourseCompletedAt { course: "X".into() }, Op::IsEmpty, vec![])
+            leaf(
+                Subject::CourseCompletedAt { course: "X".into() },
+                Op::IsEmpty,
+                vec![]
+            )
         );
         assert_eq!(
             parse(r#"member_of("Contractors")"#).unwrap(),
-            Rule::Condition(Condition::MemberOf(GroupRef { id: None, name: "Contractors".into() }))
+            Rule::Condition(Condition::MemberOf(GroupRef {
+                id: None,
+                name: "Contractors".into()
+            }))
         );
     }
 
     #[test]
     fn errors_name_the_position_and_what_was_expected() {
         let cases = [
-            (r#"email contains"#, r#"1:15 expected a value after "contains", found the end of the rule"#),
-            (r#"emial = "x""#, r#"1:1 unknown subject "emial" — did you mean "email"?"#),
-            (r#"email containz "x""#, r#"1:7 unknown operator "containz" — did you mean "contains"?"#),
-            ("email = \"x\"\n  and status = actve", r#"2:16 unknown value "actve" — did you mean "active"?"#),
-            (r#"email = acme"#, r#"1:9 unknown value acme — write text in double quotes: "acme""#),
-            (r#"(email = "x""#, r#"1:13 expected "and", "or" or ")", found the end of the rule"#),
+            (
+                r#"email contains"#,
+                r#"1:15 expected a value after "contains", found the end of the rule"#,
+            ),
+            (
+                r#"emial = "x""#,
+                r#"1:1 unknown subject "emial" — did you mean "email"?"#,
+            ),
+            (
+                r#"email containz "x""#,
+                r#"1:7 unknown operator "containz" — did you mean "contains"?"#,
+            ),
+            (
+                "email = \"x\"\n  and status = actve",
+                r#"2:16 unknown value "actve" — did you mean "active"?"#,
+            ),
+            (
+                r#"email = acme"#,
+                r#"1:9 unknown value acme — write text in double quotes: "acme""#,
+            ),
+            (
+                r#"(email = "x""#,
+                r#"1:13 expected "and", "or" or ")", found the end of the rule"#,
+            ),
             (r#"email = "x")"#, r#"1:12 this ")" closes no "(""#),
-            (r#"email = "x" status = active"#, r#"1:13 expected "and", "or" or the end of the rule, found "status""#),
-            (r#"field(Department) = "x""#, r#"1:7 expected the field's code or name in double quotes, as in field("..."), found "Department""#),
-            (r#"field "x" = 1"#, r#"1:7 expected "(" after field, as in field("..."), found ""x"""#),
-            (r#"course("X").started_at = today"#, r#"1:13 expected enrolled_at or completed_at after the ".", found "started_at""#),
-            (r#"member_of("G") = yes"#, r#"1:16 member_of takes no operator: write member_of("...") or not member_of("...")"#),
-            (r#"created_at > today - 90"#, r#"1:22 expected an amount of time after "today -", such as 90d (days), 2w, 6m or 1y, found "90""#),
-            (r#"created_at > 90d"#, r#"1:14 an amount of time such as 90d comes after "today -" or "today +""#),
-            (r#"field("n") between 1 2"#, r#"1:22 expected "and" between the two values of "between", found "2""#),
-            (r#"status in active"#, r#"1:11 expected "(" after "in", as in in ("a", "b"), found "active""#),
-            (r#"status in (active suspended)"#, r#"1:19 expected "," or ")" in the list, found "suspended""#),
-            (r#"status in ()"#, r#"1:12 expected a value after "(", found ")""#),
-            (r#"email is full"#, r#"1:10 expected "empty" after "is", found "full""#),
-            (r#"email not equals "x""#, r#"1:11 expected contains, starts with, ends with, matches, in or under after "not", found "equals""#),
-            (r#"email starts "x""#, r#"1:14 expected "starts with", found ""x"""#),
-            (r#"email"#, r#"1:6 expected an operator after email, such as = or contains, found the end of the rule"#),
-            (r#"email = - "x""#, r#"1:11 expected a number after "-", found ""x"""#),
-            (r#"and email = "x""#, r#"1:1 expected a condition, such as email contains "@acme.com", found "and""#),
-            (r#"email = "x" and"#, r#"1:16 expected a condition, such as email contains "@acme.com", found the end of the rule"#),
-            (r#"email = or"#, r#"1:9 expected a value after "=", found "or""#),
-            ("  ", r#"1:3 the rule is empty: write a condition such as email contains "@acme.com""#),
-            ("created_at = 2023-02-30", "1:14 2023-02-30 is not a date that exists"),
+            (
+                r#"email = "x" status = active"#,
+                r#"1:13 expected "and", "or" or the end of the rule, found "status""#,
+            ),
+            (
+                r#"field(Department) = "x""#,
+                r#"1:7 expected the field's code or name in double quotes, as in field("..."), found "Department""#,
+            ),
+            (
+                r#"field "x" = 1"#,
+                r#"1:7 expected "(" after field, as in field("..."), found ""x"""#,
+            ),
+            (
+                r#"course("X").started_at = today"#,
+                r#"1:13 expected enrolled_at or completed_at after the ".", found "started_at""#,
+            ),
+            (
+                r#"member_of("G") = yes"#,
+                r#"1:16 member_of takes no operator: write member_of("...") or not member_of("...")"#,
+            ),
+            (
+                r#"created_at > today - 90"#,
+                r#"1:22 expected an amount of time after "today -", such as 90d (days), 2w, 6m or 1y, found "90""#,
+            ),
+            (
+                r#"created_at > 90d"#,
+                r#"1:14 an amount of time such as 90d comes after "today -" or "today +""#,
+            ),
+            (
+                r#"field("n") between 1 2"#,
+                r#"1:22 expected "and" between the two values of "between", found "2""#,
+            ),
+            (
+                r#"status in active"#,
+                r#"1:11 expected "(" after "in", as in in ("a", "b"), found "active""#,
+            ),
+            (
+                r#"status in (active suspended)"#,
+                r#"1:19 expected "," or ")" in the list, found "suspended""#,
+            ),
+            (
+                r#"status in ()"#,
+                r#"1:12 expected a value after "(", found ")""#,
+            ),
+            (
+                r#"email is full"#,
+                r#"1:10 expected "empty" after "is", found "full""#,
+            ),
+            (
+                r#"email not equals "x""#,
+                r#"1:11 expected contains, starts with, ends with, matches, in or under after "not", found "equals""#,
+            ),
+            (
+                r#"email starts "x""#,
+                r#"1:14 expected "starts with", found ""x"""#,
+            ),
+            (
+                r#"email"#,
+                r#"1:6 expected an operator after email, such as = or contains, found the end of the rule"#,
+            ),
+            (
+                r#"email = - "x""#,
+                r#"1:11 expected a number after "-", found ""x"""#,
+            ),
+            (
+                r#"and email = "x""#,
+                r#"1:1 expected a condition, such as email contains "@acme.com", found "and""#,
+            ),
+            (
+                r#"email = "x" and"#,
+                r#"1:16 expected a condition, such as email contains "@acme.com", found the end of the rule"#,
+            ),
+            (
+                r#"email = or"#,
+                r#"1:9 expected a value after "=", found "or""#,
+            ),
+            (
+                "  ",
+                r#"1:3 the rule is empty: write a condition such as email contains "@acme.com""#,
+            ),
+            (
+                "created_at = 2023-02-30",
+                "1:14 2023-02-30 is not a date that exists",
+            ),
         ];
         for (input, expected) in cases {
             assert_eq!(error(input), expected, "{input}");
@@ -700,7 +841,10 @@ mod tests {
         assert_eq!(fitting.chars().count(), MAX_TEXT_LEN);
         assert!(parse(&fitting).is_ok());
         let long = format!("email = \"{}\"", "é".repeat(MAX_TEXT_LEN - 9));
-        assert_eq!(error(&long), "1:10001 a rule may have at most 10000 characters");
+        assert_eq!(
+            error(&long),
+            "1:10001 a rule may have at most 10000 characters"
+        );
     }
 
     #[test]

@@ -20,16 +20,16 @@ fn arb_text() -> impl Strategy<Value = String> {
 /// without exact float parsing also read back exactly (any finite number survives the
 /// text form; see `any_finite_number_prints_and_parses_back_exactly`).
 fn decimal() -> impl Strategy<Value = f64> {
-    (-999_999_999_999_999i64..=999_999_999_999_999, 0u32..12).prop_map(|(digits, scale)| {
-        format!("{digits}e-{scale}").parse::<f64>().unwrap()
-    })
+    (-999_999_999_999_999i64..=999_999_999_999_999, 0u32..12)
+        .prop_map(|(digits, scale)| format!("{digits}e-{scale}").parse::<f64>().unwrap())
 }
 
 fn arb_value() -> impl Strategy<Value = Value> {
-    let date = (1i32..=3_652_059).prop_filter_map("a date", |days| {
-        NaiveDate::from_num_days_from_ce_opt(days)
-    });
-    let relative = (-MAX_OFFSET..=MAX_OFFSET, prop::sample::select(DateUnit::ALL.to_vec()))
+    let date = (1i32..=3_652_059).prop_filter_map("a date", NaiveDate::from_num_days_from_ce_opt);
+    let relative = (
+        -MAX_OFFSET..=MAX_OFFSET,
+        prop::sample::select(DateUnit::ALL.to_vec()),
+    )
         .prop_map(|(offset, unit)| RelativeDate { offset, unit });
     prop_oneof![
         arb_text().prop_map(Value::Text),
@@ -54,8 +54,12 @@ fn arb_subject() -> impl Strategy<Value = Subject> {
 }
 
 fn arb_comparison() -> impl Strategy<Value = Comparison> {
-    (arb_subject(), prop::sample::select(Op::ALL.to_vec()), prop::collection::vec(arb_value(), 1..4)).prop_map(
-        |(subject, op, mut values)| {
+    (
+        arb_subject(),
+        prop::sample::select(Op::ALL.to_vec()),
+        prop::collection::vec(arb_value(), 1..4),
+    )
+        .prop_map(|(subject, op, mut values)| {
             let count = match op.arity() {
                 ast::Arity::None => 0,
                 ast::Arity::One => 1,
@@ -63,14 +67,21 @@ fn arb_comparison() -> impl Strategy<Value = Comparison> {
                 ast::Arity::List => values.len(),
             };
             values.resize(count, Value::YesNo(true));
-            Comparison { subject, op, values }
-        },
-    )
+            Comparison {
+                subject,
+                op,
+                values,
+            }
+        })
 }
 
 /// A condition; `with_ids` gives `member_of` an id, which the text form does not hold.
 fn arb_condition(with_ids: bool) -> impl Strategy<Value = Condition> {
-    let id = if with_ids { any::<Option<i64>>().boxed() } else { Just(None).boxed() };
+    let id = if with_ids {
+        any::<Option<i64>>().boxed()
+    } else {
+        Just(None).boxed()
+    };
     prop_oneof![
         4 => arb_comparison().prop_map(Condition::Compare),
         1 => (id, arb_text()).prop_map(|(id, name)| Condition::MemberOf(GroupRef { id, name })),
@@ -79,30 +90,114 @@ fn arb_condition(with_ids: bool) -> impl Strategy<Value = Condition> {
 
 /// A canonical tree.
 fn arb_rule(with_ids: bool) -> impl Strategy<Value = Rule> {
-    arb_condition(with_ids).prop_map(Rule::Condition).prop_recursive(4, 24, 4, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 2..4).prop_filter_map("an and", Rule::all),
-            prop::collection::vec(inner.clone(), 2..4).prop_filter_map("an or", Rule::any),
-            inner.prop_map(|r| Rule::Not(Box::new(r))),
-        ]
-    })
+    arb_condition(with_ids)
+        .prop_map(Rule::Condition)
+        .prop_recursive(4, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 2..4).prop_filter_map("an and", Rule::all),
+                prop::collection::vec(inner.clone(), 2..4).prop_filter_map("an or", Rule::any),
+                inner.prop_map(|r| Rule::Not(Box::new(r))),
+            ]
+        })
 }
 
 fn arb_sets() -> impl Strategy<Value = ConditionSets> {
-    let line = (any::<bool>(), arb_condition(true)).prop_map(|(negated, condition)| SetCondition { negated, condition });
+    let line = (any::<bool>(), arb_condition(true))
+        .prop_map(|(negated, condition)| SetCondition { negated, condition });
     let matching = prop_oneof![Just(Match::All), Just(Match::Any)];
-    (matching, prop::collection::vec(prop::collection::vec(line, 1..4), 1..4))
+    (
+        matching,
+        prop::collection::vec(prop::collection::vec(line, 1..4), 1..4),
+    )
         .prop_map(|(matching, sets)| ConditionSets { matching, sets })
 }
 
-/// Pieces of rule text, right and wrong, to shuffle into token soups.
+/// Pieces of rule text, right and wrong, to shuffle into token soups: whole conditions
+/// and connectives, so that some soups parse, and fragments, so that most do not.
 const SOUP: &[&str] = &[
-    "email", "status", "branch", "created_at", "field(\"Department\")", "course(\"DRV-101\")", ".enrolled_at",
-    "member_of(\"Drivers\")", "field(", "course(", "(", ")", ",", ".", "+", "-", "=", "!=", "<", "<=", ">", ">=",
-    "and", "or", "not", "is", "empty", "contains", "starts", "ends", "with", "matches", "in", "between", "under",
-    "\"x\"", "\"Sales\"", "\"EMEA\"", "\"(a\"", "\"\\u{", "\"", "1", "-2.5", "2024-01-31", "2023-02-30", "today",
-    "90d", "10001d", "yes", "no", "active", "completed", "not_enrolled", "actve", "\\", "#", "é",
+    "email = \"x\"",
+    "status in (active, suspended)",
+    "branch under \"EMEA\"",
+    "field(\"Department\") = \"Sales\"",
+    "member_of(\"Drivers\")",
+    "created_at > today - 90d",
+    "course(\"DRV-101\") = completed",
+    "username is empty",
+    "and",
+    "and",
+    "or",
+    "or",
+    "not",
+    "not",
+    "(",
+    "(",
+    ")",
+    ")",
+    "email",
+    "status",
+    "branch",
+    "course(\"DRV-101\").enrolled_at",
+    "field(",
+    ",",
+    ".",
+    "+",
+    "-",
+    "=",
+    "!=",
+    "<=",
+    ">",
+    "is",
+    "empty",
+    "contains",
+    "starts",
+    "with",
+    "matches",
+    "in",
+    "between",
+    "under",
+    "\"x\"",
+    "\"(a\"",
+    "\"\\u{",
+    "\"",
+    "1",
+    "-2.5",
+    "2024-01-31",
+    "2023-02-30",
+    "today",
+    "90d",
+    "10001d",
+    "yes",
+    "actve",
+    "\\",
+    "#",
+    "é",
 ];
+
+/// The text of a generated tree with up to three words inserted, removed or replaced.
+fn mutated_text() -> impl Strategy<Value = String> {
+    let edit = (
+        any::<prop::sample::Index>(),
+        0..3u8,
+        prop::sample::select(SOUP),
+    );
+    (arb_rule(false), prop::collection::vec(edit, 0..4)).prop_map(|(rule, edits)| {
+        let mut words: Vec<String> = rule.to_string().split(' ').map(str::to_owned).collect();
+        for (at, kind, piece) in edits {
+            let i = at.index(words.len());
+            match kind {
+                0 => words.insert(i, piece.to_owned()),
+                1 => {
+                    words.remove(i);
+                }
+                _ => words[i] = piece.to_owned(),
+            }
+            if words.is_empty() {
+                words.push(piece.to_owned());
+            }
+        }
+        words.join(" ")
+    })
+}
 
 fn catalog() -> Catalog {
     Catalog {
@@ -160,11 +255,20 @@ proptest! {
     #[test]
     fn token_soups_are_answered_without_panic(soup in prop::collection::vec(prop::sample::select(SOUP), 0..24)) {
         let text = soup.join(" ");
-        if let Ok(rule) = parse(&text) {
-            prop_assert_eq!(parse(&rule.to_string()), Ok(rule.clone()));
+        if let Err(err) = parse(&text) {
+            prop_assert!(matches!(err.location, Some(Location::Text { .. })), "{:?}", err);
         }
         let _ = compile_text(&text, &catalog());
         let _ = compile_text(&soup.concat(), &catalog());
+    }
+
+    #[test]
+    fn mutated_rules_are_answered_without_panic(text in mutated_text()) {
+        if let Ok(rule) = parse(&text) {
+            prop_assert_eq!(parse(&rule.to_string()), Ok(rule.clone()));
+            let _ = compile_tree(&rule, &catalog());
+        }
+        let _ = compile_text(&text, &catalog());
     }
 
     #[test]

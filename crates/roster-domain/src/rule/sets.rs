@@ -132,7 +132,10 @@ mod tests {
         }
         let any = sets_of("email is empty and username is empty or not member_of(\"G\")").unwrap();
         assert_eq!(any.matching, Match::Any);
-        assert_eq!(any.sets.iter().map(Vec::len).collect::<Vec<_>>(), vec![2, 1]);
+        assert_eq!(
+            any.sets.iter().map(Vec::len).collect::<Vec<_>>(),
+            vec![2, 1]
+        );
         assert!(any.sets[1][0].negated);
         let all = sets_of("email is empty and username is empty").unwrap();
         assert_eq!(all.matching, Match::All);
@@ -162,7 +165,10 @@ mod tests {
         };
         let sets = ConditionSets {
             matching: Match::All,
-            sets: vec![vec![line("email is empty")], vec![line("username is empty"), line("language is empty")]],
+            sets: vec![
+                vec![line("email is empty")],
+                vec![line("username is empty"), line("language is empty")],
+            ],
         };
         assert_eq!(
             sets.to_rule().unwrap(),
@@ -172,9 +178,21 @@ mod tests {
 
     #[test]
     fn empty_sets_are_refused() {
-        let none = ConditionSets { matching: Match::Any, sets: vec![] };
-        assert_eq!(none.to_rule().unwrap_err().message, "add at least one condition");
-        let hollow = ConditionSets { matching: Match::All, sets: vec![vec![]] };
-        assert_eq!(hollow.to_rule().unwrap_err().message, "set 1 has no conditions");
+        let none = ConditionSets {
+            matching: Match::Any,
+            sets: vec![],
+        };
+        assert_eq!(
+            none.to_rule().unwrap_err().message,
+            "add at least one condition"
+        );
+        let hollow = ConditionSets {
+            matching: Match::All,
+            sets: vec![vec![]],
+        };
+        assert_eq!(
+            hollow.to_rule().unwrap_err().message,
+            "set 1 has no conditions"
+        );
     }
 }

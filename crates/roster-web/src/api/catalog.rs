@@ -13,7 +13,10 @@ use crate::extract::{ApiJson, ApiQuery, Authenticated};
 
 /// Every additional field.
 #[utoipa::path(get, path = "/api/v1/fields", tag = "fields", responses((status = 200, body = Vec<FieldView>)))]
-pub async fn list_fields(State(app): State<App>, Authenticated(actor): Authenticated) -> ApiResult<Json<Vec<FieldView>>> {
+pub async fn list_fields(
+    State(app): State<App>,
+    Authenticated(actor): Authenticated,
+) -> ApiResult<Json<Vec<FieldView>>> {
     Ok(Json(app.list_fields(&actor).await?))
 }
 
@@ -30,7 +33,11 @@ pub async fn create_field(
 
 /// One additional field.
 #[utoipa::path(get, path = "/api/v1/fields/{code}", tag = "fields", responses((status = 200, body = FieldView), (status = 404, body = ErrorBody)))]
-pub async fn get_field(State(app): State<App>, Authenticated(actor): Authenticated, Path(code): Path<String>) -> ApiResult<Json<FieldView>> {
+pub async fn get_field(
+    State(app): State<App>,
+    Authenticated(actor): Authenticated,
+    Path(code): Path<String>,
+) -> ApiResult<Json<FieldView>> {
     Ok(Json(app.get_field(&actor, &code).await?))
 }
 
@@ -48,14 +55,21 @@ pub async fn update_field(
 
 /// Delete a field and its values (superadmin).
 #[utoipa::path(delete, path = "/api/v1/fields/{code}", tag = "fields", responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn delete_field(State(app): State<App>, Authenticated(actor): Authenticated, Path(code): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete_field(
+    State(app): State<App>,
+    Authenticated(actor): Authenticated,
+    Path(code): Path<String>,
+) -> ApiResult<StatusCode> {
     app.delete_field(&actor, &code).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// The org chart, root first.
 #[utoipa::path(get, path = "/api/v1/branches", tag = "branches", responses((status = 200, body = Vec<BranchView>)))]
-pub async fn list_branches(State(app): State<App>, Authenticated(actor): Authenticated) -> ApiResult<Json<Vec<BranchView>>> {
+pub async fn list_branches(
+    State(app): State<App>,
+    Authenticated(actor): Authenticated,
+) -> ApiResult<Json<Vec<BranchView>>> {
     Ok(Json(app.list_branches(&actor).await?))
 }
 
@@ -72,7 +86,11 @@ pub async fn create_branch(
 
 /// One branch.
 #[utoipa::path(get, path = "/api/v1/branches/{code}", tag = "branches", responses((status = 200, body = BranchView), (status = 404, body = ErrorBody)))]
-pub async fn get_branch(State(app): State<App>, Authenticated(actor): Authenticated, Path(code): Path<String>) -> ApiResult<Json<BranchView>> {
+pub async fn get_branch(
+    State(app): State<App>,
+    Authenticated(actor): Authenticated,
+    Path(code): Path<String>,
+) -> ApiResult<Json<BranchView>> {
     Ok(Json(app.get_branch(&actor, &code).await?))
 }
 
@@ -90,7 +108,11 @@ pub async fn update_branch(
 
 /// Delete a branch with no users and no sub-branches (superadmin).
 #[utoipa::path(delete, path = "/api/v1/branches/{code}", tag = "branches", responses((status = 204), (status = 409, body = ErrorBody)))]
-pub async fn delete_branch(State(app): State<App>, Authenticated(actor): Authenticated, Path(code): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete_branch(
+    State(app): State<App>,
+    Authenticated(actor): Authenticated,
+    Path(code): Path<String>,
+) -> ApiResult<StatusCode> {
     app.delete_branch(&actor, &code).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -118,7 +140,11 @@ pub async fn create_course(
 
 /// One course.
 #[utoipa::path(get, path = "/api/v1/courses/{code}", tag = "courses", responses((status = 200, body = CourseView), (status = 404, body = ErrorBody)))]
-pub async fn get_course(State(app): State<App>, Authenticated(actor): Authenticated, Path(code): Path<String>) -> ApiResult<Json<CourseView>> {
+pub async fn get_course(
+    State(app): State<App>,
+    Authenticated(actor): Authenticated,
+    Path(code): Path<String>,
+) -> ApiResult<Json<CourseView>> {
     Ok(Json(app.get_course(&actor, &code).await?))
 }
 
@@ -135,7 +161,11 @@ pub async fn update_course(
 
 /// Delete a course and its enrollments (superadmin).
 #[utoipa::path(delete, path = "/api/v1/courses/{code}", tag = "courses", responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn delete_course(State(app): State<App>, Authenticated(actor): Authenticated, Path(code): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete_course(
+    State(app): State<App>,
+    Authenticated(actor): Authenticated,
+    Path(code): Path<String>,
+) -> ApiResult<StatusCode> {
     app.delete_course(&actor, &code).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -61,7 +61,10 @@ pub fn router() -> Router<App> {
         .route("/fields", get(catalog::list_fields).post(catalog::create_field))
         .route("/fields/{code}", get(catalog::get_field).patch(catalog::update_field).delete(catalog::delete_field))
         .route("/branches", get(catalog::list_branches).post(catalog::create_branch))
-        .route("/branches/{code}", get(catalog::get_branch).patch(catalog::update_branch).delete(catalog::delete_branch))
+        .route(
+            "/branches/{code}",
+            get(catalog::get_branch).patch(catalog::update_branch).delete(catalog::delete_branch),
+        )
         .route("/courses", get(catalog::list_courses).post(catalog::create_course))
         .route("/courses/{code}", get(catalog::get_course).patch(catalog::update_course).delete(catalog::delete_course))
         .route("/courses/{code}/enrollments", get(catalog::course_enrollments))

@@ -36,7 +36,11 @@ pub async fn create(
 /// One user.
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users",
     responses((status = 200, body = UserView), (status = 404, body = ErrorBody)))]
-pub async fn get(State(app): State<App>, Authenticated(actor): Authenticated, Path(id): Path<String>) -> ApiResult<Json<UserView>> {
+pub async fn get(
+    State(app): State<App>,
+    Authenticated(actor): Authenticated,
+    Path(id): Path<String>,
+) -> ApiResult<Json<UserView>> {
     Ok(Json(app.get_user(&actor, &id).await?))
 }
 
@@ -55,7 +59,11 @@ pub async fn update(
 /// Delete a user.
 #[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users",
     responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn delete(State(app): State<App>, Authenticated(actor): Authenticated, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete(
+    State(app): State<App>,
+    Authenticated(actor): Authenticated,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     app.delete_user(&actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,0 +1,159 @@
+//! The storage contract: one script, run against SQLite and against PostgreSQL
+//! (when `ROSTER_TEST_POSTGRES_URL` is set). Both backends must answer alike.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use roster_domain::{Enrollment, EnrollmentStatus, User, UserStatus};
+use roster_store::users::UserQuery;
+use roster_store::{Backend, Store, StoreError};
+use std::collections::BTreeMap;
+
+fn user(name: &str, branch: Option<i64>) -> User {
+    User {
+        id: 0,
+        username: name.to_owned(),
+        email: format!("{}@acme.com", name.to_lowercase()),
+        first_name: Some("Zoë".into()),
+        last_name: None,
+        status: UserStatus::Active,
+        language: None,
+        timezone: None,
+        branch_id: branch,
+        created_at: 1_000,
+        updated_at: 1_000,
+        last_login_at: None,
+        fields: BTreeMap::from([("department".to_owned(), serde_json::json!("Sales"))]),
+    }
+}
+
+async fn script(store: Store) {
+    store.migrate(1).await.unwrap();
+    store.migrate(2).await.expect("migrating twice is harmless");
+
+    let mut tx = store.write().await.unwrap();
+    let emea = roster_store::branches::insert(&mut tx, "EMEA", "Europe", None, 1).await.unwrap();
+    let fr = roster_store::branches::insert(&mut tx, "FR", "France", Some(emea), 1).await.unwrap();
+    tx.commit().await.unwrap();
+    // A refused statement spoils its transaction on PostgreSQL: callers stop at the
+    // first error and let the transaction roll back.
+    let mut tx = store.write().await.unwrap();
+    let err = roster_store::branches::insert(&mut tx, "fr", "Again", None, 1).await;
+    assert!(matches!(err, Err(StoreError::Conflict { field: "code" })), "{err:?}");
+    drop(tx);
+
+    let mut tx = store.write().await.unwrap();
+    let ann = roster_store::users::insert(&mut tx, &user("Ann", Some(fr))).await.unwrap();
+    let dup = roster_store::users::insert(&mut tx, &user("ANN", None)).await;
+    assert!(matches!(dup, Err(StoreError::Conflict { field: "username" })), "{dup:?}");
+    drop(tx); // rolled back: Ann is gone too
+    let mut conn = store.read().await.unwrap();
+    assert!(roster_store::users::get(&mut conn, ann).await.unwrap().is_none(), "a dropped transaction rolls back");
+    drop(conn);
+
+    let mut tx = store.write().await.unwrap();
+    let many: Vec<User> =
+        (0..1203).map(|i| user(&format!("u{i:04}"), if i % 3 == 0 { Some(fr) } else { None })).collect();
+    let ids = roster_store::users::insert_many(&mut tx, &many).await.unwrap();
+    assert_eq!(ids.len(), 1203);
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids come back in insertion order");
+    let course = roster_store::courses::insert(&mut tx, "DRV-101", "Driver Safety", 1).await.unwrap();
+    let enrollments: Vec<Enrollment> = ids
+        .iter()
+        .take(10)
+        .map(|id| Enrollment {
+            user_id: *id,
+            course_id: course,
+            status: EnrollmentStatus::Completed,
+            enrolled_at: 5,
+            completed_at: Some(6),
+        })
+        .collect();
+    roster_store::enrollments::insert_many(&mut tx, &enrollments).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut conn = store.read().await.unwrap();
+    let first = roster_store::users::get(&mut conn, ids[0]).await.unwrap().unwrap();
+    assert_eq!(first.username, "u0000");
+    assert_eq!(first.first_name.as_deref(), Some("Zoë"), "text round-trips exactly");
+    assert_eq!(first.fields["department"], "Sales");
+    assert_eq!(roster_store::users::get_by_username(&mut conn, "U0001").await.unwrap().unwrap().id, ids[1]);
+
+    let page = roster_store::users::list(&mut conn, &UserQuery { limit: 500, ..Default::default() }).await.unwrap();
+    assert_eq!(page.items.len(), 500);
+    assert_eq!(page.next, Some(ids[499]));
+    let in_fr = roster_store::users::list(
+        &mut conn,
+        &UserQuery { branch_ids: Some(vec![fr]), limit: 1000, ..Default::default() },
+    )
+    .await
+    .unwrap();
+    assert_eq!(in_fr.items.len(), 401);
+    let q =
+        roster_store::users::list(&mut conn, &UserQuery { q: Some("u012".into()), limit: 1000, ..Default::default() })
+            .await
+            .unwrap();
+    assert_eq!(q.items.len(), 10);
+    let underscore =
+        roster_store::users::list(&mut conn, &UserQuery { q: Some("_".into()), limit: 1000, ..Default::default() })
+            .await
+            .unwrap();
+    assert!(underscore.items.is_empty(), "LIKE wildcards are escaped");
+    assert_eq!(roster_store::users::count_in_branches(&mut conn, &[emea, fr]).await.unwrap(), 401);
+    drop(conn);
+
+    let mut tx = store.write().await.unwrap();
+    let mut changed = first.clone();
+    changed.status = UserStatus::Suspended;
+    changed.fields.clear();
+    roster_store::users::update(&mut tx, &changed).await.unwrap();
+    let e = Enrollment {
+        user_id: ids[0],
+        course_id: course,
+        status: EnrollmentStatus::Failed,
+        enrolled_at: 5,
+        completed_at: None,
+    };
+    roster_store::enrollments::upsert(&mut tx, &e).await.unwrap();
+    roster_store::users::delete(&mut tx, ids[1]).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut conn = store.read().await.unwrap();
+    let back = roster_store::users::get(&mut conn, ids[0]).await.unwrap().unwrap();
+    assert_eq!(back.status, UserStatus::Suspended);
+    assert!(back.fields.is_empty());
+    assert_eq!(roster_store::enrollments::of_user(&mut conn, ids[0]).await.unwrap(), vec![e]);
+    assert!(
+        roster_store::enrollments::of_user(&mut conn, ids[1]).await.unwrap().is_empty(),
+        "enrollments go with their user"
+    );
+    let page = roster_store::enrollments::of_course(&mut conn, course, None, None, 100).await.unwrap();
+    assert_eq!(page.items.len(), 9);
+}
+
+#[tokio::test]
+async fn sqlite_keeps_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&format!("sqlite://{}", dir.path().join("c.db").display())).await.unwrap();
+    assert_eq!(store.backend(), Backend::Sqlite);
+    script(store).await;
+}
+
+#[tokio::test]
+async fn postgres_keeps_the_contract() {
+    let Some(url) = std::env::var("ROSTER_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
+        assert!(std::env::var("CI").is_err(), "CI must set ROSTER_TEST_POSTGRES_URL");
+        return;
+    };
+    let admin = Store::connect(&url).await.unwrap();
+    let name = format!("roster_contract_{}", rand::random::<u64>());
+    let mut conn = admin.read().await.unwrap();
+    roster_store::execute_raw(&mut conn, &format!("CREATE DATABASE {name}")).await.unwrap();
+    let db_url = match url.rfind('/') {
+        Some(i) => format!("{}/{name}", &url[..i]),
+        None => unreachable!(),
+    };
+    let store = Store::connect(&db_url).await.unwrap();
+    assert_eq!(store.backend(), Backend::Postgres);
+    script(store.clone()).await;
+    store.close().await;
+    roster_store::execute_raw(&mut conn, &format!("DROP DATABASE {name} WITH (FORCE)")).await.unwrap();
+}

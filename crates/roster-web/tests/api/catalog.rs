@@ -1,0 +1,98 @@
+//! Fields, branches, courses and enrollments.
+
+use serde_json::json;
+
+use crate::helpers::TestServer;
+use crate::users::{create_user, seed};
+
+async fn fields_of_every_type(s: TestServer) {
+    seed(&s).await;
+    let list = s.call("GET", "/api/v1/fields", None).await.body;
+    let types: Vec<&str> = list.as_array().unwrap().iter().map(|f| f["type"].as_str().unwrap()).collect();
+    assert_eq!(types, vec!["dropdown", "date", "text", "number", "yes_no"]);
+    let r = s.call("POST", "/api/v1/fields", Some(json!({"code": "DEPARTMENT", "name": "Dept", "type": "text"}))).await;
+    assert_eq!((r.status, r.field()), (409, "code"));
+    let r =
+        s.call("POST", "/api/v1/fields", Some(json!({"code": "dept2", "name": "department", "type": "text"}))).await;
+    assert_eq!((r.status, r.field()), (409, "name"));
+    let r = s.call("POST", "/api/v1/fields", Some(json!({"code": "x", "name": "X", "type": "colour"}))).await;
+    assert_eq!((r.status, r.field()), (422, "type"));
+    let r = s.call("POST", "/api/v1/fields", Some(json!({"code": "x", "name": "X", "type": "dropdown"}))).await;
+    assert_eq!((r.status, r.field()), (422, "options"));
+    let r = s.call("POST", "/api/v1/fields", Some(json!({"code": "x y", "name": "X", "type": "text"}))).await;
+    assert_eq!((r.status, r.field()), (422, "code"));
+
+    let id = create_user(&s, "ann", None).await;
+    s.call("PATCH", &format!("/api/v1/users/{id}"), Some(json!({"fields": {"department": "Sales"}}))).await;
+    let r = s.call("PATCH", "/api/v1/fields/department", Some(json!({"options": ["Marketing", "Operations"]}))).await;
+    assert_eq!(r.status, 409, "an option in use cannot be removed: {}", r.body);
+    let r = s
+        .call(
+            "PATCH",
+            "/api/v1/fields/department",
+            Some(json!({"name": "Team", "options": ["Sales", "Marketing", "Legal"]})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["name"], "Team");
+
+    assert_eq!(s.call("DELETE", "/api/v1/fields/department", None).await.status, 204);
+    let user = s.call("GET", &format!("/api/v1/users/{id}"), None).await.body;
+    assert_eq!(user["fields"], json!({}), "a deleted field's values go with it");
+    assert_eq!(s.call("GET", "/api/v1/fields/department", None).await.status, 404);
+}
+
+async fn the_branch_tree_moves_and_protects_itself(s: TestServer) {
+    seed(&s).await;
+    let r = s.call("PATCH", "/api/v1/branches/EMEA", Some(json!({"parent": "PAR"}))).await;
+    assert_eq!((r.status, r.field()), (422, "parent"), "no cycles");
+    let r = s.call("PATCH", "/api/v1/branches/PAR", Some(json!({"parent": "US", "name": "Paris Office"}))).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["path"], json!(["AMER", "US", "PAR"]));
+    let r = s.call("POST", "/api/v1/branches", Some(json!({"code": "par", "name": "Dup"}))).await;
+    assert_eq!((r.status, r.field()), (409, "code"));
+    let r = s.call("POST", "/api/v1/branches", Some(json!({"code": "X", "name": "X", "parent": "NOPE"}))).await;
+    assert_eq!((r.status, r.field()), (422, "parent"));
+
+    create_user(&s, "ann", Some("PAR")).await;
+    assert_eq!(s.call("DELETE", "/api/v1/branches/PAR", None).await.status, 409, "it has users");
+    assert_eq!(s.call("DELETE", "/api/v1/branches/AMER", None).await.status, 409, "it has children");
+    assert_eq!(s.call("DELETE", "/api/v1/branches/FR", None).await.status, 204);
+    let all = s.call("GET", "/api/v1/branches", None).await.body;
+    let codes: Vec<&str> = all.as_array().unwrap().iter().map(|b| b["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, vec!["AMER", "US", "PAR", "EMEA"]);
+}
+
+async fn courses_and_enrollments(s: TestServer) {
+    let c = s.post_ok("/api/v1/courses", json!({"code": "DRV-101", "name": "Driver Safety Fundamentals"})).await;
+    assert_eq!(c["code"], "DRV-101");
+    let r = s.call("POST", "/api/v1/courses", Some(json!({"code": "drv-101", "name": "Again"}))).await;
+    assert_eq!((r.status, r.field()), (409, "code"));
+    let ann = create_user(&s, "ann", None).await;
+    let path = format!("/api/v1/courses/DRV-101/enrollments/{ann}");
+    let r = s.call("PUT", &path, Some(json!({"status": "in_progress"}))).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["completed_at"], serde_json::Value::Null);
+    s.clock.advance(86_400_000);
+    let r = s.call("PUT", &path, Some(json!({"status": "completed"}))).await;
+    assert_eq!(r.body["status"], "completed");
+    assert_eq!(r.body["completed_at"], "2026-03-03T12:00:00.000Z");
+    assert_eq!(r.body["enrolled_at"], "2026-03-02T12:00:00.000Z");
+    let r = s.call("PUT", &path, Some(json!({"status": "done"}))).await;
+    assert_eq!((r.status, r.field()), (422, "status"));
+    let r =
+        s.call("PUT", &format!("/api/v1/courses/NOPE/enrollments/{ann}"), Some(json!({"status": "enrolled"}))).await;
+    assert_eq!(r.status, 404);
+    let mine = s.call("GET", &format!("/api/v1/users/{ann}/enrollments"), None).await.body;
+    assert_eq!(mine[0]["course"], "DRV-101");
+    let list = s.call("GET", "/api/v1/courses/DRV-101/enrollments", None).await.body;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    assert_eq!(s.call("DELETE", &path, None).await.status, 204);
+    assert_eq!(s.call("DELETE", &path, None).await.status, 404);
+    let r = s.call("PATCH", "/api/v1/courses/DRV-101", Some(json!({"name": "Driver Safety 2"}))).await;
+    assert_eq!(r.body["name"], "Driver Safety 2");
+    assert_eq!(s.call("DELETE", "/api/v1/courses/DRV-101", None).await.status, 204);
+    assert_eq!(s.call("GET", "/api/v1/courses/DRV-101", None).await.status, 404);
+}
+
+crate::on_both_databases!(fields_of_every_type, the_branch_tree_moves_and_protects_itself, courses_and_enrollments);

@@ -1,0 +1,213 @@
+//! Boots the real server on port 0 against a database of its own: a fresh SQLite file,
+//! or a fresh PostgreSQL database (created on `ROSTER_TEST_POSTGRES_URL`'s server and
+//! dropped afterwards).
+
+use roster_app::{Actor, App, ManualClock, Role, Settings};
+use roster_store::Store;
+use serde_json::Value;
+use std::future::Future;
+use std::sync::Arc;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// 2026-03-02T12:00:00Z: tests run at a fixed "now".
+pub const NOW_MS: i64 = 1_772_452_800_000;
+
+/// A running server and what a test needs to talk to it.
+pub struct TestServer {
+    pub base: String,
+    pub app: App,
+    pub clock: ManualClock,
+    pub token: String,
+    pub http: reqwest::Client,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// The admin URL of the PostgreSQL server, when PostgreSQL tests are on.
+pub fn postgres_url() -> Option<String> {
+    match std::env::var("ROSTER_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            // CI must never pass by skipping PostgreSQL.
+            assert!(std::env::var("CI").is_err(), "CI must set ROSTER_TEST_POSTGRES_URL");
+            None
+        }
+    }
+}
+
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let root = match base.rfind('/') {
+        Some(i) if i > base.find("://").map_or(0, |s| s + 2) => &base[..i],
+        _ => base,
+    };
+    match query {
+        Some(q) => format!("{root}/{name}?{q}"),
+        None => format!("{root}/{name}"),
+    }
+}
+
+/// Runs `test` against a fresh server on `db`; on PostgreSQL the database is dropped
+/// afterwards. Returns without running when PostgreSQL tests are off.
+pub async fn run<F, Fut>(db: Db, test: F)
+where
+    F: FnOnce(TestServer) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let (url, dir, admin) = match db {
+        Db::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}", dir.path().join("roster.db").display());
+            (url, Some(dir), None)
+        }
+        Db::Postgres => {
+            let Some(admin_url) = postgres_url() else {
+                eprintln!("PostgreSQL tests are off: set ROSTER_TEST_POSTGRES_URL");
+                return;
+            };
+            let name = format!("roster_test_{}", rand::random::<u64>());
+            let admin = Store::connect(&admin_url).await.expect("PostgreSQL reachable");
+            let mut conn = admin.read().await.expect("connection");
+            sqlx_exec(&mut conn, &format!("CREATE DATABASE {name}")).await;
+            drop(conn);
+            (with_database(&admin_url, &name), None, Some((admin, name)))
+        }
+    };
+    let server = spawn(&url, dir).await;
+    let app = server.app.clone();
+    test(server).await;
+    app.store().close().await;
+    if let Some((admin, name)) = admin {
+        let mut conn = admin.read().await.expect("connection");
+        sqlx_exec(&mut conn, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+        drop(conn);
+        admin.close().await;
+    }
+}
+
+async fn sqlx_exec(conn: &mut roster_store::AnyConnection, sql: &str) {
+    roster_store::execute_raw(conn, sql).await.expect(sql);
+}
+
+async fn spawn(url: &str, dir: Option<tempfile::TempDir>) -> TestServer {
+    let store = Store::connect(url).await.expect("database opens");
+    store.migrate(NOW_MS).await.expect("migrations apply");
+    let clock = ManualClock::new(NOW_MS);
+    let app = App::new(store, Arc::new(clock.clone()), Settings::default());
+    let system = Actor::system("test");
+    let token = app
+        .create_token(system.superadmin().expect("superadmin"), "test-admin", Role::Superadmin, &[])
+        .await
+        .expect("token");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let served = app.clone();
+    tokio::spawn(async move {
+        let _ = roster_web::serve(served, listener, std::future::pending()).await;
+    });
+    TestServer { base, app, clock, token, http: reqwest::Client::new(), _dir: dir }
+}
+
+/// A response's status and JSON body (`Value::Null` when there is none).
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Reply {
+    /// The `error.field` of an error body.
+    pub fn field(&self) -> &str {
+        self.body["error"]["field"].as_str().unwrap_or("")
+    }
+
+    /// The `error.message` of an error body.
+    pub fn message(&self) -> &str {
+        self.body["error"]["message"].as_str().unwrap_or("")
+    }
+}
+
+impl TestServer {
+    /// Sends a request with the superadmin token.
+    pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Reply {
+        self.call_as(&self.token.clone(), method, path, body).await
+    }
+
+    /// Sends a request with `token`.
+    pub async fn call_as(&self, token: &str, method: &str, path: &str, body: Option<Value>) -> Reply {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        Self::reply(req.send().await.expect("request sent")).await
+    }
+
+    /// Sends raw bytes with a content type.
+    pub async fn send_raw(&self, method: &str, path: &str, content_type: &str, body: Vec<u8>) -> Reply {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .header("content-type", content_type)
+            .body(body);
+        Self::reply(req.send().await.expect("request sent")).await
+    }
+
+    async fn reply(resp: reqwest::Response) -> Reply {
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.expect("body");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        Reply { status, body, headers }
+    }
+
+    /// Creates a token for a training admin of `branches`.
+    pub async fn training_admin(&self, name: &str, branches: &[&str]) -> String {
+        let system = Actor::system("test");
+        let branches: Vec<String> = branches.iter().map(|b| (*b).to_owned()).collect();
+        self.app
+            .create_token(system.superadmin().expect("superadmin"), name, Role::TrainingAdmin, &branches)
+            .await
+            .expect("token")
+    }
+
+    /// Posts JSON and asserts the status; returns the body.
+    pub async fn post_ok(&self, path: &str, body: Value) -> Value {
+        let r = self.call("POST", path, Some(body)).await;
+        assert!(r.status == 201 || r.status == 200, "POST {path}: {} {}", r.status, r.body);
+        r.body
+    }
+}
+
+/// Declares each listed test once per database.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                $crate::helpers::run($crate::helpers::Db::Sqlite, super::$name).await;
+            })+
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                $crate::helpers::run($crate::helpers::Db::Postgres, super::$name).await;
+            })+
+        }
+    };
+}

@@ -1,0 +1,8 @@
+//! The REST API, tested over real HTTP against a real server on SQLite and PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_debug_implementations)]
+
+mod helpers;
+
+mod auth;
+mod catalog;
+mod users;
