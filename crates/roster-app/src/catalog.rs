@@ -54,7 +54,7 @@ pub struct BranchPatch {
     /// New label.
     pub name: Option<String>,
     /// New parent's code; `null` makes it a root.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::ids::present")]
     #[schema(value_type = Option<String>)]
     pub parent: Option<Option<String>>,
 }
@@ -75,10 +75,6 @@ pub struct NewCourse {
 pub struct CoursePatch {
     /// New label.
     pub name: Option<String>,
-}
-
-fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
 }
 
 fn field_not_found(code: &str) -> AppError {

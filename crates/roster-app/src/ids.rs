@@ -40,3 +40,13 @@ impl ListParams {
         Ok((after, limit))
     }
 }
+
+/// Deserializes a present property (even `null`) as `Some`, so PATCH can tell "clear"
+/// from "leave alone".
+pub(crate) fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}

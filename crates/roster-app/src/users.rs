@@ -4,21 +4,16 @@ use roster_domain::values::optional_text;
 use roster_domain::{parse_language, parse_timezone, DomainError, Email, User, UserStatus, Username};
 use roster_store::users::UserQuery;
 use roster_store::AnyConnection;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
+use crate::membership::{self, Cause};
 use crate::views::{List, UserView};
 use crate::{auth, Actor, App, AppError, AppResult, Context, ListParams, Scope};
 
 /// Longest password accepted (argon2 hashes anything; this bounds the work).
 const MAX_PASSWORD: usize = 256;
-
-/// Deserializes a present property (even `null`) as `Some`, so PATCH can tell "clear"
-/// from "leave alone".
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
 
 /// A new user, as a client sends it.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
@@ -66,26 +61,26 @@ pub struct UserPatch {
     #[serde(default)]
     pub email: Option<String>,
     /// Given name; `null` clears.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::ids::present")]
     #[schema(value_type = Option<String>)]
     pub first_name: Option<Option<String>>,
     /// Family name; `null` clears.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::ids::present")]
     #[schema(value_type = Option<String>)]
     pub last_name: Option<Option<String>>,
     /// `active` or `suspended`.
     #[serde(default)]
     pub status: Option<String>,
     /// Language tag; `null` clears.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::ids::present")]
     #[schema(value_type = Option<String>)]
     pub language: Option<Option<String>>,
     /// Time zone; `null` clears.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::ids::present")]
     #[schema(value_type = Option<String>)]
     pub timezone: Option<Option<String>>,
     /// Branch code; `null` removes the user from its branch.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::ids::present")]
     #[schema(value_type = Option<String>)]
     pub branch: Option<Option<String>>,
     /// A new password.
@@ -306,6 +301,11 @@ impl App {
         let mut tx = self.store.write().await?;
         let (_, scope) = self.scoped(&mut tx, actor).await?;
         self.visible_user(&mut tx, &scope, id).await?;
+        // The memberships go with the user; their history says so.
+        let cause = Cause { actor: actor.name.clone(), why: "user deleted".into(), at: self.now() };
+        for group in roster_store::memberships::group_ids_of_user(&mut tx, id).await? {
+            membership::leave(&mut tx, group, &[id], &cause).await?;
+        }
         roster_store::users::delete(&mut tx, id).await?;
         tx.commit().await?;
         Ok(())

@@ -171,3 +171,106 @@ impl EnrollmentView {
         }
     }
 }
+
+/// A group.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct GroupView {
+    /// Opaque id.
+    pub id: String,
+    /// Unique name.
+    pub name: String,
+    /// What the group is for.
+    pub description: Option<String>,
+    /// `manual` or `automatic`.
+    pub policy: String,
+    /// How many members it has.
+    pub member_count: i64,
+    /// An automatic group's rule, as text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// Whether suspended users may be members of this automatic group.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_suspended: Option<bool>,
+    /// Creation time.
+    pub created_at: String,
+    /// Last change.
+    pub updated_at: String,
+}
+
+impl From<roster_domain::Group> for GroupView {
+    fn from(g: roster_domain::Group) -> Self {
+        let automatic = g.policy == roster_domain::GroupPolicy::Automatic;
+        Self {
+            id: g.id.to_string(),
+            name: g.name,
+            description: g.description,
+            policy: g.policy.as_str().to_owned(),
+            member_count: g.member_count,
+            rule: g.rule_text,
+            allow_suspended: automatic.then_some(g.allow_suspended),
+            created_at: rfc3339(g.created_at),
+            updated_at: rfc3339(g.updated_at),
+        }
+    }
+}
+
+/// A member of a group: the user, and how and when they joined.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MemberView {
+    /// The user.
+    pub user: UserView,
+    /// `manual`, `copy`, `csv`, `rule` or `include`.
+    pub source: String,
+    /// Member since.
+    pub added_at: String,
+    /// Who added the user.
+    pub added_by: Option<String>,
+}
+
+/// A join or leave.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EventView {
+    /// Event id (newer events have larger ids).
+    pub id: String,
+    /// The group's id.
+    pub group_id: String,
+    /// The user's id.
+    pub user_id: String,
+    /// `joined` or `left`.
+    pub change: String,
+    /// When.
+    pub at: String,
+    /// Who caused it.
+    pub actor: String,
+    /// Why.
+    pub cause: String,
+}
+
+impl From<roster_domain::MembershipEvent> for EventView {
+    fn from(e: roster_domain::MembershipEvent) -> Self {
+        Self {
+            id: e.id.to_string(),
+            group_id: e.group_id.to_string(),
+            user_id: e.user_id.to_string(),
+            change: e.change.as_str().to_owned(),
+            at: rfc3339(e.at),
+            actor: e.actor,
+            cause: e.cause,
+        }
+    }
+}
+
+/// One of a user's groups.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UserGroupView {
+    /// The group's id.
+    pub id: String,
+    /// The group's name.
+    pub name: String,
+    /// `manual` or `automatic`.
+    pub policy: String,
+    /// How the user came to be a member.
+    pub source: String,
+    /// Member since.
+    pub added_at: String,
+}

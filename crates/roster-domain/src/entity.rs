@@ -81,10 +81,8 @@ string_enum!(
     MembershipSource {
         /// Added individually.
         Manual = "manual",
-        /// Copied from another group's members.
+        /// Copied from another group's members or a branch's users.
         Copy = "copy",
-        /// Copied from a branch's users.
-        Branch = "branch",
         /// Added by a CSV association file.
         Csv = "csv",
         /// Matches an automatic group's rule.
@@ -147,6 +145,65 @@ pub struct Branch {
     pub name: String,
     /// The parent's id; `None` for a root.
     pub parent_id: Option<i64>,
+}
+
+/// A group of users.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Group {
+    /// Internal id; shown to clients as an opaque string.
+    pub id: i64,
+    /// Unique regardless of case.
+    pub name: String,
+    /// What the group is for.
+    pub description: Option<String>,
+    /// Manual or automatic.
+    pub policy: GroupPolicy,
+    /// An automatic group's rule, as canonical text.
+    pub rule_text: Option<String>,
+    /// An automatic group's rule, as the stored JSON tree.
+    pub rule_tree: Option<String>,
+    /// Whether suspended users may be members of an automatic group.
+    pub allow_suspended: bool,
+    /// How many members it has.
+    pub member_count: i64,
+    /// When it was created, epoch milliseconds.
+    pub created_at: i64,
+    /// When it was last changed, epoch milliseconds.
+    pub updated_at: i64,
+}
+
+/// A user's membership of a group.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Membership {
+    /// The group.
+    pub group_id: i64,
+    /// The user.
+    pub user_id: i64,
+    /// How the user came to be a member.
+    pub source: MembershipSource,
+    /// When, epoch milliseconds.
+    pub added_at: i64,
+    /// Who added the user (an actor name), if anyone.
+    pub added_by: Option<String>,
+}
+
+/// One join or leave, kept as history.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MembershipEvent {
+    /// Internal id, increasing with time.
+    pub id: i64,
+    /// The group.
+    pub group_id: i64,
+    /// The user.
+    pub user_id: i64,
+    /// Joined or left.
+    pub change: MembershipChange,
+    /// When, epoch milliseconds.
+    pub at: i64,
+    /// Who caused it (`token:hr-sync`, `admin:alice`, `system`).
+    pub actor: String,
+    /// Why, in words (`manual`, `copied from group "Drivers"`, `CSV upload 12`).
+    pub cause: String,
 }
 
 /// A course users enroll in.

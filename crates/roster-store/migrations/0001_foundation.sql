@@ -74,6 +74,7 @@ CREATE TABLE groups (
     rule_text TEXT,
     rule_tree TEXT,
     allow_suspended BIGINT NOT NULL DEFAULT 0,
+    member_count BIGINT NOT NULL DEFAULT 0,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
 );
@@ -110,6 +111,18 @@ CREATE TABLE membership_events (
 );
 CREATE INDEX membership_events_group ON membership_events(group_id, id);
 CREATE INDEX membership_events_user ON membership_events(user_id, id);
+
+-- One row per group-association CSV upload: its outcome, and the cause of its events.
+CREATE TABLE csv_uploads (
+    id {ID},
+    group_id BIGINT NOT NULL,
+    actor TEXT NOT NULL,
+    at BIGINT NOT NULL,
+    dry_run BIGINT NOT NULL,
+    applied BIGINT NOT NULL,
+    result TEXT NOT NULL
+);
+CREATE INDEX csv_uploads_group ON csv_uploads(group_id, id);
 
 CREATE TABLE api_tokens (
     id {ID},

@@ -39,7 +39,7 @@ pub async fn of_course(
 ) -> Result<Page<Enrollment>, StoreError> {
     let mut sql = String::from(
         "SELECT e.user_id, e.course_id, e.status, e.enrolled_at, e.completed_at FROM enrollments e \
-         WHERE e.course_id = $1 AND e.user_id > $2"
+         WHERE e.course_id = $1 AND e.user_id > $2",
     );
     if let Some(ids) = branch_ids {
         if ids.is_empty() {

@@ -344,3 +344,65 @@ pub async fn set_password_hash(conn: &mut AnyConnection, id: i64, hash: Option<&
 pub async fn count_fields_like(conn: &mut AnyConnection, pattern: &str) -> Result<i64, StoreError> {
     Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE fields LIKE $1").bind(pattern).fetch_one(conn).await?)
 }
+
+/// A user found by a key: id and branch, for lookups in bulk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Found {
+    /// The user's id.
+    pub id: i64,
+    /// The user's branch.
+    pub branch_id: Option<i64>,
+}
+
+/// Looks up many users at once by lower-cased username or email (`column` is
+/// `username_key` or `email_key`); returns (key, user) pairs.
+pub async fn find_by_keys(
+    conn: &mut AnyConnection,
+    column: KeyColumn,
+    keys: &[String],
+) -> Result<Vec<(String, Found)>, StoreError> {
+    let column = match column {
+        KeyColumn::Username => "username_key",
+        KeyColumn::Email => "email_key",
+    };
+    let mut out = Vec::with_capacity(keys.len());
+    for chunk in keys.chunks(500) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql =
+            format!("SELECT {column} AS k, id, branch_id FROM users WHERE {column} IN ({})", placeholders.join(","));
+        let mut q = sqlx::query(&sql);
+        for k in chunk {
+            q = q.bind(k);
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            out.push((col(&row, "k")?, Found { id: col(&row, "id")?, branch_id: col(&row, "branch_id")? }));
+        }
+    }
+    Ok(out)
+}
+
+/// Which unique-ish key a lookup uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyColumn {
+    /// Usernames (unique).
+    Username,
+    /// Emails (usually unique, not always).
+    Email,
+}
+
+/// The branches of these users, for scope checks: (id, branch).
+pub async fn branches_of(conn: &mut AnyConnection, ids: &[i64]) -> Result<Vec<Found>, StoreError> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!("SELECT id, branch_id FROM users WHERE id IN ({})", placeholders.join(","));
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            out.push(Found { id: col(&row, "id")?, branch_id: col(&row, "branch_id")? });
+        }
+    }
+    Ok(out)
+}

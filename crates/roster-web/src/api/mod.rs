@@ -1,6 +1,7 @@
 //! `/api/v1`: the REST API, and its OpenAPI document generated from the handlers.
 
 mod catalog;
+mod groups;
 mod users;
 
 use axum::extract::DefaultBodyLimit;
@@ -23,6 +24,9 @@ pub const MAX_JSON_BODY: usize = 1024 * 1024;
         catalog::list_branches, catalog::create_branch, catalog::get_branch, catalog::update_branch, catalog::delete_branch,
         catalog::list_courses, catalog::create_course, catalog::get_course, catalog::update_course, catalog::delete_course,
         catalog::course_enrollments, catalog::set_enrollment, catalog::delete_enrollment,
+        groups::list, groups::create, groups::get, groups::update, groups::delete,
+        groups::members, groups::add_members, groups::remove_member, groups::upload_csv, groups::upload_report,
+        groups::sample, groups::export, groups::events, groups::user_events, groups::user_groups,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = []))
@@ -58,6 +62,17 @@ pub fn router() -> Router<App> {
         .route("/users", get(users::list).post(users::create))
         .route("/users/{id}", get(users::get).patch(users::update).delete(users::delete))
         .route("/users/{id}/enrollments", get(users::enrollments))
+        .route("/users/{id}/events", get(groups::user_events))
+        .route("/users/{id}/groups", get(groups::user_groups))
+        .route("/groups", get(groups::list).post(groups::create))
+        .route("/groups/sample.csv", get(groups::sample))
+        .route("/groups/{id}", get(groups::get).patch(groups::update).delete(groups::delete))
+        .route("/groups/{id}/members", get(groups::members).post(groups::add_members))
+        .route("/groups/{id}/members/csv", axum::routing::post(groups::upload_csv))
+        .route("/groups/{id}/members.csv", get(groups::export))
+        .route("/groups/{id}/members/{user_id}", axum::routing::delete(groups::remove_member))
+        .route("/groups/{id}/uploads/{upload}/report.csv", get(groups::upload_report))
+        .route("/groups/{id}/events", get(groups::events))
         .route("/fields", get(catalog::list_fields).post(catalog::create_field))
         .route("/fields/{code}", get(catalog::get_field).patch(catalog::update_field).delete(catalog::delete_field))
         .route("/branches", get(catalog::list_branches).post(catalog::create_branch))

@@ -5,4 +5,5 @@ mod helpers;
 
 mod auth;
 mod catalog;
+mod groups;
 mod users;

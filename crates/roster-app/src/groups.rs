@@ -1,0 +1,424 @@
+//! Groups: create, list, rename, delete; their members, added individually, copied from
+//! other groups or a branch, removed; their history.
+
+use roster_domain::values::optional_text;
+use roster_domain::{Group, GroupPolicy, MembershipSource, Name};
+use roster_store::events::Subject;
+use roster_store::memberships::MemberQuery;
+use roster_store::AnyConnection;
+use serde::Deserialize;
+use std::collections::HashMap;
+use utoipa::ToSchema;
+
+use crate::membership::{self, Applied, Cause};
+use crate::views::{EventView, GroupView, List, MemberView, UserGroupView, UserView};
+use crate::{parse_id, Actor, App, AppError, AppResult, Context, ListParams, Scope};
+
+/// The most users one request may add or remove by id.
+pub const MAX_USERS_PER_REQUEST: usize = 10_000;
+
+/// A new group.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewGroup {
+    /// Unique name (regardless of case).
+    pub name: String,
+    /// What the group is for.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `manual` (default) or `automatic`.
+    #[serde(default)]
+    pub policy: Option<String>,
+}
+
+/// A change to a group's name or description.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupPatch {
+    /// New name.
+    pub name: Option<String>,
+    /// New description; `null` or empty clears it.
+    #[serde(default, deserialize_with = "crate::ids::present")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+}
+
+/// Filters of the groups list.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+pub struct GroupFilter {
+    /// Text searched in names.
+    pub q: Option<String>,
+    /// `manual` or `automatic`.
+    pub policy: Option<String>,
+}
+
+/// Filters of a members list.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+pub struct MemberFilter {
+    /// Text searched in members' usernames, emails and names.
+    pub q: Option<String>,
+}
+
+/// Users to add to a group: exactly one of the three ways.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddMembers {
+    /// User ids to add individually.
+    #[serde(default)]
+    pub users: Option<Vec<String>>,
+    /// Group ids whose members are copied (a one-time snapshot).
+    #[serde(default)]
+    pub from_groups: Option<Vec<String>>,
+    /// A branch code whose users are copied (a one-time snapshot).
+    #[serde(default)]
+    pub from_branch: Option<String>,
+    /// With `from_branch`: also the users of every branch below it (default true).
+    #[serde(default)]
+    pub include_descendants: Option<bool>,
+}
+
+/// What adding did.
+#[derive(Debug, Clone, serde::Serialize, ToSchema)]
+pub struct AddOutcome {
+    /// How many users became members.
+    pub added: usize,
+    /// How many were members already.
+    pub already_members: usize,
+    /// The group after the change.
+    pub group: GroupView,
+}
+
+impl App {
+    pub(crate) async fn group(&self, conn: &mut AnyConnection, id: &str) -> AppResult<Group> {
+        let id = parse_id("group", id)?;
+        roster_store::groups::get(conn, id).await?.ok_or_else(|| AppError::NotFound("group".into()))
+    }
+
+    /// Creates a group.
+    pub async fn create_group(&self, _actor: &Actor, input: NewGroup) -> AppResult<GroupView> {
+        let name = Name::parse("name", &input.name)?;
+        let description = optional_text("description", input.description.as_deref(), 2000)?;
+        let policy = match input.policy.as_deref() {
+            None => GroupPolicy::Manual,
+            Some(p) => GroupPolicy::parse("policy", p)?,
+        };
+        let now = self.now();
+        let mut group = Group {
+            id: 0,
+            name: name.into_string(),
+            description,
+            policy,
+            rule_text: None,
+            rule_tree: None,
+            allow_suspended: false,
+            member_count: 0,
+            created_at: now,
+            updated_at: now,
+        };
+        let mut tx = self.store.write().await?;
+        if roster_store::groups::by_name(&mut tx, &group.name).await?.is_some() {
+            return Err(AppError::conflict("name", format!("a group named \"{}\" exists", group.name)));
+        }
+        group.id = roster_store::groups::insert(&mut tx, &group).await?;
+        tx.commit().await?;
+        Ok(group.into())
+    }
+
+    /// A page of groups.
+    pub async fn list_groups(
+        &self,
+        _actor: &Actor,
+        filter: &GroupFilter,
+        page: &ListParams,
+    ) -> AppResult<List<GroupView>> {
+        let (after, limit) = page.resolve()?;
+        let policy = filter
+            .policy
+            .as_deref()
+            .filter(|p| !p.is_empty())
+            .map(|p| GroupPolicy::parse("policy", p))
+            .transpose()
+            .map_err(|e| AppError::bad_request("policy", e.message))?;
+        let q = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+        if q.is_some_and(|q| q.chars().count() > 200) {
+            return Err(AppError::bad_request("q", "the search text must be at most 200 characters"));
+        }
+        let mut conn = self.store.read().await?;
+        let page = roster_store::groups::list(&mut conn, q, policy, after, limit).await?;
+        Ok(List::from_page(page, GroupView::from))
+    }
+
+    /// One group.
+    pub async fn get_group(&self, _actor: &Actor, id: &str) -> AppResult<GroupView> {
+        let mut conn = self.store.read().await?;
+        Ok(self.group(&mut conn, id).await?.into())
+    }
+
+    /// Renames or re-describes a group.
+    pub async fn update_group(&self, _actor: &Actor, id: &str, patch: GroupPatch) -> AppResult<GroupView> {
+        let mut tx = self.store.write().await?;
+        let mut group = self.group(&mut tx, id).await?;
+        if let Some(n) = &patch.name {
+            let name = Name::parse("name", n)?.into_string();
+            if let Some(other) = roster_store::groups::by_name(&mut tx, &name).await? {
+                if other.id != group.id {
+                    return Err(AppError::conflict("name", format!("a group named \"{name}\" exists")));
+                }
+            }
+            group.name = name;
+        }
+        if let Some(d) = &patch.description {
+            group.description = optional_text("description", d.as_deref(), 2000)?;
+        }
+        group.updated_at = self.now();
+        roster_store::groups::update(&mut tx, &group).await?;
+        tx.commit().await?;
+        Ok(group.into())
+    }
+
+    /// Deletes a group, unless another group's rule refers to it.
+    pub async fn delete_group(&self, _actor: &Actor, id: &str) -> AppResult<()> {
+        let mut tx = self.store.write().await?;
+        let group = self.group(&mut tx, id).await?;
+        let referrers = self.groups_referring_to(&mut tx, group.id).await?;
+        if !referrers.is_empty() {
+            return Err(AppError::conflict(
+                "id",
+                format!(
+                    "\"{}\" is used by the rules of: {}; change those rules first",
+                    group.name,
+                    referrers.join(", ")
+                ),
+            ));
+        }
+        roster_store::groups::delete(&mut tx, group.id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A page of a group's members that the caller may see.
+    pub async fn list_members(
+        &self,
+        actor: &Actor,
+        id: &str,
+        filter: &MemberFilter,
+        page: &ListParams,
+    ) -> AppResult<List<MemberView>> {
+        let (after, limit) = page.resolve()?;
+        let mut conn = self.store.read().await?;
+        let group = self.group(&mut conn, id).await?;
+        let ctx = Context::load(&mut conn).await?;
+        let query = MemberQuery {
+            q: filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_owned),
+            branch_ids: actor.scope(&ctx.tree).branch_filter(),
+            after,
+            limit,
+        };
+        let page = roster_store::memberships::page(&mut conn, group.id, &query).await?;
+        Ok(List::from_page(page, |m| MemberView {
+            user: UserView::new(m.user, &ctx.tree),
+            source: m.membership.source.as_str().to_owned(),
+            added_at: crate::clock::rfc3339(m.membership.added_at),
+            added_by: m.membership.added_by,
+        }))
+    }
+
+    /// Adds users to a group individually, or copies the members of other groups or the
+    /// users of a branch. Only users in the caller's scope are added.
+    pub async fn add_members(&self, actor: &Actor, id: &str, input: AddMembers) -> AppResult<AddOutcome> {
+        let ways = [input.users.is_some(), input.from_groups.is_some(), input.from_branch.is_some()];
+        if ways.iter().filter(|w| **w).count() != 1 {
+            return Err(AppError::bad_request("users", "give exactly one of users, from_groups or from_branch"));
+        }
+        let mut tx = self.store.write().await?;
+        let group = self.group(&mut tx, id).await?;
+        let ctx = Context::load(&mut tx).await?;
+        let scope = actor.scope(&ctx.tree);
+        let (candidates, source, why) = if let Some(users) = &input.users {
+            (
+                self.users_by_ids(&mut tx, &scope, users).await?,
+                MembershipSource::Manual,
+                "added individually".to_owned(),
+            )
+        } else if let Some(groups) = &input.from_groups {
+            self.copy_from_groups(&mut tx, &scope, &group, groups).await?
+        } else {
+            let code = input.from_branch.as_deref().unwrap_or_default();
+            self.copy_from_branch(&mut tx, &ctx, &scope, code, input.include_descendants.unwrap_or(true)).await?
+        };
+        let cause = Cause { actor: actor.name.clone(), why, at: self.now() };
+        let Applied { joined, .. } = membership::add(&mut tx, &group, &candidates, source, &cause).await?;
+        let group = self.group(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(AddOutcome { added: joined.len(), already_members: candidates.len() - joined.len(), group: group.into() })
+    }
+
+    async fn users_by_ids(&self, conn: &mut AnyConnection, scope: &Scope, ids: &[String]) -> AppResult<Vec<i64>> {
+        if ids.is_empty() || ids.len() > MAX_USERS_PER_REQUEST {
+            return Err(AppError::bad_request("users", format!("give 1 to {MAX_USERS_PER_REQUEST} user ids")));
+        }
+        let mut parsed = Vec::with_capacity(ids.len());
+        for (i, raw) in ids.iter().enumerate() {
+            let id = raw
+                .parse::<i64>()
+                .map_err(|_| AppError::invalid(format!("users[{i}]"), format!("\"{raw}\" is not a user id")))?;
+            parsed.push(id);
+        }
+        let found: HashMap<i64, Option<i64>> =
+            roster_store::users::branches_of(conn, &parsed).await?.into_iter().map(|f| (f.id, f.branch_id)).collect();
+        for (i, id) in parsed.iter().enumerate() {
+            match found.get(id) {
+                Some(branch) if scope.contains(*branch) => {}
+                _ => return Err(AppError::invalid(format!("users[{i}]"), format!("no user has the id \"{id}\""))),
+            }
+        }
+        parsed.sort_unstable();
+        parsed.dedup();
+        Ok(parsed)
+    }
+
+    async fn copy_from_groups(
+        &self,
+        conn: &mut AnyConnection,
+        scope: &Scope,
+        target: &Group,
+        ids: &[String],
+    ) -> AppResult<(Vec<i64>, MembershipSource, String)> {
+        if ids.is_empty() || ids.len() > 100 {
+            return Err(AppError::bad_request("from_groups", "give 1 to 100 group ids"));
+        }
+        let mut users = Vec::new();
+        let mut names = Vec::new();
+        for (i, raw) in ids.iter().enumerate() {
+            let not_found = || AppError::invalid(format!("from_groups[{i}]"), format!("no group has the id \"{raw}\""));
+            let id = raw.parse::<i64>().map_err(|_| not_found())?;
+            let source = roster_store::groups::get(conn, id).await?.ok_or_else(not_found)?;
+            if source.id == target.id {
+                return Err(AppError::invalid(format!("from_groups[{i}]"), "a group cannot be copied into itself"));
+            }
+            users.extend(roster_store::memberships::member_ids(conn, source.id).await?);
+            names.push(format!("\"{}\"", source.name));
+        }
+        let users = self.within_scope(conn, scope, users).await?;
+        Ok((users, MembershipSource::Copy, format!("copied from group {}", names.join(", "))))
+    }
+
+    async fn copy_from_branch(
+        &self,
+        conn: &mut AnyConnection,
+        ctx: &Context,
+        scope: &Scope,
+        code: &str,
+        descendants: bool,
+    ) -> AppResult<(Vec<i64>, MembershipSource, String)> {
+        let branch = ctx
+            .tree
+            .by_code(code)
+            .ok_or_else(|| AppError::invalid("from_branch", format!("no branch has the code \"{code}\"")))?;
+        if !scope.contains(Some(branch.id)) {
+            return Err(AppError::Forbidden(format!("branch \"{code}\" is outside your branches")));
+        }
+        let branches: Vec<i64> =
+            if descendants { ctx.tree.subtree(branch.id).into_iter().collect() } else { vec![branch.id] };
+        let users = roster_store::users::ids_in_branches(conn, &branches).await?;
+        let why =
+            format!("copied from branch \"{}\"{}", branch.code, if descendants { " and its sub-branches" } else { "" });
+        Ok((users, MembershipSource::Copy, why))
+    }
+
+    /// Keeps the users the caller may reach.
+    pub(crate) async fn within_scope(
+        &self,
+        conn: &mut AnyConnection,
+        scope: &Scope,
+        mut users: Vec<i64>,
+    ) -> AppResult<Vec<i64>> {
+        users.sort_unstable();
+        users.dedup();
+        if *scope == Scope::All {
+            return Ok(users);
+        }
+        let found = roster_store::users::branches_of(conn, &users).await?;
+        let mut kept: Vec<i64> = found.into_iter().filter(|f| scope.contains(f.branch_id)).map(|f| f.id).collect();
+        kept.sort_unstable();
+        Ok(kept)
+    }
+
+    /// Removes a user from a group (for an automatic group: puts them on its exclude list).
+    pub async fn remove_member(&self, actor: &Actor, id: &str, user_id: &str) -> AppResult<GroupView> {
+        let user_id = parse_id("user", user_id)?;
+        let mut tx = self.store.write().await?;
+        let group = self.group(&mut tx, id).await?;
+        let ctx = Context::load(&mut tx).await?;
+        let scope = actor.scope(&ctx.tree);
+        self.visible_user(&mut tx, &scope, user_id).await?;
+        let is_member = !roster_store::memberships::which_are_members(&mut tx, group.id, &[user_id]).await?.is_empty();
+        if !is_member && group.policy == GroupPolicy::Manual {
+            return Err(AppError::NotFound("membership".into()));
+        }
+        let cause = Cause { actor: actor.name.clone(), why: "removed individually".into(), at: self.now() };
+        membership::remove(&mut tx, &group, &[user_id], &cause).await?;
+        let group = self.group(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(group.into())
+    }
+
+    /// A page of a group's membership history, newest first.
+    pub async fn group_events(&self, _actor: &Actor, id: &str, page: &ListParams) -> AppResult<List<EventView>> {
+        let (before, limit) = page.resolve()?;
+        let mut conn = self.store.read().await?;
+        let group = self.group(&mut conn, id).await?;
+        let page = roster_store::events::page(&mut conn, Subject::Group(group.id), before, limit).await?;
+        Ok(List::from_page(page, EventView::from))
+    }
+
+    /// A page of a user's membership history, newest first.
+    pub async fn user_events(&self, actor: &Actor, user_id: &str, page: &ListParams) -> AppResult<List<EventView>> {
+        let (before, limit) = page.resolve()?;
+        let id = parse_id("user", user_id)?;
+        let mut conn = self.store.read().await?;
+        let ctx = Context::load(&mut conn).await?;
+        self.visible_user(&mut conn, &actor.scope(&ctx.tree), id).await?;
+        let page = roster_store::events::page(&mut conn, Subject::User(id), before, limit).await?;
+        Ok(List::from_page(page, EventView::from))
+    }
+
+    /// The groups a user belongs to.
+    pub async fn user_groups(&self, actor: &Actor, user_id: &str) -> AppResult<Vec<UserGroupView>> {
+        let id = parse_id("user", user_id)?;
+        let mut conn = self.store.read().await?;
+        let ctx = Context::load(&mut conn).await?;
+        self.visible_user(&mut conn, &actor.scope(&ctx.tree), id).await?;
+        let groups: HashMap<i64, Group> =
+            roster_store::groups::all(&mut conn).await?.into_iter().map(|g| (g.id, g)).collect();
+        let memberships = roster_store::memberships::of_user(&mut conn, id).await?;
+        Ok(memberships
+            .into_iter()
+            .filter_map(|m| {
+                let g = groups.get(&m.group_id)?;
+                Some(UserGroupView {
+                    id: g.id.to_string(),
+                    name: g.name.clone(),
+                    policy: g.policy.as_str().to_owned(),
+                    source: m.source.as_str().to_owned(),
+                    added_at: crate::clock::rfc3339(m.added_at),
+                })
+            })
+            .collect())
+    }
+
+    /// The names of the groups whose rules refer to group `id` through `member_of`.
+    pub(crate) async fn groups_referring_to(&self, conn: &mut AnyConnection, id: i64) -> AppResult<Vec<String>> {
+        let groups = roster_store::groups::all(conn).await?;
+        Ok(groups
+            .into_iter()
+            .filter(|g| {
+                g.rule_tree
+                    .as_deref()
+                    .and_then(|t| roster_domain::rule::Rule::from_json(t).ok())
+                    .is_some_and(|r| r.referenced_groups().contains(&id))
+            })
+            .map(|g| format!("\"{}\"", g.name))
+            .collect())
+    }
+}

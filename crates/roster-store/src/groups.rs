@@ -1,0 +1,252 @@
+//! The `groups` table, and the include/exclude lists of automatic groups.
+
+use roster_domain::{Group, GroupPolicy};
+use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
+
+use crate::{col, like_pattern, Page, StoreError};
+
+const COLUMNS: &str =
+    "id, name, description, policy, rule_text, rule_tree, allow_suspended, member_count, created_at, updated_at";
+
+fn from_row(row: &AnyRow) -> Result<Group, StoreError> {
+    let policy: String = col(row, "policy")?;
+    let allow: i64 = col(row, "allow_suspended")?;
+    Ok(Group {
+        id: col(row, "id")?,
+        name: col(row, "name")?,
+        description: col(row, "description")?,
+        policy: GroupPolicy::parse("policy", &policy).map_err(|e| StoreError::Corrupt(e.message))?,
+        rule_text: col(row, "rule_text")?,
+        rule_tree: col(row, "rule_tree")?,
+        allow_suspended: allow != 0,
+        member_count: col(row, "member_count")?,
+        created_at: col(row, "created_at")?,
+        updated_at: col(row, "updated_at")?,
+    })
+}
+
+/// Inserts a group and returns its id.
+pub async fn insert(conn: &mut AnyConnection, g: &Group) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO groups (name, name_key, description, policy, rule_text, rule_tree, allow_suspended, \
+         member_count, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9) RETURNING id",
+    )
+    .bind(&g.name)
+    .bind(g.name.to_lowercase())
+    .bind(&g.description)
+    .bind(g.policy.as_str())
+    .bind(&g.rule_text)
+    .bind(&g.rule_tree)
+    .bind(i64::from(g.allow_suspended))
+    .bind(g.created_at)
+    .bind(g.updated_at)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Writes a group's name, description, rule and switch.
+pub async fn update(conn: &mut AnyConnection, g: &Group) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "UPDATE groups SET name = $1, name_key = $2, description = $3, rule_text = $4, rule_tree = $5, \
+         allow_suspended = $6, updated_at = $7 WHERE id = $8",
+    )
+    .bind(&g.name)
+    .bind(g.name.to_lowercase())
+    .bind(&g.description)
+    .bind(&g.rule_text)
+    .bind(&g.rule_tree)
+    .bind(i64::from(g.allow_suspended))
+    .bind(g.updated_at)
+    .bind(g.id)
+    .execute(conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Deletes a group; its memberships and lists go with it (its events stay).
+pub async fn delete(conn: &mut AnyConnection, id: i64) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM groups WHERE id = $1").bind(id).execute(conn).await?;
+    Ok(())
+}
+
+/// One group by id.
+pub async fn get(conn: &mut AnyConnection, id: i64) -> Result<Option<Group>, StoreError> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM groups WHERE id = $1")).bind(id).fetch_optional(conn).await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// One group by name, in any case.
+pub async fn by_name(conn: &mut AnyConnection, name: &str) -> Result<Option<Group>, StoreError> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM groups WHERE name_key = $1"))
+        .bind(name.trim().to_lowercase())
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Every group, in id order (the engine's catalog and rule checking need them all).
+pub async fn all(conn: &mut AnyConnection) -> Result<Vec<Group>, StoreError> {
+    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM groups ORDER BY id")).fetch_all(conn).await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// A page of groups, optionally only those whose name contains `q` or of one policy.
+pub async fn list(
+    conn: &mut AnyConnection,
+    q: Option<&str>,
+    policy: Option<GroupPolicy>,
+    after: Option<i64>,
+    limit: usize,
+) -> Result<Page<Group>, StoreError> {
+    let mut sql = format!("SELECT {COLUMNS} FROM groups WHERE id > $1");
+    let mut next = 2;
+    if q.is_some() {
+        sql.push_str(&format!(" AND name_key LIKE ${next} ESCAPE '\\'"));
+        next += 1;
+    }
+    if policy.is_some() {
+        sql.push_str(&format!(" AND policy = ${next}"));
+        next += 1;
+    }
+    sql.push_str(&format!(" ORDER BY id LIMIT ${next}"));
+    let mut query = sqlx::query(&sql).bind(after.unwrap_or(0));
+    if let Some(q) = q {
+        query = query.bind(like_pattern(q));
+    }
+    if let Some(p) = policy {
+        query = query.bind(p.as_str());
+    }
+    let rows = query.bind((limit + 1) as i64).fetch_all(conn).await?;
+    let groups = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::from_rows(groups, limit, |g| g.id))
+}
+
+/// Adds `delta` to a group's member count.
+pub async fn add_to_count(conn: &mut AnyConnection, id: i64, delta: i64) -> Result<(), StoreError> {
+    if delta != 0 {
+        sqlx::query("UPDATE groups SET member_count = member_count + $1 WHERE id = $2")
+            .bind(delta)
+            .bind(id)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Which list of an automatic group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListKind {
+    /// Members whatever the rule says.
+    Include,
+    /// Never members.
+    Exclude,
+}
+
+impl ListKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            ListKind::Include => "include",
+            ListKind::Exclude => "exclude",
+        }
+    }
+}
+
+/// The users on one list of a group, in id order.
+pub async fn list_users(conn: &mut AnyConnection, group_id: i64, kind: ListKind) -> Result<Vec<i64>, StoreError> {
+    Ok(sqlx::query_scalar("SELECT user_id FROM group_lists WHERE group_id = $1 AND list = $2 ORDER BY user_id")
+        .bind(group_id)
+        .bind(kind.as_str())
+        .fetch_all(conn)
+        .await?)
+}
+
+/// Puts users on a list (those already on it stay as they are).
+pub async fn add_to_list(
+    conn: &mut AnyConnection,
+    group_id: i64,
+    kind: ListKind,
+    users: &[i64],
+    at: i64,
+    by: &str,
+) -> Result<(), StoreError> {
+    for chunk in users.chunks(500) {
+        let mut sql = String::from("INSERT INTO group_lists (group_id, list, user_id, added_at, added_by) VALUES ");
+        for i in 0..chunk.len() {
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!("($1, $2, ${}, $3, $4)", i + 5));
+        }
+        sql.push_str(" ON CONFLICT (group_id, list, user_id) DO NOTHING");
+        let mut q = sqlx::query(&sql).bind(group_id).bind(kind.as_str()).bind(at).bind(by);
+        for u in chunk {
+            q = q.bind(*u);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Takes users off a list.
+pub async fn remove_from_list(
+    conn: &mut AnyConnection,
+    group_id: i64,
+    kind: ListKind,
+    users: &[i64],
+) -> Result<(), StoreError> {
+    for chunk in users.chunks(500) {
+        let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
+        let sql = format!(
+            "DELETE FROM group_lists WHERE group_id = $1 AND list = $2 AND user_id IN ({})",
+            placeholders.join(",")
+        );
+        let mut q = sqlx::query(&sql).bind(group_id).bind(kind.as_str());
+        for u in chunk {
+            q = q.bind(*u);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Stores the outcome of a CSV upload and returns its number.
+pub async fn insert_upload(
+    conn: &mut AnyConnection,
+    group_id: i64,
+    actor: &str,
+    at: i64,
+    dry_run: bool,
+    applied: bool,
+    result: &str,
+) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO csv_uploads (group_id, actor, at, dry_run, applied, result) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(group_id)
+    .bind(actor)
+    .bind(at)
+    .bind(i64::from(dry_run))
+    .bind(i64::from(applied))
+    .bind(result)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Replaces the stored outcome of an upload (once its number is known to the result).
+pub async fn set_upload_result(conn: &mut AnyConnection, id: i64, result: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE csv_uploads SET result = $1 WHERE id = $2").bind(result).bind(id).execute(conn).await?;
+    Ok(())
+}
+
+/// The stored outcome of an upload to a group.
+pub async fn upload_result(conn: &mut AnyConnection, group_id: i64, id: i64) -> Result<Option<String>, StoreError> {
+    Ok(sqlx::query_scalar("SELECT result FROM csv_uploads WHERE id = $1 AND group_id = $2")
+        .bind(id)
+        .bind(group_id)
+        .fetch_optional(conn)
+        .await?)
+}

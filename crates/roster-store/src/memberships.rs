@@ -1,0 +1,162 @@
+//! The `memberships` table: who is in which group, since when, and how.
+
+use roster_domain::{Membership, MembershipSource, User};
+use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
+
+use crate::{col, like_pattern, Page, StoreError};
+
+/// A member: the user and how they came to be in the group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    /// The user.
+    pub user: User,
+    /// The membership.
+    pub membership: Membership,
+}
+
+fn membership_from_row(row: &AnyRow) -> Result<Membership, StoreError> {
+    let source: String = col(row, "source")?;
+    Ok(Membership {
+        group_id: col(row, "group_id")?,
+        user_id: col(row, "user_id")?,
+        source: MembershipSource::parse("source", &source).map_err(|e| StoreError::Corrupt(e.message))?,
+        added_at: col(row, "added_at")?,
+        added_by: col(row, "added_by")?,
+    })
+}
+
+fn in_list(first: usize, n: usize) -> String {
+    (0..n).map(|i| format!("${}", first + i)).collect::<Vec<_>>().join(",")
+}
+
+/// Which of `users` are members of the group.
+pub async fn which_are_members(conn: &mut AnyConnection, group_id: i64, users: &[i64]) -> Result<Vec<i64>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in users.chunks(500) {
+        let sql = format!(
+            "SELECT user_id FROM memberships WHERE group_id = $1 AND user_id IN ({}) ORDER BY user_id",
+            in_list(2, chunk.len())
+        );
+        let mut q = sqlx::query_scalar::<_, i64>(&sql).bind(group_id);
+        for u in chunk {
+            q = q.bind(*u);
+        }
+        out.extend(q.fetch_all(&mut *conn).await?);
+    }
+    Ok(out)
+}
+
+/// Inserts memberships of users who are not members yet (the caller has checked).
+pub async fn insert_many(
+    conn: &mut AnyConnection,
+    group_id: i64,
+    users: &[i64],
+    source: MembershipSource,
+    at: i64,
+    by: Option<&str>,
+) -> Result<(), StoreError> {
+    for chunk in users.chunks(500) {
+        let mut sql = String::from("INSERT INTO memberships (group_id, source, added_at, added_by, user_id) VALUES ");
+        for i in 0..chunk.len() {
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!("($1, $2, $3, $4, ${})", i + 5));
+        }
+        let mut q = sqlx::query(&sql).bind(group_id).bind(source.as_str()).bind(at).bind(by);
+        for u in chunk {
+            q = q.bind(*u);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Deletes memberships (the caller has checked they exist).
+pub async fn delete_many(conn: &mut AnyConnection, group_id: i64, users: &[i64]) -> Result<(), StoreError> {
+    for chunk in users.chunks(500) {
+        let sql = format!("DELETE FROM memberships WHERE group_id = $1 AND user_id IN ({})", in_list(2, chunk.len()));
+        let mut q = sqlx::query(&sql).bind(group_id);
+        for u in chunk {
+            q = q.bind(*u);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Every member id of a group, in order.
+pub async fn member_ids(conn: &mut AnyConnection, group_id: i64) -> Result<Vec<i64>, StoreError> {
+    Ok(sqlx::query_scalar("SELECT user_id FROM memberships WHERE group_id = $1 ORDER BY user_id")
+        .bind(group_id)
+        .fetch_all(conn)
+        .await?)
+}
+
+/// The ids of the groups a user belongs to.
+pub async fn group_ids_of_user(conn: &mut AnyConnection, user_id: i64) -> Result<Vec<i64>, StoreError> {
+    Ok(sqlx::query_scalar("SELECT group_id FROM memberships WHERE user_id = $1 ORDER BY group_id")
+        .bind(user_id)
+        .fetch_all(conn)
+        .await?)
+}
+
+/// A user's memberships, with the groups' ids.
+pub async fn of_user(conn: &mut AnyConnection, user_id: i64) -> Result<Vec<Membership>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT group_id, user_id, source, added_at, added_by FROM memberships WHERE user_id = $1 ORDER BY group_id",
+    )
+    .bind(user_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(membership_from_row).collect()
+}
+
+/// What a page of members is narrowed to.
+#[derive(Debug, Clone, Default)]
+pub struct MemberQuery {
+    /// Text searched in usernames, emails and names.
+    pub q: Option<String>,
+    /// Only users in these branches.
+    pub branch_ids: Option<Vec<i64>>,
+    /// Members with a user id above this one.
+    pub after: Option<i64>,
+    /// At most this many.
+    pub limit: usize,
+}
+
+/// A page of a group's members with their users, in user id order.
+pub async fn page(conn: &mut AnyConnection, group_id: i64, query: &MemberQuery) -> Result<Page<Member>, StoreError> {
+    if matches!(&query.branch_ids, Some(ids) if ids.is_empty()) {
+        return Ok(Page { items: vec![], next: None });
+    }
+    let mut sql = String::from(
+        "SELECT u.id, u.username, u.email, u.first_name, u.last_name, u.status, u.language, u.timezone, \
+         u.branch_id, u.fields, u.created_at, u.updated_at, u.last_login_at, \
+         m.group_id, m.user_id, m.source, m.added_at, m.added_by \
+         FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.group_id = $1 AND m.user_id > $2",
+    );
+    let mut next = 4;
+    if query.q.is_some() {
+        sql.push_str(&format!(" AND u.search LIKE ${next} ESCAPE '\\'"));
+        next += 1;
+    }
+    if let Some(ids) = &query.branch_ids {
+        sql.push_str(&format!(" AND u.branch_id IN ({})", in_list(next, ids.len())));
+    }
+    sql.push_str(" ORDER BY m.user_id LIMIT $3");
+    let mut q = sqlx::query(&sql).bind(group_id).bind(query.after.unwrap_or(0)).bind((query.limit + 1) as i64);
+    if let Some(text) = &query.q {
+        q = q.bind(like_pattern(text));
+    }
+    for id in query.branch_ids.iter().flatten() {
+        q = q.bind(*id);
+    }
+    let rows = q.fetch_all(conn).await?;
+    let members = rows
+        .iter()
+        .map(|row| Ok(Member { user: crate::users::from_row(row)?, membership: membership_from_row(row)? }))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(Page::from_rows(members, query.limit, |m| m.user.id))
+}
