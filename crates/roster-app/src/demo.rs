@@ -27,7 +27,7 @@ pub struct DemoSpec {
 
 impl Default for DemoSpec {
     fn default() -> Self {
-        Self { users: 5000, courses: 30, enrollments_per_user: 3.0, branches: 49, seed: 42 }
+        Self { users: 5000, courses: 30, enrollments_per_user: 3.0, branches: 46, seed: 42 }
     }
 }
 

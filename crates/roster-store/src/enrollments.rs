@@ -4,6 +4,7 @@ use roster_domain::{Enrollment, EnrollmentStatus};
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
+use crate::params::Params;
 use crate::{col, Page, StoreError};
 
 fn from_row(row: &AnyRow) -> Result<Enrollment, StoreError> {
@@ -37,23 +38,25 @@ pub async fn of_course(
     after: Option<i64>,
     limit: usize,
 ) -> Result<Page<Enrollment>, StoreError> {
-    let mut sql = String::from(
+    if branch_ids.is_some_and(<[i64]>::is_empty) {
+        return Ok(Page { items: vec![], next: None });
+    }
+    let mut p = Params::new(conn);
+    let mut sql = format!(
         "SELECT e.user_id, e.course_id, e.status, e.enrolled_at, e.completed_at FROM enrollments e \
-         WHERE e.course_id = $1 AND e.user_id > $2",
+         WHERE e.course_id = {} AND e.user_id > {}",
+        p.next(),
+        p.next()
     );
     if let Some(ids) = branch_ids {
-        if ids.is_empty() {
-            return Ok(Page { items: vec![], next: None });
-        }
-        let list: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 4)).collect();
-        sql.push_str(&format!(" AND e.user_id IN (SELECT id FROM users WHERE branch_id IN ({}))", list.join(",")));
+        sql.push_str(&format!(" AND e.user_id IN (SELECT id FROM users WHERE branch_id IN ({}))", p.list(ids.len())));
     }
-    sql.push_str(" ORDER BY e.user_id LIMIT $3");
-    let mut q = sqlx::query(&sql).bind(course_id).bind(after.unwrap_or(0)).bind((limit + 1) as i64);
+    sql.push_str(&format!(" ORDER BY e.user_id LIMIT {}", p.next()));
+    let mut q = sqlx::query(&sql).bind(course_id).bind(after.unwrap_or(0));
     for id in branch_ids.into_iter().flatten() {
         q = q.bind(*id);
     }
-    let rows = q.fetch_all(conn).await?;
+    let rows = q.bind((limit + 1) as i64).fetch_all(conn).await?;
     let items = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
     Ok(Page::from_rows(items, limit, |e| e.user_id))
 }
@@ -88,15 +91,10 @@ pub async fn upsert(conn: &mut AnyConnection, e: &Enrollment) -> Result<(), Stor
 /// Inserts many new enrollments in multi-row statements (imports, the generator).
 pub async fn insert_many(conn: &mut AnyConnection, rows: &[Enrollment]) -> Result<(), StoreError> {
     for chunk in rows.chunks(1000) {
-        let mut sql =
-            String::from("INSERT INTO enrollments (user_id, course_id, status, enrolled_at, completed_at) VALUES ");
-        for i in 0..chunk.len() {
-            let b = i * 5;
-            if i > 0 {
-                sql.push(',');
-            }
-            sql.push_str(&format!("(${},${},${},${},${})", b + 1, b + 2, b + 3, b + 4, b + 5));
-        }
+        let sql = format!(
+            "INSERT INTO enrollments (user_id, course_id, status, enrolled_at, completed_at) VALUES {}",
+            Params::new(conn).rows(chunk.len(), 5)
+        );
         let mut q = sqlx::query(&sql);
         for e in chunk {
             q = q.bind(e.user_id).bind(e.course_id).bind(e.status.as_str()).bind(e.enrolled_at).bind(e.completed_at);

@@ -4,6 +4,7 @@ use roster_domain::{MembershipChange, MembershipEvent};
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
+use crate::params::Params;
 use crate::{col, Page, StoreError};
 
 /// A join or leave to record.
@@ -39,15 +40,10 @@ fn from_row(row: &AnyRow) -> Result<MembershipEvent, StoreError> {
 /// Records events in multi-row statements.
 pub async fn insert_many(conn: &mut AnyConnection, events: &[NewEvent<'_>]) -> Result<(), StoreError> {
     for chunk in events.chunks(500) {
-        let mut sql =
-            String::from("INSERT INTO membership_events (group_id, user_id, change, at, actor, cause) VALUES ");
-        for i in 0..chunk.len() {
-            let b = i * 6;
-            if i > 0 {
-                sql.push(',');
-            }
-            sql.push_str(&format!("(${},${},${},${},${},${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6));
-        }
+        let sql = format!(
+            "INSERT INTO membership_events (group_id, user_id, change, at, actor, cause) VALUES {}",
+            Params::new(conn).rows(chunk.len(), 6)
+        );
         let mut q = sqlx::query(&sql);
         for e in chunk {
             q = q.bind(e.group_id).bind(e.user_id).bind(e.change.as_str()).bind(e.at).bind(e.actor).bind(e.cause);

@@ -4,6 +4,7 @@ use roster_domain::{Group, GroupPolicy};
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
+use crate::params::Params;
 use crate::{col, like_pattern, Page, StoreError};
 
 const COLUMNS: &str =
@@ -174,17 +175,14 @@ pub async fn add_to_list(
     by: &str,
 ) -> Result<(), StoreError> {
     for chunk in users.chunks(500) {
-        let mut sql = String::from("INSERT INTO group_lists (group_id, list, user_id, added_at, added_by) VALUES ");
-        for i in 0..chunk.len() {
-            if i > 0 {
-                sql.push(',');
-            }
-            sql.push_str(&format!("($1, $2, ${}, $3, $4)", i + 5));
-        }
-        sql.push_str(" ON CONFLICT (group_id, list, user_id) DO NOTHING");
-        let mut q = sqlx::query(&sql).bind(group_id).bind(kind.as_str()).bind(at).bind(by);
+        let sql = format!(
+            "INSERT INTO group_lists (group_id, list, added_at, added_by, user_id) VALUES {} \
+             ON CONFLICT (group_id, list, user_id) DO NOTHING",
+            Params::new(conn).rows(chunk.len(), 5)
+        );
+        let mut q = sqlx::query(&sql);
         for u in chunk {
-            q = q.bind(*u);
+            q = q.bind(group_id).bind(kind.as_str()).bind(at).bind(by).bind(*u);
         }
         q.execute(&mut *conn).await?;
     }
@@ -199,10 +197,12 @@ pub async fn remove_from_list(
     users: &[i64],
 ) -> Result<(), StoreError> {
     for chunk in users.chunks(500) {
-        let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
+        let mut p = Params::new(conn);
         let sql = format!(
-            "DELETE FROM group_lists WHERE group_id = $1 AND list = $2 AND user_id IN ({})",
-            placeholders.join(",")
+            "DELETE FROM group_lists WHERE group_id = {} AND list = {} AND user_id IN ({})",
+            p.next(),
+            p.next(),
+            p.list(chunk.len())
         );
         let mut q = sqlx::query(&sql).bind(group_id).bind(kind.as_str());
         for u in chunk {

@@ -23,6 +23,7 @@ pub mod groups;
 pub mod memberships;
 mod migrate;
 mod page;
+mod params;
 pub mod tokens;
 pub mod users;
 

@@ -4,6 +4,7 @@ use roster_domain::{Membership, MembershipSource, User};
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
+use crate::params::Params;
 use crate::{col, like_pattern, Page, StoreError};
 
 /// A member: the user and how they came to be in the group.
@@ -26,17 +27,21 @@ fn membership_from_row(row: &AnyRow) -> Result<Membership, StoreError> {
     })
 }
 
-fn in_list(first: usize, n: usize) -> String {
-    (0..n).map(|i| format!("${}", first + i)).collect::<Vec<_>>().join(",")
-}
 
-/// Which of `users` are members of the group.
-pub async fn which_are_members(conn: &mut AnyConnection, group_id: i64, users: &[i64]) -> Result<Vec<i64>, StoreError> {
+
+/// Which of `users` are members of the group, in order.
+pub async fn which_are_members(
+    conn: &mut AnyConnection,
+    group_id: i64,
+    users: &[i64],
+) -> Result<Vec<i64>, StoreError> {
     let mut out = Vec::new();
     for chunk in users.chunks(500) {
+        let mut p = Params::new(conn);
         let sql = format!(
-            "SELECT user_id FROM memberships WHERE group_id = $1 AND user_id IN ({}) ORDER BY user_id",
-            in_list(2, chunk.len())
+            "SELECT user_id FROM memberships WHERE group_id = {} AND user_id IN ({}) ORDER BY user_id",
+            p.next(),
+            p.list(chunk.len())
         );
         let mut q = sqlx::query_scalar::<_, i64>(&sql).bind(group_id);
         for u in chunk {
@@ -44,6 +49,7 @@ pub async fn which_are_members(conn: &mut AnyConnection, group_id: i64, users: &
         }
         out.extend(q.fetch_all(&mut *conn).await?);
     }
+    out.sort_unstable();
     Ok(out)
 }
 
@@ -57,16 +63,13 @@ pub async fn insert_many(
     by: Option<&str>,
 ) -> Result<(), StoreError> {
     for chunk in users.chunks(500) {
-        let mut sql = String::from("INSERT INTO memberships (group_id, source, added_at, added_by, user_id) VALUES ");
-        for i in 0..chunk.len() {
-            if i > 0 {
-                sql.push(',');
-            }
-            sql.push_str(&format!("($1, $2, $3, $4, ${})", i + 5));
-        }
-        let mut q = sqlx::query(&sql).bind(group_id).bind(source.as_str()).bind(at).bind(by);
+        let sql = format!(
+            "INSERT INTO memberships (group_id, source, added_at, added_by, user_id) VALUES {}",
+            Params::new(conn).rows(chunk.len(), 5)
+        );
+        let mut q = sqlx::query(&sql);
         for u in chunk {
-            q = q.bind(*u);
+            q = q.bind(group_id).bind(source.as_str()).bind(at).bind(by).bind(*u);
         }
         q.execute(&mut *conn).await?;
     }
@@ -76,7 +79,9 @@ pub async fn insert_many(
 /// Deletes memberships (the caller has checked they exist).
 pub async fn delete_many(conn: &mut AnyConnection, group_id: i64, users: &[i64]) -> Result<(), StoreError> {
     for chunk in users.chunks(500) {
-        let sql = format!("DELETE FROM memberships WHERE group_id = $1 AND user_id IN ({})", in_list(2, chunk.len()));
+        let mut p = Params::new(conn);
+        let sql =
+            format!("DELETE FROM memberships WHERE group_id = {} AND user_id IN ({})", p.next(), p.list(chunk.len()));
         let mut q = sqlx::query(&sql).bind(group_id);
         for u in chunk {
             q = q.bind(*u);
@@ -131,29 +136,30 @@ pub async fn page(conn: &mut AnyConnection, group_id: i64, query: &MemberQuery) 
     if matches!(&query.branch_ids, Some(ids) if ids.is_empty()) {
         return Ok(Page { items: vec![], next: None });
     }
-    let mut sql = String::from(
+    let mut p = Params::new(conn);
+    let mut sql = format!(
         "SELECT u.id, u.username, u.email, u.first_name, u.last_name, u.status, u.language, u.timezone, \
          u.branch_id, u.fields, u.created_at, u.updated_at, u.last_login_at, \
          m.group_id, m.user_id, m.source, m.added_at, m.added_by \
-         FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.group_id = $1 AND m.user_id > $2",
+         FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.group_id = {} AND m.user_id > {}",
+        p.next(),
+        p.next()
     );
-    let mut next = 4;
     if query.q.is_some() {
-        sql.push_str(&format!(" AND u.search LIKE ${next} ESCAPE '\\'"));
-        next += 1;
+        sql.push_str(&format!(" AND u.search LIKE {} ESCAPE '\\'", p.next()));
     }
     if let Some(ids) = &query.branch_ids {
-        sql.push_str(&format!(" AND u.branch_id IN ({})", in_list(next, ids.len())));
+        sql.push_str(&format!(" AND u.branch_id IN ({})", p.list(ids.len())));
     }
-    sql.push_str(" ORDER BY m.user_id LIMIT $3");
-    let mut q = sqlx::query(&sql).bind(group_id).bind(query.after.unwrap_or(0)).bind((query.limit + 1) as i64);
+    sql.push_str(&format!(" ORDER BY m.user_id LIMIT {}", p.next()));
+    let mut q = sqlx::query(&sql).bind(group_id).bind(query.after.unwrap_or(0));
     if let Some(text) = &query.q {
         q = q.bind(like_pattern(text));
     }
     for id in query.branch_ids.iter().flatten() {
         q = q.bind(*id);
     }
-    let rows = q.fetch_all(conn).await?;
+    let rows = q.bind((query.limit + 1) as i64).fetch_all(conn).await?;
     let members = rows
         .iter()
         .map(|row| Ok(Member { user: crate::users::from_row(row)?, membership: membership_from_row(row)? }))

@@ -5,6 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 use std::collections::BTreeMap;
 
+use crate::params::Params;
 use crate::{col, like_pattern, Page, StoreError};
 
 const COLUMNS: &str = "id, username, email, first_name, last_name, status, language, timezone, \
@@ -86,8 +87,7 @@ pub async fn insert(conn: &mut AnyConnection, u: &User) -> Result<i64, StoreErro
     Ok(id)
 }
 
-/// How many rows one multi-row INSERT carries: 15 parameters each, well under SQLite's
-/// and PostgreSQL's limits.
+/// How many rows one multi-row INSERT carries.
 const BATCH: usize = 500;
 
 /// Inserts many users in multi-row statements and returns their ids in order. The
@@ -95,26 +95,12 @@ const BATCH: usize = 500;
 pub async fn insert_many(conn: &mut AnyConnection, users: &[User]) -> Result<Vec<i64>, StoreError> {
     let mut ids = Vec::with_capacity(users.len());
     for chunk in users.chunks(BATCH) {
-        let mut sql = String::from(
+        let mut p = Params::new(conn);
+        let sql = format!(
             "INSERT INTO users (username, username_key, email, email_key, first_name, last_name, status, \
-             language, timezone, branch_id, fields, search, created_at, updated_at, last_login_at) VALUES ",
+             language, timezone, branch_id, fields, search, created_at, updated_at, last_login_at) VALUES {} RETURNING id",
+            p.rows(chunk.len(), 15)
         );
-        for i in 0..chunk.len() {
-            if i > 0 {
-                sql.push(',');
-            }
-            let b = i * 15;
-            sql.push('(');
-            for k in 1..=15 {
-                if k > 1 {
-                    sql.push(',');
-                }
-                sql.push('$');
-                sql.push_str(&(b + k).to_string());
-            }
-            sql.push(')');
-        }
-        sql.push_str(" RETURNING id");
         let mut q = sqlx::query_scalar::<_, i64>(&sql);
         for u in chunk {
             q = q
@@ -203,42 +189,28 @@ pub async fn ids_by_email(conn: &mut AnyConnection, email: &str) -> Result<Vec<i
         .await?)
 }
 
-/// Appends `AND branch_id IN (...)` for a branch filter, numbering parameters from `next`.
-fn push_in(sql: &mut String, column: &str, n: usize, next: &mut usize) {
-    sql.push_str(&format!(" AND {column} IN ("));
-    for i in 0..n {
-        if i > 0 {
-            sql.push(',');
-        }
-        sql.push_str(&format!("${}", *next));
-        *next += 1;
-    }
-    sql.push(')');
-}
+
 
 /// A page of users in id order.
 pub async fn list(conn: &mut AnyConnection, query: &UserQuery) -> Result<Page<User>, StoreError> {
     if matches!(&query.branch_ids, Some(ids) if ids.is_empty()) {
         return Ok(Page { items: vec![], next: None });
     }
-    let mut sql = format!("SELECT {COLUMNS} FROM users WHERE id > $1");
-    let mut next = 2;
+    let mut p = Params::new(conn);
+    let mut sql = format!("SELECT {COLUMNS} FROM users WHERE id > {}", p.next());
     if query.q.is_some() {
-        sql.push_str(&format!(" AND search LIKE ${next} ESCAPE '\\'"));
-        next += 1;
+        sql.push_str(&format!(" AND search LIKE {} ESCAPE '\\'", p.next()));
     }
     if query.username.is_some() {
-        sql.push_str(&format!(" AND username_key = ${next}"));
-        next += 1;
+        sql.push_str(&format!(" AND username_key = {}", p.next()));
     }
     if query.status.is_some() {
-        sql.push_str(&format!(" AND status = ${next}"));
-        next += 1;
+        sql.push_str(&format!(" AND status = {}", p.next()));
     }
     if let Some(ids) = &query.branch_ids {
-        push_in(&mut sql, "branch_id", ids.len(), &mut next);
+        sql.push_str(&format!(" AND branch_id IN ({})", p.list(ids.len())));
     }
-    sql.push_str(&format!(" ORDER BY id LIMIT ${next}"));
+    sql.push_str(&format!(" ORDER BY id LIMIT {}", p.next()));
     let mut q = sqlx::query(&sql).bind(query.after.unwrap_or(0));
     if let Some(text) = &query.q {
         q = q.bind(like_pattern(text));
@@ -268,9 +240,7 @@ pub async fn count_in_branches(conn: &mut AnyConnection, branch_ids: &[i64]) -> 
     if branch_ids.is_empty() {
         return Ok(0);
     }
-    let mut sql = String::from("SELECT COUNT(*) FROM users WHERE 1 = 1");
-    let mut next = 1;
-    push_in(&mut sql, "branch_id", branch_ids.len(), &mut next);
+    let sql = format!("SELECT COUNT(*) FROM users WHERE branch_id IN ({})", Params::new(conn).list(branch_ids.len()));
     let mut q = sqlx::query_scalar(&sql);
     for id in branch_ids {
         q = q.bind(*id);
@@ -283,10 +253,10 @@ pub async fn ids_in_branches(conn: &mut AnyConnection, branch_ids: &[i64]) -> Re
     if branch_ids.is_empty() {
         return Ok(vec![]);
     }
-    let mut sql = String::from("SELECT id FROM users WHERE 1 = 1");
-    let mut next = 1;
-    push_in(&mut sql, "branch_id", branch_ids.len(), &mut next);
-    sql.push_str(" ORDER BY id");
+    let sql = format!(
+        "SELECT id FROM users WHERE branch_id IN ({}) ORDER BY id",
+        Params::new(conn).list(branch_ids.len())
+    );
     let mut q = sqlx::query_scalar(&sql);
     for id in branch_ids {
         q = q.bind(*id);
@@ -394,8 +364,7 @@ pub enum KeyColumn {
 pub async fn branches_of(conn: &mut AnyConnection, ids: &[i64]) -> Result<Vec<Found>, StoreError> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        let sql = format!("SELECT id, branch_id FROM users WHERE id IN ({})", placeholders.join(","));
+        let sql = format!("SELECT id, branch_id FROM users WHERE id IN ({})", Params::new(conn).list(chunk.len()));
         let mut q = sqlx::query(&sql);
         for id in chunk {
             q = q.bind(*id);

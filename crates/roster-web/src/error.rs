@@ -68,6 +68,12 @@ impl IntoResponse for ApiError {
             other => other.to_string(),
         };
         let mut response = (status, Json(ErrorBody { error: ErrorDetail { code, message, field } })).into_response();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            // The body was refused unread: the connection cannot carry another request.
+            response
+                .headers_mut()
+                .insert(axum::http::header::CONNECTION, axum::http::HeaderValue::from_static("close"));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

@@ -49,6 +49,9 @@ pub enum Command {
         /// The demo database.
         #[arg(long = "demo-database-url", default_value = "sqlite://roster-demo.db")]
         database_url: String,
+        /// Generate the data (if the database is empty) and exit without serving.
+        #[arg(long)]
+        generate_only: bool,
     },
 }
 

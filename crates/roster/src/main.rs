@@ -41,8 +41,8 @@ async fn main() -> anyhow::Result<()> {
             println!("superadmin \"{username}\" can now log in to the web UI");
             Ok(())
         }
-        Command::Demo { users, listen, database_url } => {
-            demo::run(&database_url, users, &listen, cli.max_csv_bytes).await
+        Command::Demo { users, listen, database_url, generate_only } => {
+            demo::run(&database_url, users, (!generate_only).then_some(listen.as_str()), cli.max_csv_bytes).await
         }
     }
 }

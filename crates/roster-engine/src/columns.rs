@@ -1,0 +1,120 @@
+//! The other kinds of column: dates, numbers and yes/no, each a per-slot value for one
+//! user's evaluation beside an index for the population's.
+
+use chrono::NaiveDate;
+use roaring::RoaringBitmap;
+
+use crate::ordered::{number_key, DateIndex, NumberIndex};
+use crate::slots;
+
+/// No date in a slot.
+const NO_DAY: i32 = i32::MIN;
+
+/// A date as a day number, the common era's first day being 1.
+pub(crate) fn day_of(date: NaiveDate) -> i32 {
+    chrono::Datelike::num_days_from_ce(&date)
+}
+
+/// The date of a day number.
+pub(crate) fn date_of(day: i64) -> Option<NaiveDate> {
+    i32::try_from(day)
+        .ok()
+        .and_then(NaiveDate::from_num_days_from_ce_opt)
+}
+
+/// A date column: `created_at`, `last_login_at` or a date field.
+#[derive(Debug, Default)]
+pub(crate) struct DateColumn {
+    pub(crate) index: DateIndex,
+    by_slot: Vec<i32>,
+}
+
+impl DateColumn {
+    /// The day of a slot.
+    pub(crate) fn day(&self, slot: u32) -> Option<i64> {
+        Some(slots::get(&self.by_slot, slot, NO_DAY))
+            .filter(|&d| d != NO_DAY)
+            .map(i64::from)
+    }
+
+    /// Sets the date of a user.
+    pub(crate) fn set(&mut self, slot: u32, user: u32, date: Option<NaiveDate>) {
+        let new = date.map_or(NO_DAY, day_of);
+        let old = slots::get(&self.by_slot, slot, NO_DAY);
+        if old == new {
+            return;
+        }
+        if old != NO_DAY {
+            self.index.remove(i64::from(old), user);
+        }
+        if new != NO_DAY {
+            self.index.insert(i64::from(new), user);
+        }
+        slots::put(&mut self.by_slot, slot, new, NO_DAY);
+    }
+}
+
+/// A number field.
+#[derive(Debug, Default)]
+pub(crate) struct NumberColumn {
+    pub(crate) index: NumberIndex,
+    by_slot: Vec<f64>,
+}
+
+impl NumberColumn {
+    /// The number of a slot.
+    pub(crate) fn number(&self, slot: u32) -> Option<f64> {
+        Some(slots::get(&self.by_slot, slot, f64::NAN)).filter(|n| !n.is_nan())
+    }
+
+    /// Sets the number of a user; `value` is finite.
+    pub(crate) fn set(&mut self, slot: u32, user: u32, value: Option<f64>) {
+        let old = self.number(slot);
+        if old.map(number_key) == value.map(number_key) {
+            return;
+        }
+        if let Some(old) = old {
+            self.index.remove(number_key(old), user);
+        }
+        if let Some(new) = value {
+            self.index.insert(number_key(new), user);
+        }
+        slots::put(&mut self.by_slot, slot, value.unwrap_or(f64::NAN), f64::NAN);
+    }
+}
+
+/// A yes/no field.
+#[derive(Debug, Default)]
+pub(crate) struct YesNoColumn {
+    pub(crate) yes: RoaringBitmap,
+    pub(crate) no: RoaringBitmap,
+    pub(crate) present: RoaringBitmap,
+}
+
+impl YesNoColumn {
+    /// The value of a user.
+    pub(crate) fn value(&self, user: u32) -> Option<bool> {
+        if self.yes.contains(user) {
+            Some(true)
+        } else if self.no.contains(user) {
+            Some(false)
+        } else {
+            None
+        }
+    }
+
+    /// Sets the value of a user.
+    pub(crate) fn set(&mut self, user: u32, value: Option<bool>) {
+        self.yes.remove(user);
+        self.no.remove(user);
+        self.present.remove(user);
+        if let Some(yes) = value {
+            if yes {
+                self.yes.insert(user);
+            } else {
+                self.no.insert(user);
+            }
+            self.present.insert(user);
+        }
+    }
+}

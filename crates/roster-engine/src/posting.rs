@@ -1,0 +1,166 @@
+//! Who holds one value: nobody, one user, or a bitmap of users (most distinct emails
+//! belong to one user, so a bitmap each would waste memory); and the union of many.
+
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use roaring::{MultiOps, RoaringBitmap};
+
+static EMPTY: LazyLock<RoaringBitmap> = LazyLock::new(RoaringBitmap::new);
+
+/// The empty set of users, for lookups that find nothing.
+pub(crate) fn empty() -> &'static RoaringBitmap {
+    &EMPTY
+}
+
+/// The users holding one value.
+#[derive(Debug, Clone, Default)]
+pub(crate) enum Posting {
+    /// Nobody (the value is kept in its dictionary, unused).
+    #[default]
+    Empty,
+    /// One user.
+    One(u32),
+    /// Several users.
+    Many(Box<RoaringBitmap>),
+}
+
+impl Posting {
+    /// Adds a user.
+    pub(crate) fn insert(&mut self, user: u32) {
+        match self {
+            Posting::Empty => *self = Posting::One(user),
+            Posting::One(other) if *other == user => {}
+            Posting::One(other) => {
+                let mut users = RoaringBitmap::new();
+                users.insert(*other);
+                users.insert(user);
+                *self = Posting::Many(Box::new(users));
+            }
+            Posting::Many(users) => {
+                users.insert(user);
+            }
+        }
+    }
+
+    /// Removes a user.
+    pub(crate) fn remove(&mut self, user: u32) {
+        match self {
+            Posting::One(other) if *other == user => *self = Posting::Empty,
+            Posting::Many(users) => {
+                users.remove(user);
+                if users.is_empty() {
+                    *self = Posting::Empty;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// How many users.
+    pub(crate) fn len(&self) -> u64 {
+        match self {
+            Posting::Empty => 0,
+            Posting::One(_) => 1,
+            Posting::Many(users) => users.len(),
+        }
+    }
+}
+
+/// Above this many single users, a union sets bits in a dense bit vector instead of
+/// sorting them.
+const DENSE_FROM: usize = 1024;
+
+/// Bitmaps and single users gathered for one union.
+#[derive(Debug, Default)]
+pub(crate) struct Union<'a> {
+    bitmaps: Vec<&'a RoaringBitmap>,
+    ones: Vec<u32>,
+}
+
+impl<'a> Union<'a> {
+    /// Adds the users of a posting.
+    pub(crate) fn add(&mut self, posting: &'a Posting) {
+        match posting {
+            Posting::Empty => {}
+            Posting::One(user) => self.ones.push(*user),
+            Posting::Many(users) => self.bitmaps.push(users),
+        }
+    }
+
+    /// Adds a bitmap.
+    pub(crate) fn add_bitmap(&mut self, users: &'a RoaringBitmap) {
+        if !users.is_empty() {
+            self.bitmaps.push(users);
+        }
+    }
+
+    /// The union; borrowed when it is a single bitmap.
+    pub(crate) fn finish(mut self) -> Cow<'a, RoaringBitmap> {
+        let ones = single_users(&mut self.ones);
+        match (self.bitmaps.as_slice(), ones) {
+            ([], None) => Cow::Owned(RoaringBitmap::new()),
+            ([only], None) => Cow::Borrowed(*only),
+            (_, None) => Cow::Owned(self.bitmaps.into_iter().union()),
+            (_, Some(mut ones)) => {
+                if !self.bitmaps.is_empty() {
+                    ones |= self.bitmaps.into_iter().union();
+                }
+                Cow::Owned(ones)
+            }
+        }
+    }
+}
+
+/// A bitmap of loose user ids.
+fn single_users(ones: &mut [u32]) -> Option<RoaringBitmap> {
+    let max = ones.iter().copied().max()?;
+    let bytes = max as usize / 8 + 1;
+    if ones.len() >= DENSE_FROM && bytes <= ones.len() * 64 {
+        let mut bits = vec![0u8; bytes];
+        for &user in ones.iter() {
+            bits[user as usize / 8] |= 1 << (user % 8);
+        }
+        return Some(RoaringBitmap::from_lsb0_bytes(0, &bits));
+    }
+    ones.sort_unstable();
+    Some(ones.iter().copied().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postings_grow_and_shrink() {
+        let mut p = Posting::default();
+        p.insert(3);
+        p.insert(3);
+        assert_eq!(p.len(), 1);
+        p.insert(5);
+        assert_eq!(p.len(), 2);
+        p.remove(3);
+        p.remove(5);
+        assert!(matches!(p, Posting::Empty));
+    }
+
+    #[test]
+    fn unions_mix_bitmaps_and_single_users_sparse_and_dense() {
+        let many: RoaringBitmap = (0..10).collect();
+        let postings: Vec<Posting> = (100..3000).map(Posting::One).collect();
+        let mut union = Union::default();
+        union.add_bitmap(&many);
+        postings.iter().for_each(|p| union.add(p));
+        let expected: RoaringBitmap = (0..10).chain(100..3000).collect();
+        assert_eq!(*union.finish(), expected);
+
+        let sparse = [Posting::One(u32::MAX), Posting::One(7)];
+        let mut union = Union::default();
+        sparse.iter().for_each(|p| union.add(p));
+        assert_eq!(*union.finish(), [7, u32::MAX].into_iter().collect());
+
+        let mut union = Union::default();
+        union.add_bitmap(&many);
+        assert!(matches!(union.finish(), Cow::Borrowed(_)));
+    }
+}
