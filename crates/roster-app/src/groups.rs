@@ -148,6 +148,20 @@ impl App {
         Ok(List::from_page(page, GroupView::from))
     }
 
+    /// A group by id or, failing that, by name (any case): for the command line.
+    pub async fn find_group(&self, _actor: &Actor, id_or_name: &str) -> AppResult<GroupView> {
+        let mut conn = self.store.read().await?;
+        if let Ok(id) = id_or_name.parse::<i64>() {
+            if let Some(g) = roster_store::groups::get(&mut conn, id).await? {
+                return Ok(g.into());
+            }
+        }
+        roster_store::groups::by_name(&mut conn, id_or_name)
+            .await?
+            .map(GroupView::from)
+            .ok_or_else(|| AppError::NotFound(format!("group \"{id_or_name}\"")))
+    }
+
     /// One group.
     pub async fn get_group(&self, _actor: &Actor, id: &str) -> AppResult<GroupView> {
         let mut conn = self.store.read().await?;

@@ -27,14 +27,8 @@ fn membership_from_row(row: &AnyRow) -> Result<Membership, StoreError> {
     })
 }
 
-
-
 /// Which of `users` are members of the group, in order.
-pub async fn which_are_members(
-    conn: &mut AnyConnection,
-    group_id: i64,
-    users: &[i64],
-) -> Result<Vec<i64>, StoreError> {
+pub async fn which_are_members(conn: &mut AnyConnection, group_id: i64, users: &[i64]) -> Result<Vec<i64>, StoreError> {
     let mut out = Vec::new();
     for chunk in users.chunks(500) {
         let mut p = Params::new(conn);

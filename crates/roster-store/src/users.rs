@@ -189,8 +189,6 @@ pub async fn ids_by_email(conn: &mut AnyConnection, email: &str) -> Result<Vec<i
         .await?)
 }
 
-
-
 /// A page of users in id order.
 pub async fn list(conn: &mut AnyConnection, query: &UserQuery) -> Result<Page<User>, StoreError> {
     if matches!(&query.branch_ids, Some(ids) if ids.is_empty()) {
@@ -253,10 +251,8 @@ pub async fn ids_in_branches(conn: &mut AnyConnection, branch_ids: &[i64]) -> Re
     if branch_ids.is_empty() {
         return Ok(vec![]);
     }
-    let sql = format!(
-        "SELECT id FROM users WHERE branch_id IN ({}) ORDER BY id",
-        Params::new(conn).list(branch_ids.len())
-    );
+    let sql =
+        format!("SELECT id FROM users WHERE branch_id IN ({}) ORDER BY id", Params::new(conn).list(branch_ids.len()));
     let mut q = sqlx::query_scalar(&sql);
     for id in branch_ids {
         q = q.bind(*id);

@@ -34,6 +34,9 @@ pub enum Command {
     /// Manage API tokens (bearer tokens for /api/v1 and /scim/v2).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// List groups, add members from a CSV file, export members to CSV.
+    #[command(subcommand)]
+    Groups(GroupsCommand),
     /// Manage web UI logins.
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -90,5 +93,34 @@ pub enum AdminCommand {
         /// Read the password from standard input instead of prompting.
         #[arg(long)]
         password_stdin: bool,
+    },
+}
+
+/// `roster groups ...`
+#[derive(Debug, Subcommand)]
+pub enum GroupsCommand {
+    /// List every group: id, policy, member count, name (tab-separated).
+    List,
+    /// Associate users with a group from a CSV file (a username or email column, and an
+    /// optional action column add/remove). Applies whole or not at all.
+    ImportMembers {
+        /// The group's id or name.
+        group: String,
+        /// The CSV file.
+        file: std::path::PathBuf,
+        /// Report what would happen; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Apply the good rows even when some are in error.
+        #[arg(long)]
+        skip_errors: bool,
+    },
+    /// Export a group's users as CSV (to standard output, or to a file).
+    Export {
+        /// The group's id or name.
+        group: String,
+        /// The file to write; standard output when absent.
+        #[arg(short, long)]
+        output: Option<std::path::PathBuf>,
     },
 }

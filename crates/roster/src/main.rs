@@ -3,6 +3,7 @@
 
 mod cli;
 mod demo;
+mod groups;
 
 use anyhow::Context as _;
 use clap::Parser;
@@ -32,6 +33,7 @@ async fn main() -> anyhow::Result<()> {
             println!("the database at {} is up to date", redact(&cli.database_url));
             Ok(())
         }
+        Command::Groups(cmd) => groups::run(open(&cli.database_url, cli.max_csv_bytes).await?, cmd).await,
         Command::Token(cmd) => token(open(&cli.database_url, cli.max_csv_bytes).await?, cmd).await,
         Command::Admin(AdminCommand::Create { username, password_stdin }) => {
             let app = open(&cli.database_url, cli.max_csv_bytes).await?;

@@ -1,0 +1,250 @@
+//! Courses and enrollments: each user's enrollments for one user's evaluation, and for
+//! each course the users by status and by enrollment and completion day.
+
+use std::collections::{HashMap, HashSet};
+
+use roaring::RoaringBitmap;
+use roster_domain::rule::CourseStatus;
+use roster_domain::{Course, EnrollmentStatus};
+
+use crate::columns::day_of;
+use crate::error::EngineError;
+use crate::input::EnrollmentRecord;
+use crate::ordered::DateIndex;
+use crate::text::fold;
+
+/// No completion day.
+const NO_DAY: i32 = i32::MIN;
+
+/// One course's users.
+#[derive(Debug)]
+pub(crate) struct CourseColumns {
+    pub(crate) code: String,
+    /// By [`status_index`].
+    status: [RoaringBitmap; 4],
+    /// Enrolled in any status.
+    pub(crate) any: RoaringBitmap,
+    pub(crate) enrolled_at: DateIndex,
+    pub(crate) completed_at: DateIndex,
+}
+
+impl CourseColumns {
+    fn new(code: String) -> Self {
+        Self {
+            code,
+            status: Default::default(),
+            any: RoaringBitmap::new(),
+            enrolled_at: DateIndex::default(),
+            completed_at: DateIndex::default(),
+        }
+    }
+
+    /// The users in a status; `None` for `not_enrolled`, which is everyone else.
+    pub(crate) fn in_status(&self, status: CourseStatus) -> Option<&RoaringBitmap> {
+        let index = match status {
+            CourseStatus::NotEnrolled => return None,
+            CourseStatus::Enrolled => 0,
+            CourseStatus::InProgress => 1,
+            CourseStatus::Completed => 2,
+            CourseStatus::Failed => 3,
+        };
+        Some(&self.status[index])
+    }
+}
+
+fn status_index(status: EnrollmentStatus) -> usize {
+    match status {
+        EnrollmentStatus::Enrolled => 0,
+        EnrollmentStatus::InProgress => 1,
+        EnrollmentStatus::Completed => 2,
+        EnrollmentStatus::Failed => 3,
+    }
+}
+
+/// One enrollment of a user.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Enrolled {
+    course: u32,
+    /// Where the user stands.
+    pub(crate) status: EnrollmentStatus,
+    enrolled_on: i32,
+    completed_on: i32,
+}
+
+impl Enrolled {
+    /// The enrollment day.
+    pub(crate) fn enrolled_day(&self) -> i64 {
+        i64::from(self.enrolled_on)
+    }
+
+    /// The completion day.
+    pub(crate) fn completed_day(&self) -> Option<i64> {
+        Some(self.completed_on)
+            .filter(|&d| d != NO_DAY)
+            .map(i64::from)
+    }
+}
+
+/// Every course, with its users; courses keep their index while they exist.
+#[derive(Debug, Default)]
+pub(crate) struct Courses {
+    slab: Vec<Option<CourseColumns>>,
+    by_id: HashMap<i64, u32>,
+    by_code: HashMap<String, u32>,
+    by_slot: Vec<Vec<Enrolled>>,
+}
+
+/// A checked new course list: (id, code, index).
+#[derive(Debug)]
+pub(crate) struct CoursePlan(Vec<(i64, String, u32)>);
+
+impl Courses {
+    /// The index of a course id.
+    pub(crate) fn index_of_id(&self, id: i64) -> Option<u32> {
+        self.by_id.get(&id).copied()
+    }
+
+    /// The index of a course code (any case).
+    pub(crate) fn index_of_code(&self, code: &str) -> Option<u32> {
+        self.by_code.get(&*fold(code)).copied()
+    }
+
+    /// A course's users.
+    pub(crate) fn get(&self, index: u32) -> Option<&CourseColumns> {
+        self.slab.get(index as usize)?.as_ref()
+    }
+
+    /// A user's enrollment in a course.
+    pub(crate) fn enrollment(&self, slot: u32, course: u32) -> Option<Enrolled> {
+        let list = self.by_slot.get(slot as usize)?;
+        list.binary_search_by_key(&course, |e| e.course)
+            .ok()
+            .map(|i| list[i])
+    }
+
+    /// Sets or clears a user's enrollment in a course (an index).
+    pub(crate) fn set(
+        &mut self,
+        slot: u32,
+        user: u32,
+        course: u32,
+        record: Option<&EnrollmentRecord>,
+    ) {
+        let Some(Some(columns)) = self.slab.get_mut(course as usize) else {
+            return;
+        };
+        let slot = slot as usize;
+        if slot >= self.by_slot.len() {
+            self.by_slot.resize_with(slot + 1, Vec::new);
+        }
+        let list = &mut self.by_slot[slot];
+        let at = list.binary_search_by_key(&course, |e| e.course);
+        if let Ok(i) = at {
+            unindex(columns, &list[i], user);
+        }
+        match (record, at) {
+            (Some(record), at) => {
+                let enrolled = Enrolled {
+                    course,
+                    status: record.status,
+                    enrolled_on: day_of(record.enrolled_on),
+                    completed_on: record.completed_on.map_or(NO_DAY, day_of),
+                };
+                index(columns, &enrolled, user);
+                match at {
+                    Ok(i) => list[i] = enrolled,
+                    Err(i) => list.insert(i, enrolled),
+                }
+            }
+            (None, Ok(i)) => {
+                list.remove(i);
+            }
+            (None, Err(_)) => {}
+        }
+    }
+
+    /// Clears every enrollment of a user.
+    pub(crate) fn clear_user(&mut self, slot: u32, user: u32) {
+        let Some(list) = self.by_slot.get_mut(slot as usize) else {
+            return;
+        };
+        for enrolled in std::mem::take(list) {
+            if let Some(Some(columns)) = self.slab.get_mut(enrolled.course as usize) {
+                unindex(columns, &enrolled, user);
+            }
+        }
+    }
+
+    /// Checks a new course list: unique ids and codes, and no course with enrollments
+    /// left out.
+    pub(crate) fn plan(&self, courses: &[Course]) -> Result<CoursePlan, EngineError> {
+        let invalid = |m: String| Err(EngineError::InvalidCatalog(m));
+        let mut next = self.slab.len();
+        let mut ids = HashSet::new();
+        let mut codes = HashSet::new();
+        let mut plan = Vec::with_capacity(courses.len());
+        for c in courses {
+            if !ids.insert(c.id) {
+                return invalid(format!("course #{} appears twice", c.id));
+            }
+            if !codes.insert(fold(&c.code).into_owned()) {
+                return invalid(format!("course code \"{}\" appears twice", c.code));
+            }
+            let index = match self.by_id.get(&c.id) {
+                Some(&i) => i,
+                None => {
+                    next += 1;
+                    u32::try_from(next - 1)
+                        .map_err(|_| EngineError::InvalidCatalog("too many courses".into()))?
+                }
+            };
+            plan.push((c.id, c.code.clone(), index));
+        }
+        for (id, &index) in &self.by_id {
+            let used = self.get(index).is_some_and(|c| !c.any.is_empty());
+            if used && !ids.contains(id) {
+                return invalid(format!("course #{id} still has enrollments"));
+            }
+        }
+        Ok(CoursePlan(plan))
+    }
+
+    /// Replaces the course list with a checked one.
+    pub(crate) fn apply(&mut self, plan: CoursePlan) {
+        let mut old = std::mem::take(&mut self.slab);
+        self.by_id.clear();
+        self.by_code.clear();
+        for (id, code, index) in plan.0 {
+            let i = index as usize;
+            if i >= self.slab.len() {
+                self.slab.resize_with(i + 1, || None);
+            }
+            let mut columns = old
+                .get_mut(i)
+                .and_then(Option::take)
+                .unwrap_or_else(|| CourseColumns::new(code.clone()));
+            columns.code.clone_from(&code);
+            self.slab[i] = Some(columns);
+            self.by_id.insert(id, index);
+            self.by_code.insert(fold(&code).into_owned(), index);
+        }
+    }
+}
+
+fn index(columns: &mut CourseColumns, enrolled: &Enrolled, user: u32) {
+    columns.status[status_index(enrolled.status)].insert(user);
+    columns.any.insert(user);
+    columns.enrolled_at.insert(enrolled.enrolled_day(), user);
+    if let Some(day) = enrolled.completed_day() {
+        columns.completed_at.insert(day, user);
+    }
+}
+
+fn unindex(columns: &mut CourseColumns, enrolled: &Enrolled, user: u32) {
+    columns.status[status_index(enrolled.status)].remove(user);
+    columns.any.remove(user);
+    columns.enrolled_at.remove(enrolled.enrolled_day(), user);
+    if let Some(day) = enrolled.completed_day() {
+        columns.completed_at.remove(day, user);
+    }
+}

@@ -1,0 +1,127 @@
+//! The binary as an operator uses it: demo data, tokens, a server, and groups filled
+//! from CSV and exported from the shell while the server runs on the same database.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+
+fn command(db: &str, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_roster"));
+    c.env("ROSTER_LOG", "warn").env_remove("ROSTER_DATABASE_URL").arg("--database-url").arg(db).args(args);
+    c
+}
+
+fn roster(db: &str, args: &[&str]) -> Output {
+    command(db, args).output().expect("roster runs")
+}
+
+fn ok(out: &Output) -> String {
+    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+/// `roster serve` on a free port; killed on drop.
+struct Server(Child, String);
+
+impl Server {
+    fn start(db: &str) -> Self {
+        let mut child =
+            command(db, &["serve", "--listen", "127.0.0.1:0"]).stdout(Stdio::piped()).spawn().expect("serve starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let base = line.split_whitespace().find(|w| w.starts_with("http://")).expect("the URL is printed").to_owned();
+        Server(child, base)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn an_operator_fills_a_group_from_csv_and_exports_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("ops.db").display());
+    ok(&roster(&db, &["demo", "--generate-only", "--users", "300", "--demo-database-url", &db]));
+    assert!(ok(&roster(&db, &["migrate"])).contains("up to date"));
+
+    let token = ok(&roster(&db, &["token", "create", "--name", "hr-sync"])).trim().to_owned();
+    assert!(token.starts_with("rst_") && token.len() == 68, "{token}");
+    let listed = ok(&roster(&db, &["token", "list"]));
+    assert!(listed.contains("hr-sync\tsuperadmin"));
+    assert!(!listed.contains(&token), "a token is shown only once");
+    assert!(!roster(&db, &["token", "create", "--name", "hr-sync"]).status.success());
+    let scoped = roster(&db, &["token", "create", "--name", "fr", "--role", "training_admin", "--branches", "NOPE"]);
+    assert!(String::from_utf8_lossy(&scoped.stderr).contains("NOPE"));
+
+    let server = Server::start(&db);
+    let http = reqwest::Client::new();
+    let users: serde_json::Value = http
+        .get(format!("{}/api/v1/users?limit=5", server.1))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = users["items"].as_array().unwrap().iter().map(|u| u["username"].as_str().unwrap()).collect();
+    assert_eq!(names.len(), 5);
+    let created = http
+        .post(format!("{}/api/v1/groups", server.1))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"name": "Night Shift"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+
+    let file = dir.path().join("members.csv");
+    std::fs::write(&file, format!("Login\n{}\n", names.join("\n"))).unwrap();
+    let dry = ok(&roster(&db, &["groups", "import-members", "Night Shift", file.to_str().unwrap(), "--dry-run"]));
+    assert!(dry.starts_with("dry run: 5 rows, 5 added"), "{dry}");
+    let applied = ok(&roster(&db, &["groups", "import-members", "night shift", file.to_str().unwrap()]));
+    assert!(applied.starts_with("applied: 5 rows, 5 added"), "{applied}");
+    let list = ok(&roster(&db, &["groups", "list"]));
+    assert!(list.lines().any(|l| l.ends_with("\tmanual\t5\tNight Shift")), "{list}");
+
+    // The server sees what the command line did: all state is in the database.
+    let group: serde_json::Value = http
+        .get(format!("{}/api/v1/groups?q=night", server.1))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(group["items"][0]["member_count"], 5);
+
+    let out = dir.path().join("export.csv");
+    ok(&roster(&db, &["groups", "export", "Night Shift", "-o", out.to_str().unwrap()]));
+    let exported = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(exported.lines().count(), 6);
+    assert_eq!(ok(&roster(&db, &["groups", "export", "Night Shift"])), exported, "stdout and file get the same bytes");
+
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "username\nnobody\n").unwrap();
+    let refused = roster(&db, &["groups", "import-members", "Night Shift", bad.to_str().unwrap()]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("nothing was applied"));
+
+    ok(&roster(&db, &["token", "revoke", "hr-sync"]));
+    let after = http.get(format!("{}/api/v1/users", server.1)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(after.status(), 401, "a revoked token stops working at once, across processes");
+}
+
+#[test]
+fn help_explains_every_command() {
+    let out = Command::new(env!("CARGO_BIN_EXE_roster")).arg("--help").output().unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    for cmd in ["serve", "migrate", "token", "groups", "admin", "demo"] {
+        assert!(help.contains(cmd), "{cmd} missing from --help:\n{help}");
+    }
+}
