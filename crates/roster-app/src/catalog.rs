@@ -105,7 +105,7 @@ impl App {
             options: input.options.iter().map(|o| o.trim().to_owned()).collect(),
         };
         def.validate()?;
-        let mut tx = self.store.write().await?;
+        let mut tx = self.begin().await?;
         let ctx = Context::load(&mut tx).await?;
         if ctx.field(def.code.as_str()).is_some() {
             return Err(AppError::conflict("code", format!("a field with the code \"{}\" exists", def.code)));
@@ -114,6 +114,7 @@ impl App {
             return Err(AppError::conflict("name", format!("a field named \"{}\" exists", def.name)));
         }
         roster_store::fields::insert(&mut tx, &def, self.now()).await?;
+        tx.catalog_changed(false, &self.cause(actor, format!("field \"{}\" created", def.code))).await?;
         tx.commit().await?;
         Ok(def.into())
     }
@@ -121,7 +122,7 @@ impl App {
     /// Renames a field or changes a dropdown's options (superadmin).
     pub async fn update_field(&self, actor: &Actor, code: &str, patch: FieldPatch) -> AppResult<FieldView> {
         actor.superadmin()?;
-        let mut tx = self.store.write().await?;
+        let mut tx = self.begin().await?;
         let ctx = Context::load(&mut tx).await?;
         let mut def = ctx.field(code).cloned().ok_or_else(|| field_not_found(code))?;
         if let Some(n) = &patch.name {
@@ -147,6 +148,7 @@ impl App {
             }
         }
         roster_store::fields::update(&mut tx, &def).await?;
+        tx.catalog_changed(false, &self.cause(actor, format!("field \"{}\" changed", def.code))).await?;
         tx.commit().await?;
         Ok(def.into())
     }
@@ -167,11 +169,17 @@ impl App {
     /// Deletes a field and every value of it (superadmin).
     pub async fn delete_field(&self, actor: &Actor, code: &str) -> AppResult<()> {
         actor.superadmin()?;
-        let mut tx = self.store.write().await?;
+        let mut tx = self.begin().await?;
         let ctx = Context::load(&mut tx).await?;
         let def = ctx.field(code).cloned().ok_or_else(|| field_not_found(code))?;
+        let code_key = def.code.as_str().to_owned();
+        crate::rules::refuse_if_used(&mut tx, &format!("field \"{}\"", def.name), |r| {
+            r.referenced_fields().iter().any(|f| f.eq_ignore_ascii_case(&code_key))
+        })
+        .await?;
         roster_store::users::drop_field(&mut tx, def.code.as_str()).await?;
         roster_store::fields::delete(&mut tx, def.code.as_str()).await?;
+        tx.catalog_changed(false, &self.cause(actor, format!("field \"{}\" deleted", def.code))).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -199,7 +207,7 @@ impl App {
         actor.superadmin()?;
         let code = Code::parse("code", &input.code)?;
         let name = Name::parse("name", &input.name)?;
-        let mut tx = self.store.write().await?;
+        let mut tx = self.begin().await?;
         let tree = BranchTree::new(roster_store::branches::all(&mut tx).await?);
         if tree.by_code(code.as_str()).is_some() {
             return Err(AppError::conflict("code", format!("a branch with the code \"{code}\" exists")));
@@ -214,6 +222,7 @@ impl App {
         };
         let id = roster_store::branches::insert(&mut tx, code.as_str(), name.as_str(), parent, self.now()).await?;
         let tree = BranchTree::new(roster_store::branches::all(&mut tx).await?);
+        tx.catalog_changed(false, &self.cause(actor, format!("branch \"{code}\" created"))).await?;
         tx.commit().await?;
         BranchView::new(&tree, id).ok_or_else(|| AppError::NotFound("branch".into()))
     }
@@ -221,7 +230,7 @@ impl App {
     /// Renames or moves a branch (superadmin); a move under its own subtree is refused.
     pub async fn update_branch(&self, actor: &Actor, code: &str, patch: BranchPatch) -> AppResult<BranchView> {
         actor.superadmin()?;
-        let mut tx = self.store.write().await?;
+        let mut tx = self.begin().await?;
         let tree = BranchTree::new(roster_store::branches::all(&mut tx).await?);
         let mut branch = tree.by_code(code).cloned().ok_or_else(|| AppError::NotFound(format!("branch \"{code}\"")))?;
         if let Some(n) = &patch.name {
@@ -246,6 +255,8 @@ impl App {
         }
         roster_store::branches::update(&mut tx, &branch).await?;
         let tree = BranchTree::new(roster_store::branches::all(&mut tx).await?);
+        tx.catalog_changed(patch.parent.is_some(), &self.cause(actor, format!("branch \"{}\" moved", branch.code)))
+            .await?;
         tx.commit().await?;
         BranchView::new(&tree, branch.id).ok_or_else(|| AppError::NotFound("branch".into()))
     }
@@ -253,9 +264,14 @@ impl App {
     /// Deletes a branch that has no users and no sub-branches (superadmin).
     pub async fn delete_branch(&self, actor: &Actor, code: &str) -> AppResult<()> {
         actor.superadmin()?;
-        let mut tx = self.store.write().await?;
+        let mut tx = self.begin().await?;
         let tree = BranchTree::new(roster_store::branches::all(&mut tx).await?);
         let branch = tree.by_code(code).ok_or_else(|| AppError::NotFound(format!("branch \"{code}\"")))?;
+        let branch_code = branch.code.clone();
+        crate::rules::refuse_if_used(&mut tx, &format!("branch \"{branch_code}\""), |r| {
+            r.referenced_branches().iter().any(|b| b.eq_ignore_ascii_case(&branch_code))
+        })
+        .await?;
         if !tree.children(branch.id).is_empty() {
             return Err(AppError::conflict(
                 "code",
@@ -270,6 +286,7 @@ impl App {
             ));
         }
         roster_store::branches::delete(&mut tx, branch.id).await?;
+        tx.catalog_changed(false, &self.cause(actor, format!("branch \"{}\" deleted", branch.code))).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -295,11 +312,12 @@ impl App {
         actor.superadmin()?;
         let code = Code::parse("code", &input.code)?;
         let name = Name::parse("name", &input.name)?;
-        let mut tx = self.store.write().await?;
+        let mut tx = self.begin().await?;
         if roster_store::courses::by_code(&mut tx, code.as_str()).await?.is_some() {
             return Err(AppError::conflict("code", format!("a course with the code \"{code}\" exists")));
         }
         roster_store::courses::insert(&mut tx, code.as_str(), name.as_str(), self.now()).await?;
+        tx.catalog_changed(false, &self.cause(actor, format!("course \"{code}\" created"))).await?;
         tx.commit().await?;
         Ok(CourseView { code: code.into_string(), name: name.into_string() })
     }
@@ -307,7 +325,7 @@ impl App {
     /// Renames a course (superadmin).
     pub async fn update_course(&self, actor: &Actor, code: &str, patch: CoursePatch) -> AppResult<CourseView> {
         actor.superadmin()?;
-        let mut tx = self.store.write().await?;
+        let mut tx = self.begin().await?;
         let mut course = roster_store::courses::by_code(&mut tx, code)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("course \"{code}\"")))?;
@@ -315,6 +333,7 @@ impl App {
             course.name = Name::parse("name", n)?.into_string();
             roster_store::courses::rename(&mut tx, course.id, &course.name).await?;
         }
+        tx.catalog_changed(false, &self.cause(actor, format!("course \"{code}\" renamed"))).await?;
         tx.commit().await?;
         Ok(course.into())
     }
@@ -322,11 +341,17 @@ impl App {
     /// Deletes a course and its enrollments (superadmin).
     pub async fn delete_course(&self, actor: &Actor, code: &str) -> AppResult<()> {
         actor.superadmin()?;
-        let mut tx = self.store.write().await?;
+        let mut tx = self.begin().await?;
         let course = roster_store::courses::by_code(&mut tx, code)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("course \"{code}\"")))?;
+        let course_code = course.code.clone();
+        crate::rules::refuse_if_used(&mut tx, &format!("course \"{course_code}\""), |r| {
+            r.referenced_courses().iter().any(|c| c.eq_ignore_ascii_case(&course_code))
+        })
+        .await?;
         roster_store::courses::delete(&mut tx, course.id).await?;
+        tx.catalog_changed(false, &self.cause(actor, format!("course \"{code}\" deleted"))).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -63,7 +63,7 @@ impl App {
     ) -> AppResult<EnrollmentView> {
         let status = EnrollmentStatus::parse("status", &input.status)?;
         let id = parse_id("user", user_id)?;
-        let mut tx = self.store.write().await?;
+        let mut tx = self.begin().await?;
         let ctx = Context::load(&mut tx).await?;
         let scope = actor.scope(&ctx.tree);
         self.visible_user(&mut tx, &scope, id).await?;
@@ -84,6 +84,8 @@ impl App {
             },
         };
         roster_store::enrollments::upsert(&mut tx, &enrollment).await?;
+        let cause = self.cause(actor, format!("enrollment in \"{}\" set to {}", course.code, status.as_str()));
+        tx.user_changed(id, &cause).await?;
         tx.commit().await?;
         Ok(EnrollmentView::new(enrollment, &HashMap::from([(course.id, course.code)])))
     }
@@ -91,7 +93,7 @@ impl App {
     /// Removes a user's enrollment in a course.
     pub async fn delete_enrollment(&self, actor: &Actor, code: &str, user_id: &str) -> AppResult<()> {
         let id = parse_id("user", user_id)?;
-        let mut tx = self.store.write().await?;
+        let mut tx = self.begin().await?;
         let ctx = Context::load(&mut tx).await?;
         let scope = actor.scope(&ctx.tree);
         self.visible_user(&mut tx, &scope, id).await?;
@@ -101,6 +103,8 @@ impl App {
         if !roster_store::enrollments::delete(&mut tx, id, course.id).await? {
             return Err(AppError::NotFound("enrollment".into()));
         }
+        let cause = self.cause(actor, format!("enrollment in \"{}\" removed", course.code));
+        tx.user_changed(id, &cause).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -18,6 +18,14 @@ pub enum AppError {
     /// The input is well-formed but refused by a rule of the domain (422).
     #[error(transparent)]
     Invalid(#[from] DomainError),
+    /// A rule that does not parse or check (422), with where it is wrong.
+    #[error("{error}")]
+    Rule {
+        /// The input the rule came in (`text`, `tree`, `sets`).
+        field: String,
+        /// What is wrong, and where.
+        error: roster_domain::rule::RuleError,
+    },
     /// No valid credentials (401).
     #[error("a valid API token is required")]
     Unauthorized,

@@ -188,7 +188,7 @@ impl App {
             return Err(AppError::invalid("file", "the file is empty"));
         }
         let parsed = parse(bytes)?;
-        let mut tx = self.store.write().await?;
+        let mut tx = self.begin().await?;
         let group = self.group(&mut tx, id).await?;
         let ctx = Context::load(&mut tx).await?;
         let scope = actor.scope(&ctx.tree);

@@ -41,6 +41,8 @@ pub struct GroupPatch {
     #[serde(default, deserialize_with = "crate::ids::present")]
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
+    /// An automatic group: whether suspended users who match the rule are members.
+    pub allow_suspended: Option<bool>,
 }
 
 /// Filters of the groups list.
@@ -115,11 +117,12 @@ impl App {
             created_at: now,
             updated_at: now,
         };
-        let mut tx = self.store.write().await?;
+        let mut tx = self.begin().await?;
         if roster_store::groups::by_name(&mut tx, &group.name).await?.is_some() {
             return Err(AppError::conflict("name", format!("a group named \"{}\" exists", group.name)));
         }
         group.id = roster_store::groups::insert(&mut tx, &group).await?;
+        tx.group_created(group.id).await?;
         tx.commit().await?;
         Ok(group.into())
     }
@@ -169,8 +172,8 @@ impl App {
     }
 
     /// Renames or re-describes a group.
-    pub async fn update_group(&self, _actor: &Actor, id: &str, patch: GroupPatch) -> AppResult<GroupView> {
-        let mut tx = self.store.write().await?;
+    pub async fn update_group(&self, actor: &Actor, id: &str, patch: GroupPatch) -> AppResult<GroupView> {
+        let mut tx = self.begin().await?;
         let mut group = self.group(&mut tx, id).await?;
         if let Some(n) = &patch.name {
             let name = Name::parse("name", n)?.into_string();
@@ -184,15 +187,45 @@ impl App {
         if let Some(d) = &patch.description {
             group.description = optional_text("description", d.as_deref(), 2000)?;
         }
+        let switched = match patch.allow_suspended {
+            Some(allow) if allow != group.allow_suspended => {
+                crate::automatic::automatic_only(&group)?;
+                group.allow_suspended = allow;
+                true
+            }
+            Some(_) => {
+                crate::automatic::automatic_only(&group)?;
+                false
+            }
+            None => false,
+        };
         group.updated_at = self.now();
         roster_store::groups::update(&mut tx, &group).await?;
+        if switched {
+            let why =
+                if group.allow_suspended { "suspended users allowed" } else { "suspended users no longer allowed" };
+            tx.automatic_group_changed(group.id, &self.cause(actor, format!("{why} by {}", actor.name))).await?;
+        }
+        // Rules refer to groups by id; their text names them, so it follows a rename.
+        let (id, name) = (group.id, group.name.clone());
+        for mut other in roster_store::groups::all(&mut tx).await? {
+            let Some(mut rule) = crate::rules::stored_rule(&other) else { continue };
+            if !rule.referenced_groups().contains(&id) {
+                continue;
+            }
+            rule.refresh_group_names(|g| (g == id).then(|| name.clone()));
+            other.rule_text = Some(rule.to_string());
+            other.rule_tree = Some(serde_json::to_string(&rule).map_err(crate::rules::internal)?);
+            roster_store::groups::update(&mut tx, &other).await?;
+        }
+        tx.group_reloaded(group.id).await?;
         tx.commit().await?;
         Ok(group.into())
     }
 
     /// Deletes a group, unless another group's rule refers to it.
     pub async fn delete_group(&self, _actor: &Actor, id: &str) -> AppResult<()> {
-        let mut tx = self.store.write().await?;
+        let mut tx = self.begin().await?;
         let group = self.group(&mut tx, id).await?;
         let referrers = self.groups_referring_to(&mut tx, group.id).await?;
         if !referrers.is_empty() {
@@ -206,6 +239,7 @@ impl App {
             ));
         }
         roster_store::groups::delete(&mut tx, group.id).await?;
+        tx.group_reloaded(group.id).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -244,7 +278,7 @@ impl App {
         if ways.iter().filter(|w| **w).count() != 1 {
             return Err(AppError::bad_request("users", "give exactly one of users, from_groups or from_branch"));
         }
-        let mut tx = self.store.write().await?;
+        let mut tx = self.begin().await?;
         let group = self.group(&mut tx, id).await?;
         let ctx = Context::load(&mut tx).await?;
         let scope = actor.scope(&ctx.tree);
@@ -361,7 +395,7 @@ impl App {
     /// Removes a user from a group (for an automatic group: puts them on its exclude list).
     pub async fn remove_member(&self, actor: &Actor, id: &str, user_id: &str) -> AppResult<GroupView> {
         let user_id = parse_id("user", user_id)?;
-        let mut tx = self.store.write().await?;
+        let mut tx = self.begin().await?;
         let group = self.group(&mut tx, id).await?;
         let ctx = Context::load(&mut tx).await?;
         let scope = actor.scope(&ctx.tree);

@@ -11,6 +11,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod auth;
+pub mod automatic;
 pub mod catalog;
 pub mod clock;
 pub mod demo;
@@ -20,7 +21,10 @@ pub mod export;
 pub mod group_csv;
 pub mod groups;
 mod ids;
+mod live;
+pub mod maintenance;
 mod membership;
+pub mod rules;
 pub mod tokens;
 pub mod users;
 pub mod views;
@@ -29,6 +33,8 @@ pub use auth::{Actor, Role, Scope, Superadmin};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{AppError, AppResult};
 pub use ids::{parse_id, ListParams};
+pub use roster_engine::Explanation;
+pub use roster_store::groups::ListKind;
 pub use roster_store::StoreError;
 
 use roster_domain::{BranchTree, FieldDef};
@@ -42,11 +48,13 @@ pub struct Settings {
     pub max_csv_bytes: usize,
     /// The largest user import CSV accepted, in bytes.
     pub max_import_bytes: usize,
+    /// The platform's time zone: where "today" of relative dates turns over.
+    pub timezone: chrono_tz::Tz,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { max_csv_bytes: 3 * 1024 * 1024, max_import_bytes: 100 * 1024 * 1024 }
+        Self { max_csv_bytes: 3 * 1024 * 1024, max_import_bytes: 100 * 1024 * 1024, timezone: chrono_tz::UTC }
     }
 }
 
@@ -56,12 +64,14 @@ pub struct App {
     store: Store,
     clock: Arc<dyn Clock>,
     settings: Settings,
+    live: Arc<live::Live>,
 }
 
 impl App {
     /// Wraps an opened, migrated store.
     pub fn new(store: Store, clock: Arc<dyn Clock>, settings: Settings) -> Self {
-        Self { store, clock, settings }
+        let live = live::Live::new(settings.timezone);
+        Self { store, clock, settings, live }
     }
 
     /// The store, for the binary's maintenance commands and health checks.
@@ -77,6 +87,11 @@ impl App {
     /// Now, epoch milliseconds.
     pub fn now(&self) -> i64 {
         self.clock.now_ms()
+    }
+
+    /// The cause of membership events: who, and why in words.
+    pub(crate) fn cause(&self, actor: &Actor, why: impl Into<String>) -> membership::Cause {
+        membership::Cause { actor: actor.name.clone(), why: why.into(), at: self.now() }
     }
 
     /// Checks that the database answers.

@@ -6,6 +6,7 @@ use roster_store::events::NewEvent;
 use roster_store::groups::ListKind;
 use roster_store::AnyConnection;
 
+use crate::live::LiveTx;
 use crate::AppResult;
 
 /// Who and why, recorded on every event a change makes.
@@ -77,38 +78,52 @@ async fn record(
 
 /// Adds users to a group as an administrator asks: a manual group gains them as
 /// members; an automatic group puts them on its include list (and off its exclude list),
-/// which makes them members.
+/// which makes them members. Automatic groups that depend on it follow.
 pub(crate) async fn add(
-    conn: &mut AnyConnection,
+    ltx: &mut LiveTx,
     group: &Group,
     users: &[i64],
     source: MembershipSource,
     cause: &Cause,
 ) -> AppResult<Applied> {
-    let source = match group.policy {
-        GroupPolicy::Manual => source,
-        GroupPolicy::Automatic => {
-            roster_store::groups::remove_from_list(conn, group.id, ListKind::Exclude, users).await?;
-            roster_store::groups::add_to_list(conn, group.id, ListKind::Include, users, cause.at, &cause.actor).await?;
-            MembershipSource::Include
+    match group.policy {
+        GroupPolicy::Manual => {
+            let joined = join(ltx, group.id, users, source, cause).await?;
+            ltx.manual_members_changed(group.id, &joined, &[], cause).await?;
+            Ok(Applied { joined, left: vec![] })
         }
-    };
-    let joined = join(conn, group.id, users, source, cause).await?;
-    Ok(Applied { joined, left: vec![] })
+        GroupPolicy::Automatic => {
+            let before = roster_store::memberships::which_are_members(ltx, group.id, users).await?;
+            roster_store::groups::remove_from_list(ltx, group.id, ListKind::Exclude, users).await?;
+            roster_store::groups::add_to_list(ltx, group.id, ListKind::Include, users, cause.at, &cause.actor).await?;
+            ltx.automatic_group_changed(group.id, cause).await?;
+            let after = roster_store::memberships::which_are_members(ltx, group.id, users).await?;
+            Ok(Applied { joined: minus(&after, &before), left: vec![] })
+        }
+    }
 }
 
 /// Removes users from a group as an administrator asks: a manual group loses them; an
 /// automatic group puts them on its exclude list (and off its include list).
-pub(crate) async fn remove(
-    conn: &mut AnyConnection,
-    group: &Group,
-    users: &[i64],
-    cause: &Cause,
-) -> AppResult<Applied> {
-    if group.policy == GroupPolicy::Automatic {
-        roster_store::groups::remove_from_list(conn, group.id, ListKind::Include, users).await?;
-        roster_store::groups::add_to_list(conn, group.id, ListKind::Exclude, users, cause.at, &cause.actor).await?;
+pub(crate) async fn remove(ltx: &mut LiveTx, group: &Group, users: &[i64], cause: &Cause) -> AppResult<Applied> {
+    match group.policy {
+        GroupPolicy::Manual => {
+            let left = leave(ltx, group.id, users, cause).await?;
+            ltx.manual_members_changed(group.id, &[], &left, cause).await?;
+            Ok(Applied { joined: vec![], left })
+        }
+        GroupPolicy::Automatic => {
+            let before = roster_store::memberships::which_are_members(ltx, group.id, users).await?;
+            roster_store::groups::remove_from_list(ltx, group.id, ListKind::Include, users).await?;
+            roster_store::groups::add_to_list(ltx, group.id, ListKind::Exclude, users, cause.at, &cause.actor).await?;
+            ltx.automatic_group_changed(group.id, cause).await?;
+            let after = roster_store::memberships::which_are_members(ltx, group.id, users).await?;
+            Ok(Applied { joined: vec![], left: minus(&before, &after) })
+        }
     }
-    let left = leave(conn, group.id, users, cause).await?;
-    Ok(Applied { joined: vec![], left })
+}
+
+/// The sorted `a` without the sorted `b`.
+fn minus(a: &[i64], b: &[i64]) -> Vec<i64> {
+    a.iter().copied().filter(|x| b.binary_search(x).is_err()).collect()
 }

@@ -8,7 +8,6 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
-use crate::membership::{self, Cause};
 use crate::views::{List, UserView};
 use crate::{auth, Actor, App, AppError, AppResult, Context, ListParams, Scope};
 
@@ -218,7 +217,7 @@ impl App {
 
     /// Creates a user.
     pub async fn create_user(&self, actor: &Actor, input: NewUser) -> AppResult<UserView> {
-        let mut tx = self.store.write().await?;
+        let mut tx = self.begin().await?;
         let (ctx, scope) = self.scoped(&mut tx, actor).await?;
         let now = self.now();
         let mut user = User {
@@ -248,6 +247,8 @@ impl App {
         if let Some(p) = &input.password {
             roster_store::users::set_password_hash(&mut tx, user.id, Some(&auth::hash_password(p)?)).await?;
         }
+        let cause = self.cause(actor, "user created");
+        tx.user_changed(user.id, &cause).await?;
         tx.commit().await?;
         Ok(UserView::new(user, &ctx.tree))
     }
@@ -255,7 +256,7 @@ impl App {
     /// Changes a user the caller may see.
     pub async fn update_user(&self, actor: &Actor, id: &str, patch: UserPatch) -> AppResult<UserView> {
         let id = crate::parse_id("user", id)?;
-        let mut tx = self.store.write().await?;
+        let mut tx = self.begin().await?;
         let (ctx, scope) = self.scoped(&mut tx, actor).await?;
         let mut user = self.visible_user(&mut tx, &scope, id).await?;
         if let Some(u) = &patch.username {
@@ -291,6 +292,8 @@ impl App {
         }
         user.updated_at = self.now();
         roster_store::users::update(&mut tx, &user).await?;
+        let cause = self.cause(actor, "user changed");
+        tx.user_changed(user.id, &cause).await?;
         tx.commit().await?;
         Ok(UserView::new(user, &ctx.tree))
     }
@@ -298,14 +301,11 @@ impl App {
     /// Deletes a user the caller may see.
     pub async fn delete_user(&self, actor: &Actor, id: &str) -> AppResult<()> {
         let id = crate::parse_id("user", id)?;
-        let mut tx = self.store.write().await?;
+        let mut tx = self.begin().await?;
         let (_, scope) = self.scoped(&mut tx, actor).await?;
         self.visible_user(&mut tx, &scope, id).await?;
         // The memberships go with the user; their history says so.
-        let cause = Cause { actor: actor.name.clone(), why: "user deleted".into(), at: self.now() };
-        for group in roster_store::memberships::group_ids_of_user(&mut tx, id).await? {
-            membership::leave(&mut tx, group, &[id], &cause).await?;
-        }
+        tx.user_deleted(id, &self.cause(actor, "user deleted")).await?;
         roster_store::users::delete(&mut tx, id).await?;
         tx.commit().await?;
         Ok(())

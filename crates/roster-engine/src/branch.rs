@@ -7,7 +7,7 @@ use roaring::RoaringBitmap;
 use roster_domain::Branch;
 
 use crate::error::EngineError;
-use crate::posting::empty;
+use crate::posting::{add, empty};
 use crate::slots;
 use crate::text::fold;
 
@@ -73,10 +73,7 @@ impl Branches {
         std::iter::from_fn(move || {
             let here = at?;
             steps += 1;
-            at = self
-                .node(here)
-                .and_then(|n| n.parent)
-                .filter(|_| steps < self.nodes.len());
+            at = self.node(here).and_then(|n| n.parent).filter(|_| steps < self.nodes.len());
             Some(here)
         })
     }
@@ -117,12 +114,12 @@ impl Branches {
             self.present.remove(user);
         }
         if new != NONE {
-            self.direct[new as usize].insert(user);
+            add(&mut self.direct[new as usize], user);
             let ancestors: Vec<u32> = self.ancestors(new).collect();
             for a in ancestors {
-                self.subtree[a as usize].insert(user);
+                add(&mut self.subtree[a as usize], user);
             }
-            self.present.insert(user);
+            add(&mut self.present, user);
         }
         slots::put(&mut self.by_slot, slot, new, NONE);
     }
@@ -162,14 +159,7 @@ impl Branches {
                 },
             };
             let index = index_of.get(&b.id).copied().unwrap_or(NONE);
-            nodes.push((
-                index,
-                Node {
-                    id: b.id,
-                    code: b.code.clone(),
-                    parent,
-                },
-            ));
+            nodes.push((index, Node { id: b.id, code: b.code.clone(), parent }));
         }
         let parents: HashMap<u32, Option<u32>> = nodes.iter().map(|(i, n)| (*i, n.parent)).collect();
         for (index, node) in &nodes {
@@ -224,12 +214,7 @@ mod tests {
     use super::*;
 
     fn branch(id: i64, code: &str, parent: Option<i64>) -> Branch {
-        Branch {
-            id,
-            code: code.into(),
-            name: code.into(),
-            parent_id: parent,
-        }
+        Branch { id, code: code.into(), name: code.into(), parent_id: parent }
     }
 
     #[test]

@@ -5,6 +5,7 @@ use chrono::NaiveDate;
 use roaring::RoaringBitmap;
 
 use crate::ordered::{number_key, DateIndex, NumberIndex};
+use crate::posting::add;
 use crate::slots;
 
 /// No date in a slot.
@@ -17,9 +18,7 @@ pub(crate) fn day_of(date: NaiveDate) -> i32 {
 
 /// The date of a day number.
 pub(crate) fn date_of(day: i64) -> Option<NaiveDate> {
-    i32::try_from(day)
-        .ok()
-        .and_then(NaiveDate::from_num_days_from_ce_opt)
+    i32::try_from(day).ok().and_then(NaiveDate::from_num_days_from_ce_opt)
 }
 
 /// A date column: `created_at`, `last_login_at` or a date field.
@@ -32,9 +31,7 @@ pub(crate) struct DateColumn {
 impl DateColumn {
     /// The day of a slot.
     pub(crate) fn day(&self, slot: u32) -> Option<i64> {
-        Some(slots::get(&self.by_slot, slot, NO_DAY))
-            .filter(|&d| d != NO_DAY)
-            .map(i64::from)
+        Some(slots::get(&self.by_slot, slot, NO_DAY)).filter(|&d| d != NO_DAY).map(i64::from)
     }
 
     /// Sets the date of a user.
@@ -105,16 +102,19 @@ impl YesNoColumn {
 
     /// Sets the value of a user.
     pub(crate) fn set(&mut self, user: u32, value: Option<bool>) {
+        if self.value(user) == value {
+            return;
+        }
         self.yes.remove(user);
         self.no.remove(user);
         self.present.remove(user);
         if let Some(yes) = value {
             if yes {
-                self.yes.insert(user);
+                add(&mut self.yes, user);
             } else {
-                self.no.insert(user);
+                add(&mut self.no, user);
             }
-            self.present.insert(user);
+            add(&mut self.present, user);
         }
     }
 }

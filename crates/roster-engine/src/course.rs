@@ -11,6 +11,7 @@ use crate::columns::day_of;
 use crate::error::EngineError;
 use crate::input::EnrollmentRecord;
 use crate::ordered::DateIndex;
+use crate::posting::add;
 use crate::text::fold;
 
 /// No completion day.
@@ -22,21 +23,13 @@ pub(crate) struct CourseColumns {
     pub(crate) code: String,
     /// By [`status_index`].
     status: [RoaringBitmap; 4],
-    /// Enrolled in any status.
-    pub(crate) any: RoaringBitmap,
     pub(crate) enrolled_at: DateIndex,
     pub(crate) completed_at: DateIndex,
 }
 
 impl CourseColumns {
     fn new(code: String) -> Self {
-        Self {
-            code,
-            status: Default::default(),
-            any: RoaringBitmap::new(),
-            enrolled_at: DateIndex::default(),
-            completed_at: DateIndex::default(),
-        }
+        Self { code, status: Default::default(), enrolled_at: DateIndex::default(), completed_at: DateIndex::default() }
     }
 
     /// The users in a status; `None` for `not_enrolled`, which is everyone else.
@@ -79,9 +72,7 @@ impl Enrolled {
 
     /// The completion day.
     pub(crate) fn completed_day(&self) -> Option<i64> {
-        Some(self.completed_on)
-            .filter(|&d| d != NO_DAY)
-            .map(i64::from)
+        Some(self.completed_on).filter(|&d| d != NO_DAY).map(i64::from)
     }
 }
 
@@ -117,19 +108,11 @@ impl Courses {
     /// A user's enrollment in a course.
     pub(crate) fn enrollment(&self, slot: u32, course: u32) -> Option<Enrolled> {
         let list = self.by_slot.get(slot as usize)?;
-        list.binary_search_by_key(&course, |e| e.course)
-            .ok()
-            .map(|i| list[i])
+        list.binary_search_by_key(&course, |e| e.course).ok().map(|i| list[i])
     }
 
     /// Sets or clears a user's enrollment in a course (an index).
-    pub(crate) fn set(
-        &mut self,
-        slot: u32,
-        user: u32,
-        course: u32,
-        record: Option<&EnrollmentRecord>,
-    ) {
+    pub(crate) fn set(&mut self, slot: u32, user: u32, course: u32, record: Option<&EnrollmentRecord>) {
         let Some(Some(columns)) = self.slab.get_mut(course as usize) else {
             return;
         };
@@ -194,14 +177,13 @@ impl Courses {
                 Some(&i) => i,
                 None => {
                     next += 1;
-                    u32::try_from(next - 1)
-                        .map_err(|_| EngineError::InvalidCatalog("too many courses".into()))?
+                    u32::try_from(next - 1).map_err(|_| EngineError::InvalidCatalog("too many courses".into()))?
                 }
             };
             plan.push((c.id, c.code.clone(), index));
         }
         for (id, &index) in &self.by_id {
-            let used = self.get(index).is_some_and(|c| !c.any.is_empty());
+            let used = self.get(index).is_some_and(|c| !c.enrolled_at.present().is_empty());
             if used && !ids.contains(id) {
                 return invalid(format!("course #{id} still has enrollments"));
             }
@@ -219,10 +201,7 @@ impl Courses {
             if i >= self.slab.len() {
                 self.slab.resize_with(i + 1, || None);
             }
-            let mut columns = old
-                .get_mut(i)
-                .and_then(Option::take)
-                .unwrap_or_else(|| CourseColumns::new(code.clone()));
+            let mut columns = old.get_mut(i).and_then(Option::take).unwrap_or_else(|| CourseColumns::new(code.clone()));
             columns.code.clone_from(&code);
             self.slab[i] = Some(columns);
             self.by_id.insert(id, index);
@@ -232,8 +211,7 @@ impl Courses {
 }
 
 fn index(columns: &mut CourseColumns, enrolled: &Enrolled, user: u32) {
-    columns.status[status_index(enrolled.status)].insert(user);
-    columns.any.insert(user);
+    add(&mut columns.status[status_index(enrolled.status)], user);
     columns.enrolled_at.insert(enrolled.enrolled_day(), user);
     if let Some(day) = enrolled.completed_day() {
         columns.completed_at.insert(day, user);
@@ -242,7 +220,6 @@ fn index(columns: &mut CourseColumns, enrolled: &Enrolled, user: u32) {
 
 fn unindex(columns: &mut CourseColumns, enrolled: &Enrolled, user: u32) {
     columns.status[status_index(enrolled.status)].remove(user);
-    columns.any.remove(user);
     columns.enrolled_at.remove(enrolled.enrolled_day(), user);
     if let Some(day) = enrolled.completed_day() {
         columns.completed_at.remove(day, user);

@@ -93,19 +93,11 @@ impl fmt::Display for EngineError {
             }
             Self::Cycle(groups) => {
                 let names: Vec<String> = groups.iter().map(ToString::to_string).collect();
-                write!(
-                    f,
-                    "the rule would make groups depend on themselves: {}",
-                    names.join(" → ")
-                )
+                write!(f, "the rule would make groups depend on themselves: {}", names.join(" → "))
             }
             Self::GroupReferenced { group, by } => {
                 let names: Vec<String> = by.iter().map(ToString::to_string).collect();
-                write!(
-                    f,
-                    "group {group} is used by the rules of {}",
-                    names.join(", ")
-                )
+                write!(f, "group {group} is used by the rules of {}", names.join(", "))
             }
             Self::InvalidCatalog(message) => write!(f, "invalid catalog: {message}"),
             Self::ColumnFull(column) => write!(f, "column {column} holds too many values"),

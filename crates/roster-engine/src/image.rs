@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use chrono::NaiveDate;
 use roaring::RoaringBitmap;
 use roster_domain::{FieldDef, FieldType, FieldValue, UserStatus};
 
@@ -12,6 +13,7 @@ use crate::columns::{DateColumn, NumberColumn, YesNoColumn};
 use crate::course::{CoursePlan, Courses};
 use crate::error::{user_key, EngineError};
 use crate::input::{Catalog, EnrollmentRecord, UserRecord};
+use crate::posting::add;
 use crate::slots::Slots;
 use crate::text::{fold, TextColumn};
 
@@ -93,6 +95,15 @@ impl Default for Image {
     }
 }
 
+/// A user being written: the record, its id and slot, and its checked values.
+struct Row<'u> {
+    user: &'u UserRecord,
+    id: u32,
+    slot: u32,
+    branch: Option<u32>,
+    values: Vec<Option<&'u FieldValue>>,
+}
+
 /// A checked new catalog, ready to replace the old one.
 #[derive(Debug)]
 pub(crate) struct CatalogPlan {
@@ -135,62 +146,70 @@ impl Image {
         self.fields.get(*self.field_by_code.get(&*fold(code))?)
     }
 
-    /// Checks a user against the catalog, then writes it.
-    pub(crate) fn upsert(&mut self, user: &UserRecord) -> Result<(), EngineError> {
-        let id = user_key(user.id)?;
-        let branch = match user.branch_id {
-            Some(b) => Some(
-                self.branches
-                    .index_of_id(b)
-                    .ok_or(EngineError::UnknownBranch(b))?,
-            ),
-            None => None,
-        };
-        let values = self.field_values(user)?;
-        let slot = self.slots.insert(id);
-        self.universe.insert(id);
-        let texts = [
-            (USERNAME, Some(user.username.as_str())),
-            (EMAIL, Some(user.email.as_str())),
-            (FIRST_NAME, user.first_name.as_deref()),
-            (LAST_NAME, user.last_name.as_deref()),
-            (LANGUAGE, user.language.as_deref()),
-            (TIMEZONE, user.timezone.as_deref()),
+    /// Checks users against the catalog, then writes them, column after column: a
+    /// batch touches each column's indexes together, which keeps them in cache.
+    pub(crate) fn upsert(&mut self, users: &[UserRecord]) -> Result<(), EngineError> {
+        let mut rows = Vec::with_capacity(users.len());
+        for user in users {
+            let id = user_key(user.id)?;
+            let branch = match user.branch_id {
+                Some(b) => Some(self.branches.index_of_id(b).ok_or(EngineError::UnknownBranch(b))?),
+                None => None,
+            };
+            let values = self.field_values(user)?;
+            rows.push(Row { user, id, slot: 0, branch, values });
+        }
+        for row in &mut rows {
+            row.slot = self.slots.insert(row.id);
+            add(&mut self.universe, row.id);
+        }
+        let texts: [(u32, fn(&UserRecord) -> Option<&str>); 6] = [
+            (USERNAME, |u| Some(u.username.as_str())),
+            (EMAIL, |u| Some(u.email.as_str())),
+            (FIRST_NAME, |u| u.first_name.as_deref()),
+            (LAST_NAME, |u| u.last_name.as_deref()),
+            (LANGUAGE, |u| u.language.as_deref()),
+            (TIMEZONE, |u| u.timezone.as_deref()),
         ];
         for (c, value) in texts {
-            self.set_text(c, slot, id, value)?;
+            for row in &rows {
+                self.set_text(c, row.slot, row.id, value(row.user))?;
+            }
         }
-        let (to, from) = match user.status {
-            UserStatus::Active => (&mut self.active, &mut self.suspended),
-            UserStatus::Suspended => (&mut self.suspended, &mut self.active),
-        };
-        to.insert(id);
-        from.remove(id);
-        self.branches.set(slot, id, branch);
-        if let Some(c) = self.dates[CREATED as usize].as_mut() {
-            c.set(slot, id, Some(user.created_on));
+        for row in &rows {
+            let (to, from) = match row.user.status {
+                UserStatus::Active => (&mut self.active, &mut self.suspended),
+                UserStatus::Suspended => (&mut self.suspended, &mut self.active),
+            };
+            add(to, row.id);
+            from.remove(row.id);
         }
-        if let Some(c) = self.dates[LAST_LOGIN as usize].as_mut() {
-            c.set(slot, id, user.last_login_on);
+        for row in &rows {
+            self.branches.set(row.slot, row.id, row.branch);
         }
-        for (i, value) in values.into_iter().enumerate() {
+        let dates: [(u32, fn(&UserRecord) -> Option<NaiveDate>); 2] =
+            [(CREATED, |u| Some(u.created_on)), (LAST_LOGIN, |u| u.last_login_on)];
+        for (c, value) in dates {
+            if let Some(column) = self.dates[c as usize].as_mut() {
+                for row in &rows {
+                    column.set(row.slot, row.id, value(row.user));
+                }
+            }
+        }
+        for i in 0..self.fields.len() {
             let column = self.fields[i].column;
-            self.set_field(column, slot, id, value)?;
+            for row in &rows {
+                self.set_field(column, row.slot, row.id, row.values[i])?;
+            }
         }
         Ok(())
     }
 
     /// The user's value of every field, in catalog order, each checked.
-    fn field_values<'u>(
-        &self,
-        user: &'u UserRecord,
-    ) -> Result<Vec<Option<&'u FieldValue>>, EngineError> {
+    fn field_values<'u>(&self, user: &'u UserRecord) -> Result<Vec<Option<&'u FieldValue>>, EngineError> {
         let mut values = vec![None; self.fields.len()];
         for (code, value) in &user.fields {
-            let index = *self
-                .field_by_code
-                .get(&*fold(code))
-                .ok_or_else(|| EngineError::UnknownField(code.clone()))?;
+            let index = *self.field_by_code.get(&*fold(code)).ok_or_else(|| EngineError::UnknownField(code.clone()))?;
             let def = &self.fields[index].def;
             let fits = matches!(
                 (def.field_type, value),
@@ -209,13 +228,7 @@ impl Image {
         Ok(values)
     }
 
-    fn set_text(
-        &mut self,
-        column: u32,
-        slot: u32,
-        user: u32,
-        value: Option<&str>,
-    ) -> Result<(), EngineError> {
+    fn set_text(&mut self, column: u32, slot: u32, user: u32, value: Option<&str>) -> Result<(), EngineError> {
         if let Some(c) = self.text.get_mut(column as usize).and_then(Option::as_mut) {
             if !c.set(slot, user, value) {
                 return Err(EngineError::ColumnFull(format!("#{column}")));
@@ -305,10 +318,7 @@ impl Image {
     ) -> Result<(), EngineError> {
         let id = user_key(user)?;
         let slot = self.slots.get(id).ok_or(EngineError::UnknownUser(user))?;
-        let index = self
-            .courses
-            .index_of_id(course)
-            .ok_or(EngineError::UnknownCourse(course))?;
+        let index = self.courses.index_of_id(course).ok_or(EngineError::UnknownCourse(course))?;
         self.courses.set(slot, id, index, record);
         Ok(())
     }
@@ -319,10 +329,7 @@ impl Image {
         let mut fields = Vec::with_capacity(catalog.fields.len());
         for def in &catalog.fields {
             if !codes.insert(fold(def.code.as_str()).into_owned()) {
-                return Err(EngineError::InvalidCatalog(format!(
-                    "field code \"{}\" appears twice",
-                    def.code
-                )));
+                return Err(EngineError::InvalidCatalog(format!("field code \"{}\" appears twice", def.code)));
             }
             let kept = self
                 .field(def.code.as_str())
@@ -360,8 +367,7 @@ impl Image {
                 FieldType::Date => FieldColumn::Date(push(&mut self.dates)),
                 FieldType::YesNo => FieldColumn::YesNo(push(&mut self.yes_no)),
             });
-            self.field_by_code
-                .insert(fold(def.code.as_str()).into_owned(), self.fields.len());
+            self.field_by_code.insert(fold(def.code.as_str()).into_owned(), self.fields.len());
             self.fields.push(FieldSlot { def, column });
         }
         self.branches.apply(plan.tree);

@@ -4,22 +4,46 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Bound;
 
 use roaring::RoaringBitmap;
 
-use crate::posting::{Posting, Union};
+use crate::posting::{add, Posting, Union};
 
-/// Levels of day blocks above single days: blocks of 8, 64, 512 and 4096 days.
-const LEVELS: usize = 4;
+/// Hashes integer keys by one multiplication (Fibonacci hashing): day blocks are not
+/// chosen by an adversary.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct IntHasher(u64);
+
+impl Hasher for IntHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_i64(&mut self, n: i64) {
+        self.0 = (n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+/// Levels of day blocks above single days: blocks of 16 and 256 days. A range of ten
+/// years is then at most 15 days, 15 blocks of 16 days and 14 of 256 days; more levels
+/// would cost every date change more bitmaps to update.
+const LEVELS: usize = 2;
 /// Each level's blocks are 2^BLOCK_BITS times longer than the level below.
-const BLOCK_BITS: u32 = 3;
+const BLOCK_BITS: u32 = 4;
 
 /// Users by day (days counted from the common era), with coarser blocks of days.
 #[derive(Debug, Default)]
 pub(crate) struct DateIndex {
     days: BTreeMap<i64, RoaringBitmap>,
-    blocks: [HashMap<i64, RoaringBitmap>; LEVELS],
+    blocks: [HashMap<i64, RoaringBitmap, BuildHasherDefault<IntHasher>>; LEVELS],
     present: RoaringBitmap,
 }
 
@@ -31,11 +55,11 @@ fn block(day: i64, level: usize) -> i64 {
 impl DateIndex {
     /// Records that `user` holds `day`.
     pub(crate) fn insert(&mut self, day: i64, user: u32) {
-        self.days.entry(day).or_default().insert(user);
+        add(self.days.entry(day).or_default(), user);
         for (level, blocks) in self.blocks.iter_mut().enumerate() {
-            blocks.entry(block(day, level + 1)).or_default().insert(user);
+            add(blocks.entry(block(day, level + 1)).or_default(), user);
         }
-        self.present.insert(user);
+        add(&mut self.present, user);
     }
 
     /// Forgets that `user` holds `day`.
@@ -65,8 +89,7 @@ impl DateIndex {
 
     /// The users whose day lies in `lo..=hi`.
     pub(crate) fn range(&self, lo: i64, hi: i64) -> Cow<'_, RoaringBitmap> {
-        let (Some((&min, _)), Some((&max, _))) = (self.days.first_key_value(), self.days.last_key_value())
-        else {
+        let (Some((&min, _)), Some((&max, _))) = (self.days.first_key_value(), self.days.last_key_value()) else {
             return Cow::Owned(RoaringBitmap::new());
         };
         let (lo, hi) = (lo.max(min), hi.min(max));
@@ -139,7 +162,7 @@ impl NumberIndex {
     /// Records that `user` holds the number whose key is `key`.
     pub(crate) fn insert(&mut self, key: u64, user: u32) {
         self.values.entry(key).or_default().insert(user);
-        self.present.insert(user);
+        add(&mut self.present, user);
     }
 
     /// Forgets that `user` holds the number whose key is `key`.
@@ -161,9 +184,7 @@ impl NumberIndex {
     /// The users holding one of these numbers (keys).
     pub(crate) fn equal(&self, keys: &[u64]) -> Cow<'_, RoaringBitmap> {
         let mut union = Union::default();
-        keys.iter()
-            .filter_map(|key| self.values.get(key))
-            .for_each(|p| union.add(p));
+        keys.iter().filter_map(|key| self.values.get(key)).for_each(|p| union.add(p));
         union.finish()
     }
 
@@ -190,11 +211,7 @@ impl NumberIndex {
         for (_, posting) in below
             .into_iter()
             .flat_map(|end| self.values.range((Bound::Unbounded, end)))
-            .chain(
-                above
-                    .into_iter()
-                    .flat_map(|start| self.values.range((start, Bound::Unbounded))),
-            )
+            .chain(above.into_iter().flat_map(|start| self.values.range((start, Bound::Unbounded))))
         {
             outside.add(posting);
         }
@@ -212,8 +229,9 @@ impl NumberIndex {
 fn is_empty_range(lo: Bound<u64>, hi: Bound<u64>) -> bool {
     match (lo, hi) {
         (Bound::Included(a), Bound::Included(b)) => a > b,
-        (Bound::Included(a) | Bound::Excluded(a), Bound::Excluded(b))
-        | (Bound::Excluded(a), Bound::Included(b)) => a >= b,
+        (Bound::Included(a) | Bound::Excluded(a), Bound::Excluded(b)) | (Bound::Excluded(a), Bound::Included(b)) => {
+            a >= b
+        }
         _ => false,
     }
 }
@@ -223,31 +241,19 @@ mod tests {
     use super::*;
 
     fn naive(days: &[(i64, u32)], lo: i64, hi: i64) -> RoaringBitmap {
-        days.iter()
-            .filter(|(d, _)| (lo..=hi).contains(d))
-            .map(|&(_, u)| u)
-            .collect()
+        days.iter().filter(|(d, _)| (lo..=hi).contains(d)).map(|&(_, u)| u).collect()
     }
 
     #[test]
     fn day_ranges_match_a_scan_whatever_their_alignment() {
         let mut index = DateIndex::default();
-        let days: Vec<(i64, u32)> = (0u32..3000)
-            .map(|u| (i64::from(u * 7919 % 5000) - 1000, u))
-            .collect();
+        let days: Vec<(i64, u32)> = (0u32..3000).map(|u| (i64::from(u * 7919 % 5000) - 1000, u)).collect();
         for &(d, u) in &days {
             index.insert(d, u);
         }
-        for (lo, hi) in [
-            (-5000, 10_000),
-            (-1000, -1000),
-            (-999, 3999),
-            (0, 511),
-            (1, 4095),
-            (17, 18),
-            (3000, 2000),
-            (-7, 4090),
-        ] {
+        for (lo, hi) in
+            [(-5000, 10_000), (-1000, -1000), (-999, 3999), (0, 511), (1, 4095), (17, 18), (3000, 2000), (-7, 4090)]
+        {
             assert_eq!(*index.range(lo, hi), naive(&days, lo, hi), "{lo}..={hi}");
         }
         for &(d, u) in days.iter().filter(|(_, u)| u % 2 == 0) {

@@ -13,6 +13,14 @@ pub(crate) fn empty() -> &'static RoaringBitmap {
     &EMPTY
 }
 
+/// Adds a user to a bitmap; users mostly arrive in increasing id order (a build, an
+/// import), which `push` appends without searching.
+pub(crate) fn add(users: &mut RoaringBitmap, user: u32) {
+    if !users.push(user) {
+        users.insert(user);
+    }
+}
+
 /// The users holding one value.
 #[derive(Debug, Clone, Default)]
 pub(crate) enum Posting {
@@ -33,13 +41,11 @@ impl Posting {
             Posting::One(other) if *other == user => {}
             Posting::One(other) => {
                 let mut users = RoaringBitmap::new();
-                users.insert(*other);
-                users.insert(user);
+                add(&mut users, *other);
+                add(&mut users, user);
                 *self = Posting::Many(Box::new(users));
             }
-            Posting::Many(users) => {
-                users.insert(user);
-            }
+            Posting::Many(users) => add(users, user),
         }
     }
 

@@ -16,34 +16,22 @@ pub(crate) struct Set<'a> {
 impl<'a> Set<'a> {
     /// These users.
     pub(crate) fn of(bits: Cow<'a, RoaringBitmap>) -> Self {
-        Self {
-            bits,
-            complement: false,
-        }
+        Self { bits, complement: false }
     }
 
     /// Everyone but these users.
     pub(crate) fn all_but(bits: Cow<'a, RoaringBitmap>) -> Self {
-        Self {
-            bits,
-            complement: true,
-        }
+        Self { bits, complement: true }
     }
 
     /// The same set, borrowed.
     pub(crate) fn view(&self) -> Set<'_> {
-        Set {
-            bits: Cow::Borrowed(&self.bits),
-            complement: self.complement,
-        }
+        Set { bits: Cow::Borrowed(&self.bits), complement: self.complement }
     }
 
     /// Everyone not in this set.
     pub(crate) fn not(self) -> Self {
-        Self {
-            bits: self.bits,
-            complement: !self.complement,
-        }
+        Self { bits: self.bits, complement: !self.complement }
     }
 
     /// The set negated when `negated`.
@@ -120,19 +108,13 @@ fn intersect(mut sets: Vec<Cow<'_, RoaringBitmap>>) -> Cow<'_, RoaringBitmap> {
 /// The union.
 fn unite(sets: Vec<Cow<'_, RoaringBitmap>>) -> Cow<'_, RoaringBitmap> {
     if sets.len() <= 1 {
-        return sets
-            .into_iter()
-            .next()
-            .unwrap_or(Cow::Owned(RoaringBitmap::new()));
+        return sets.into_iter().next().unwrap_or(Cow::Owned(RoaringBitmap::new()));
     }
     Cow::Owned(sets.iter().map(|s| &**s).union())
 }
 
 /// `from` without the users of any of `removed`.
-fn minus<'a>(
-    from: Cow<'a, RoaringBitmap>,
-    removed: Vec<Cow<'a, RoaringBitmap>>,
-) -> Cow<'a, RoaringBitmap> {
+fn minus<'a>(from: Cow<'a, RoaringBitmap>, removed: Vec<Cow<'a, RoaringBitmap>>) -> Cow<'a, RoaringBitmap> {
     let mut acc = from;
     for set in removed {
         if acc.is_empty() {
@@ -168,19 +150,10 @@ mod tests {
 
         assert_eq!(eval(Set::all(vec![set(&a), set(&b)])), bits(&[2, 3]));
         assert_eq!(eval(Set::all(vec![set(&a), set(&b).not()])), bits(&[1]));
-        assert_eq!(
-            eval(Set::all(vec![set(&a).not(), set(&c).not()])),
-            bits(&[4, 6])
-        );
+        assert_eq!(eval(Set::all(vec![set(&a).not(), set(&c).not()])), bits(&[4, 6]));
         assert_eq!(eval(Set::any(vec![set(&a), set(&c)])), bits(&[1, 2, 3, 5]));
-        assert_eq!(
-            eval(Set::any(vec![set(&a), set(&b).not()])),
-            bits(&[1, 2, 3, 5, 6])
-        );
-        assert_eq!(
-            eval(Set::any(vec![set(&a).not(), set(&b).not(), set(&c)])),
-            bits(&[1, 3, 4, 5, 6])
-        );
+        assert_eq!(eval(Set::any(vec![set(&a), set(&b).not()])), bits(&[1, 2, 3, 5, 6]));
+        assert_eq!(eval(Set::any(vec![set(&a).not(), set(&b).not(), set(&c)])), bits(&[1, 3, 4, 5, 6]));
         assert_eq!(eval(set(&a).not().not()), a);
         assert_eq!(eval(Set::all(vec![set(&a), set(&b), set(&c)])), bits(&[3]));
     }

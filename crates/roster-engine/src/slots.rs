@@ -36,11 +36,6 @@ impl Slots {
         self.free.push(slot);
         Some(slot)
     }
-
-    /// Every (user, slot).
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
-        self.by_id.iter().map(|(&user, &slot)| (user, slot))
-    }
 }
 
 /// The value in `slot`, or `missing` past the end.

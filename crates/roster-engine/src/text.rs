@@ -10,7 +10,7 @@ use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use regex::Regex;
 use roaring::RoaringBitmap;
 
-use crate::posting::{Posting, Union};
+use crate::posting::{add, Posting, Union};
 use crate::slots;
 
 /// No value.
@@ -48,9 +48,7 @@ impl TextMatcher {
     /// Whether a present value, folded and as written, matches.
     pub(crate) fn test(&self, folded: &str, exact: &str) -> bool {
         match self {
-            Self::Equals(needles) => needles
-                .binary_search_by(|n| n.as_str().cmp(folded))
-                .is_ok(),
+            Self::Equals(needles) => needles.binary_search_by(|n| n.as_str().cmp(folded)).is_ok(),
             Self::Contains(needle) => folded.contains(needle.as_str()),
             Self::StartsWith(needle) => folded.starts_with(needle.as_str()),
             Self::EndsWith(needle) => folded.ends_with(needle.as_str()),
@@ -142,11 +140,7 @@ impl TextColumn {
 
     /// The values whose folded form is `folded`.
     fn equal_to<'a>(&'a self, folded: &'a str) -> impl Iterator<Item = u32> + 'a {
-        let mut at = self
-            .heads
-            .get(&self.hasher.hash_one(folded))
-            .copied()
-            .unwrap_or(NONE);
+        let mut at = self.heads.get(&self.hasher.hash_one(folded)).copied().unwrap_or(NONE);
         std::iter::from_fn(move || {
             while at != NONE {
                 let value = at;
@@ -174,8 +168,7 @@ impl TextColumn {
         if folded == exact {
             self.exact_of.push(NONE);
         } else {
-            self.exact_of
-                .push(u32::try_from(self.exact_ends.len()).unwrap_or(NONE));
+            self.exact_of.push(u32::try_from(self.exact_ends.len()).unwrap_or(NONE));
             self.exact.push_str(exact);
             self.exact_ends.push(self.exact.len());
         }
@@ -210,7 +203,7 @@ impl TextColumn {
         }
         if new != NONE {
             self.postings[new as usize].insert(user);
-            self.present.insert(user);
+            add(&mut self.present, user);
         }
         slots::put(&mut self.by_slot, slot, new, NONE);
         true
@@ -230,16 +223,11 @@ impl TextColumn {
     /// equality by hash, substrings by one search through the folded arena.
     pub(crate) fn matching(&self, matcher: &TextMatcher) -> RoaringBitmap {
         match matcher {
-            TextMatcher::Equals(needles) => needles
-                .iter()
-                .flat_map(|needle| self.equal_to(needle))
-                .collect(),
+            TextMatcher::Equals(needles) => needles.iter().flat_map(|needle| self.equal_to(needle)).collect(),
             TextMatcher::Contains(needle) => self.search(needle, Anchor::Anywhere),
             TextMatcher::StartsWith(needle) => self.search(needle, Anchor::Start),
             TextMatcher::EndsWith(needle) => self.search(needle, Anchor::End),
-            TextMatcher::Matches(regex) => (0..self.value_count())
-                .filter(|&v| regex.is_match(self.exact(v)))
-                .collect(),
+            TextMatcher::Matches(regex) => (0..self.value_count()).filter(|&v| regex.is_match(self.exact(v))).collect(),
         }
     }
 
@@ -254,9 +242,7 @@ impl TextColumn {
                 Anchor::Start => TextMatcher::StartsWith(needle.to_owned()),
                 Anchor::End => TextMatcher::EndsWith(needle.to_owned()),
             };
-            return (0..self.value_count())
-                .filter(|&v| matcher.test(self.folded(v), ""))
-                .collect();
+            return (0..self.value_count()).filter(|&v| matcher.test(self.folded(v), "")).collect();
         };
         let haystack = self.folded.as_bytes();
         let mut found = Vec::new();
@@ -310,10 +296,7 @@ impl TextColumn {
 
     /// The values a watcher matches.
     pub(crate) fn watched(&self, watcher: u32) -> Option<&RoaringBitmap> {
-        self.watchers
-            .get(watcher as usize)?
-            .as_ref()
-            .map(|w| &w.values)
+        self.watchers.get(watcher as usize)?.as_ref().map(|w| &w.values)
     }
 
     /// The users holding one of `values`.
@@ -358,10 +341,7 @@ mod tests {
         let c = column(&["Sales", "SALES", "sales", "Ventes", "Émile"]);
         assert_eq!(c.value_at(0).map(|v| c.exact(v)), Some("Sales"));
         assert_eq!(c.value_at(4).map(|v| c.folded(v)), Some("émile"));
-        assert_eq!(
-            users(&c, TextMatcher::Equals(vec!["sales".into()])),
-            vec![100, 101, 102]
-        );
+        assert_eq!(users(&c, TextMatcher::Equals(vec!["sales".into()])), vec![100, 101, 102]);
         assert_eq!(fold("ÉCOLE Straße"), "école straße");
     }
 

@@ -124,6 +124,21 @@ CREATE TABLE csv_uploads (
 );
 CREATE INDEX csv_uploads_group ON csv_uploads(group_id, id);
 
+-- The change log: every write that the membership engine's image depends on appends
+-- what it touched, so another process can bring its image up to date before using it.
+CREATE TABLE changes (
+    seq {ID},
+    kind TEXT NOT NULL,
+    entity BIGINT NOT NULL,
+    at BIGINT NOT NULL
+);
+
+-- Small facts shared by every process (the last date roll-over, ...).
+CREATE TABLE facts (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
 CREATE TABLE api_tokens (
     id {ID},
     name TEXT NOT NULL UNIQUE,

@@ -113,3 +113,16 @@ pub async fn delete(conn: &mut AnyConnection, user_id: i64, course_id: i64) -> R
         .await?;
     Ok(done.rows_affected() > 0)
 }
+
+/// The enrollments of users with ids in `(after, upto]`: for loading everyone, in the
+/// same batches as the users.
+pub async fn of_users_between(conn: &mut AnyConnection, after: i64, upto: i64) -> Result<Vec<Enrollment>, StoreError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM enrollments WHERE user_id > $1 AND user_id <= $2 ORDER BY user_id, course_id"
+    ))
+    .bind(after)
+    .bind(upto)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}

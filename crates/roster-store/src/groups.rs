@@ -250,3 +250,12 @@ pub async fn upload_result(conn: &mut AnyConnection, group_id: i64, id: i64) -> 
         .fetch_optional(conn)
         .await?)
 }
+
+/// The groups on one of whose lists a user is.
+pub async fn lists_of_user(conn: &mut AnyConnection, user_id: i64, kind: ListKind) -> Result<Vec<i64>, StoreError> {
+    Ok(sqlx::query_scalar("SELECT group_id FROM group_lists WHERE user_id = $1 AND list = $2 ORDER BY group_id")
+        .bind(user_id)
+        .bind(kind.as_str())
+        .fetch_all(conn)
+        .await?)
+}

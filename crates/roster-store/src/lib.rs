@@ -14,6 +14,7 @@
 
 pub mod admins;
 pub mod branches;
+pub mod changes;
 pub mod courses;
 pub mod enrollments;
 mod error;

@@ -371,3 +371,13 @@ pub async fn branches_of(conn: &mut AnyConnection, ids: &[i64]) -> Result<Vec<Fo
     }
     Ok(out)
 }
+
+/// Users with ids above `after`, in id order, at most `limit`: for loading everyone.
+pub async fn batch(conn: &mut AnyConnection, after: i64, limit: i64) -> Result<Vec<User>, StoreError> {
+    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id > $1 ORDER BY id LIMIT $2"))
+        .bind(after)
+        .bind(limit)
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(from_row).collect()
+}

@@ -35,6 +35,10 @@ struct ErrorDetail {
     /// The input at fault, when one is.
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<String>,
+    /// Where in a rule's text (`line`, `column`) or tree (`path`) the fault lies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    position: Option<serde_json::Value>,
 }
 
 /// The status and code of each error.
@@ -42,6 +46,7 @@ fn classify(e: &AppError) -> (StatusCode, &'static str) {
     match e {
         AppError::BadRequest { .. } => (StatusCode::BAD_REQUEST, "bad_request"),
         AppError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+        AppError::Rule { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_rule"),
         AppError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
         AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
         AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
@@ -57,6 +62,17 @@ impl IntoResponse for ApiError {
         let field = match &self.0 {
             AppError::BadRequest { field, .. } | AppError::Conflict { field, .. } => field.clone(),
             AppError::Invalid(d) => Some(d.field.clone()),
+            AppError::Rule { field, .. } => Some(field.clone()),
+            _ => None,
+        };
+        let position = match &self.0 {
+            AppError::Rule { error, .. } => match &error.location {
+                Some(roster_domain::rule::Location::Text { line, column }) => {
+                    Some(serde_json::json!({"line": line, "column": column}))
+                }
+                Some(roster_domain::rule::Location::Tree { path }) => Some(serde_json::json!({"path": path})),
+                None => None,
+            },
             _ => None,
         };
         let message = match &self.0 {
@@ -67,7 +83,8 @@ impl IntoResponse for ApiError {
             AppError::Invalid(d) => format!("{}: {}", d.field, d.message),
             other => other.to_string(),
         };
-        let mut response = (status, Json(ErrorBody { error: ErrorDetail { code, message, field } })).into_response();
+        let mut response =
+            (status, Json(ErrorBody { error: ErrorDetail { code, message, field, position } })).into_response();
         if status == StatusCode::PAYLOAD_TOO_LARGE {
             // The body was refused unread: the connection cannot carry another request.
             response

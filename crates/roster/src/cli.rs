@@ -15,6 +15,10 @@ pub struct Cli {
     #[arg(long, global = true, env = "ROSTER_MAX_CSV_BYTES", default_value_t = 3 * 1024 * 1024)]
     pub max_csv_bytes: usize,
 
+    /// The platform's time zone (IANA name): where "today" of relative dates begins.
+    #[arg(long, global = true, env = "ROSTER_TIMEZONE", default_value = "UTC")]
+    pub timezone: String,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -37,6 +41,13 @@ pub enum Command {
     /// List groups, add members from a CSV file, export members to CSV.
     #[command(subcommand)]
     Groups(GroupsCommand),
+    /// Re-evaluate every automatic group from scratch and report drift between the
+    /// stored memberships and the rules (there should be none); --fix repairs it.
+    Reconcile {
+        /// Write the corrections (with membership events).
+        #[arg(long)]
+        fix: bool,
+    },
     /// Manage web UI logins.
     #[command(subcommand)]
     Admin(AdminCommand),

@@ -2,13 +2,12 @@
 
 use indicatif::{ProgressBar, ProgressStyle};
 use roster_app::demo::DemoSpec;
-use roster_app::{Actor, Role};
+use roster_app::{Actor, App, Role};
 use std::io::IsTerminal;
 use std::time::Instant;
 
-/// Opens or fills the demo database; serves it on `listen` unless that is `None`.
-pub async fn run(database_url: &str, users: usize, listen: Option<&str>, max_csv_bytes: usize) -> anyhow::Result<()> {
-    let app = crate::open(database_url, max_csv_bytes).await?;
+/// Fills the demo database if it is empty; serves it on `listen` unless that is `None`.
+pub async fn run(app: App, users: usize, listen: Option<&str>) -> anyhow::Result<()> {
     let mut conn = app.store().read().await?;
     let existing = roster_store::users::count(&mut conn).await?;
     drop(conn);

@@ -10,7 +10,7 @@ use std::io::{IsTerminal, Write};
 
 use crate::cli::GroupsCommand;
 
-pub async fn run(app: App, cmd: GroupsCommand) -> anyhow::Result<()> {
+pub async fn run(app: App, cmd: &GroupsCommand) -> anyhow::Result<()> {
     let actor = Actor::system("cli");
     match cmd {
         GroupsCommand::List => {
@@ -28,10 +28,11 @@ pub async fn run(app: App, cmd: GroupsCommand) -> anyhow::Result<()> {
             }
         }
         GroupsCommand::ImportMembers { group, file, dry_run, skip_errors } => {
-            let group = app.find_group(&actor, &group).await?;
-            let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let group = app.find_group(&actor, group).await?;
+            let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
             let spinner = spinner(&format!("associating {} with \"{}\"", file.display(), group.name));
-            let options = CsvOptions { dry_run, on_error: if skip_errors { OnError::Skip } else { OnError::Fail } };
+            let options =
+                CsvOptions { dry_run: *dry_run, on_error: if *skip_errors { OnError::Skip } else { OnError::Fail } };
             let outcome = app.associate_csv(&actor, &group.id, &bytes, &options).await;
             if let Some(s) = spinner {
                 s.finish_and_clear();
@@ -60,9 +61,9 @@ pub async fn run(app: App, cmd: GroupsCommand) -> anyhow::Result<()> {
             }
         }
         GroupsCommand::Export { group, output } => {
-            let group = app.find_group(&actor, &group).await?;
+            let group = app.find_group(&actor, group).await?;
             let mut export = app.export_members(&actor, &group.id).await?;
-            let mut out: Box<dyn Write> = match &output {
+            let mut out: Box<dyn Write> = match output {
                 Some(path) => Box::new(std::io::BufWriter::new(
                     std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?,
                 )),

@@ -23,38 +23,63 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    match cli.command {
+    match &cli.command {
         Command::Serve { listen } => {
-            let app = open(&cli.database_url, cli.max_csv_bytes).await?;
-            serve(app, &listen, None).await
+            let app = open(&cli).await?;
+            serve(app, listen, None).await
+        }
+        Command::Reconcile { fix } => {
+            let drift = open(&cli).await?.reconcile(*fix).await?;
+            for d in &drift.drifted {
+                println!("group {}: {} missing, {} extra", d.group, d.missing, d.extra);
+            }
+            println!(
+                "{} automatic groups, {} drifted{}",
+                drift.groups,
+                drift.drifted.len(),
+                if drift.fixed { ", repaired" } else { "" }
+            );
+            if !drift.drifted.is_empty() && !*fix {
+                std::process::exit(1);
+            }
+            Ok(())
         }
         Command::Migrate => {
-            open(&cli.database_url, cli.max_csv_bytes).await?;
+            open(&cli).await?;
             println!("the database at {} is up to date", redact(&cli.database_url));
             Ok(())
         }
-        Command::Groups(cmd) => groups::run(open(&cli.database_url, cli.max_csv_bytes).await?, cmd).await,
-        Command::Token(cmd) => token(open(&cli.database_url, cli.max_csv_bytes).await?, cmd).await,
+        Command::Groups(cmd) => groups::run(open(&cli).await?, cmd).await,
+        Command::Token(cmd) => token(open(&cli).await?, cmd).await,
         Command::Admin(AdminCommand::Create { username, password_stdin }) => {
-            let app = open(&cli.database_url, cli.max_csv_bytes).await?;
-            let password = read_password(password_stdin)?;
+            let app = open(&cli).await?;
+            let password = read_password(*password_stdin)?;
             let system = Actor::system("cli");
-            app.create_admin(system.superadmin()?, &username, &password, Role::Superadmin, &[]).await?;
+            app.create_admin(system.superadmin()?, username, &password, Role::Superadmin, &[]).await?;
             println!("superadmin \"{username}\" can now log in to the web UI");
             Ok(())
         }
         Command::Demo { users, listen, database_url, generate_only } => {
-            demo::run(&database_url, users, (!generate_only).then_some(listen.as_str()), cli.max_csv_bytes).await
+            let app = open_url(database_url, &cli).await?;
+            demo::run(app, *users, (!generate_only).then_some(listen.as_str())).await
         }
     }
 }
 
-/// Opens and migrates the database.
-pub(crate) async fn open(url: &str, max_csv_bytes: usize) -> anyhow::Result<App> {
+/// Opens and migrates the database the command line names.
+async fn open(cli: &Cli) -> anyhow::Result<App> {
+    open_url(&cli.database_url, cli).await
+}
+
+/// Opens and migrates the database at `url`, with the command line's settings.
+async fn open_url(url: &str, cli: &Cli) -> anyhow::Result<App> {
+    let timezone: chrono_tz::Tz = cli.timezone.parse().map_err(|_| {
+        anyhow::anyhow!("unknown time zone \"{}\"; use an IANA name such as Europe/Paris", cli.timezone)
+    })?;
     let store = Store::connect(url).await.with_context(|| format!("cannot open the database at {}", redact(url)))?;
     let clock = Arc::new(SystemClock);
     store.migrate(roster_app::Clock::now_ms(&*clock)).await.context("cannot migrate the database")?;
-    let settings = Settings { max_csv_bytes, ..Settings::default() };
+    let settings = Settings { max_csv_bytes: cli.max_csv_bytes, timezone, ..Settings::default() };
     Ok(App::new(store, clock, settings))
 }
 
@@ -76,11 +101,29 @@ pub(crate) async fn serve(app: App, listen: &str, banner: Option<String>) -> any
     } else {
         println!("Roster is serving on http://{addr} (API at http://{addr}/api/v1)");
     }
+    let moved = app.start().await.context("cannot evaluate the automatic groups")?;
+    tracing::info!(moved, "automatic groups evaluated at start-up");
     let store = app.store().clone();
+    let roll_over = tokio::spawn(roll_over_loop(app.clone()));
     roster_web::serve(app, listener, shutdown_signal()).await?;
+    roll_over.abort();
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Checks every minute whether the date rolled over in the platform time zone; the
+/// first process to notice re-evaluates relative-date rules for everyone.
+async fn roll_over_loop(app: App) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        match app.roll_over().await {
+            Ok(Some(day)) => tracing::info!(%day, "date rolled over: relative-date rules re-evaluated"),
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, "date roll-over failed; retrying in a minute"),
+        }
+    }
 }
 
 async fn shutdown_signal() {
@@ -116,15 +159,15 @@ fn read_password(from_stdin: bool) -> anyhow::Result<String> {
     Ok(password.trim_end_matches(['\r', '\n']).to_owned())
 }
 
-async fn token(app: App, cmd: TokenCommand) -> anyhow::Result<()> {
+async fn token(app: App, cmd: &TokenCommand) -> anyhow::Result<()> {
     let system = Actor::system("cli");
     let admin = system.superadmin()?;
     match cmd {
         TokenCommand::Create { name, role, branches } => {
-            let role = Role::parse(&role)?;
+            let role = Role::parse(role)?;
             let branches: Vec<String> =
                 branches.iter().map(|b| b.trim().to_owned()).filter(|b| !b.is_empty()).collect();
-            let token = app.create_token(admin, &name, role, &branches).await?;
+            let token = app.create_token(admin, name, role, &branches).await?;
             eprintln!("token \"{name}\" ({}) created; it is shown only once:", role.as_str());
             println!("{token}");
         }
@@ -142,7 +185,7 @@ async fn token(app: App, cmd: TokenCommand) -> anyhow::Result<()> {
             }
         }
         TokenCommand::Revoke { name } => {
-            app.revoke_token(admin, &name).await?;
+            app.revoke_token(admin, name).await?;
             println!("token \"{name}\" revoked");
         }
     }

@@ -2,6 +2,7 @@
 
 mod catalog;
 mod groups;
+mod rules;
 mod users;
 
 use axum::extract::DefaultBodyLimit;
@@ -27,6 +28,8 @@ pub const MAX_JSON_BODY: usize = 1024 * 1024;
         groups::list, groups::create, groups::get, groups::update, groups::delete,
         groups::members, groups::add_members, groups::remove_member, groups::upload_csv, groups::upload_report,
         groups::sample, groups::export, groups::events, groups::user_events, groups::user_groups,
+        rules::get_rule, rules::set_rule, rules::get_includes, rules::set_includes, rules::get_excludes,
+        rules::set_excludes, rules::preview, rules::explain,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = []))
@@ -73,6 +76,11 @@ pub fn router() -> Router<App> {
         .route("/groups/{id}/members/{user_id}", axum::routing::delete(groups::remove_member))
         .route("/groups/{id}/uploads/{upload}/report.csv", get(groups::upload_report))
         .route("/groups/{id}/events", get(groups::events))
+        .route("/groups/{id}/rule", get(rules::get_rule).put(rules::set_rule))
+        .route("/groups/{id}/includes", get(rules::get_includes).put(rules::set_includes))
+        .route("/groups/{id}/excludes", get(rules::get_excludes).put(rules::set_excludes))
+        .route("/groups/{id}/explain/{user_id}", get(rules::explain))
+        .route("/rules/preview", axum::routing::post(rules::preview))
         .route("/fields", get(catalog::list_fields).post(catalog::create_field))
         .route("/fields/{code}", get(catalog::get_field).patch(catalog::update_field).delete(catalog::delete_field))
         .route("/branches", get(catalog::list_branches).post(catalog::create_branch))

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod auth;
+mod automatic;
 mod catalog;
 mod groups;
 mod users;

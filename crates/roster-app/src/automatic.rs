@@ -1,0 +1,300 @@
+//! Automatic groups: their rule, include and exclude lists and suspended switch; the
+//! preview of a rule before it is saved, and why a user is or is not a member.
+
+use roster_domain::rule::Rule;
+use roster_domain::{Group, GroupPolicy};
+use roster_engine::{AutomaticGroup, Explanation};
+use roster_store::groups::ListKind;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use utoipa::ToSchema;
+
+use crate::live::{engine_error, LiveTx};
+use crate::rules::{catalog, check_cycles, compile, internal, stored_rule, RuleInput};
+use crate::views::GroupView;
+use crate::{parse_id, Actor, App, AppError, AppResult, Context, Scope};
+
+/// How many sample users a preview shows each way.
+const SAMPLES: usize = 10;
+
+/// A rule in its three forms.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RuleView {
+    /// The canonical text.
+    pub text: Option<String>,
+    /// The JSON tree.
+    #[schema(value_type = Option<Object>)]
+    pub tree: Option<Rule>,
+    /// The builder's condition sets, when the rule has their shape.
+    #[schema(value_type = Option<Object>)]
+    pub sets: Option<roster_domain::rule::ConditionSets>,
+}
+
+impl RuleView {
+    fn of(rule: Option<Rule>) -> Self {
+        Self { text: rule.as_ref().map(ToString::to_string), sets: rule.as_ref().and_then(Rule::to_sets), tree: rule }
+    }
+}
+
+/// What saving a rule or a list did.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RuleOutcome {
+    /// The group after the change.
+    pub group: GroupView,
+    /// The rule saved.
+    pub rule: RuleView,
+    /// How many users joined.
+    pub joined: u64,
+    /// How many users left.
+    pub left: u64,
+}
+
+/// A user id and name, as lists and samples show them.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UserRef {
+    /// The user's id.
+    pub id: String,
+    /// The user's login name.
+    pub username: String,
+}
+
+/// A replacement for an include or exclude list.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListInput {
+    /// The user ids on the list (replaces it whole).
+    pub users: Vec<String>,
+}
+
+/// A rule to preview, for a group or for none.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewInput {
+    /// The rule as text.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// The rule as a JSON tree.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub tree: Option<serde_json::Value>,
+    /// The rule as condition sets.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub sets: Option<serde_json::Value>,
+    /// The group the rule is for: joins and leaves are counted against its members.
+    #[serde(default)]
+    pub group: Option<String>,
+    /// For a new group: whether suspended users would be members (a group's own
+    /// setting applies otherwise).
+    #[serde(default)]
+    pub allow_suspended: Option<bool>,
+}
+
+/// What a rule would do.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PreviewView {
+    /// The rule as it would be saved.
+    pub text: String,
+    /// How many members the group would have.
+    pub member_count: u64,
+    /// How many users would join.
+    pub join_count: u64,
+    /// How many would leave.
+    pub leave_count: u64,
+    /// Some who would join.
+    pub join_samples: Vec<UserRef>,
+    /// Some who would leave.
+    pub leave_samples: Vec<UserRef>,
+}
+
+pub(crate) fn automatic_only(group: &Group) -> AppResult<()> {
+    if group.policy == GroupPolicy::Automatic {
+        Ok(())
+    } else {
+        Err(AppError::conflict(
+            "policy",
+            format!("\"{}\" is a manual group; only automatic groups have rules and lists", group.name),
+        ))
+    }
+}
+
+impl App {
+    /// An automatic group's rule in its three forms.
+    pub async fn get_rule(&self, _actor: &Actor, id: &str) -> AppResult<RuleView> {
+        let mut conn = self.store.read().await?;
+        let group = self.group(&mut conn, id).await?;
+        automatic_only(&group)?;
+        Ok(RuleView::of(stored_rule(&group)))
+    }
+
+    /// Sets or replaces an automatic group's rule; its members move as a diff in the
+    /// same transaction (users who still match never leave).
+    pub async fn set_rule(&self, actor: &Actor, id: &str, input: RuleInput) -> AppResult<RuleOutcome> {
+        let mut tx = self.begin().await?;
+        let mut group = self.group(&mut tx, id).await?;
+        automatic_only(&group)?;
+        let rule = compile(&input, &catalog(&mut tx).await?)?;
+        let groups = roster_store::groups::all(&mut tx).await?;
+        check_cycles(&groups, &group, &rule)?;
+        group.rule_text = Some(rule.to_string());
+        group.rule_tree = Some(serde_json::to_string(&rule).map_err(internal)?);
+        group.updated_at = tx.now;
+        roster_store::groups::update(&mut tx, &group).await?;
+        let cause = self.cause(actor, format!("rule edited by {}", actor.name));
+        self.finish_definition(tx, group.id, &cause).await
+    }
+
+    /// Saves what a definition change did and shapes the answer.
+    async fn finish_definition(
+        &self,
+        mut tx: LiveTx,
+        group: i64,
+        cause: &crate::membership::Cause,
+    ) -> AppResult<RuleOutcome> {
+        let evaluation = tx.automatic_group_changed(group, cause).await?;
+        let (joined, left) = evaluation.get(group).map_or((0, 0), |g| (g.joined.len(), g.left.len()));
+        let saved =
+            roster_store::groups::get(&mut tx, group).await?.ok_or_else(|| AppError::NotFound("group".into()))?;
+        tx.commit().await?;
+        Ok(RuleOutcome { rule: RuleView::of(stored_rule(&saved)), group: saved.into(), joined, left })
+    }
+
+    /// The users on an automatic group's include or exclude list (those the caller may see).
+    pub async fn get_list(&self, actor: &Actor, id: &str, kind: ListKind) -> AppResult<Vec<UserRef>> {
+        let mut conn = self.store.read().await?;
+        let group = self.group(&mut conn, id).await?;
+        automatic_only(&group)?;
+        let ctx = Context::load(&mut conn).await?;
+        let ids = roster_store::groups::list_users(&mut conn, group.id, kind).await?;
+        let ids = self.within_scope(&mut conn, &actor.scope(&ctx.tree), ids).await?;
+        self.user_refs(&mut conn, &ids).await
+    }
+
+    async fn user_refs(&self, conn: &mut roster_store::AnyConnection, ids: &[i64]) -> AppResult<Vec<UserRef>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(u) = roster_store::users::get(conn, *id).await? {
+                out.push(UserRef { id: u.id.to_string(), username: u.username });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Replaces an automatic group's include or exclude list. A user put on one list
+    /// leaves the other. A training admin's list edits keep the users it cannot see.
+    pub async fn set_list(&self, actor: &Actor, id: &str, kind: ListKind, input: ListInput) -> AppResult<RuleOutcome> {
+        let mut tx = self.begin().await?;
+        let mut group = self.group(&mut tx, id).await?;
+        automatic_only(&group)?;
+        let ctx = Context::load(&mut tx).await?;
+        let scope = actor.scope(&ctx.tree);
+        let wanted = self.list_user_ids(&mut tx, &scope, &input.users).await?;
+        let current = roster_store::groups::list_users(&mut tx, group.id, kind).await?;
+        let reachable = self.within_scope(&mut tx, &scope, current.clone()).await?;
+        let gone: Vec<i64> = reachable.iter().copied().filter(|u| wanted.binary_search(u).is_err()).collect();
+        let other = match kind {
+            ListKind::Include => ListKind::Exclude,
+            ListKind::Exclude => ListKind::Include,
+        };
+        roster_store::groups::remove_from_list(&mut tx, group.id, kind, &gone).await?;
+        roster_store::groups::remove_from_list(&mut tx, group.id, other, &wanted).await?;
+        let now = tx.now;
+        roster_store::groups::add_to_list(&mut tx, group.id, kind, &wanted, now, &actor.name).await?;
+        group.updated_at = tx.now;
+        roster_store::groups::update(&mut tx, &group).await?;
+        let what = match kind {
+            ListKind::Include => "include list",
+            ListKind::Exclude => "exclude list",
+        };
+        let cause = self.cause(actor, format!("{what} edited by {}", actor.name));
+        self.finish_definition(tx, group.id, &cause).await
+    }
+
+    async fn list_user_ids(
+        &self,
+        conn: &mut roster_store::AnyConnection,
+        scope: &Scope,
+        raw: &[String],
+    ) -> AppResult<Vec<i64>> {
+        if raw.len() > 100_000 {
+            return Err(AppError::bad_request("users", "a list holds at most 100,000 users"));
+        }
+        let mut ids = Vec::with_capacity(raw.len());
+        for (i, r) in raw.iter().enumerate() {
+            ids.push(
+                r.parse::<i64>()
+                    .map_err(|_| AppError::invalid(format!("users[{i}]"), format!("\"{r}\" is not a user id")))?,
+            );
+        }
+        let found: HashMap<i64, Option<i64>> =
+            roster_store::users::branches_of(conn, &ids).await?.into_iter().map(|f| (f.id, f.branch_id)).collect();
+        for (i, id) in ids.iter().enumerate() {
+            if !found.get(id).is_some_and(|b| scope.contains(*b)) {
+                return Err(AppError::invalid(format!("users[{i}]"), format!("no user has the id \"{id}\"")));
+            }
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(ids)
+    }
+
+    /// What a rule would do, saving nothing.
+    pub async fn preview_rule(&self, _actor: &Actor, input: PreviewInput) -> AppResult<PreviewView> {
+        let mut tx = self.begin().await?;
+        let group = match input.group.as_deref() {
+            Some(id) => {
+                let g = self.group(&mut tx, id).await?;
+                automatic_only(&g)?;
+                Some(g)
+            }
+            None => None,
+        };
+        let rule_input = RuleInput { text: input.text.clone(), tree: input.tree.clone(), sets: input.sets.clone() };
+        let rule = compile(&rule_input, &catalog(&mut tx).await?)?;
+        if let Some(g) = &group {
+            check_cycles(&roster_store::groups::all(&mut tx).await?, g, &rule)?;
+        }
+        let (include, exclude) = match &group {
+            Some(g) => (
+                roster_store::groups::list_users(&mut tx, g.id, ListKind::Include).await?,
+                roster_store::groups::list_users(&mut tx, g.id, ListKind::Exclude).await?,
+            ),
+            None => (vec![], vec![]),
+        };
+        let candidate = AutomaticGroup {
+            rule: rule.clone(),
+            include,
+            exclude,
+            allow_suspended: input.allow_suspended.or(group.as_ref().map(|g| g.allow_suspended)).unwrap_or(false),
+        };
+        let today = tx.today;
+        let preview = tx
+            .engine(|e| e.preview(&candidate, group.as_ref().map(|g| g.id), today, SAMPLES))?
+            .map_err(engine_error)?;
+        let join_samples = self.user_refs(&mut tx, &preview.join_samples).await?;
+        let leave_samples = self.user_refs(&mut tx, &preview.leave_samples).await?;
+        Ok(PreviewView {
+            text: rule.to_string(),
+            member_count: preview.member_count,
+            join_count: preview.join_count,
+            leave_count: preview.leave_count,
+            join_samples,
+            leave_samples,
+        })
+    }
+
+    /// Why a user is, or is not, a member of an automatic group.
+    pub async fn explain(&self, actor: &Actor, id: &str, user_id: &str) -> AppResult<Explanation> {
+        let user = parse_id("user", user_id)?;
+        let mut tx = self.begin().await?;
+        let group = self.group(&mut tx, id).await?;
+        automatic_only(&group)?;
+        let ctx = Context::load(&mut tx).await?;
+        self.visible_user(&mut tx, &actor.scope(&ctx.tree), user).await?;
+        if group.rule_tree.is_none() {
+            return Err(AppError::conflict("rule", format!("\"{}\" has no rule yet", group.name)));
+        }
+        let today = tx.today;
+        tx.engine(|e| e.explain(group.id, user, today))?.map_err(engine_error)
+    }
+}

@@ -1,0 +1,79 @@
+//! Groups as the engine holds them: manual ones with their members, automatic ones with
+//! their compiled rule and lists; and every group's members as last committed.
+
+use roaring::RoaringBitmap;
+use roster_domain::rule::Rule;
+
+use crate::compile::CompiledRule;
+use crate::error::GroupName;
+
+/// An automatic group's definition, compiled.
+#[derive(Debug)]
+pub(crate) struct Automatic {
+    /// The rule, as checked against the catalog.
+    pub(crate) rule: Rule,
+    pub(crate) compiled: CompiledRule,
+    /// The groups the rule names.
+    pub(crate) references: Vec<i64>,
+    pub(crate) include: RoaringBitmap,
+    pub(crate) exclude: RoaringBitmap,
+    pub(crate) allow_suspended: bool,
+}
+
+impl Automatic {
+    /// The members, given the users matching the rule and the active users.
+    pub(crate) fn members(&self, mut matched: RoaringBitmap, active: &RoaringBitmap) -> RoaringBitmap {
+        if !self.allow_suspended {
+            // Active users are dense and suspended ones sparse: keeping the active is
+            // a lookup per matching user, removing the suspended a merge with them all.
+            matched &= active;
+        }
+        if !self.include.is_empty() {
+            matched |= &self.include;
+        }
+        if !self.exclude.is_empty() {
+            matched -= &self.exclude;
+        }
+        matched
+    }
+
+    /// Whether a user is a member, given whether the rule holds for them.
+    pub(crate) fn is_member(&self, user: u32, matches: bool, suspended: bool) -> bool {
+        let listed = |list: &RoaringBitmap| !list.is_empty() && list.contains(user);
+        !listed(&self.exclude)
+            && (listed(&self.include) || (matches && (self.allow_suspended || !suspended)))
+    }
+}
+
+/// How a group is filled.
+#[derive(Debug)]
+pub(crate) enum Policy {
+    /// By hand.
+    Manual,
+    /// By its rule.
+    Automatic(Box<Automatic>),
+}
+
+/// A group.
+#[derive(Debug)]
+pub(crate) struct Group {
+    pub(crate) name: String,
+    pub(crate) policy: Policy,
+    /// Manual: its members. Automatic: its members as last committed.
+    pub(crate) members: RoaringBitmap,
+}
+
+impl Group {
+    /// The definition of an automatic group.
+    pub(crate) fn automatic(&self) -> Option<&Automatic> {
+        match &self.policy {
+            Policy::Automatic(auto) => Some(auto),
+            Policy::Manual => None,
+        }
+    }
+
+    /// The group's id and name.
+    pub(crate) fn name(&self, id: i64) -> GroupName {
+        GroupName { id, name: self.name.clone() }
+    }
+}

@@ -1,0 +1,93 @@
+//! Preview: what a rule not yet saved would do to a group, before the administrator
+//! saves it — who would join, who would leave, with samples.
+
+use chrono::NaiveDate;
+use roaring::RoaringBitmap;
+use roster_domain::rule::compile_tree;
+use serde::Serialize;
+
+use crate::compile::compile_once;
+use crate::engine::Engine;
+use crate::error::EngineError;
+use crate::eval_all::{matching, Memo};
+use crate::groups::Automatic;
+use crate::input::AutomaticGroup;
+use crate::posting::empty;
+use crate::predicate::Predicates;
+
+/// What a candidate definition would do to a group's members.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Preview {
+    /// The members the definition gives.
+    #[serde(skip)]
+    pub members: RoaringBitmap,
+    /// Who would join.
+    #[serde(skip)]
+    pub joined: RoaringBitmap,
+    /// Who would leave.
+    #[serde(skip)]
+    pub left: RoaringBitmap,
+    /// How many members.
+    pub member_count: u64,
+    /// How many would join.
+    pub join_count: u64,
+    /// How many would leave.
+    pub leave_count: u64,
+    /// The first user ids that would join.
+    pub join_samples: Vec<i64>,
+    /// The first user ids that would leave.
+    pub leave_samples: Vec<i64>,
+}
+
+impl Engine {
+    /// Evaluates a candidate definition on `today` against the population, for an
+    /// existing group (against its current members) or a new one (against nobody),
+    /// with up to `samples` user ids each way. Groups named by `member_of` count with
+    /// their committed members. Nothing is saved.
+    pub fn preview(
+        &self,
+        candidate: &AutomaticGroup,
+        group: Option<i64>,
+        today: NaiveDate,
+        samples: usize,
+    ) -> Result<Preview, EngineError> {
+        let current = match group {
+            Some(g) => self.members(g).ok_or(EngineError::UnknownGroup(g))?,
+            None => empty(),
+        };
+        let rule = compile_tree(&candidate.rule, self.rule_catalog())?;
+        if let Some(g) = group {
+            if let Some(cycle) = self.find_cycle(g, &rule) {
+                return Err(EngineError::Cycle(cycle));
+            }
+        }
+        let mut predicates = Predicates::default();
+        let compiled = compile_once(&rule, &self.image, &mut predicates)?;
+        let mut memo = Memo::default();
+        memo.fill(&compiled, &predicates, &self.image, today);
+        let members_of = |g: i64| self.members(g).unwrap_or(empty());
+        let matched = matching(&compiled, &memo, &members_of, &self.image.universe);
+        let definition = Automatic {
+            references: rule.referenced_groups(),
+            rule,
+            compiled,
+            include: self.known_users(&candidate.include)?,
+            exclude: self.known_users(&candidate.exclude)?,
+            allow_suspended: candidate.allow_suspended,
+        };
+        let members = definition.members(matched, &self.image.active);
+        let joined = &members - current;
+        let left = current - &members;
+        let sample = |users: &RoaringBitmap| users.iter().take(samples).map(i64::from).collect();
+        Ok(Preview {
+            member_count: members.len(),
+            join_count: joined.len(),
+            leave_count: left.len(),
+            join_samples: sample(&joined),
+            leave_samples: sample(&left),
+            members,
+            joined,
+            left,
+        })
+    }
+}

@@ -1,0 +1,98 @@
+//! The change log and shared facts: how several processes keep their in-memory images
+//! of the database current, and agree on periodic work.
+
+use sqlx::AnyConnection;
+
+use crate::{col, StoreError};
+
+/// What a change touched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Touched {
+    /// A user, its fields or its enrollments (deleted users included).
+    User(i64),
+    /// A group: its definition, lists or (manual) members.
+    Group(i64),
+    /// Fields, branches or courses.
+    Catalog,
+}
+
+impl Touched {
+    fn parts(self) -> (&'static str, i64) {
+        match self {
+            Touched::User(id) => ("user", id),
+            Touched::Group(id) => ("group", id),
+            Touched::Catalog => ("catalog", 0),
+        }
+    }
+}
+
+/// Appends changes; returns the last sequence number written (or `None` for none).
+pub async fn append(conn: &mut AnyConnection, touched: &[Touched], at: i64) -> Result<Option<i64>, StoreError> {
+    let mut last = None;
+    for chunk in touched.chunks(500) {
+        let mut p = crate::params::Params::new(conn);
+        let sql = format!("INSERT INTO changes (kind, entity, at) VALUES {} RETURNING seq", p.rows(chunk.len(), 3));
+        let mut q = sqlx::query_scalar::<_, i64>(&sql);
+        for t in chunk {
+            let (kind, id) = t.parts();
+            q = q.bind(kind).bind(id).bind(at);
+        }
+        last = q.fetch_all(&mut *conn).await?.into_iter().max().or(last);
+    }
+    Ok(last)
+}
+
+/// The changes after `seq`, in order (at most `limit`).
+pub async fn since(conn: &mut AnyConnection, seq: i64, limit: i64) -> Result<Vec<(i64, Touched)>, StoreError> {
+    let rows = sqlx::query("SELECT seq, kind, entity FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2")
+        .bind(seq)
+        .bind(limit)
+        .fetch_all(conn)
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let kind: String = col(row, "kind")?;
+            let id: i64 = col(row, "entity")?;
+            let touched = match kind.as_str() {
+                "user" => Touched::User(id),
+                "group" => Touched::Group(id),
+                "catalog" => Touched::Catalog,
+                other => return Err(StoreError::Corrupt(format!("unknown change kind {other}"))),
+            };
+            Ok((col(row, "seq")?, touched))
+        })
+        .collect()
+}
+
+/// The last sequence number written, 0 when the log is empty.
+pub async fn last(conn: &mut AnyConnection) -> Result<i64, StoreError> {
+    let n: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM changes").fetch_one(conn).await?;
+    Ok(n.unwrap_or(0))
+}
+
+/// Forgets changes older than `before` (epoch ms), keeping the newest one so the
+/// sequence never goes back.
+pub async fn prune(conn: &mut AnyConnection, before: i64) -> Result<u64, StoreError> {
+    let done = sqlx::query("DELETE FROM changes WHERE at < $1 AND seq < (SELECT MAX(seq) FROM changes)")
+        .bind(before)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// A shared fact, if set.
+pub async fn fact(conn: &mut AnyConnection, name: &str) -> Result<Option<String>, StoreError> {
+    Ok(sqlx::query_scalar("SELECT value FROM facts WHERE name = $1").bind(name).fetch_optional(conn).await?)
+}
+
+/// Sets a shared fact.
+pub async fn set_fact(conn: &mut AnyConnection, name: &str, value: &str) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO facts (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+    )
+    .bind(name)
+    .bind(value)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
