@@ -8,7 +8,9 @@ use rand::{Rng, SeedableRng};
 use roster_domain::{Code, Enrollment, EnrollmentStatus, FieldDef, FieldType, FieldValue, Name, User, UserStatus};
 use std::collections::BTreeMap;
 
-use crate::{App, AppResult};
+use crate::groups::{AddMembers, NewGroup};
+use crate::rules::RuleInput;
+use crate::{Actor, App, AppResult};
 
 /// What to generate.
 #[derive(Debug, Clone)]
@@ -42,6 +44,8 @@ pub struct DemoSummary {
     pub branches: usize,
     /// Courses stored.
     pub courses: usize,
+    /// Groups made (automatic ones with their rules, and a manual one).
+    pub groups: usize,
 }
 
 const FIRST: &[&str] = &[
@@ -229,7 +233,7 @@ pub fn field_defs() -> Vec<FieldDef> {
 fn skewed(rng: &mut StdRng, n: usize) -> usize {
     // Inverse-transform of a truncated power law; cheap and good enough for realism.
     let u: f64 = rng.gen();
-    ((n as f64).powf(u) - 1.0) as usize % n
+    ((n as f64 + 1.0).powf(u) - 1.0) as usize % n
 }
 
 fn pick<'a>(rng: &mut StdRng, items: &[&'a str]) -> &'a str {
@@ -305,7 +309,57 @@ impl App {
             progress(made);
         }
         summary.users = made;
+        summary.groups = self.demo_groups().await?;
         Ok(summary)
+    }
+
+    /// Groups that show what rules do, made through the same use cases as a client's.
+    async fn demo_groups(&self) -> AppResult<usize> {
+        let actor = Actor::system("demo");
+        let mut rules: Vec<(String, String, &str)> = vec![
+            ("Approved Drivers".into(), "Completed Driver Safety Fundamentals".into(), r#"course("DRV-101") = completed"#),
+            ("Acme email".into(), "Everyone with an acme.com address".into(), r#"email ends with "@acme.com""#),
+            ("EMEA staff".into(), "Users of the EMEA region and below".into(), r#"branch under "EMEA""#),
+            ("New hires".into(), "Hired in the last 90 days".into(), r#"field("Hire Date") > today - 90d"#),
+            ("Contractors".into(), "Employee status Contractor".into(), r#"field("Employee Status") = "Contractor""#),
+            (
+                "Safety refresher due".into(),
+                "Active, and not completed the annual refresher in a year".into(),
+                r#"status = active and not (course("SAFE-2") = completed and course("SAFE-2").completed_at >= today - 365d)"#,
+            ),
+            (
+                "Staff drivers".into(),
+                "Approved drivers who are not contractors".into(),
+                r#"member_of("Approved Drivers") and not member_of("Contractors")"#,
+            ),
+        ];
+        let department_rules: Vec<String> =
+            DEPARTMENTS.iter().map(|d| format!(r#"field("Department") = "{d}""#)).collect();
+        for (d, rule) in DEPARTMENTS.iter().zip(&department_rules) {
+            rules.push((format!("Department: {d}"), format!("Everyone in {d}"), rule));
+        }
+        for (name, description, text) in &rules {
+            let group = self
+                .create_group(
+                    &actor,
+                    NewGroup { name: name.clone(), description: Some(description.clone()), policy: Some("automatic".into()) },
+                )
+                .await?;
+            self.set_rule(&actor, &group.id, RuleInput { text: Some((*text).to_owned()), ..RuleInput::default() }).await?;
+        }
+        let committee = self
+            .create_group(
+                &actor,
+                NewGroup {
+                    name: "Fleet Safety Committee".into(),
+                    description: Some("Chosen by hand: the drivers of the Paris site".into()),
+                    policy: None,
+                },
+            )
+            .await?;
+        let add = AddMembers { from_branch: Some("EMEA-FR-PAR".into()), include_descendants: Some(false), ..AddMembers::default() };
+        self.add_members(&actor, &committee.id, add).await?;
+        Ok(rules.len() + 1)
     }
 
     async fn demo_branches(

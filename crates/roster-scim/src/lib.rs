@@ -25,6 +25,20 @@
 //! group when [`PatchRequest::touches`] `members`, writes the stored group as JSON
 //! ([`Group::to_json`]), applies the patch, reads the result back ([`Group::from_json`]),
 //! stores the difference, and returns the new JSON projected ([`Projection::apply`]).
+//!
+//! ```
+//! use roster_scim::{Filter, Limits, ServiceProvider, User};
+//!
+//! let sp = ServiceProvider::new(
+//!     "https://roster.example/scim/v2",
+//!     Limits { max_results: 200, bulk_max_operations: 1000, bulk_max_payload_size: 1 << 20 },
+//!     &[],
+//! );
+//! let filter = Filter::parse_for(r#"userName eq "BJensen" and not (active eq false)"#, sp.users())?;
+//! let user = User { active: Some(true), ..User::new("bjensen") };
+//! assert!(filter.matches(&user.to_json(&sp), sp.users()));
+//! # Ok::<(), roster_scim::ScimError>(())
+//! ```
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 

@@ -33,11 +33,12 @@ pub async fn run(app: App, users: usize, listen: Option<&str>) -> anyhow::Result
             b.finish_and_clear();
         }
         eprintln!(
-            "generated {} users, {} enrollments, {} branches, {} courses in {:.1}s",
+            "generated {} users, {} enrollments, {} branches, {} courses, {} groups in {:.1}s",
             summary.users,
             summary.enrollments,
             summary.branches,
             summary.courses,
+            summary.groups,
             started.elapsed().as_secs_f64()
         );
     }

@@ -1,8 +1,6 @@
 //! Properties: the parsers never panic whatever the input, and a filter printed then
 //! parsed again is the same tree.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use proptest::prelude::*;
 use roster_scim::filter::MAX_FILTER_LENGTH;
 use roster_scim::{urn, AttrPath, CompValue, CompareOp, Filter, Limits, PatchPath, PatchRequest, ServiceProvider};
