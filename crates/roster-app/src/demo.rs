@@ -317,7 +317,11 @@ impl App {
     async fn demo_groups(&self) -> AppResult<usize> {
         let actor = Actor::system("demo");
         let mut rules: Vec<(String, String, &str)> = vec![
-            ("Approved Drivers".into(), "Completed Driver Safety Fundamentals".into(), r#"course("DRV-101") = completed"#),
+            (
+                "Approved Drivers".into(),
+                "Completed Driver Safety Fundamentals".into(),
+                r#"course("DRV-101") = completed"#,
+            ),
             ("Acme email".into(), "Everyone with an acme.com address".into(), r#"email ends with "@acme.com""#),
             ("EMEA staff".into(), "Users of the EMEA region and below".into(), r#"branch under "EMEA""#),
             ("New hires".into(), "Hired in the last 90 days".into(), r#"field("Hire Date") > today - 90d"#),
@@ -342,10 +346,15 @@ impl App {
             let group = self
                 .create_group(
                     &actor,
-                    NewGroup { name: name.clone(), description: Some(description.clone()), policy: Some("automatic".into()) },
+                    NewGroup {
+                        name: name.clone(),
+                        description: Some(description.clone()),
+                        policy: Some("automatic".into()),
+                    },
                 )
                 .await?;
-            self.set_rule(&actor, &group.id, RuleInput { text: Some((*text).to_owned()), ..RuleInput::default() }).await?;
+            self.set_rule(&actor, &group.id, RuleInput { text: Some((*text).to_owned()), ..RuleInput::default() })
+                .await?;
         }
         let committee = self
             .create_group(
@@ -357,7 +366,11 @@ impl App {
                 },
             )
             .await?;
-        let add = AddMembers { from_branch: Some("EMEA-FR-PAR".into()), include_descendants: Some(false), ..AddMembers::default() };
+        let add = AddMembers {
+            from_branch: Some("EMEA-FR-PAR".into()),
+            include_descendants: Some(false),
+            ..AddMembers::default()
+        };
         self.add_members(&actor, &committee.id, add).await?;
         Ok(rules.len() + 1)
     }

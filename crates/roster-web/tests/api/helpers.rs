@@ -40,7 +40,7 @@ pub fn postgres_url() -> Option<String> {
     }
 }
 
-fn with_database(url: &str, name: &str) -> String {
+pub fn with_database(url: &str, name: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((b, q)) => (b, Some(q)),
         None => (url, None),
@@ -93,20 +93,29 @@ where
     }
 }
 
-async fn sqlx_exec(conn: &mut roster_store::AnyConnection, sql: &str) {
+pub async fn sqlx_exec(conn: &mut roster_store::AnyConnection, sql: &str) {
     roster_store::execute_raw(conn, sql).await.expect(sql);
 }
 
 async fn spawn(url: &str, dir: Option<tempfile::TempDir>) -> TestServer {
+    spawn_server(url, dir, None).await
+}
+
+/// Another server on the same database, as a second process would be: its own engine,
+/// its own in-process gate, the same token.
+pub async fn spawn_server(url: &str, dir: Option<tempfile::TempDir>, token: Option<String>) -> TestServer {
     let store = Store::connect(url).await.expect("database opens");
     store.migrate(NOW_MS).await.expect("migrations apply");
     let clock = ManualClock::new(NOW_MS);
     let app = App::new(store, Arc::new(clock.clone()), Settings::default());
     let system = Actor::system("test");
-    let token = app
-        .create_token(system.superadmin().expect("superadmin"), "test-admin", Role::Superadmin, &[])
-        .await
-        .expect("token");
+    let token = match token {
+        Some(t) => t,
+        None => app
+            .create_token(system.superadmin().expect("superadmin"), "test-admin", Role::Superadmin, &[])
+            .await
+            .expect("token"),
+    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let served = app.clone();

@@ -6,5 +6,6 @@ mod helpers;
 mod auth;
 mod automatic;
 mod catalog;
+mod cluster;
 mod groups;
 mod users;

@@ -1,0 +1,245 @@
+//! After any sequence of writes through the application layer, the stored memberships
+//! equal a from-scratch evaluation of every rule: membership is always true.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use proptest::prelude::*;
+use roster_app::catalog::{NewBranch, NewCourse, NewField};
+use roster_app::enrollments::EnrollmentInput;
+use roster_app::groups::{AddMembers, NewGroup};
+use roster_app::rules::RuleInput;
+use roster_app::users::{NewUser, UserPatch};
+use roster_app::{Actor, App, ListKind, ManualClock, Settings};
+use roster_store::Store;
+use std::sync::Arc;
+
+const RULES: &[&str] = &[
+    r#"field("department") = "Sales""#,
+    r#"field("department") in ("Sales", "Ops") and branch under "EMEA""#,
+    r#"course("C1") = completed"#,
+    r#"course("C1") != completed or course("C2") = failed"#,
+    r#"email ends with "@acme.com" and status = active"#,
+    r#"field("hired") > today - 30d"#,
+    r#"member_of("Manual") and not field("department") is empty"#,
+    r#"member_of("Auto 0") or branch = "US""#,
+    r#"not member_of("Auto 1")"#,
+    r#"username matches "^u[0-4]""#,
+];
+
+#[derive(Debug, Clone)]
+enum Op {
+    CreateUser { dept: u8, branch: u8, acme: bool, hired_days_ago: u8 },
+    UpdateUser { user: u8, dept: u8, branch: u8, suspend: bool },
+    DeleteUser { user: u8 },
+    Enroll { user: u8, course: u8, status: u8 },
+    AddManual { user: u8 },
+    RemoveManual { user: u8 },
+    SetRule { group: u8, rule: u8 },
+    Include { group: u8, user: u8 },
+    Exclude { group: u8, user: u8 },
+    AllowSuspended { group: u8, allow: bool },
+    NextDay { days: u8 },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => (0..4u8, 0..4u8, any::<bool>(), 0..60u8).prop_map(|(dept, branch, acme, hired_days_ago)| Op::CreateUser { dept, branch, acme, hired_days_ago }),
+        2 => (0..12u8, 0..4u8, 0..4u8, any::<bool>()).prop_map(|(user, dept, branch, suspend)| Op::UpdateUser { user, dept, branch, suspend }),
+        1 => (0..12u8).prop_map(|user| Op::DeleteUser { user }),
+        2 => (0..12u8, 0..2u8, 0..5u8).prop_map(|(user, course, status)| Op::Enroll { user, course, status }),
+        1 => (0..12u8).prop_map(|user| Op::AddManual { user }),
+        1 => (0..12u8).prop_map(|user| Op::RemoveManual { user }),
+        2 => (0..3u8, 0..RULES.len() as u8).prop_map(|(group, rule)| Op::SetRule { group, rule }),
+        1 => (0..3u8, 0..12u8).prop_map(|(group, user)| Op::Include { group, user }),
+        1 => (0..3u8, 0..12u8).prop_map(|(group, user)| Op::Exclude { group, user }),
+        1 => (0..3u8, any::<bool>()).prop_map(|(group, allow)| Op::AllowSuspended { group, allow }),
+        1 => (1..40u8).prop_map(|days| Op::NextDay { days }),
+    ]
+}
+
+const DEPTS: [Option<&str>; 4] = [Some("Sales"), Some("Ops"), Some("Legal"), None];
+const BRANCHES: [Option<&str>; 4] = [Some("FR"), Some("EMEA"), Some("US"), None];
+const DAY: i64 = 86_400_000;
+const NOW: i64 = 1_772_452_800_000;
+
+async fn setup(app: &App, actor: &Actor) -> Vec<String> {
+    for (code, parent) in [("EMEA", None), ("FR", Some("EMEA")), ("US", None)] {
+        app.create_branch(actor, NewBranch { code: code.into(), name: code.into(), parent: parent.map(Into::into) })
+            .await
+            .unwrap();
+    }
+    app.create_field(
+        actor,
+        NewField {
+            code: "department".into(),
+            name: "Department".into(),
+            field_type: "dropdown".into(),
+            options: vec!["Sales".into(), "Ops".into(), "Legal".into()],
+        },
+    )
+    .await
+    .unwrap();
+    app.create_field(
+        actor,
+        NewField { code: "hired".into(), name: "Hired".into(), field_type: "date".into(), options: vec![] },
+    )
+    .await
+    .unwrap();
+    for c in ["C1", "C2"] {
+        app.create_course(actor, NewCourse { code: c.into(), name: c.into() }).await.unwrap();
+    }
+    app.create_group(actor, NewGroup { name: "Manual".into(), description: None, policy: None }).await.unwrap();
+    let mut autos = Vec::new();
+    for i in 0..3 {
+        let g = app
+            .create_group(
+                actor,
+                NewGroup { name: format!("Auto {i}"), description: None, policy: Some("automatic".into()) },
+            )
+            .await
+            .unwrap();
+        autos.push(g.id);
+    }
+    // Start with member_of chains and relative dates in force; ops may change them.
+    for (group, rule) in autos.iter().zip([6, 5, 7]) {
+        app.set_rule(actor, group, RuleInput { text: Some(RULES[rule].into()), ..RuleInput::default() }).await.unwrap();
+    }
+    autos
+}
+
+async fn run(ops: Vec<Op>) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&format!("sqlite://{}", dir.path().join("p.db").display())).await.unwrap();
+    store.migrate(NOW).await.unwrap();
+    let clock = ManualClock::new(NOW);
+    let app = App::new(store, Arc::new(clock.clone()), Settings::default());
+    let actor = Actor::system("prop");
+    let autos = setup(&app, &actor).await;
+    let manual = app.find_group(&actor, "Manual").await.unwrap().id;
+    let mut users: Vec<String> = Vec::new();
+    let pick = |users: &Vec<String>, i: u8| users.get(i as usize % users.len().max(1)).cloned();
+    for (n, op) in ops.into_iter().enumerate() {
+        // Refusals (a rule cycle, a deleted user) are fine: they must change nothing.
+        match op {
+            Op::CreateUser { dept, branch, acme, hired_days_ago } => {
+                let hired =
+                    chrono::DateTime::from_timestamp_millis(clock_now(&clock) - i64::from(hired_days_ago) * DAY)
+                        .unwrap()
+                        .date_naive();
+                let mut fields = std::collections::BTreeMap::new();
+                if let Some(d) = DEPTS[dept as usize] {
+                    fields.insert("department".to_owned(), serde_json::json!(d));
+                }
+                fields.insert("hired".to_owned(), serde_json::json!(hired.to_string()));
+                let u = NewUser {
+                    username: format!("u{n}"),
+                    email: format!("u{n}@{}", if acme { "acme.com" } else { "other.org" }),
+                    branch: BRANCHES[branch as usize].map(Into::into),
+                    fields,
+                    ..NewUser::default()
+                };
+                users.push(app.create_user(&actor, u).await.unwrap().id);
+            }
+            Op::UpdateUser { user, dept, branch, suspend } => {
+                if let Some(id) = pick(&users, user) {
+                    let patch = UserPatch {
+                        status: Some(if suspend { "suspended" } else { "active" }.into()),
+                        branch: Some(BRANCHES[branch as usize].map(Into::into)),
+                        fields: Some(
+                            [(
+                                "department".to_owned(),
+                                DEPTS[dept as usize].map_or(serde_json::Value::Null, |d| serde_json::json!(d)),
+                            )]
+                            .into(),
+                        ),
+                        ..UserPatch::default()
+                    };
+                    let _ = app.update_user(&actor, &id, patch).await;
+                }
+            }
+            Op::DeleteUser { user } => {
+                if let Some(id) = pick(&users, user) {
+                    let _ = app.delete_user(&actor, &id).await;
+                }
+            }
+            Op::Enroll { user, course, status } => {
+                if let Some(id) = pick(&users, user) {
+                    let code = ["C1", "C2"][course as usize];
+                    let _ = match status {
+                        4 => app.delete_enrollment(&actor, code, &id).await,
+                        s => app
+                            .set_enrollment(
+                                &actor,
+                                code,
+                                &id,
+                                EnrollmentInput {
+                                    status: ["enrolled", "in_progress", "completed", "failed"][s as usize].into(),
+                                },
+                            )
+                            .await
+                            .map(drop),
+                    };
+                }
+            }
+            Op::AddManual { user } => {
+                if let Some(id) = pick(&users, user) {
+                    let _ = app
+                        .add_members(&actor, &manual, AddMembers { users: Some(vec![id]), ..AddMembers::default() })
+                        .await;
+                }
+            }
+            Op::RemoveManual { user } => {
+                if let Some(id) = pick(&users, user) {
+                    let _ = app.remove_member(&actor, &manual, &id).await;
+                }
+            }
+            Op::SetRule { group, rule } => {
+                let input = RuleInput { text: Some(RULES[rule as usize].into()), ..RuleInput::default() };
+                let _ = app.set_rule(&actor, &autos[group as usize], input).await;
+            }
+            Op::Include { group, user } | Op::Exclude { group, user } => {
+                if let Some(id) = pick(&users, user) {
+                    let kind = if matches!(op, Op::Include { .. }) { ListKind::Include } else { ListKind::Exclude };
+                    let mut list: Vec<String> = app
+                        .get_list(&actor, &autos[group as usize], kind)
+                        .await
+                        .unwrap()
+                        .into_iter()
+                        .map(|u| u.id)
+                        .collect();
+                    list.push(id);
+                    let _ = app
+                        .set_list(
+                            &actor,
+                            &autos[group as usize],
+                            kind,
+                            roster_app::automatic::ListInput { users: list },
+                        )
+                        .await;
+                }
+            }
+            Op::AllowSuspended { group, allow } => {
+                let patch = roster_app::groups::GroupPatch { allow_suspended: Some(allow), ..Default::default() };
+                let _ = app.update_group(&actor, &autos[group as usize], patch).await;
+            }
+            Op::NextDay { days } => {
+                clock.advance(i64::from(days) * DAY);
+                app.roll_over().await.unwrap();
+            }
+        }
+    }
+    let drift = app.reconcile(false).await.unwrap();
+    assert!(drift.drifted.is_empty(), "{drift:?}");
+}
+
+fn clock_now(clock: &ManualClock) -> i64 {
+    roster_app::Clock::now_ms(clock)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn stored_memberships_always_equal_a_fresh_evaluation(ops in prop::collection::vec(op(), 1..40)) {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(run(ops));
+    }
+}
