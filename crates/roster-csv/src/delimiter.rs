@@ -70,27 +70,18 @@ mod tests {
 
     #[test]
     fn delimiters_inside_quotes_do_not_count() {
-        assert_eq!(
-            Delimiter::detect("\"Name, full, really\";Email"),
-            Delimiter::Semicolon
-        );
+        assert_eq!(Delimiter::detect("\"Name, full, really\";Email"), Delimiter::Semicolon);
         assert_eq!(Delimiter::detect("\"a;b\",\"c\"\"d;e\""), Delimiter::Comma);
     }
 
     #[test]
     fn a_quoted_line_break_does_not_end_the_header() {
-        assert_eq!(
-            Delimiter::detect("\"first\nname\";last;email\n"),
-            Delimiter::Semicolon
-        );
+        assert_eq!(Delimiter::detect("\"first\nname\";last;email\n"), Delimiter::Semicolon);
     }
 
     #[test]
     fn leading_blank_lines_are_skipped() {
-        assert_eq!(
-            Delimiter::detect("\r\n \t\t\na;b\n1,2,3,4"),
-            Delimiter::Semicolon
-        );
+        assert_eq!(Delimiter::detect("\r\n \t\t\na;b\n1,2,3,4"), Delimiter::Semicolon);
     }
 
     #[test]

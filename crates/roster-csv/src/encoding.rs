@@ -202,14 +202,9 @@ impl<R: Read> TextDecoder<R> {
         let last = self.at_eof;
         let mut src = self.raw.as_slice();
         loop {
-            let room = self
-                .decoder
-                .max_utf8_buffer_length_without_replacement(src.len())
-                .unwrap_or(src.len());
+            let room = self.decoder.max_utf8_buffer_length_without_replacement(src.len()).unwrap_or(src.len());
             text.reserve(room);
-            let (result, read) = self
-                .decoder
-                .decode_to_string_without_replacement(src, text, last);
+            let (result, read) = self.decoder.decode_to_string_without_replacement(src, text, last);
             src = &src[read..];
             match result {
                 DecoderResult::OutputFull => {}
@@ -249,10 +244,7 @@ mod tests {
         ];
         for (bytes, expected) in cases {
             let (encoding, text, decoded) = decode_all(bytes).unwrap();
-            assert_eq!(
-                (encoding, text.as_str(), decoded),
-                (expected, "Zoë", Decoded::End)
-            );
+            assert_eq!((encoding, text.as_str(), decoded), (expected, "Zoë", Decoded::End));
         }
     }
 
@@ -297,10 +289,7 @@ mod tests {
     #[test]
     fn nul_bytes_or_many_control_characters_are_not_text() {
         assert!(matches!(decode_all(b"a,b\0c"), Err(CsvError::NotText)));
-        assert!(matches!(
-            decode_all(b"ab\x01\x02\x03\x04"),
-            Err(CsvError::NotText)
-        ));
+        assert!(matches!(decode_all(b"ab\x01\x02\x03\x04"), Err(CsvError::NotText)));
         assert!(decode_all(b"one vertical\x0Btab in a long enough line of text").is_ok());
     }
 }

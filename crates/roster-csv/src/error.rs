@@ -121,27 +121,15 @@ mod tests {
 
     #[test]
     fn column_names_the_header_when_known() {
-        let named = Column {
-            number: 3,
-            name: Some("E-mail".to_owned()),
-        };
-        let unnamed = Column {
-            number: 7,
-            name: None,
-        };
+        let named = Column { number: 3, name: Some("E-mail".to_owned()) };
+        let unnamed = Column { number: 7, name: None };
         assert_eq!(named.to_string(), "column 3 (\"E-mail\")");
         assert_eq!(unnamed.to_string(), "column 7");
     }
 
     #[test]
     fn messages_name_row_and_column() {
-        let error = CsvError::CellTooLong {
-            row: 12,
-            column: Column {
-                number: 2,
-                name: Some("Email".to_owned()),
-            },
-        };
+        let error = CsvError::CellTooLong { row: 12, column: Column { number: 2, name: Some("Email".to_owned()) } };
         assert_eq!(
             error.to_string(),
             "row 12, column 2 (\"Email\"): the cell is longer than 64 KiB (is a closing quote missing?)"

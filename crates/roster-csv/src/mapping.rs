@@ -5,38 +5,14 @@ use crate::reader::{Header, Record};
 
 /// The standard user fields and the headers that name them, for `Synonyms`.
 pub const STANDARD_USER_FIELDS: &[(&str, &[&str])] = &[
-    (
-        "username",
-        &[
-            "username",
-            "user",
-            "user name",
-            "login",
-            "login name",
-            "userid",
-            "user id",
-            "user_login",
-        ],
-    ),
-    (
-        "email",
-        &["email", "e-mail", "email address", "e-mail address", "mail"],
-    ),
-    (
-        "first_name",
-        &["first name", "firstname", "given name", "forename"],
-    ),
-    (
-        "last_name",
-        &["last name", "lastname", "surname", "family name"],
-    ),
+    ("username", &["username", "user", "user name", "login", "login name", "userid", "user id", "user_login"]),
+    ("email", &["email", "e-mail", "email address", "e-mail address", "mail"]),
+    ("first_name", &["first name", "firstname", "given name", "forename"]),
+    ("last_name", &["last name", "lastname", "surname", "family name"]),
     ("status", &["status"]),
     ("language", &["language", "lang", "locale"]),
     ("timezone", &["timezone", "time zone", "tz"]),
-    (
-        "branch",
-        &["branch", "branch code", "branchcode", "org unit"],
-    ),
+    ("branch", &["branch", "branch code", "branchcode", "org unit"]),
     ("password", &["password"]),
     ("action", &["action", "operation"]),
 ];
@@ -117,22 +93,16 @@ impl Synonyms {
 
     /// Lets `names` map to `key`; adding to a key already present extends its names.
     pub fn add<S: AsRef<str>>(&mut self, key: &str, names: impl IntoIterator<Item = S>) {
-        let names = names
-            .into_iter()
-            .map(|name| normalize_header(name.as_ref()));
+        let names = names.into_iter().map(|name| normalize_header(name.as_ref()));
         match self.fields.iter_mut().find(|field| field.key == key) {
             Some(field) => field.names.extend(names),
-            None => self.fields.push(Field {
-                key: key.to_owned(),
-                names: names.collect(),
-            }),
+            None => self.fields.push(Field { key: key.to_owned(), names: names.collect() }),
         }
     }
 
     /// The key a column header maps to, if any.
     pub fn key_for(&self, header: &str) -> Option<&str> {
-        self.position(&normalize_header(header))
-            .map(|index| self.fields[index].key.as_str())
+        self.position(&normalize_header(header)).map(|index| self.fields[index].key.as_str())
     }
 
     /// Maps each column of `header` to a key.
@@ -140,10 +110,7 @@ impl Synonyms {
         let mut found: Vec<Vec<Column>> = vec![Vec::new(); self.fields.len()];
         let mut unmapped = Vec::new();
         for (index, name) in header.names().iter().enumerate() {
-            let column = Column {
-                number: index + 1,
-                name: Some(name.clone()),
-            };
+            let column = Column { number: index + 1, name: Some(name.clone()) };
             match self.position(&normalize_header(name)) {
                 Some(field) => found[field].push(column),
                 None => unmapped.push(column),
@@ -155,23 +122,14 @@ impl Synonyms {
             match columns.len() {
                 0 => {}
                 1 => mapped.extend(columns.pop().map(|column| (field.key.clone(), column))),
-                _ => ambiguous.push(AmbiguousKey {
-                    key: field.key.clone(),
-                    columns,
-                }),
+                _ => ambiguous.push(AmbiguousKey { key: field.key.clone(), columns }),
             }
         }
-        HeaderMap {
-            mapped,
-            unmapped,
-            ambiguous,
-        }
+        HeaderMap { mapped, unmapped, ambiguous }
     }
 
     fn position(&self, normalized: &str) -> Option<usize> {
-        self.fields
-            .iter()
-            .position(|field| field.names.iter().any(|name| name == normalized))
+        self.fields.iter().position(|field| field.names.iter().any(|name| name == normalized))
     }
 }
 
@@ -195,10 +153,7 @@ pub struct HeaderMap {
 impl HeaderMap {
     /// The 0-based index, in a record's cells, of the column mapped to `key`.
     pub fn index(&self, key: &str) -> Option<usize> {
-        self.mapped
-            .iter()
-            .find(|(mapped, _)| mapped == key)
-            .map(|(_, column)| column.number - 1)
+        self.mapped.iter().find(|(mapped, _)| mapped == key).map(|(_, column)| column.number - 1)
     }
 
     /// The trimmed cell of `record` in the column mapped to `key`.
@@ -208,9 +163,7 @@ impl HeaderMap {
 
     /// The mapped keys and their columns, in table order.
     pub fn mapped(&self) -> impl Iterator<Item = (&str, &Column)> {
-        self.mapped
-            .iter()
-            .map(|(key, column)| (key.as_str(), column))
+        self.mapped.iter().map(|(key, column)| (key.as_str(), column))
     }
 
     /// The columns no key maps to, in file order.
@@ -230,10 +183,7 @@ mod tests {
     use crate::reader::CsvReader;
 
     fn header(line: &str) -> Header {
-        CsvReader::from_bytes(line.as_bytes())
-            .unwrap()
-            .header()
-            .clone()
+        CsvReader::from_bytes(line.as_bytes()).unwrap().header().clone()
     }
 
     #[test]
@@ -262,14 +212,9 @@ mod tests {
     fn columns_are_mapped_unmapped_or_ambiguous() {
         let mut synonyms = Synonyms::standard_user_fields();
         synonyms.add("employee_id", ["Employee ID", "Matricule"]);
-        let map = synonyms.map(&header(
-            "Login,Mail,Notes,E-mail address,Matricule,Surname\n",
-        ));
+        let map = synonyms.map(&header("Login,Mail,Notes,E-mail address,Matricule,Surname\n"));
         let mapped: Vec<(&str, usize)> = map.mapped().map(|(k, c)| (k, c.number)).collect();
-        assert_eq!(
-            mapped,
-            [("username", 1), ("last_name", 6), ("employee_id", 5)]
-        );
+        assert_eq!(mapped, [("username", 1), ("last_name", 6), ("employee_id", 5)]);
         assert_eq!(map.unmapped().len(), 1);
         assert_eq!(map.unmapped()[0].name.as_deref(), Some("Notes"));
         let ambiguous = &map.ambiguous()[0];

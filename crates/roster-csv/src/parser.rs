@@ -36,13 +36,7 @@ pub(crate) struct RawRecord {
 
 impl RawRecord {
     fn starting_at(row: usize) -> Self {
-        Self {
-            row,
-            cells: Vec::new(),
-            fields: 0,
-            has_content: false,
-            problem: None,
-        }
+        Self { row, cells: Vec::new(), fields: 0, has_content: false, problem: None }
     }
 }
 
@@ -113,9 +107,7 @@ impl Parser {
             State::LineStart => None,
             State::Quoted => {
                 let column = self.record.fields + 1;
-                self.record
-                    .problem
-                    .get_or_insert(Problem::UnclosedQuote { column });
+                self.record.problem.get_or_insert(Problem::UnclosedQuote { column });
                 Some(self.end_record())
             }
             State::FieldStart | State::Unquoted | State::QuoteInQuoted => Some(self.end_record()),
@@ -159,9 +151,7 @@ impl Parser {
             self.cell.push(c);
         } else {
             let column = self.record.fields + 1;
-            self.record
-                .problem
-                .get_or_insert(Problem::CellTooLong { column });
+            self.record.problem.get_or_insert(Problem::CellTooLong { column });
         }
     }
 
@@ -203,10 +193,7 @@ mod tests {
     }
 
     fn rows_and_cells(records: &[RawRecord]) -> Vec<(usize, Vec<&str>)> {
-        records
-            .iter()
-            .map(|r| (r.row, r.cells.iter().map(String::as_str).collect()))
-            .collect()
+        records.iter().map(|r| (r.row, r.cells.iter().map(String::as_str).collect())).collect()
     }
 
     #[test]
@@ -215,34 +202,20 @@ mod tests {
         let records = parse_pieces(',', &[text]);
         assert_eq!(
             rows_and_cells(&records),
-            vec![
-                (1, vec!["a", "b"]),
-                (2, vec!["x, y", "say \"hi\""]),
-                (3, vec!["two\r\nlines", "z"]),
-            ]
+            vec![(1, vec!["a", "b"]), (2, vec!["x, y", "say \"hi\""]), (3, vec!["two\r\nlines", "z"]),]
         );
     }
 
     #[test]
     fn blank_lines_count_as_rows_and_line_breaks_of_any_kind_end_lines() {
         let records = parse_pieces(';', &["a;b\n\r\n\rc;d\re;f\r\n\n"]);
-        assert_eq!(
-            rows_and_cells(&records),
-            vec![
-                (1, vec!["a", "b"]),
-                (4, vec!["c", "d"]),
-                (5, vec!["e", "f"])
-            ]
-        );
+        assert_eq!(rows_and_cells(&records), vec![(1, vec!["a", "b"]), (4, vec!["c", "d"]), (5, vec!["e", "f"])]);
     }
 
     #[test]
     fn the_last_line_needs_no_line_break() {
         let records = parse_pieces('\t', &["a\tb\nc\t"]);
-        assert_eq!(
-            rows_and_cells(&records),
-            vec![(1, vec!["a", "b"]), (2, vec!["c", ""])]
-        );
+        assert_eq!(rows_and_cells(&records), vec![(1, vec!["a", "b"]), (2, vec!["c", ""])]);
     }
 
     #[test]
@@ -252,19 +225,13 @@ mod tests {
         let pieces: Vec<String> = text.chars().map(String::from).collect();
         let pieces: Vec<&str> = pieces.iter().map(String::as_str).collect();
         assert_eq!(parse_pieces(',', &pieces), whole);
-        assert_eq!(
-            rows_and_cells(&whole),
-            vec![(1, vec!["n", "q\"x\r\ny"]), (2, vec!["é", "2"])]
-        );
+        assert_eq!(rows_and_cells(&whole), vec![(1, vec!["n", "q\"x\r\ny"]), (2, vec!["é", "2"])]);
     }
 
     #[test]
     fn stray_quotes_are_kept_as_text() {
         let records = parse_pieces(',', &["ab\"c,\"d\"e,\"f\" \n"]);
-        assert_eq!(
-            rows_and_cells(&records),
-            vec![(1, vec!["ab\"c", "de", "f "])]
-        );
+        assert_eq!(rows_and_cells(&records), vec![(1, vec!["ab\"c", "de", "f "])]);
     }
 
     #[test]
@@ -278,10 +245,7 @@ mod tests {
     fn an_unclosed_quote_is_reported_at_its_row_and_column() {
         let records = parse_pieces(',', &["a,b\nc,\"d\ne\n"]);
         assert_eq!(records[1].row, 2);
-        assert_eq!(
-            records[1].problem,
-            Some(Problem::UnclosedQuote { column: 2 })
-        );
+        assert_eq!(records[1].problem, Some(Problem::UnclosedQuote { column: 2 }));
     }
 
     #[test]

@@ -36,10 +36,7 @@ impl Header {
 
     /// The column with this 1-based number, named if the header has it.
     pub(crate) fn column(&self, number: usize) -> Column {
-        Column {
-            number,
-            name: self.names.get(number - 1).cloned(),
-        }
+        Column { number, name: self.names.get(number - 1).cloned() }
     }
 }
 
@@ -173,14 +170,8 @@ impl<R: Read> CsvReader<R> {
         if record.fields > MAX_COLUMNS {
             return Err(CsvError::TooManyColumns);
         }
-        let header = Header {
-            names: record
-                .cells
-                .iter()
-                .map(|name| name.trim().to_owned())
-                .collect(),
-            row: record.row,
-        };
+        let header =
+            Header { names: record.cells.iter().map(|name| name.trim().to_owned()).collect(), row: record.row };
         let mut seen = HashMap::new();
         for (index, name) in header.names.iter().enumerate() {
             let number = index + 1;
@@ -188,10 +179,7 @@ impl<R: Read> CsvReader<R> {
                 return Err(CsvError::BlankHeader { column: number });
             }
             if let Some(first) = seen.insert(normalize_header(name), number) {
-                return Err(CsvError::DuplicateHeader {
-                    first: header.column(first),
-                    second: header.column(number),
-                });
+                return Err(CsvError::DuplicateHeader { first: header.column(first), second: header.column(number) });
             }
         }
         Ok(header)
@@ -235,14 +223,8 @@ impl<R: Read> CsvReader<R> {
 
     fn problem_error(&self, row: usize, problem: Problem) -> CsvError {
         match problem {
-            Problem::CellTooLong { column } => CsvError::CellTooLong {
-                row,
-                column: self.header.column(column),
-            },
-            Problem::UnclosedQuote { column } => CsvError::UnclosedQuote {
-                row,
-                column: self.header.column(column),
-            },
+            Problem::CellTooLong { column } => CsvError::CellTooLong { row, column: self.header.column(column) },
+            Problem::UnclosedQuote { column } => CsvError::UnclosedQuote { row, column: self.header.column(column) },
         }
     }
 }
@@ -264,16 +246,9 @@ impl<R: Read> Iterator for CsvReader<R> {
             }
             let expected = self.header.names.len();
             if record.fields != expected {
-                return Some(Err(CsvError::CellCountMismatch {
-                    row: record.row,
-                    expected,
-                    found: record.fields,
-                }));
+                return Some(Err(CsvError::CellCountMismatch { row: record.row, expected, found: record.fields }));
             }
-            return Some(Ok(Record {
-                row: record.row,
-                cells: record.cells,
-            }));
+            return Some(Ok(Record { row: record.row, cells: record.cells }));
         }
     }
 }
@@ -296,10 +271,7 @@ mod tests {
         let (names, records) = read(b" User name ;E-mail\n ann ; a@x.org \n");
         assert_eq!(names, ["User name", "E-mail"]);
         let record = records[0].as_ref().unwrap();
-        assert_eq!(
-            (record.row(), record.cells()),
-            (2, &[" ann ".to_owned(), " a@x.org ".to_owned()][..])
-        );
+        assert_eq!((record.row(), record.cells()), (2, &[" ann ".to_owned(), " a@x.org ".to_owned()][..]));
         assert_eq!(record.trimmed(1), Some("a@x.org"));
         assert_eq!(record.get(2), None);
     }
@@ -322,19 +294,13 @@ mod tests {
     #[test]
     fn empty_or_blank_input_is_empty() {
         for bytes in [&b""[..], b"\xEF\xBB\xBF", b"\r\n\r\n", b" , \n"] {
-            assert!(
-                matches!(CsvReader::from_bytes(bytes), Err(CsvError::Empty)),
-                "{bytes:?}"
-            );
+            assert!(matches!(CsvReader::from_bytes(bytes), Err(CsvError::Empty)), "{bytes:?}");
         }
     }
 
     #[test]
     fn header_defects_name_the_columns() {
-        assert!(matches!(
-            CsvReader::from_bytes(b"a,,c\n"),
-            Err(CsvError::BlankHeader { column: 2 })
-        ));
+        assert!(matches!(CsvReader::from_bytes(b"a,,c\n"), Err(CsvError::BlankHeader { column: 2 })));
         match CsvReader::from_bytes(b"Email,Name,E-mail\n") {
             Err(CsvError::DuplicateHeader { first, second }) => {
                 assert_eq!((first.number, second.number), (1, 3));
@@ -343,31 +309,14 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
         let wide = vec!["c"; MAX_COLUMNS + 1].join(",");
-        assert!(matches!(
-            CsvReader::from_bytes(wide.as_bytes()),
-            Err(CsvError::TooManyColumns)
-        ));
+        assert!(matches!(CsvReader::from_bytes(wide.as_bytes()), Err(CsvError::TooManyColumns)));
     }
 
     #[test]
     fn a_ragged_row_is_an_error_and_reading_goes_on() {
         let (_, records) = read(b"a,b\n1\n1,2,3,4\n5,6\n");
-        assert!(matches!(
-            records[0],
-            Err(CsvError::CellCountMismatch {
-                row: 2,
-                expected: 2,
-                found: 1
-            })
-        ));
-        assert!(matches!(
-            records[1],
-            Err(CsvError::CellCountMismatch {
-                row: 3,
-                expected: 2,
-                found: 4
-            })
-        ));
+        assert!(matches!(records[0], Err(CsvError::CellCountMismatch { row: 2, expected: 2, found: 1 })));
+        assert!(matches!(records[1], Err(CsvError::CellCountMismatch { row: 3, expected: 2, found: 4 })));
         assert_eq!(records[2].as_ref().unwrap().cells(), ["5", "6"]);
     }
 
@@ -382,9 +331,7 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
         assert_eq!(records[1].as_ref().unwrap().cells(), ["3", "4"]);
-        assert!(
-            matches!(&records[2], Err(CsvError::UnclosedQuote { row: 4, column }) if column.number == 2)
-        );
+        assert!(matches!(&records[2], Err(CsvError::UnclosedQuote { row: 4, column }) if column.number == 2));
         assert_eq!(records.len(), 3);
     }
 }

@@ -62,10 +62,7 @@ impl<W: Write> CsvWriter<W> {
     /// Starts a file on `inner` by writing the UTF-8 byte order mark.
     pub fn new(mut inner: W) -> io::Result<Self> {
         inner.write_all(UTF8_BOM.as_bytes())?;
-        Ok(Self {
-            inner,
-            line: String::new(),
-        })
+        Ok(Self { inner, line: String::new() })
     }
 
     /// Writes one row, as `encode_row` encodes it.
@@ -125,9 +122,7 @@ mod tests {
     fn a_file_starts_with_the_byte_order_mark() {
         let mut writer = CsvWriter::new(Vec::new()).unwrap();
         writer.write_row(["name", "email"]).unwrap();
-        writer
-            .write_row(vec!["José".to_owned(), "j@x.org".to_owned()])
-            .unwrap();
+        writer.write_row(vec!["José".to_owned(), "j@x.org".to_owned()]).unwrap();
         let bytes = writer.into_inner().unwrap();
         assert_eq!(bytes, "\u{feff}name,email\r\nJosé,j@x.org\r\n".as_bytes());
     }

@@ -44,6 +44,18 @@ impl ServiceProvider {
         }
     }
 
+    /// Narrows or adjusts a published resource type to what the application really
+    /// stores (drop an attribute, make one readOnly or required, suggest values). The
+    /// same definitions then drive discovery, filters, PATCH and projections, so what is
+    /// published stays what is supported.
+    pub fn adjust(mut self, kind: ResourceKind, f: impl FnOnce(&mut ResourceType)) -> Self {
+        match kind {
+            ResourceKind::User => f(&mut self.users),
+            ResourceKind::Group => f(&mut self.groups),
+        }
+        self
+    }
+
     /// The base URL, without a trailing `/`.
     pub fn base_url(&self) -> &str {
         &self.base_url
@@ -117,6 +129,16 @@ mod tests {
         let meta = sp.meta(ResourceKind::User, "u1", t, t, "7");
         assert_eq!(meta.location, "https://r.example/scim/v2/Users/u1");
         assert_eq!(meta.version.as_deref(), Some("W/\"7\""));
+    }
+
+    #[test]
+    fn adjusting_a_type_changes_what_is_published_and_resolved() {
+        let limits = Limits { max_results: 100, bulk_max_operations: 10, bulk_max_payload_size: 1000 };
+        let sp = ServiceProvider::new("x", limits, &[])
+            .adjust(ResourceKind::User, |rt| rt.schema.attributes.retain(|a| a.name != "locale"));
+        assert!(sp.users().top_level("locale").is_none());
+        assert!(sp.users().top_level("timezone").is_some());
+        assert!(sp.schema_document(crate::urn::USER).is_some_and(|d| !d.to_string().contains("\"locale\"")));
     }
 
     #[test]

@@ -8,9 +8,7 @@ use roster_csv::{CsvError, CsvReader, Delimiter, Encoding, Synonyms};
 use crate::{cells, read_table, Table};
 
 fn fixture(name: &str) -> Result<File, CsvError> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name);
     Ok(File::open(path)?)
 }
 
@@ -26,10 +24,7 @@ fn read(name: &str) -> Result<Table, CsvError> {
 fn people() -> Vec<(usize, Vec<String>)> {
     vec![
         (2, cells(&["zoe", "zoe@example.org", "Zoë", "Ångström"])),
-        (
-            3,
-            cells(&["mmuller", "m.muller@example.org", "Marie", "Müller"]),
-        ),
+        (3, cells(&["mmuller", "m.muller@example.org", "Marie", "Müller"])),
         (4, cells(&["jose", "jose@example.org", "José", "García"])),
     ]
 }
@@ -37,92 +32,29 @@ fn people() -> Vec<(usize, Vec<String>)> {
 #[test]
 fn encodings_and_delimiters_are_detected() {
     let cases = [
-        (
-            "utf8.csv",
-            Encoding::Utf8,
-            Delimiter::Comma,
-            ["username", "email", "first_name", "last_name"],
-        ),
-        (
-            "utf8_bom.csv",
-            Encoding::Utf8,
-            Delimiter::Comma,
-            ["Username", "E-mail", "First name", "Last name"],
-        ),
-        (
-            "utf16le_bom.txt",
-            Encoding::Utf16Le,
-            Delimiter::Tab,
-            ["Login", "Email", "Given name", "Surname"],
-        ),
-        (
-            "utf16be_bom.csv",
-            Encoding::Utf16Be,
-            Delimiter::Comma,
-            ["user", "mail", "forename", "family name"],
-        ),
-        (
-            "windows1252.csv",
-            Encoding::Windows1252,
-            Delimiter::Semicolon,
-            ["Identifiant", "Courriel", "Prénom", "Nom"],
-        ),
-        (
-            "semicolon.csv",
-            Encoding::Utf8,
-            Delimiter::Semicolon,
-            ["username", "email", "first name", "last name"],
-        ),
-        (
-            "tab.tsv",
-            Encoding::Utf8,
-            Delimiter::Tab,
-            ["username", "email", "first name", "last name"],
-        ),
+        ("utf8.csv", Encoding::Utf8, Delimiter::Comma, ["username", "email", "first_name", "last_name"]),
+        ("utf8_bom.csv", Encoding::Utf8, Delimiter::Comma, ["Username", "E-mail", "First name", "Last name"]),
+        ("utf16le_bom.txt", Encoding::Utf16Le, Delimiter::Tab, ["Login", "Email", "Given name", "Surname"]),
+        ("utf16be_bom.csv", Encoding::Utf16Be, Delimiter::Comma, ["user", "mail", "forename", "family name"]),
+        ("windows1252.csv", Encoding::Windows1252, Delimiter::Semicolon, ["Identifiant", "Courriel", "Prénom", "Nom"]),
+        ("semicolon.csv", Encoding::Utf8, Delimiter::Semicolon, ["username", "email", "first name", "last name"]),
+        ("tab.tsv", Encoding::Utf8, Delimiter::Tab, ["username", "email", "first name", "last name"]),
     ];
     for (name, encoding, delimiter, header) in cases {
         let reader = open(name).unwrap();
         assert_eq!(reader.encoding(), encoding, "{name}");
         assert_eq!(reader.delimiter(), delimiter, "{name}");
-        assert_eq!(
-            read(name).unwrap(),
-            Table {
-                header: cells(&header),
-                records: people()
-            },
-            "{name}"
-        );
+        assert_eq!(read(name).unwrap(), Table { header: cells(&header), records: people() }, "{name}");
     }
 }
 
 #[test]
 fn standard_synonyms_map_every_english_header() {
-    for name in [
-        "utf8.csv",
-        "utf8_bom.csv",
-        "utf16le_bom.txt",
-        "utf16be_bom.csv",
-        "semicolon.csv",
-    ] {
+    for name in ["utf8.csv", "utf8_bom.csv", "utf16le_bom.txt", "utf16be_bom.csv", "semicolon.csv"] {
         let map = Synonyms::standard_user_fields().map(open(name).unwrap().header());
-        let mapped: Vec<(&str, usize)> = map
-            .mapped()
-            .map(|(key, column)| (key, column.number))
-            .collect();
-        assert_eq!(
-            mapped,
-            [
-                ("username", 1),
-                ("email", 2),
-                ("first_name", 3),
-                ("last_name", 4)
-            ],
-            "{name}"
-        );
-        assert!(
-            map.unmapped().is_empty() && map.ambiguous().is_empty(),
-            "{name}"
-        );
+        let mapped: Vec<(&str, usize)> = map.mapped().map(|(key, column)| (key, column.number)).collect();
+        assert_eq!(mapped, [("username", 1), ("email", 2), ("first_name", 3), ("last_name", 4)], "{name}");
+        assert!(map.unmapped().is_empty() && map.ambiguous().is_empty(), "{name}");
     }
 }
 
@@ -149,14 +81,8 @@ fn quoted_cells_keep_delimiters_quotes_and_line_breaks() {
         table.records,
         [
             (2, cells(&["ann", "Smith, Ann", "ann@example.org"])),
-            (
-                3,
-                cells(&["bob", "He said \"hi\" twice", "bob@example.org"])
-            ),
-            (
-                4,
-                cells(&["cy", "line one\r\nline two\r\nline three", "cy@example.org"])
-            ),
+            (3, cells(&["bob", "He said \"hi\" twice", "bob@example.org"])),
+            (4, cells(&["cy", "line one\r\nline two\r\nline three", "cy@example.org"])),
             (5, cells(&["dee", "semi;colon\ttab", "dee@example.org"])),
         ]
     );
@@ -177,10 +103,8 @@ fn blank_lines_and_blank_rows_are_skipped_but_counted() {
 
 #[test]
 fn ragged_rows_are_errors_that_name_row_and_counts() {
-    let results: Vec<Result<usize, String>> = open("ragged.csv")
-        .unwrap()
-        .map(|record| record.map(|r| r.row()).map_err(|e| e.to_string()))
-        .collect();
+    let results: Vec<Result<usize, String>> =
+        open("ragged.csv").unwrap().map(|record| record.map(|r| r.row()).map_err(|e| e.to_string())).collect();
     assert_eq!(
         results,
         [
@@ -199,10 +123,7 @@ fn header_defects_are_refused() {
         message("duplicate_headers.csv"),
         "column 1 (\"Email\") and column 3 (\"E-mail\") of the header row have the same name"
     );
-    assert_eq!(
-        message("blank_header.csv"),
-        "column 2 of the header row has no name"
-    );
+    assert_eq!(message("blank_header.csv"), "column 2 of the header row has no name");
     assert_eq!(message("empty.csv"), "the file is empty");
 }
 
@@ -210,27 +131,14 @@ fn header_defects_are_refused() {
 fn a_header_only_file_has_no_records() {
     let reader = open("header_only.csv").unwrap();
     assert_eq!(reader.delimiter(), Delimiter::Semicolon);
-    assert_eq!(
-        read("header_only.csv").unwrap(),
-        Table {
-            header: cells(&["username", "email"]),
-            records: vec![]
-        }
-    );
+    assert_eq!(read("header_only.csv").unwrap(), Table { header: cells(&["username", "email"]), records: vec![] });
 }
 
 #[test]
 fn an_unclosed_quote_names_its_row_and_column() {
-    let results: Vec<Result<usize, String>> = open("unclosed_quote.csv")
-        .unwrap()
-        .map(|record| record.map(|r| r.row()).map_err(|e| e.to_string()))
-        .collect();
-    assert_eq!(
-        results,
-        [Err(
-            "row 2, column 2 (\"note\"): a quoted cell has no closing quote (\")".to_owned()
-        )]
-    );
+    let results: Vec<Result<usize, String>> =
+        open("unclosed_quote.csv").unwrap().map(|record| record.map(|r| r.row()).map_err(|e| e.to_string())).collect();
+    assert_eq!(results, [Err("row 2, column 2 (\"note\"): a quoted cell has no closing quote (\")".to_owned())]);
 }
 
 #[test]

@@ -22,9 +22,8 @@ struct Table {
 fn read_table(input: impl Read) -> Result<Table, CsvError> {
     let reader = CsvReader::new(input)?;
     let header = reader.header().names().to_vec();
-    let records = reader
-        .map(|record| record.map(|record| (record.row(), record.into_cells())))
-        .collect::<Result<_, _>>()?;
+    let records =
+        reader.map(|record| record.map(|record| (record.row(), record.into_cells()))).collect::<Result<_, _>>()?;
     Ok(Table { header, records })
 }
 

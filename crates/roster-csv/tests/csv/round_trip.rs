@@ -19,11 +19,7 @@ const PLAIN_NAME: &str = "[a-zA-Z '=+@.À-ÿ-]{0,6}";
 
 /// A header of `names` made unique once normalised: each ends in its own column digit.
 fn header(names: Vec<String>) -> Vec<String> {
-    names
-        .into_iter()
-        .enumerate()
-        .map(|(index, name)| format!("{name}{}", index + 1))
-        .collect()
+    names.into_iter().enumerate().map(|(index, name)| format!("{name}{}", index + 1)).collect()
 }
 
 /// A header of 1 to `max_columns` columns (at least `min_columns`) and up to 12 rows.
@@ -56,9 +52,7 @@ fn expected(header: &[String], rows: &[Vec<String>]) -> Table {
 }
 
 fn neutralized(row: &[String]) -> Vec<String> {
-    row.iter()
-        .map(|cell| neutralize(cell).into_owned())
-        .collect()
+    row.iter().map(|cell| neutralize(cell).into_owned()).collect()
 }
 
 fn written_by_csv_writer(header: &[String], rows: &[Vec<String>]) -> Vec<u8> {
@@ -77,10 +71,7 @@ fn written_by_csv_crate(
     quote_style: csv::QuoteStyle,
 ) -> String {
     let delimiter = u8::try_from(delimiter.as_char()).unwrap();
-    let mut writer = csv::WriterBuilder::new()
-        .delimiter(delimiter)
-        .quote_style(quote_style)
-        .from_writer(Vec::new());
+    let mut writer = csv::WriterBuilder::new().delimiter(delimiter).quote_style(quote_style).from_writer(Vec::new());
     writer.write_record(header).unwrap();
     for row in rows {
         writer.write_record(row).unwrap();
@@ -89,18 +80,11 @@ fn written_by_csv_crate(
 }
 
 fn delimiters() -> impl Strategy<Value = Delimiter> {
-    prop_oneof![
-        Just(Delimiter::Comma),
-        Just(Delimiter::Semicolon),
-        Just(Delimiter::Tab)
-    ]
+    prop_oneof![Just(Delimiter::Comma), Just(Delimiter::Semicolon), Just(Delimiter::Tab)]
 }
 
 fn quote_styles() -> impl Strategy<Value = csv::QuoteStyle> {
-    prop_oneof![
-        Just(csv::QuoteStyle::Necessary),
-        Just(csv::QuoteStyle::Always)
-    ]
+    prop_oneof![Just(csv::QuoteStyle::Necessary), Just(csv::QuoteStyle::Always)]
 }
 
 proptest! {

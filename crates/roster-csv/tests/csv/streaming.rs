@@ -18,9 +18,7 @@ struct RandomBytes {
 
 impl Read for RandomBytes {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let len = buf
-            .len()
-            .min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
+        let len = buf.len().min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
         for byte in &mut buf[..len] {
             self.state ^= self.state << 13;
             self.state ^= self.state >> 7;
@@ -35,11 +33,7 @@ impl Read for RandomBytes {
 
 #[test]
 fn random_bytes_are_refused_from_the_first_chunk() {
-    let mut input = RandomBytes {
-        state: 0x9E37_79B9_7F4A_7C15,
-        remaining: 100 * MIB,
-        read: 0,
-    };
+    let mut input = RandomBytes { state: 0x9E37_79B9_7F4A_7C15, remaining: 100 * MIB, read: 0 };
     let error = CsvReader::new(&mut input).map(|_| ()).unwrap_err();
     assert_eq!(error.to_string(), "the file is not a CSV text file");
     assert!(input.read <= 64 * 1024, "read {} bytes", input.read);
@@ -52,11 +46,7 @@ fn large_file() -> (String, Table) {
     writer.write_row(&header).unwrap();
     let mut records = Vec::new();
     for i in 0..4000 {
-        let note = if i % 7 == 0 {
-            format!("said \"hi\", twice\r\non line {i}")
-        } else {
-            format!("note {i}")
-        };
+        let note = if i % 7 == 0 { format!("said \"hi\", twice\r\non line {i}") } else { format!("note {i}") };
         let row = vec![format!("user{i}"), format!("Zoë Müller-José {i}"), note];
         writer.write_row(&row).unwrap();
         records.push((i + 2, row));
@@ -78,16 +68,8 @@ fn every_chunk_boundary_reads_the_same_in_every_encoding() {
     ] {
         let bytes = encode(text, encoding);
         assert!(bytes.len() > 2 * 64 * 1024);
-        assert_eq!(
-            read_table(bytes.as_slice()).unwrap(),
-            expected,
-            "{encoding}"
-        );
-        assert_eq!(
-            read_table(OneByteAtATime(&bytes)).unwrap(),
-            expected,
-            "{encoding} byte by byte"
-        );
+        assert_eq!(read_table(bytes.as_slice()).unwrap(), expected, "{encoding}");
+        assert_eq!(read_table(OneByteAtATime(&bytes)).unwrap(), expected, "{encoding} byte by byte");
     }
 }
 
@@ -104,10 +86,7 @@ fn windows_1252_accents_after_the_first_chunk_are_read() {
     let mut reader = CsvReader::from_bytes(&bytes).unwrap();
     assert_eq!(reader.encoding(), Encoding::Utf8);
     let last = reader.by_ref().last().unwrap().unwrap();
-    assert_eq!(
-        (last.row(), last.cells()),
-        (8002, &cells(&["Zoë", "München"])[..])
-    );
+    assert_eq!((last.row(), last.cells()), (8002, &cells(&["Zoë", "München"])[..]));
     assert_eq!(reader.encoding(), Encoding::Windows1252);
 }
 
@@ -120,13 +99,7 @@ fn invalid_utf8_after_the_first_chunk_names_the_row_and_ends_reading() {
     assert_eq!(results.len(), 8002);
     assert!(results[..8001].iter().all(Result::is_ok));
     let error = results[8001].as_ref().unwrap_err();
-    assert!(matches!(
-        error,
-        CsvError::InvalidEncoding {
-            row: 8003,
-            encoding: Encoding::Utf8
-        }
-    ));
+    assert!(matches!(error, CsvError::InvalidEncoding { row: 8003, encoding: Encoding::Utf8 }));
     assert_eq!(
         error.to_string(),
         "row 8003 contains bytes that are not valid UTF-8 text; save the file as \"CSV UTF-8\" and try again"
@@ -135,8 +108,7 @@ fn invalid_utf8_after_the_first_chunk_names_the_row_and_ends_reading() {
 
 #[test]
 fn a_quote_that_never_closes_is_cut_at_the_cell_limit() {
-    let input =
-        io::Cursor::new(b"username,note\r\nann,\"".to_vec()).chain(io::repeat(b'y').take(8 * MIB));
+    let input = io::Cursor::new(b"username,note\r\nann,\"".to_vec()).chain(io::repeat(b'y').take(8 * MIB));
     let results: Vec<_> = CsvReader::new(input).unwrap().collect();
     assert_eq!(results.len(), 1);
     match &results[0] {
@@ -149,10 +121,7 @@ fn a_quote_that_never_closes_is_cut_at_the_cell_limit() {
 
 #[test]
 fn a_first_accent_split_across_reads_is_decided_once_whole() {
-    let cases: [(&[u8], Encoding); 2] = [
-        (b"Zo\xC3\xAB", Encoding::Utf8),
-        (b"Zo\xEB", Encoding::Windows1252),
-    ];
+    let cases: [(&[u8], Encoding); 2] = [(b"Zo\xC3\xAB", Encoding::Utf8), (b"Zo\xEB", Encoding::Windows1252)];
     for (name, encoding) in cases {
         let mut bytes = b"name,city\r\n".to_vec();
         bytes.extend(ascii_rows(8000));

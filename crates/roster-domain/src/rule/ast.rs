@@ -423,10 +423,7 @@ impl DateUnit {
 
 impl RelativeDate {
     /// Plain `today`.
-    pub const TODAY: RelativeDate = RelativeDate {
-        offset: 0,
-        unit: DateUnit::Day,
-    };
+    pub const TODAY: RelativeDate = RelativeDate { offset: 0, unit: DateUnit::Day };
 
     /// The date this stands for when today is `today`; `None` outside the calendar.
     pub fn on(self, today: NaiveDate) -> Option<NaiveDate> {
@@ -467,13 +464,8 @@ pub enum CourseStatus {
 
 impl CourseStatus {
     /// Every status.
-    pub const ALL: [CourseStatus; 5] = [
-        Self::NotEnrolled,
-        Self::Enrolled,
-        Self::InProgress,
-        Self::Completed,
-        Self::Failed,
-    ];
+    pub const ALL: [CourseStatus; 5] =
+        [Self::NotEnrolled, Self::Enrolled, Self::InProgress, Self::Completed, Self::Failed];
 
     /// The word used in text and JSON.
     pub fn as_str(self) -> &'static str {
@@ -519,9 +511,7 @@ impl Rule {
     /// How deeply `and`, `or` and `not` nest: 0 for a single condition.
     pub fn depth(&self) -> usize {
         match self {
-            Rule::And(members) | Rule::Or(members) => {
-                1 + members.iter().map(Rule::depth).max().unwrap_or(0)
-            }
+            Rule::And(members) | Rule::Or(members) => 1 + members.iter().map(Rule::depth).max().unwrap_or(0),
             Rule::Not(inner) => 1 + inner.depth(),
             Rule::Condition(_) => 0,
         }
@@ -584,23 +574,18 @@ impl Rule {
 
     /// The codes of the branches compared with `branch`, sorted, without repeats.
     pub fn referenced_branches(&self) -> Vec<String> {
-        sorted(
-            self.comparisons()
-                .filter(|c| c.subject == Subject::Branch)
-                .flat_map(|c| &c.values)
-                .filter_map(|v| match v {
-                    Value::Text(code) => Some(code.clone()),
-                    _ => None,
-                }),
-        )
+        sorted(self.comparisons().filter(|c| c.subject == Subject::Branch).flat_map(|c| &c.values).filter_map(|v| {
+            match v {
+                Value::Text(code) => Some(code.clone()),
+                _ => None,
+            }
+        }))
     }
 
     /// Whether a value is relative to today, so the rule must be re-evaluated when the
     /// date rolls over.
     pub fn uses_relative_dates(&self) -> bool {
-        self.comparisons()
-            .flat_map(|c| &c.values)
-            .any(|v| matches!(v, Value::Relative(_)))
+        self.comparisons().flat_map(|c| &c.values).any(|v| matches!(v, Value::Relative(_)))
     }
 
     /// Replaces each `member_of` name with the current name of its group, as
@@ -658,18 +643,11 @@ mod tests {
     use super::*;
 
     fn cmp(subject: Subject, op: Op, values: Vec<Value>) -> Rule {
-        Rule::Condition(Condition::Compare(Comparison {
-            subject,
-            op,
-            values,
-        }))
+        Rule::Condition(Condition::Compare(Comparison { subject, op, values }))
     }
 
     fn group(id: Option<i64>, name: &str) -> Rule {
-        Rule::Condition(Condition::MemberOf(GroupRef {
-            id,
-            name: name.into(),
-        }))
+        Rule::Condition(Condition::MemberOf(GroupRef { id, name: name.into() }))
     }
 
     #[test]
@@ -678,14 +656,8 @@ mod tests {
         let b = cmp(Subject::Username, Op::IsEmpty, vec![]);
         let c = group(Some(1), "G");
         let inner = Rule::all(vec![a.clone(), b.clone()]).unwrap();
-        assert_eq!(
-            Rule::all(vec![inner.clone(), c.clone()]),
-            Some(Rule::And(vec![a.clone(), b.clone(), c.clone()]))
-        );
-        assert_eq!(
-            Rule::any(vec![inner.clone(), c.clone()]),
-            Some(Rule::Or(vec![inner, c]))
-        );
+        assert_eq!(Rule::all(vec![inner.clone(), c.clone()]), Some(Rule::And(vec![a.clone(), b.clone(), c.clone()])));
+        assert_eq!(Rule::any(vec![inner.clone(), c.clone()]), Some(Rule::Or(vec![inner, c])));
         assert_eq!(Rule::all(vec![a.clone()]), Some(a));
         assert_eq!(Rule::any(vec![]), None);
     }
@@ -693,43 +665,19 @@ mod tests {
     #[test]
     fn references_are_collected_sorted_and_unique() {
         let rule = Rule::all(vec![
-            cmp(
-                Subject::Field {
-                    field: "role".into(),
-                },
-                Op::IsEmpty,
-                vec![],
-            ),
+            cmp(Subject::Field { field: "role".into() }, Op::IsEmpty, vec![]),
             Rule::Not(Box::new(group(Some(7), "B"))),
             group(Some(3), "A"),
             group(Some(7), "B"),
             group(None, "Unchecked"),
+            cmp(Subject::Branch, Op::In, vec![Value::Text("EU".into()), Value::Text("AM".into())]),
             cmp(
-                Subject::Branch,
-                Op::In,
-                vec![Value::Text("EU".into()), Value::Text("AM".into())],
-            ),
-            cmp(
-                Subject::CourseCompletedAt {
-                    course: "S-2".into(),
-                },
+                Subject::CourseCompletedAt { course: "S-2".into() },
                 Op::Gt,
                 vec![Value::Relative(RelativeDate::TODAY)],
             ),
-            cmp(
-                Subject::Course {
-                    course: "S-1".into(),
-                },
-                Op::Eq,
-                vec![Value::CourseStatus(CourseStatus::Failed)],
-            ),
-            cmp(
-                Subject::Field {
-                    field: "dept".into(),
-                },
-                Op::IsEmpty,
-                vec![],
-            ),
+            cmp(Subject::Course { course: "S-1".into() }, Op::Eq, vec![Value::CourseStatus(CourseStatus::Failed)]),
+            cmp(Subject::Field { field: "dept".into() }, Op::IsEmpty, vec![]),
         ])
         .unwrap();
         assert_eq!(rule.referenced_groups(), vec![3, 7]);
@@ -744,20 +692,9 @@ mod tests {
 
     #[test]
     fn group_names_refresh_from_ids() {
-        let mut rule = Rule::any(vec![
-            group(Some(1), "Old"),
-            Rule::Not(Box::new(group(Some(2), "Kept"))),
-        ])
-        .unwrap();
+        let mut rule = Rule::any(vec![group(Some(1), "Old"), Rule::Not(Box::new(group(Some(2), "Kept")))]).unwrap();
         rule.refresh_group_names(|id| (id == 1).then(|| "New".to_owned()));
-        assert_eq!(
-            rule,
-            Rule::any(vec![
-                group(Some(1), "New"),
-                Rule::Not(Box::new(group(Some(2), "Kept")))
-            ])
-            .unwrap()
-        );
+        assert_eq!(rule, Rule::any(vec![group(Some(1), "New"), Rule::Not(Box::new(group(Some(2), "Kept")))]).unwrap());
     }
 
     #[test]
@@ -765,22 +702,10 @@ mod tests {
         let today = NaiveDate::from_ymd_opt(2024, 3, 31).unwrap();
         let on = |offset, unit| RelativeDate { offset, unit }.on(today).unwrap();
         assert_eq!(on(0, DateUnit::Day), today);
-        assert_eq!(
-            on(-90, DateUnit::Day),
-            NaiveDate::from_ymd_opt(2024, 1, 1).unwrap()
-        );
-        assert_eq!(
-            on(2, DateUnit::Week),
-            NaiveDate::from_ymd_opt(2024, 4, 14).unwrap()
-        );
-        assert_eq!(
-            on(-1, DateUnit::Month),
-            NaiveDate::from_ymd_opt(2024, 2, 29).unwrap()
-        );
-        assert_eq!(
-            on(1, DateUnit::Year),
-            NaiveDate::from_ymd_opt(2025, 3, 31).unwrap()
-        );
+        assert_eq!(on(-90, DateUnit::Day), NaiveDate::from_ymd_opt(2024, 1, 1).unwrap());
+        assert_eq!(on(2, DateUnit::Week), NaiveDate::from_ymd_opt(2024, 4, 14).unwrap());
+        assert_eq!(on(-1, DateUnit::Month), NaiveDate::from_ymd_opt(2024, 2, 29).unwrap());
+        assert_eq!(on(1, DateUnit::Year), NaiveDate::from_ymd_opt(2025, 3, 31).unwrap());
     }
 
     #[test]
@@ -799,9 +724,6 @@ mod tests {
     #[test]
     fn course_status_of_no_enrollment_is_not_enrolled() {
         assert_eq!(CourseStatus::of(None), CourseStatus::NotEnrolled);
-        assert_eq!(
-            CourseStatus::of(Some(EnrollmentStatus::InProgress)),
-            CourseStatus::InProgress
-        );
+        assert_eq!(CourseStatus::of(Some(EnrollmentStatus::InProgress)), CourseStatus::InProgress);
     }
 }

@@ -3,9 +3,7 @@
 
 use regex::{Regex, RegexBuilder};
 
-use super::ast::{
-    Comparison, Condition, GroupRef, Op, Rule, Subject, Value, MAX_DEPTH, MAX_OFFSET,
-};
+use super::ast::{Comparison, Condition, GroupRef, Op, Rule, Subject, Value, MAX_DEPTH, MAX_OFFSET};
 use super::parser::{parse_with_spans, ConditionSpans, MAX_TEXT_LEN};
 use super::suggest::{closest, hint};
 use super::RuleError;
@@ -35,18 +33,14 @@ pub struct Catalog {
 /// Parses and checks a rule's text; errors carry a line and column.
 pub fn compile_text(text: &str, catalog: &Catalog) -> Result<Rule, RuleError> {
     let parsed = parse_with_spans(text)?;
-    let rule = Resolver::new(catalog)
-        .rule(&parsed.rule)
-        .map_err(|fault| fault.in_text(text, &parsed.spans))?;
+    let rule = Resolver::new(catalog).rule(&parsed.rule).map_err(|fault| fault.in_text(text, &parsed.spans))?;
     printable(rule)
 }
 
 /// Checks a tree (from JSON or the builder); errors carry a path in the tree.
 pub fn compile_tree(rule: &Rule, catalog: &Catalog) -> Result<Rule, RuleError> {
     if rule.depth() > MAX_DEPTH {
-        return Err(RuleError::new(format!(
-            "\"and\", \"or\" and \"not\" nest more than {MAX_DEPTH} deep"
-        )));
+        return Err(RuleError::new(format!("\"and\", \"or\" and \"not\" nest more than {MAX_DEPTH} deep")));
     }
     let resolved = Resolver::new(catalog).rule(rule).map_err(Fault::in_tree)?;
     printable(resolved)
@@ -55,25 +49,18 @@ pub fn compile_tree(rule: &Rule, catalog: &Catalog) -> Result<Rule, RuleError> {
 /// The regular expression `matches` runs: case-insensitive, linear-time, and refused
 /// when its compiled form would exceed [`MAX_REGEX_SIZE`].
 pub fn regex_for(pattern: &str) -> Result<Regex, RuleError> {
-    RegexBuilder::new(pattern)
-        .case_insensitive(true)
-        .size_limit(MAX_REGEX_SIZE)
-        .build()
-        .map_err(|e| match e {
-            regex::Error::CompiledTooBig(_) => RuleError::new(format!(
-                "the regular expression is too large once compiled (over {} KiB): repeated \\w \
+    RegexBuilder::new(pattern).case_insensitive(true).size_limit(MAX_REGEX_SIZE).build().map_err(|e| match e {
+        regex::Error::CompiledTooBig(_) => RuleError::new(format!(
+            "the regular expression is too large once compiled (over {} KiB): repeated \\w \
                  or \\d grow fast, so try [a-z0-9_] or [0-9] instead",
-                MAX_REGEX_SIZE / 1024
-            )),
-            regex::Error::Syntax(detail) => RuleError::new(format!(
-                "the regular expression is invalid: {}",
-                detail
-                    .lines()
-                    .find_map(|line| line.strip_prefix("error: "))
-                    .unwrap_or("it cannot be read")
-            )),
-            _ => RuleError::new("the regular expression is invalid"),
-        })
+            MAX_REGEX_SIZE / 1024
+        )),
+        regex::Error::Syntax(detail) => RuleError::new(format!(
+            "the regular expression is invalid: {}",
+            detail.lines().find_map(|line| line.strip_prefix("error: ")).unwrap_or("it cannot be read")
+        )),
+        _ => RuleError::new("the regular expression is invalid"),
+    })
 }
 
 /// A resolved rule, unless its text form would be too long to read back.
@@ -169,9 +156,7 @@ impl Kind<'_> {
                 IsEmpty,
                 IsNotEmpty,
             ],
-            Kind::Number => &[
-                Eq, Ne, Lt, Le, Gt, Ge, In, NotIn, Between, IsEmpty, IsNotEmpty,
-            ],
+            Kind::Number => &[Eq, Ne, Lt, Le, Gt, Ge, In, NotIn, Between, IsEmpty, IsNotEmpty],
             Kind::Date => &[Eq, Ne, Lt, Le, Gt, Ge, Between, IsEmpty, IsNotEmpty],
             Kind::YesNo => &[Eq, Ne, IsEmpty, IsNotEmpty],
             Kind::Status | Kind::Course => &[Eq, Ne, In, NotIn],
@@ -187,19 +172,15 @@ impl Kind<'_> {
             Kind::YesNo => "yes or no",
             Kind::Status => "a user status (active or suspended)",
             Kind::Branch => "a branch code in double quotes",
-            Kind::Course => {
-                "a course status (not_enrolled, enrolled, in_progress, completed or failed)"
-            }
+            Kind::Course => "a course status (not_enrolled, enrolled, in_progress, completed or failed)",
         }
     }
 
     fn accepts(self, value: &Value) -> bool {
         matches!(
             (self, value),
-            (
-                Kind::Text | Kind::Dropdown(_) | Kind::Branch,
-                Value::Text(_)
-            ) | (Kind::Number, Value::Number(_))
+            (Kind::Text | Kind::Dropdown(_) | Kind::Branch, Value::Text(_))
+                | (Kind::Number, Value::Number(_))
                 | (Kind::Date, Value::Date(_) | Value::Relative(_))
                 | (Kind::YesNo, Value::YesNo(_))
                 | (Kind::Status, Value::Status(_))
@@ -223,9 +204,7 @@ fn describe(value: &Value) -> String {
 
 /// Whether two names are the same, ignoring case.
 fn same(a: &str, b: &str) -> bool {
-    a.chars()
-        .flat_map(char::to_lowercase)
-        .eq(b.chars().flat_map(char::to_lowercase))
+    a.chars().flat_map(char::to_lowercase).eq(b.chars().flat_map(char::to_lowercase))
 }
 
 /// `known`'s spelling of `wanted`, or an "unknown" error with a suggestion.
@@ -234,12 +213,7 @@ fn find_code(known: &[String], wanted: &str, what: &str) -> Result<String, Strin
         .iter()
         .find(|k| same(k, wanted))
         .cloned()
-        .ok_or_else(|| {
-            format!(
-                "unknown {what} \"{wanted}\"{}",
-                hint(wanted, known.iter().map(String::as_str))
-            )
-        })
+        .ok_or_else(|| format!("unknown {what} \"{wanted}\"{}", hint(wanted, known.iter().map(String::as_str))))
 }
 
 /// Walks a tree, rebuilding it resolved and canonical.
@@ -251,11 +225,7 @@ struct Resolver<'c> {
 
 impl<'c> Resolver<'c> {
     fn new(catalog: &'c Catalog) -> Self {
-        Self {
-            catalog,
-            path: Vec::new(),
-            conditions: 0,
-        }
+        Self { catalog, path: Vec::new(), conditions: 0 }
     }
 
     fn rule(&mut self, rule: &Rule) -> Result<Rule, Fault> {
@@ -266,23 +236,16 @@ impl<'c> Resolver<'c> {
             Rule::Condition(condition) => {
                 let index = self.conditions;
                 self.conditions += 1;
-                self.condition(condition)
-                    .map(Rule::Condition)
-                    .map_err(|(part, message)| Fault {
-                        path: self.path.clone(),
-                        at: Some((index, part)),
-                        message,
-                    })
+                self.condition(condition).map(Rule::Condition).map_err(|(part, message)| Fault {
+                    path: self.path.clone(),
+                    at: Some((index, part)),
+                    message,
+                })
             }
         }
     }
 
-    fn group(
-        &mut self,
-        members: &[Rule],
-        join: fn(Vec<Rule>) -> Option<Rule>,
-        name: &str,
-    ) -> Result<Rule, Fault> {
+    fn group(&mut self, members: &[Rule], join: fn(Vec<Rule>) -> Option<Rule>, name: &str) -> Result<Rule, Fault> {
         let mut resolved = Vec::with_capacity(members.len());
         for (i, member) in members.iter().enumerate() {
             self.path.push(i);
@@ -298,23 +261,16 @@ impl<'c> Resolver<'c> {
 
     fn condition(&self, condition: &Condition) -> Result<Condition, (Part, String)> {
         match condition {
-            Condition::MemberOf(group) => self
-                .group_ref(group)
-                .map(Condition::MemberOf)
-                .map_err(|message| (Part::Subject, message)),
+            Condition::MemberOf(group) => {
+                self.group_ref(group).map(Condition::MemberOf).map_err(|message| (Part::Subject, message))
+            }
             Condition::Compare(comparison) => self.comparison(comparison).map(Condition::Compare),
         }
     }
 
     fn comparison(&self, comparison: &Comparison) -> Result<Comparison, (Part, String)> {
-        let Comparison {
-            subject,
-            op,
-            values,
-        } = comparison;
-        let (resolved, kind) = self
-            .subject(subject)
-            .map_err(|message| (Part::Subject, message))?;
+        let Comparison { subject, op, values } = comparison;
+        let (resolved, kind) = self.subject(subject).map_err(|message| (Part::Subject, message))?;
         if !kind.ops().contains(op) {
             let usable: Vec<&str> = kind.ops().iter().map(|op| op.text()).collect();
             return Err((
@@ -326,24 +282,16 @@ impl<'c> Resolver<'c> {
                 ),
             ));
         }
-        op.check_arity(values.len())
-            .map_err(|message| (Part::Op, message))?;
+        op.check_arity(values.len()).map_err(|message| (Part::Op, message))?;
         let values = values
             .iter()
             .enumerate()
-            .map(|(i, value)| {
-                self.value(subject, kind, *op, value)
-                    .map_err(|message| (Part::Value(i), message))
-            })
+            .map(|(i, value)| self.value(subject, kind, *op, value).map_err(|message| (Part::Value(i), message)))
             .collect::<Result<Vec<_>, _>>()?;
         if *op == Op::Between {
             between_in_order(&values).map_err(|message| (Part::Value(0), message))?;
         }
-        Ok(Comparison {
-            subject: resolved,
-            op: *op,
-            values,
-        })
+        Ok(Comparison { subject: resolved, op: *op, values })
     }
 
     fn subject(&self, subject: &Subject) -> Result<(Subject, Kind<'c>), String> {
@@ -362,24 +310,13 @@ impl<'c> Resolver<'c> {
                 let code = def.code.as_str().to_owned();
                 (Subject::Field { field: code }, Kind::of_field(def))
             }
-            Subject::Course { course } => (
-                Subject::Course {
-                    course: self.course(course)?,
-                },
-                Kind::Course,
-            ),
-            Subject::CourseEnrolledAt { course } => (
-                Subject::CourseEnrolledAt {
-                    course: self.course(course)?,
-                },
-                Kind::Date,
-            ),
-            Subject::CourseCompletedAt { course } => (
-                Subject::CourseCompletedAt {
-                    course: self.course(course)?,
-                },
-                Kind::Date,
-            ),
+            Subject::Course { course } => (Subject::Course { course: self.course(course)? }, Kind::Course),
+            Subject::CourseEnrolledAt { course } => {
+                (Subject::CourseEnrolledAt { course: self.course(course)? }, Kind::Date)
+            }
+            Subject::CourseCompletedAt { course } => {
+                (Subject::CourseCompletedAt { course: self.course(course)? }, Kind::Date)
+            }
         })
     }
 
@@ -391,9 +328,7 @@ impl<'c> Resolver<'c> {
             .find(|f| same(f.code.as_str(), wanted))
             .or_else(|| fields.iter().find(|f| same(f.name.as_str(), wanted)))
             .ok_or_else(|| {
-                let names = fields
-                    .iter()
-                    .flat_map(|f| [f.name.as_str(), f.code.as_str()]);
+                let names = fields.iter().flat_map(|f| [f.name.as_str(), f.code.as_str()]);
                 format!("unknown field \"{wanted}\"{}", hint(wanted, names))
             })
     }
@@ -410,43 +345,23 @@ impl<'c> Resolver<'c> {
                 .iter()
                 .find(|(known, _)| *known == id)
                 .ok_or_else(|| format!("group #{id} (\"{}\") no longer exists", group.name))?,
-            None => groups
-                .iter()
-                .find(|(_, name)| same(name, &group.name))
-                .ok_or_else(|| {
-                    let names = groups.iter().map(|(_, name)| name.as_str());
-                    format!(
-                        "unknown group \"{}\"{}",
-                        group.name,
-                        hint(&group.name, names)
-                    )
-                })?,
+            None => groups.iter().find(|(_, name)| same(name, &group.name)).ok_or_else(|| {
+                let names = groups.iter().map(|(_, name)| name.as_str());
+                format!("unknown group \"{}\"{}", group.name, hint(&group.name, names))
+            })?,
         };
-        Ok(GroupRef {
-            id: Some(*id),
-            name: name.clone(),
-        })
+        Ok(GroupRef { id: Some(*id), name: name.clone() })
     }
 
-    fn value(
-        &self,
-        subject: &Subject,
-        kind: Kind<'_>,
-        op: Op,
-        value: &Value,
-    ) -> Result<Value, String> {
+    fn value(&self, subject: &Subject, kind: Kind<'_>, op: Op, value: &Value) -> Result<Value, String> {
         if !kind.accepts(value) {
-            return Err(format!(
-                "{subject} holds {}, so it cannot be compared with {}",
-                kind.holds(),
-                describe(value)
-            ));
+            return Err(format!("{subject} holds {}, so it cannot be compared with {}", kind.holds(), describe(value)));
         }
         match (kind, value) {
             (_, Value::Number(n)) if !n.is_finite() => Err(format!("{n} is not a finite number")),
-            (_, Value::Relative(r)) if r.offset.unsigned_abs() > MAX_OFFSET.unsigned_abs() => Err(format!(
-                "a relative date may reach at most {MAX_OFFSET} days, weeks, months or years from today"
-            )),
+            (_, Value::Relative(r)) if r.offset.unsigned_abs() > MAX_OFFSET.unsigned_abs() => {
+                Err(format!("a relative date may reach at most {MAX_OFFSET} days, weeks, months or years from today"))
+            }
             (_, Value::Text(pattern)) if op.positive() == Op::Matches => {
                 regex_for(pattern).map_err(|e| e.message)?;
                 Ok(value.clone())
@@ -469,9 +384,9 @@ fn between_in_order(values: &[Value]) -> Result<(), String> {
         _ => false,
     };
     match values {
-        [low, high] if reversed => Err(format!(
-            "\"between {low} and {high}\" matches nothing: put the smaller value first"
-        )),
+        [low, high] if reversed => {
+            Err(format!("\"between {low} and {high}\" matches nothing: put the smaller value first"))
+        }
         _ => Ok(()),
     }
 }
@@ -488,15 +403,8 @@ fn option(def: &FieldDef, subject: &Subject, wanted: &str) -> Result<Value, Stri
         }
         None => {
             let listed: Vec<&str> = options.take(LISTED_OPTIONS).collect();
-            let more = if def.options.len() > LISTED_OPTIONS {
-                ", …"
-            } else {
-                ""
-            };
-            format!(
-                "\"{wanted}\" is not an option of {subject}; the options are: {}{more}",
-                listed.join(", ")
-            )
+            let more = if def.options.len() > LISTED_OPTIONS { ", …" } else { "" };
+            format!("\"{wanted}\" is not an option of {subject}; the options are: {}{more}", listed.join(", "))
         }
     })
 }
@@ -520,12 +428,7 @@ mod tests {
     fn catalog() -> Catalog {
         Catalog {
             fields: vec![
-                field(
-                    "department",
-                    "Department",
-                    FieldType::Dropdown,
-                    &["Sales", "Marketing"],
-                ),
+                field("department", "Department", FieldType::Dropdown, &["Sales", "Marketing"]),
                 field("job_title", "Job Title", FieldType::Text, &[]),
                 field("hire_date", "Hire Date", FieldType::Date, &[]),
                 field("seniority", "Seniority", FieldType::Number, &[]),
@@ -572,9 +475,7 @@ mod tests {
     #[test]
     fn a_field_code_wins_over_another_fields_name() {
         let mut catalog = catalog();
-        catalog
-            .fields
-            .push(field("Seniority", "Tenure", FieldType::Text, &[]));
+        catalog.fields.push(field("Seniority", "Tenure", FieldType::Text, &[]));
         catalog.fields.swap(3, 5);
         let rule = compile_text(r#"field("seniority") > 2"#, &catalog).unwrap_err();
         assert!(rule.message.contains("holds text"), "{}", rule.message);
@@ -625,10 +526,7 @@ mod tests {
                 r#"email > "a""#,
                 r#"1:7 ">" does not apply to email, which holds text; use =, !=, contains, not contains, starts with, not starts with, ends with, not ends with, matches, not matches, in, not in, is empty, is not empty"#,
             ),
-            (
-                r#"email = 5"#,
-                r#"1:9 email holds text, so it cannot be compared with a number (5)"#,
-            ),
+            (r#"email = 5"#, r#"1:9 email holds text, so it cannot be compared with a number (5)"#),
             (
                 r#"field("Job Title") = 5"#,
                 r#"1:22 field("Job Title") holds text, so it cannot be compared with a number (5)"#,
@@ -677,22 +575,13 @@ mod tests {
                 r#"status = completed"#,
                 r#"1:10 status holds a user status (active or suspended), so it cannot be compared with a course status (completed)"#,
             ),
-            (
-                r#"branch = EMEA"#,
-                r#"1:10 unknown value EMEA — write text in double quotes: "EMEA""#,
-            ),
+            (r#"branch = EMEA"#, r#"1:10 unknown value EMEA — write text in double quotes: "EMEA""#),
             (
                 r#"branch contains "E""#,
                 r#"1:8 "contains" does not apply to branch, which holds a branch code in double quotes; use =, !=, in, not in, under, not under, is empty, is not empty"#,
             ),
-            (
-                r#"branch under "EMAE""#,
-                r#"1:14 unknown branch "EMAE" — did you mean "EMEA"?"#,
-            ),
-            (
-                r#"branch in ("EMEA", "APAC")"#,
-                r#"1:20 unknown branch "APAC""#,
-            ),
+            (r#"branch under "EMAE""#, r#"1:14 unknown branch "EMAE" — did you mean "EMEA"?"#),
+            (r#"branch in ("EMEA", "APAC")"#, r#"1:20 unknown branch "APAC""#),
             (
                 r#"email under "EMEA""#,
                 r#"1:7 "under" does not apply to email, which holds text; use =, !=, contains, not contains, starts with, not starts with, ends with, not ends with, matches, not matches, in, not in, is empty, is not empty"#,
@@ -705,18 +594,9 @@ mod tests {
                 r#"course("SAFE-2") is empty"#,
                 r#"1:18 "is empty" does not apply to course("SAFE-2"), which holds a course status (not_enrolled, enrolled, in_progress, completed or failed); use =, !=, in, not in"#,
             ),
-            (
-                r#"course("SAFE-3") = completed"#,
-                r#"1:8 unknown course "SAFE-3" — did you mean "SAFE-2"?"#,
-            ),
-            (
-                r#"course("XYZ").completed_at is empty"#,
-                r#"1:8 unknown course "XYZ""#,
-            ),
-            (
-                r#"field("Departmnet") = "Sales""#,
-                r#"1:7 unknown field "Departmnet" — did you mean "Department"?"#,
-            ),
+            (r#"course("SAFE-3") = completed"#, r#"1:8 unknown course "SAFE-3" — did you mean "SAFE-2"?"#),
+            (r#"course("XYZ").completed_at is empty"#, r#"1:8 unknown course "XYZ""#),
+            (r#"field("Departmnet") = "Sales""#, r#"1:7 unknown field "Departmnet" — did you mean "Department"?"#),
             (r#"field("Salary") > 1"#, r#"1:7 unknown field "Salary""#),
             (
                 r#"field("Department") = "Legal""#,
@@ -731,10 +611,7 @@ mod tests {
                 r#"2:16 unknown group "Contractor" — did you mean "Contractors"?"#,
             ),
             (r#"member_of("Nobody")"#, r#"1:11 unknown group "Nobody""#),
-            (
-                r#"email matches "(abc""#,
-                r#"1:15 the regular expression is invalid: unclosed group"#,
-            ),
+            (r#"email matches "(abc""#, r#"1:15 the regular expression is invalid: unclosed group"#),
         ];
         for (text, expected) in refused {
             assert_eq!(error(text), expected, "{text}");
@@ -764,74 +641,41 @@ mod tests {
         .unwrap();
         let err = compile_tree(&tree, &catalog()).unwrap_err();
         assert_eq!(err.location, Some(Location::Tree { path: vec![0, 1] }));
-        assert!(err
-            .to_string()
-            .starts_with("condition 2 of set 1: \">\" does not apply to email"));
+        assert!(err.to_string().starts_with("condition 2 of set 1: \">\" does not apply to email"));
     }
 
     #[test]
     fn trees_are_checked_for_shape_too() {
         let empty = Rule::Or(vec![parse("email is empty").unwrap(), Rule::And(vec![])]);
         let err = compile_tree(&empty, &catalog()).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "condition 2: \"and\" needs at least one condition"
-        );
+        assert_eq!(err.to_string(), "condition 2: \"and\" needs at least one condition");
         let wrong_arity = Rule::Condition(Condition::Compare(Comparison {
             subject: Subject::CreatedAt,
             op: Op::Between,
             values: vec![Value::Relative(crate::rule::RelativeDate::TODAY)],
         }));
-        assert_eq!(
-            compile_tree(&wrong_arity, &catalog()).unwrap_err().message,
-            "\"between\" takes two values"
-        );
+        assert_eq!(compile_tree(&wrong_arity, &catalog()).unwrap_err().message, "\"between\" takes two values");
         let lone = Rule::And(vec![parse("email is empty").unwrap()]);
-        assert_eq!(
-            compile_tree(&lone, &catalog()).unwrap(),
-            parse("email is empty").unwrap()
-        );
-        let deep = (0..=MAX_DEPTH).fold(parse("email is empty").unwrap(), |r, _| {
-            Rule::Not(Box::new(r))
-        });
-        assert!(compile_tree(&deep, &catalog())
-            .unwrap_err()
-            .message
-            .contains("more than 60 deep"));
+        assert_eq!(compile_tree(&lone, &catalog()).unwrap(), parse("email is empty").unwrap());
+        let deep = (0..=MAX_DEPTH).fold(parse("email is empty").unwrap(), |r, _| Rule::Not(Box::new(r)));
+        assert!(compile_tree(&deep, &catalog()).unwrap_err().message.contains("more than 60 deep"));
     }
 
     #[test]
     fn groups_are_found_by_id_after_a_rename() {
-        let renamed = Rule::Condition(Condition::MemberOf(GroupRef {
-            id: Some(13),
-            name: "Old name".into(),
-        }));
-        assert_eq!(
-            compile_tree(&renamed, &catalog()).unwrap().to_string(),
-            r#"member_of("Drivers")"#
-        );
-        let gone = Rule::Condition(Condition::MemberOf(GroupRef {
-            id: Some(99),
-            name: "Temps".into(),
-        }));
-        assert_eq!(
-            compile_tree(&gone, &catalog()).unwrap_err().message,
-            "group #99 (\"Temps\") no longer exists"
-        );
+        let renamed = Rule::Condition(Condition::MemberOf(GroupRef { id: Some(13), name: "Old name".into() }));
+        assert_eq!(compile_tree(&renamed, &catalog()).unwrap().to_string(), r#"member_of("Drivers")"#);
+        let gone = Rule::Condition(Condition::MemberOf(GroupRef { id: Some(99), name: "Temps".into() }));
+        assert_eq!(compile_tree(&gone, &catalog()).unwrap_err().message, "group #99 (\"Temps\") no longer exists");
     }
 
     #[test]
     fn a_rule_too_long_once_resolved_is_refused() {
         let mut catalog = catalog();
-        catalog
-            .fields
-            .push(field(&"x".repeat(64), "X", FieldType::Text, &[]));
+        catalog.fields.push(field(&"x".repeat(64), "X", FieldType::Text, &[]));
         let text = vec![r#"field("X") is empty"#; 400].join(" or ");
         assert!(text.len() < MAX_TEXT_LEN);
         let err = compile_text(&text, &catalog).unwrap_err();
-        assert_eq!(
-            err.message,
-            "the rule would be longer than 10000 characters once written out"
-        );
+        assert_eq!(err.message, "the rule would be longer than 10000 characters once written out");
     }
 }

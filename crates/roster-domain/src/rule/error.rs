@@ -57,10 +57,7 @@ impl fmt::Display for RuleError {
 impl RuleError {
     /// An error about the whole rule.
     pub fn new(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            location: None,
-        }
+        Self { message: message.into(), location: None }
     }
 
     /// An error at byte `offset` of `text`.
@@ -78,12 +75,7 @@ impl RuleError {
 
     /// An error at `path` in a tree (see [`Location::Tree`]).
     pub fn in_tree(path: &[usize], message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            location: Some(Location::Tree {
-                path: path.to_vec(),
-            }),
-        }
+        Self { message: message.into(), location: Some(Location::Tree { path: path.to_vec() }) }
     }
 }
 
@@ -99,25 +91,13 @@ mod tests {
         assert_eq!(err.location, Some(Location::Text { line: 2, column: 6 }));
         assert_eq!(err.to_string(), "line 2, column 6: x");
         let err = RuleError::at(text, text.find('\n').unwrap(), "x");
-        assert_eq!(
-            err.location,
-            Some(Location::Text {
-                line: 1,
-                column: 12
-            })
-        );
+        assert_eq!(err.location, Some(Location::Text { line: 1, column: 12 }));
     }
 
     #[test]
     fn tree_paths_read_as_conditions_of_sets() {
-        assert_eq!(
-            RuleError::in_tree(&[0, 1], "bad").to_string(),
-            "condition 2 of set 1: bad"
-        );
-        assert_eq!(
-            RuleError::in_tree(&[2, 0, 3], "bad").to_string(),
-            "condition 4 of set 1 of set 3: bad"
-        );
+        assert_eq!(RuleError::in_tree(&[0, 1], "bad").to_string(), "condition 2 of set 1: bad");
+        assert_eq!(RuleError::in_tree(&[2, 0, 3], "bad").to_string(), "condition 4 of set 1 of set 3: bad");
         assert_eq!(RuleError::in_tree(&[], "bad").to_string(), "bad");
     }
 }

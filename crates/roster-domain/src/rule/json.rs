@@ -6,8 +6,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 
 use super::ast::{
-    Comparison, Condition, CourseStatus, GroupRef, Op, RelativeDate, Rule, Subject, Value,
-    MAX_DEPTH, MAX_OFFSET,
+    Comparison, Condition, CourseStatus, GroupRef, Op, RelativeDate, Rule, Subject, Value, MAX_DEPTH, MAX_OFFSET,
 };
 use super::lexer::parse_date;
 use super::suggest::hint;
@@ -22,12 +21,10 @@ impl Rule {
     /// [`MAX_DEPTH`]; the tree comes back canonical (see [`Rule`]) but unchecked.
     pub fn from_json(json: &str) -> Result<Rule, RuleError> {
         if json.len() > MAX_JSON_LEN {
-            return Err(RuleError::new(format!(
-                "a rule's JSON may have at most {MAX_JSON_LEN} bytes"
-            )));
+            return Err(RuleError::new(format!("a rule's JSON may have at most {MAX_JSON_LEN} bytes")));
         }
-        let json: Json = serde_json::from_str(json)
-            .map_err(|e| RuleError::new(format!("the rule is not valid JSON: {e}")))?;
+        let json: Json =
+            serde_json::from_str(json).map_err(|e| RuleError::new(format!("the rule is not valid JSON: {e}")))?;
         rule(&json, &mut Vec::new(), 0)
     }
 }
@@ -70,10 +67,7 @@ fn rule(json: &Json, path: &mut Vec<usize>, depth: usize) -> Result<Rule, RuleEr
         _ => return condition(json, path).map(Rule::Condition),
     };
     let Some(items) = inner.as_array() else {
-        return Err(RuleError::in_tree(
-            path,
-            format!("\"{key}\" takes a list of conditions"),
-        ));
+        return Err(RuleError::in_tree(path, format!("\"{key}\" takes a list of conditions")));
     };
     let mut members = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
@@ -83,22 +77,16 @@ fn rule(json: &Json, path: &mut Vec<usize>, depth: usize) -> Result<Rule, RuleEr
     }
     // A canonical tree is never deeper than the JSON it came from, so the bound above
     // holds for it too.
-    join(members)
-        .ok_or_else(|| RuleError::in_tree(path, format!("\"{key}\" needs at least one condition")))
+    join(members).ok_or_else(|| RuleError::in_tree(path, format!("\"{key}\" needs at least one condition")))
 }
 
 fn condition(json: &Json, path: &[usize]) -> Result<Condition, RuleError> {
-    let object = json
-        .as_object()
-        .ok_or_else(|| RuleError::in_tree(path, SHAPES))?;
+    let object = json.as_object().ok_or_else(|| RuleError::in_tree(path, SHAPES))?;
     match object.get("member_of") {
         Some(group) if object.len() == 1 => GroupRef::deserialize(group)
             .map(Condition::MemberOf)
             .map_err(|e| RuleError::in_tree(path, format!("member_of: {e}"))),
-        Some(_) => Err(RuleError::in_tree(
-            path,
-            "member_of takes nothing else: no subject, op or values",
-        )),
+        Some(_) => Err(RuleError::in_tree(path, "member_of takes nothing else: no subject, op or values")),
         None => comparison(json, path).map(Condition::Compare),
     }
 }
@@ -113,14 +101,8 @@ fn comparison(json: &Json, path: &[usize]) -> Result<Comparison, RuleError> {
         _ => None,
     };
     let allowed = ["subject", "op", "values"].into_iter().chain(argument);
-    if let Some(unknown) = object
-        .keys()
-        .find(|k| !allowed.clone().any(|a| a == k.as_str()))
-    {
-        return Err(fail(format!(
-            "unknown key \"{unknown}\"{}",
-            hint(unknown, allowed)
-        )));
+    if let Some(unknown) = object.keys().find(|k| !allowed.clone().any(|a| a == k.as_str())) {
+        return Err(fail(format!("unknown key \"{unknown}\"{}", hint(unknown, allowed))));
     }
     let subject = match argument {
         Some(key) => {
@@ -136,54 +118,28 @@ fn comparison(json: &Json, path: &[usize]) -> Result<Comparison, RuleError> {
         }
         None => Subject::standard(name).ok_or_else(|| {
             let names = Subject::STANDARD.map(|s| s.name());
-            let candidates = names.into_iter().chain([
-                "field",
-                "course",
-                "course_enrolled_at",
-                "course_completed_at",
-            ]);
-            fail(format!(
-                "unknown subject \"{name}\"{}",
-                hint(name, candidates)
-            ))
+            let candidates = names.into_iter().chain(["field", "course", "course_enrolled_at", "course_completed_at"]);
+            fail(format!("unknown subject \"{name}\"{}", hint(name, candidates)))
         })?,
     };
     let op_name = text(object, "op", path)?.ok_or_else(|| fail("\"op\" is missing".to_owned()))?;
-    let op = Op::from_json_name(op_name).ok_or_else(|| {
-        fail(format!(
-            "unknown op \"{op_name}\"{}",
-            hint(op_name, Op::ALL.map(Op::json_name))
-        ))
-    })?;
+    let op = Op::from_json_name(op_name)
+        .ok_or_else(|| fail(format!("unknown op \"{op_name}\"{}", hint(op_name, Op::ALL.map(Op::json_name)))))?;
     let values = match object.get("values") {
         None => Vec::new(),
-        Some(Json::Array(items)) => items
-            .iter()
-            .map(|v| value(v, path))
-            .collect::<Result<_, _>>()?,
+        Some(Json::Array(items)) => items.iter().map(|v| value(v, path)).collect::<Result<_, _>>()?,
         Some(_) => return Err(fail("\"values\" must be a list".to_owned())),
     };
     op.check_arity(values.len()).map_err(fail)?;
-    Ok(Comparison {
-        subject,
-        op,
-        values,
-    })
+    Ok(Comparison { subject, op, values })
 }
 
 /// The string under `key`, if present; an error if it is not a string.
-fn text<'a>(
-    object: &'a Map<String, Json>,
-    key: &str,
-    path: &[usize],
-) -> Result<Option<&'a str>, RuleError> {
+fn text<'a>(object: &'a Map<String, Json>, key: &str, path: &[usize]) -> Result<Option<&'a str>, RuleError> {
     match object.get(key) {
         None => Ok(None),
         Some(Json::String(s)) => Ok(Some(s)),
-        Some(_) => Err(RuleError::in_tree(
-            path,
-            format!("\"{key}\" must be a string"),
-        )),
+        Some(_) => Err(RuleError::in_tree(path, format!("\"{key}\" must be a string"))),
     }
 }
 
@@ -207,11 +163,7 @@ fn value(json: &Json, path: &[usize]) -> Result<Value, RuleError> {
 /// A value written as `{"date": ...}`, `{"today": ...}`, `{"status": ...}` or
 /// `{"course_status": ...}`.
 fn tagged_value(key: &str, inner: &Json) -> Result<Value, String> {
-    let as_str = || {
-        inner
-            .as_str()
-            .ok_or_else(|| format!("\"{key}\" takes a string"))
-    };
+    let as_str = || inner.as_str().ok_or_else(|| format!("\"{key}\" takes a string"));
     match key {
         "date" => {
             let raw = as_str()?;
@@ -222,18 +174,16 @@ fn tagged_value(key: &str, inner: &Json) -> Result<Value, String> {
         "today" => {
             let relative = RelativeDate::deserialize(inner).map_err(|e| format!("today: {e}"))?;
             if relative.offset.unsigned_abs() > MAX_OFFSET.unsigned_abs() {
-                return Err(format!(
-                    "today: the offset may be at most {MAX_OFFSET} either way"
-                ));
+                return Err(format!("today: the offset may be at most {MAX_OFFSET} either way"));
             }
             Ok(Value::Relative(relative))
         }
-        "status" => UserStatus::parse("status", as_str()?)
-            .map(Value::Status)
-            .map_err(|e| format!("status: {}", e.message)),
-        "course_status" => CourseStatus::deserialize(inner)
-            .map(Value::CourseStatus)
-            .map_err(|e| format!("course_status: {e}")),
+        "status" => {
+            UserStatus::parse("status", as_str()?).map(Value::Status).map_err(|e| format!("status: {}", e.message))
+        }
+        "course_status" => {
+            CourseStatus::deserialize(inner).map(Value::CourseStatus).map_err(|e| format!("course_status: {e}"))
+        }
         _ => Err(VALUE_SHAPES.to_owned()),
     }
 }
@@ -241,10 +191,7 @@ fn tagged_value(key: &str, inner: &Json) -> Result<Value, String> {
 /// The key and value of an object with exactly one entry.
 fn single_entry(json: &Json) -> Option<(&str, &Json)> {
     let object = json.as_object().filter(|o| o.len() == 1)?;
-    object
-        .iter()
-        .next()
-        .map(|(key, value)| (key.as_str(), value))
+    object.iter().next().map(|(key, value)| (key.as_str(), value))
 }
 
 const VALUE_SHAPES: &str = "a value is a string, a number, true or false, {\"date\": \"2024-01-31\"}, \
@@ -291,10 +238,7 @@ mod tests {
 
     #[test]
     fn reads_back_what_it_writes_and_canonicalises() {
-        let rule = parse(
-            r#"(email = "a" or username = "b") and not member_of("G") and branch not under "X""#,
-        )
-        .unwrap();
+        let rule = parse(r#"(email = "a" or username = "b") and not member_of("G") and branch not under "X""#).unwrap();
         let json = serde_json::to_string(&rule).unwrap();
         assert_eq!(Rule::from_json(&json).unwrap(), rule);
         assert_eq!(serde_json::from_str::<Rule>(&json).unwrap(), rule);
@@ -308,10 +252,7 @@ mod tests {
         let group = r#"{"member_of": {"id": 4, "name": "G"}}"#;
         assert_eq!(
             Rule::from_json(group).unwrap(),
-            Rule::Condition(Condition::MemberOf(GroupRef {
-                id: Some(4),
-                name: "G".into()
-            }))
+            Rule::Condition(Condition::MemberOf(GroupRef { id: Some(4), name: "G".into() }))
         );
     }
 
@@ -360,26 +301,17 @@ mod tests {
         for (json, expected) in cases {
             assert_eq!(refused(json), expected, "{json}");
         }
-        let err = Rule::from_json(
-            r#"{"and": [{"subject": "email", "op": "is_empty"}, {"not": {"subject": "x"}}]}"#,
-        )
-        .unwrap_err();
+        let err = Rule::from_json(r#"{"and": [{"subject": "email", "op": "is_empty"}, {"not": {"subject": "x"}}]}"#)
+            .unwrap_err();
         assert_eq!(err.location, Some(Location::Tree { path: vec![1] }));
     }
 
     #[test]
     fn size_and_depth_are_bounded() {
         let nots = |n: usize| {
-            format!(
-                "{}{{\"subject\": \"email\", \"op\": \"is_empty\"}}{}",
-                "{\"not\": ".repeat(n),
-                "}".repeat(n)
-            )
+            format!("{}{{\"subject\": \"email\", \"op\": \"is_empty\"}}{}", "{\"not\": ".repeat(n), "}".repeat(n))
         };
-        assert_eq!(
-            Rule::from_json(&nots(MAX_DEPTH)).unwrap().depth(),
-            MAX_DEPTH
-        );
+        assert_eq!(Rule::from_json(&nots(MAX_DEPTH)).unwrap().depth(), MAX_DEPTH);
         assert!(refused(&nots(MAX_DEPTH + 1)).contains("nest more than 60 deep"));
         let ands = |n: usize| {
             format!(
@@ -389,22 +321,12 @@ mod tests {
             )
         };
         assert!(Rule::from_json(&ands(MAX_DEPTH)).is_ok());
-        for hostile in [
-            nots(30_000),
-            "[".repeat(200_000),
-            "{\"not\":".repeat(36_000),
-        ] {
+        for hostile in [nots(30_000), "[".repeat(200_000), "{\"not\":".repeat(36_000)] {
             assert!(Rule::from_json(&hostile).is_err());
             assert!(serde_json::from_str::<Rule>(&hostile).is_err());
         }
-        let huge = format!(
-            "{{\"subject\": \"email\", \"op\": \"=\", \"values\": [\"{}\"]}}",
-            "a".repeat(MAX_JSON_LEN)
-        );
-        assert_eq!(
-            refused(&huge),
-            "a rule's JSON may have at most 262144 bytes"
-        );
+        let huge = format!("{{\"subject\": \"email\", \"op\": \"=\", \"values\": [\"{}\"]}}", "a".repeat(MAX_JSON_LEN));
+        assert_eq!(refused(&huge), "a rule's JSON may have at most 262144 bytes");
     }
 
     #[test]

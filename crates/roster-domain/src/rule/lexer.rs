@@ -53,21 +53,12 @@ pub(crate) fn tokens(text: &str) -> Result<Vec<Token>, RuleError> {
 
 /// A strict `YYYY-MM-DD` date that exists (2023-02-30 does not).
 pub(crate) fn parse_date(s: &str) -> Option<NaiveDate> {
-    date_shaped(s)
-        .then(|| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
-        .flatten()
+    date_shaped(s).then(|| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()).flatten()
 }
 
 fn date_shaped(s: &str) -> bool {
     let b = s.as_bytes();
-    b.len() == 10
-        && b.iter().enumerate().all(|(i, c)| {
-            if i == 4 || i == 7 {
-                *c == b'-'
-            } else {
-                c.is_ascii_digit()
-            }
-        })
+    b.len() == 10 && b.iter().enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() })
 }
 
 struct Lexer<'a> {
@@ -107,11 +98,7 @@ impl<'a> Lexer<'a> {
         self.take_while(char::is_whitespace);
         let start = self.pos;
         let Some(c) = self.bump() else {
-            return Ok(Token {
-                tok: Tok::End,
-                start,
-                end: start,
-            });
+            return Ok(Token { tok: Tok::End, start, end: start });
         };
         let tok = match c {
             '(' => Tok::LParen,
@@ -129,24 +116,14 @@ impl<'a> Lexer<'a> {
             '"' => Tok::Str(self.string(start)?),
             c if c.is_ascii_alphabetic() || c == '_' => {
                 self.pos = start;
-                Tok::Word(
-                    self.take_while(|c| c.is_ascii_alphanumeric() || c == '_')
-                        .to_ascii_lowercase(),
-                )
+                Tok::Word(self.take_while(|c| c.is_ascii_alphanumeric() || c == '_').to_ascii_lowercase())
             }
             c if c.is_ascii_digit() => {
                 self.pos = start;
-                let raw =
-                    self.take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+                let raw = self.take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
                 classify_number(raw).map_err(|message| RuleError::at(self.text, start, message))?
             }
-            '!' => {
-                return Err(RuleError::at(
-                    self.text,
-                    start,
-                    "unexpected \"!\" — did you mean \"!=\"?",
-                ))
-            }
+            '!' => return Err(RuleError::at(self.text, start, "unexpected \"!\" — did you mean \"!=\"?")),
             '\'' => {
                 return Err(RuleError::at(
                     self.text,
@@ -155,23 +132,11 @@ impl<'a> Lexer<'a> {
                 ))
             }
             other => {
-                let shown = if other.is_control() {
-                    other.escape_debug().to_string()
-                } else {
-                    other.to_string()
-                };
-                return Err(RuleError::at(
-                    self.text,
-                    start,
-                    format!("unexpected character \"{shown}\""),
-                ));
+                let shown = if other.is_control() { other.escape_debug().to_string() } else { other.to_string() };
+                return Err(RuleError::at(self.text, start, format!("unexpected character \"{shown}\"")));
             }
         };
-        Ok(Token {
-            tok,
-            start,
-            end: self.pos,
-        })
+        Ok(Token { tok, start, end: self.pos })
     }
 
     /// The rest of a string whose opening quote is at `start`.
@@ -180,13 +145,7 @@ impl<'a> Lexer<'a> {
         loop {
             let at = self.pos;
             match self.bump() {
-                None => {
-                    return Err(RuleError::at(
-                        self.text,
-                        start,
-                        "this text has no closing double quote",
-                    ))
-                }
+                None => return Err(RuleError::at(self.text, start, "this text has no closing double quote")),
                 Some('"') => return Ok(out),
                 Some('\\') => match self.bump() {
                     Some('n') => out.push('\n'),
@@ -200,13 +159,7 @@ impl<'a> Lexer<'a> {
                         out.push('\\');
                         out.push(c);
                     }
-                    None => {
-                        return Err(RuleError::at(
-                            self.text,
-                            start,
-                            "this text has no closing double quote",
-                        ))
-                    }
+                    None => return Err(RuleError::at(self.text, start, "this text has no closing double quote")),
                 },
                 Some(c) => out.push(c),
             }
@@ -222,11 +175,7 @@ impl<'a> Lexer<'a> {
             .flatten()
             .and_then(char::from_u32);
         code.ok_or_else(|| {
-            RuleError::at(
-                self.text,
-                at,
-                "\\u{...} must hold the hexadecimal code of a character, such as \\u{e9}",
-            )
+            RuleError::at(self.text, at, "\\u{...} must hold the hexadecimal code of a character, such as \\u{e9}")
         })
     }
 }
@@ -265,9 +214,7 @@ fn classify_number(raw: &str) -> Result<Tok, String> {
     }
     match amount.parse::<i32>() {
         Ok(n) if n <= MAX_OFFSET => Ok(Tok::Offset(n, unit)),
-        _ => Err(format!(
-            "{raw} is too far: at most {MAX_OFFSET} days, weeks, months or years"
-        )),
+        _ => Err(format!("{raw} is too far: at most {MAX_OFFSET} days, weeks, months or years")),
     }
 }
 
@@ -318,14 +265,8 @@ mod tests {
 
     #[test]
     fn strings_resolve_escapes_and_keep_unknown_ones() {
-        assert_eq!(
-            toks(r#""a\"b\\c\n\u{e9}\d""#),
-            vec![Tok::Str("a\"b\\c\n\u{e9}\\d".into()), Tok::End]
-        );
-        assert_eq!(
-            message("x = \"open"),
-            "this text has no closing double quote"
-        );
+        assert_eq!(toks(r#""a\"b\\c\n\u{e9}\d""#), vec![Tok::Str("a\"b\\c\n\u{e9}\\d".into()), Tok::End]);
+        assert_eq!(message("x = \"open"), "this text has no closing double quote");
         assert!(message(r#""\u{110000}""#).contains("hexadecimal"));
         assert!(message(r#""\u{zz}""#).contains("hexadecimal"));
     }
@@ -347,15 +288,9 @@ mod tests {
     #[test]
     fn unexpected_characters_are_named_with_their_position() {
         let err = tokens("email = 'x'").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "line 1, column 9: unexpected \"'\" — text goes in double quotes: \"like this\""
-        );
+        assert_eq!(err.to_string(), "line 1, column 9: unexpected \"'\" — text goes in double quotes: \"like this\"");
         assert_eq!(message("a\n  # b"), "unexpected character \"#\"");
-        assert_eq!(
-            tokens("a\n  # b").unwrap_err().location,
-            Some(Location::Text { line: 2, column: 3 })
-        );
+        assert_eq!(tokens("a\n  # b").unwrap_err().location, Some(Location::Text { line: 2, column: 3 }));
         assert_eq!(message("a \u{7}"), "unexpected character \"\\u{7}\"");
         assert_eq!(message("a ! b"), "unexpected \"!\" — did you mean \"!=\"?");
     }

@@ -69,8 +69,8 @@ pub mod sets;
 pub mod suggest;
 
 pub use ast::{
-    Comparison, Condition, CourseStatus, DateUnit, GroupRef, Op, RelativeDate, Rule, Subject,
-    Value, MAX_DEPTH, MAX_OFFSET,
+    Comparison, Condition, CourseStatus, DateUnit, GroupRef, Op, RelativeDate, Rule, Subject, Value, MAX_DEPTH,
+    MAX_OFFSET,
 };
 pub use check::{compile_text, compile_tree, regex_for, Catalog, MAX_REGEX_SIZE};
 pub use error::{Location, RuleError};

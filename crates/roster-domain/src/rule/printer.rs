@@ -35,12 +35,7 @@ fn write_rule(f: &mut Formatter<'_>, rule: &Rule, place: Binding) -> fmt::Result
 
 /// An `and` or `or`. A lone member prints as itself; an empty group, which no parser,
 /// JSON reading or check produces, prints as `()`, which does not parse.
-fn write_group(
-    f: &mut Formatter<'_>,
-    members: &[Rule],
-    binding: Binding,
-    place: Binding,
-) -> fmt::Result {
+fn write_group(f: &mut Formatter<'_>, members: &[Rule], binding: Binding, place: Binding) -> fmt::Result {
     match members {
         [] => f.write_str("()"),
         [only] => write_rule(f, only, place),
@@ -49,11 +44,7 @@ fn write_group(
             if parenthesised {
                 f.write_char('(')?;
             }
-            let separator = if binding == Binding::Or {
-                " or "
-            } else {
-                " and "
-            };
+            let separator = if binding == Binding::Or { " or " } else { " and " };
             for (i, member) in members.iter().enumerate() {
                 if i > 0 {
                     f.write_str(separator)?;
@@ -139,12 +130,7 @@ impl Display for RelativeDate {
             return f.write_str("today");
         }
         let sign = if self.offset < 0 { '-' } else { '+' };
-        write!(
-            f,
-            "today {sign} {}{}",
-            self.offset.unsigned_abs(),
-            self.unit.letter()
-        )
+        write!(f, "today {sign} {}{}", self.offset.unsigned_abs(), self.unit.letter())
     }
 }
 
@@ -177,11 +163,7 @@ mod tests {
     use crate::rule::parse;
 
     fn leaf(subject: Subject, op: Op, values: Vec<Value>) -> Rule {
-        Rule::Condition(Condition::Compare(Comparison {
-            subject,
-            op,
-            values,
-        }))
+        Rule::Condition(Condition::Compare(Comparison { subject, op, values }))
     }
 
     #[test]
@@ -198,14 +180,8 @@ mod tests {
             Rule::Or(vec![and.clone(), a.clone()]).to_string(),
             "email is empty and username is empty or email is empty"
         );
-        assert_eq!(
-            Rule::Not(Box::new(and)).to_string(),
-            "not (email is empty and username is empty)"
-        );
-        assert_eq!(
-            Rule::Not(Box::new(Rule::Not(Box::new(a.clone())))).to_string(),
-            "not not email is empty"
-        );
+        assert_eq!(Rule::Not(Box::new(and)).to_string(), "not (email is empty and username is empty)");
+        assert_eq!(Rule::Not(Box::new(Rule::Not(Box::new(a.clone())))).to_string(), "not not email is empty");
         assert_eq!(Rule::Or(vec![a]).to_string(), "email is empty");
         assert_eq!(Rule::And(vec![]).to_string(), "()");
     }
@@ -213,35 +189,14 @@ mod tests {
     #[test]
     fn values_print_in_their_canonical_spelling() {
         let cases = [
-            (
-                Value::Text("say \"hi\"\\\n\t\r\u{1}é".into()),
-                r#""say \"hi\"\\\n\t\r\u{1}é""#,
-            ),
+            (Value::Text("say \"hi\"\\\n\t\r\u{1}é".into()), r#""say \"hi\"\\\n\t\r\u{1}é""#),
             (Value::Number(-2.5), "-2.5"),
             (Value::Number(1e21), "1000000000000000000000"),
             (Value::Number(3.0), "3"),
             (Value::Relative(RelativeDate::TODAY), "today"),
-            (
-                Value::Relative(RelativeDate {
-                    offset: -90,
-                    unit: DateUnit::Day,
-                }),
-                "today - 90d",
-            ),
-            (
-                Value::Relative(RelativeDate {
-                    offset: 0,
-                    unit: DateUnit::Week,
-                }),
-                "today + 0w",
-            ),
-            (
-                Value::Relative(RelativeDate {
-                    offset: 6,
-                    unit: DateUnit::Month,
-                }),
-                "today + 6m",
-            ),
+            (Value::Relative(RelativeDate { offset: -90, unit: DateUnit::Day }), "today - 90d"),
+            (Value::Relative(RelativeDate { offset: 0, unit: DateUnit::Week }), "today + 0w"),
+            (Value::Relative(RelativeDate { offset: 6, unit: DateUnit::Month }), "today + 6m"),
             (Value::YesNo(false), "no"),
         ];
         for (value, text) in cases {
@@ -253,29 +208,13 @@ mod tests {
 
     #[test]
     fn operators_print_with_their_values() {
-        let f = || Subject::Field {
-            field: "a \"b\"".into(),
-        };
+        let f = || Subject::Field { field: "a \"b\"".into() };
         let one = || Value::Number(1.0);
+        assert_eq!(leaf(f(), Op::IsNotEmpty, vec![]).to_string(), r#"field("a \"b\"") is not empty"#);
+        assert_eq!(leaf(f(), Op::NotIn, vec![one(), one()]).to_string(), r#"field("a \"b\"") not in (1, 1)"#);
+        assert_eq!(leaf(f(), Op::Between, vec![one(), one()]).to_string(), r#"field("a \"b\"") between 1 and 1"#);
         assert_eq!(
-            leaf(f(), Op::IsNotEmpty, vec![]).to_string(),
-            r#"field("a \"b\"") is not empty"#
-        );
-        assert_eq!(
-            leaf(f(), Op::NotIn, vec![one(), one()]).to_string(),
-            r#"field("a \"b\"") not in (1, 1)"#
-        );
-        assert_eq!(
-            leaf(f(), Op::Between, vec![one(), one()]).to_string(),
-            r#"field("a \"b\"") between 1 and 1"#
-        );
-        assert_eq!(
-            leaf(
-                Subject::CourseEnrolledAt { course: "C".into() },
-                Op::Gt,
-                vec![one()]
-            )
-            .to_string(),
+            leaf(Subject::CourseEnrolledAt { course: "C".into() }, Op::Gt, vec![one()]).to_string(),
             r#"course("C").enrolled_at > 1"#
         );
     }

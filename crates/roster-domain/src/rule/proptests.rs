@@ -26,10 +26,7 @@ fn decimal() -> impl Strategy<Value = f64> {
 
 fn arb_value() -> impl Strategy<Value = Value> {
     let date = (1i32..=3_652_059).prop_filter_map("a date", NaiveDate::from_num_days_from_ce_opt);
-    let relative = (
-        -MAX_OFFSET..=MAX_OFFSET,
-        prop::sample::select(DateUnit::ALL.to_vec()),
-    )
+    let relative = (-MAX_OFFSET..=MAX_OFFSET, prop::sample::select(DateUnit::ALL.to_vec()))
         .prop_map(|(offset, unit)| RelativeDate { offset, unit });
     prop_oneof![
         arb_text().prop_map(Value::Text),
@@ -54,12 +51,8 @@ fn arb_subject() -> impl Strategy<Value = Subject> {
 }
 
 fn arb_comparison() -> impl Strategy<Value = Comparison> {
-    (
-        arb_subject(),
-        prop::sample::select(Op::ALL.to_vec()),
-        prop::collection::vec(arb_value(), 1..4),
-    )
-        .prop_map(|(subject, op, mut values)| {
+    (arb_subject(), prop::sample::select(Op::ALL.to_vec()), prop::collection::vec(arb_value(), 1..4)).prop_map(
+        |(subject, op, mut values)| {
             let count = match op.arity() {
                 ast::Arity::None => 0,
                 ast::Arity::One => 1,
@@ -67,21 +60,14 @@ fn arb_comparison() -> impl Strategy<Value = Comparison> {
                 ast::Arity::List => values.len(),
             };
             values.resize(count, Value::YesNo(true));
-            Comparison {
-                subject,
-                op,
-                values,
-            }
-        })
+            Comparison { subject, op, values }
+        },
+    )
 }
 
 /// A condition; `with_ids` gives `member_of` an id, which the text form does not hold.
 fn arb_condition(with_ids: bool) -> impl Strategy<Value = Condition> {
-    let id = if with_ids {
-        any::<Option<i64>>().boxed()
-    } else {
-        Just(None).boxed()
-    };
+    let id = if with_ids { any::<Option<i64>>().boxed() } else { Just(None).boxed() };
     prop_oneof![
         4 => arb_comparison().prop_map(Condition::Compare),
         1 => (id, arb_text()).prop_map(|(id, name)| Condition::MemberOf(GroupRef { id, name })),
@@ -90,25 +76,20 @@ fn arb_condition(with_ids: bool) -> impl Strategy<Value = Condition> {
 
 /// A canonical tree.
 fn arb_rule(with_ids: bool) -> impl Strategy<Value = Rule> {
-    arb_condition(with_ids)
-        .prop_map(Rule::Condition)
-        .prop_recursive(4, 24, 4, |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 2..4).prop_filter_map("an and", Rule::all),
-                prop::collection::vec(inner.clone(), 2..4).prop_filter_map("an or", Rule::any),
-                inner.prop_map(|r| Rule::Not(Box::new(r))),
-            ]
-        })
+    arb_condition(with_ids).prop_map(Rule::Condition).prop_recursive(4, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 2..4).prop_filter_map("an and", Rule::all),
+            prop::collection::vec(inner.clone(), 2..4).prop_filter_map("an or", Rule::any),
+            inner.prop_map(|r| Rule::Not(Box::new(r))),
+        ]
+    })
 }
 
 fn arb_sets() -> impl Strategy<Value = ConditionSets> {
-    let line = (any::<bool>(), arb_condition(true))
-        .prop_map(|(negated, condition)| SetCondition { negated, condition });
+    let line =
+        (any::<bool>(), arb_condition(true)).prop_map(|(negated, condition)| SetCondition { negated, condition });
     let matching = prop_oneof![Just(Match::All), Just(Match::Any)];
-    (
-        matching,
-        prop::collection::vec(prop::collection::vec(line, 1..4), 1..4),
-    )
+    (matching, prop::collection::vec(prop::collection::vec(line, 1..4), 1..4))
         .prop_map(|(matching, sets)| ConditionSets { matching, sets })
 }
 
@@ -175,11 +156,7 @@ const SOUP: &[&str] = &[
 
 /// The text of a generated tree with up to three words inserted, removed or replaced.
 fn mutated_text() -> impl Strategy<Value = String> {
-    let edit = (
-        any::<prop::sample::Index>(),
-        0..3u8,
-        prop::sample::select(SOUP),
-    );
+    let edit = (any::<prop::sample::Index>(), 0..3u8, prop::sample::select(SOUP));
     (arb_rule(false), prop::collection::vec(edit, 0..4)).prop_map(|(rule, edits)| {
         let mut words: Vec<String> = rule.to_string().split(' ').map(str::to_owned).collect();
         for (at, kind, piece) in edits {

@@ -44,15 +44,9 @@ impl Rule {
     pub fn to_sets(&self) -> Option<ConditionSets> {
         if let Rule::Or(members) = self {
             let sets = members.iter().map(set).collect::<Option<_>>()?;
-            return Some(ConditionSets {
-                matching: Match::Any,
-                sets,
-            });
+            return Some(ConditionSets { matching: Match::Any, sets });
         }
-        Some(ConditionSets {
-            matching: Match::All,
-            sets: vec![set(self)?],
-        })
+        Some(ConditionSets { matching: Match::All, sets: vec![set(self)?] })
     }
 }
 
@@ -66,15 +60,9 @@ fn set(rule: &Rule) -> Option<Vec<SetCondition>> {
 
 fn line(rule: &Rule) -> Option<SetCondition> {
     match rule {
-        Rule::Condition(condition) => Some(SetCondition {
-            negated: false,
-            condition: condition.clone(),
-        }),
+        Rule::Condition(condition) => Some(SetCondition { negated: false, condition: condition.clone() }),
         Rule::Not(inner) => match inner.as_ref() {
-            Rule::Condition(condition) => Some(SetCondition {
-                negated: true,
-                condition: condition.clone(),
-            }),
+            Rule::Condition(condition) => Some(SetCondition { negated: true, condition: condition.clone() }),
             _ => None,
         },
         _ => None,
@@ -132,10 +120,7 @@ mod tests {
         }
         let any = sets_of("email is empty and username is empty or not member_of(\"G\")").unwrap();
         assert_eq!(any.matching, Match::Any);
-        assert_eq!(
-            any.sets.iter().map(Vec::len).collect::<Vec<_>>(),
-            vec![2, 1]
-        );
+        assert_eq!(any.sets.iter().map(Vec::len).collect::<Vec<_>>(), vec![2, 1]);
         assert!(any.sets[1][0].negated);
         let all = sets_of("email is empty and username is empty").unwrap();
         assert_eq!(all.matching, Match::All);
@@ -165,10 +150,7 @@ mod tests {
         };
         let sets = ConditionSets {
             matching: Match::All,
-            sets: vec![
-                vec![line("email is empty")],
-                vec![line("username is empty"), line("language is empty")],
-            ],
+            sets: vec![vec![line("email is empty")], vec![line("username is empty"), line("language is empty")]],
         };
         assert_eq!(
             sets.to_rule().unwrap(),
@@ -178,21 +160,9 @@ mod tests {
 
     #[test]
     fn empty_sets_are_refused() {
-        let none = ConditionSets {
-            matching: Match::Any,
-            sets: vec![],
-        };
-        assert_eq!(
-            none.to_rule().unwrap_err().message,
-            "add at least one condition"
-        );
-        let hollow = ConditionSets {
-            matching: Match::All,
-            sets: vec![vec![]],
-        };
-        assert_eq!(
-            hollow.to_rule().unwrap_err().message,
-            "set 1 has no conditions"
-        );
+        let none = ConditionSets { matching: Match::Any, sets: vec![] };
+        assert_eq!(none.to_rule().unwrap_err().message, "add at least one condition");
+        let hollow = ConditionSets { matching: Match::All, sets: vec![vec![]] };
+        assert_eq!(hollow.to_rule().unwrap_err().message, "set 1 has no conditions");
     }
 }

@@ -60,14 +60,8 @@ mod tests {
 
     #[test]
     fn suggests_the_closest_name_within_reach() {
-        assert_eq!(
-            closest("emial", ["username", "email", "status"]),
-            Some("email")
-        );
-        assert_eq!(
-            closest("Departmnet", ["Job Title", "Department"]),
-            Some("Department")
-        );
+        assert_eq!(closest("emial", ["username", "email", "status"]), Some("email"));
+        assert_eq!(closest("Departmnet", ["Job Title", "Department"]), Some("Department"));
         assert_eq!(closest("STATSU", ["status"]), Some("status"));
         assert_eq!(closest("xyz", ["email", "status"]), None);
         assert_eq!(closest("", ["a"]), None);
