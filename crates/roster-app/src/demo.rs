@@ -87,7 +87,7 @@ const LAST: &[&str] = &[
     "Nowak",
     "Walker",
 ];
-const DEPARTMENTS: &[&str] = &[
+pub(crate) const DEPARTMENTS: &[&str] = &[
     "Operations",
     "Sales",
     "Logistics",
@@ -99,7 +99,7 @@ const DEPARTMENTS: &[&str] = &[
     "Legal",
     "Facilities",
 ];
-const JOB_TITLES: &[&str] = &[
+pub(crate) const JOB_TITLES: &[&str] = &[
     "Driver",
     "Warehouse Associate",
     "Sales Representative",
@@ -125,7 +125,7 @@ const PRODUCTS: &[&str] = &["Freight", "Parcel", "Cold Chain", "Last Mile", "Con
 const EMPLOYEE_STATUS: &[&str] = &["Full-time", "Part-time", "Contractor", "Intern", "Seasonal"];
 const ROLES: &[&str] = &["Employee", "Driver", "Manager", "Instructor", "Director"];
 const STUDENT_OR_EMPLOYEE: &[&str] = &["Employee", "Student"];
-const DOMAINS: &[&str] =
+pub(crate) const DOMAINS: &[&str] =
     &["acme.com", "acme.co.uk", "acme.de", "partners.acme-logistics.com", "gmail.com", "outlook.com"];
 
 /// A country of the demo map: code, name, language, time zone, site cities.
@@ -166,7 +166,7 @@ const REGIONS: &[(&str, &str, &[Country])] = &[
     ),
 ];
 
-const NAMED_COURSES: &[(&str, &str)] = &[
+pub(crate) const NAMED_COURSES: &[(&str, &str)] = &[
     ("DRV-101", "Driver Safety Fundamentals"),
     ("DRV-201", "Defensive Driving"),
     ("DRV-301", "Hazardous Materials Transport"),

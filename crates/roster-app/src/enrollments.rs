@@ -66,7 +66,7 @@ impl App {
         let mut tx = self.begin().await?;
         let ctx = Context::load(&mut tx).await?;
         let scope = actor.scope(&ctx.tree);
-        self.visible_user(&mut tx, &scope, id).await?;
+        let user = self.visible_user(&mut tx, &scope, id).await?;
         let course = roster_store::courses::by_code(&mut tx, code)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("course \"{code}\"")))?;
@@ -85,7 +85,7 @@ impl App {
         };
         roster_store::enrollments::upsert(&mut tx, &enrollment).await?;
         let cause = self.cause(actor, format!("enrollment in \"{}\" set to {}", course.code, status.as_str()));
-        tx.user_changed(id, &cause).await?;
+        tx.user_changed(&user, &ctx.fields, &cause).await?;
         tx.commit().await?;
         Ok(EnrollmentView::new(enrollment, &HashMap::from([(course.id, course.code)])))
     }
@@ -96,7 +96,7 @@ impl App {
         let mut tx = self.begin().await?;
         let ctx = Context::load(&mut tx).await?;
         let scope = actor.scope(&ctx.tree);
-        self.visible_user(&mut tx, &scope, id).await?;
+        let user = self.visible_user(&mut tx, &scope, id).await?;
         let course = roster_store::courses::by_code(&mut tx, code)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("course \"{code}\"")))?;
@@ -104,7 +104,7 @@ impl App {
             return Err(AppError::NotFound("enrollment".into()));
         }
         let cause = self.cause(actor, format!("enrollment in \"{}\" removed", course.code));
-        tx.user_changed(id, &cause).await?;
+        tx.user_changed(&user, &ctx.fields, &cause).await?;
         tx.commit().await?;
         Ok(())
     }

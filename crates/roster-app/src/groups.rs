@@ -10,6 +10,7 @@ use serde::Deserialize;
 use std::collections::HashMap;
 use utoipa::ToSchema;
 
+use crate::live::LiveTx;
 use crate::membership::{self, Applied, Cause};
 use crate::views::{EventView, GroupView, List, MemberView, UserGroupView, UserView};
 use crate::{parse_id, Actor, App, AppError, AppResult, Context, ListParams, Scope};
@@ -98,6 +99,15 @@ impl App {
 
     /// Creates a group.
     pub async fn create_group(&self, _actor: &Actor, input: NewGroup) -> AppResult<GroupView> {
+        let mut tx = self.begin().await?;
+        let group = self.insert_group(&mut tx, input).await?;
+        tx.commit().await?;
+        Ok(group.into())
+    }
+
+    /// Creates a group inside the caller's transaction. Every way of creating a group
+    /// goes through here.
+    pub(crate) async fn insert_group(&self, tx: &mut LiveTx, input: NewGroup) -> AppResult<Group> {
         let name = Name::parse("name", &input.name)?;
         let description = optional_text("description", input.description.as_deref(), 2000)?;
         let policy = match input.policy.as_deref() {
@@ -117,14 +127,12 @@ impl App {
             created_at: now,
             updated_at: now,
         };
-        let mut tx = self.begin().await?;
-        if roster_store::groups::by_name(&mut tx, &group.name).await?.is_some() {
+        if roster_store::groups::by_name(tx, &group.name).await?.is_some() {
             return Err(AppError::conflict("name", format!("a group named \"{}\" exists", group.name)));
         }
-        group.id = roster_store::groups::insert(&mut tx, &group).await?;
+        group.id = roster_store::groups::insert(tx, &group).await?;
         tx.group_created(group.id).await?;
-        tx.commit().await?;
-        Ok(group.into())
+        Ok(group)
     }
 
     /// A page of groups.
@@ -174,10 +182,24 @@ impl App {
     /// Renames or re-describes a group.
     pub async fn update_group(&self, actor: &Actor, id: &str, patch: GroupPatch) -> AppResult<GroupView> {
         let mut tx = self.begin().await?;
-        let mut group = self.group(&mut tx, id).await?;
+        let group = self.change_group(&mut tx, actor, id, patch).await?;
+        tx.commit().await?;
+        Ok(group.into())
+    }
+
+    /// Renames or re-describes a group inside the caller's transaction. Every way of
+    /// changing a group goes through here.
+    pub(crate) async fn change_group(
+        &self,
+        tx: &mut LiveTx,
+        actor: &Actor,
+        id: &str,
+        patch: GroupPatch,
+    ) -> AppResult<Group> {
+        let mut group = self.group(tx, id).await?;
         if let Some(n) = &patch.name {
             let name = Name::parse("name", n)?.into_string();
-            if let Some(other) = roster_store::groups::by_name(&mut tx, &name).await? {
+            if let Some(other) = roster_store::groups::by_name(tx, &name).await? {
                 if other.id != group.id {
                     return Err(AppError::conflict("name", format!("a group named \"{name}\" exists")));
                 }
@@ -200,7 +222,7 @@ impl App {
             None => false,
         };
         group.updated_at = self.now();
-        roster_store::groups::update(&mut tx, &group).await?;
+        roster_store::groups::update(tx, &group).await?;
         if switched {
             let why =
                 if group.allow_suspended { "suspended users allowed" } else { "suspended users no longer allowed" };
@@ -208,7 +230,7 @@ impl App {
         }
         // Rules refer to groups by id; their text names them, so it follows a rename.
         let (id, name) = (group.id, group.name.clone());
-        for mut other in roster_store::groups::all(&mut tx).await? {
+        for mut other in roster_store::groups::all(tx).await? {
             let Some(mut rule) = crate::rules::stored_rule(&other) else { continue };
             if !rule.referenced_groups().contains(&id) {
                 continue;
@@ -216,18 +238,24 @@ impl App {
             rule.refresh_group_names(|g| (g == id).then(|| name.clone()));
             other.rule_text = Some(rule.to_string());
             other.rule_tree = Some(serde_json::to_string(&rule).map_err(crate::rules::internal)?);
-            roster_store::groups::update(&mut tx, &other).await?;
+            roster_store::groups::update(tx, &other).await?;
         }
         tx.group_reloaded(group.id).await?;
-        tx.commit().await?;
-        Ok(group.into())
+        Ok(group)
     }
 
     /// Deletes a group, unless another group's rule refers to it.
     pub async fn delete_group(&self, _actor: &Actor, id: &str) -> AppResult<()> {
         let mut tx = self.begin().await?;
-        let group = self.group(&mut tx, id).await?;
-        let referrers = self.groups_referring_to(&mut tx, group.id).await?;
+        self.remove_group(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes a group inside the caller's transaction, unless a rule refers to it.
+    pub(crate) async fn remove_group(&self, tx: &mut LiveTx, id: &str) -> AppResult<()> {
+        let group = self.group(tx, id).await?;
+        let referrers = self.groups_referring_to(tx, group.id).await?;
         if !referrers.is_empty() {
             return Err(AppError::conflict(
                 "id",
@@ -238,9 +266,8 @@ impl App {
                 ),
             ));
         }
-        roster_store::groups::delete(&mut tx, group.id).await?;
+        roster_store::groups::delete(tx, group.id).await?;
         tx.group_reloaded(group.id).await?;
-        tx.commit().await?;
         Ok(())
     }
 
@@ -301,7 +328,12 @@ impl App {
         Ok(AddOutcome { added: joined.len(), already_members: candidates.len() - joined.len(), group: group.into() })
     }
 
-    async fn users_by_ids(&self, conn: &mut AnyConnection, scope: &Scope, ids: &[String]) -> AppResult<Vec<i64>> {
+    pub(crate) async fn users_by_ids(
+        &self,
+        conn: &mut AnyConnection,
+        scope: &Scope,
+        ids: &[String],
+    ) -> AppResult<Vec<i64>> {
         if ids.is_empty() || ids.len() > MAX_USERS_PER_REQUEST {
             return Err(AppError::bad_request("users", format!("give 1 to {MAX_USERS_PER_REQUEST} user ids")));
         }

@@ -4,14 +4,19 @@
 //!
 //! - [`App`]: the handle every use case hangs off: the store, the clock, the settings.
 //! - One module per subject: [`users`], [`catalog`] (fields, branches, courses),
-//!   [`enrollments`], [`tokens`].
-//! - [`views`]: what the use cases return, as clients see it.
+//!   [`enrollments`], [`tokens`], [`sessions`] (the admin UI's logins); [`import`],
+//!   users in bulk from CSV, as jobs.
+//! - [`scim`]: SCIM 2.0 provisioning of users and groups over the same use cases.
+//! - [`views`]: what the use cases return, as clients see it; [`labels`] and
+//!   [`rule_check`]: what the admin screens need besides (names for ids, a rule
+//!   checked as it is typed).
 //! - [`demo`]: the deterministic generator of realistic data, reused by the benchmark.
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod auth;
 pub mod automatic;
+pub mod bench;
 pub mod catalog;
 pub mod clock;
 pub mod demo;
@@ -21,10 +26,15 @@ pub mod export;
 pub mod group_csv;
 pub mod groups;
 mod ids;
+pub mod import;
+pub mod labels;
 mod live;
 pub mod maintenance;
 mod membership;
+pub mod rule_check;
 pub mod rules;
+pub mod scim;
+pub mod sessions;
 pub mod tokens;
 pub mod users;
 pub mod views;
@@ -65,13 +75,14 @@ pub struct App {
     clock: Arc<dyn Clock>,
     settings: Settings,
     live: Arc<live::Live>,
+    imports: Arc<import::Jobs>,
 }
 
 impl App {
     /// Wraps an opened, migrated store.
     pub fn new(store: Store, clock: Arc<dyn Clock>, settings: Settings) -> Self {
         let live = live::Live::new(settings.timezone);
-        Self { store, clock, settings, live }
+        Self { store, clock, settings, live, imports: import::Jobs::new() }
     }
 
     /// The store, for the binary's maintenance commands and health checks.

@@ -144,7 +144,7 @@ impl LiveTx {
     /// Runs `f` on the engine (which [`App::begin`] made sure exists).
     pub(crate) fn engine<T>(&self, f: impl FnOnce(&Engine) -> T) -> AppResult<T> {
         let image = self.live.lock();
-        let engine = image.engine.as_ref().ok_or_else(|| stale())?;
+        let engine = image.engine.as_ref().ok_or_else(stale)?;
         Ok(f(engine))
     }
 
@@ -152,7 +152,7 @@ impl LiveTx {
     fn engine_mut<T>(&mut self, f: impl FnOnce(&mut Engine) -> T) -> AppResult<T> {
         self.guard.dirty = true;
         let mut image = self.live.lock();
-        let engine = image.engine.as_mut().ok_or_else(|| stale())?;
+        let engine = image.engine.as_mut().ok_or_else(stale)?;
         Ok(f(engine))
     }
 
@@ -184,13 +184,30 @@ impl LiveTx {
     }
 
     /// A user was created or changed (fields, status, branch, enrollments): brings the
-    /// image up to date and moves the user's automatic memberships.
-    pub(crate) async fn user_changed(&mut self, user: i64, why: &Cause) -> AppResult<()> {
-        let loaded = load_user(&mut self.tx, &self.live, user).await?;
-        self.touch(Touched::User(user));
-        let Some(loaded) = loaded else { return Ok(()) };
+    /// image up to date and moves the user's automatic memberships. `user` is the row as
+    /// just written; `fields` the field definitions it was checked against.
+    pub(crate) async fn user_changed(&mut self, user: &User, fields: &[FieldDef], why: &Cause) -> AppResult<()> {
+        let enrollments = roster_store::enrollments::of_user(&mut self.tx, user.id).await?;
+        let courses = roster_store::courses::all(&mut self.tx).await?.into_iter().map(|c| c.id).collect();
+        let loaded: LoadedUser = (
+            user_record(user, fields, &self.live),
+            enrollments.iter().map(|e| enrollment_record(e, &self.live)).collect(),
+            courses,
+        );
+        self.touch(Touched::User(user.id));
         self.engine_mut(|e| apply_user(e, &loaded))?.map_err(engine_error)?;
-        self.reevaluate_user(user, why).await
+        self.reevaluate_user(user.id, why).await
+    }
+
+    /// Many users were just written in bulk (an import): the image takes them all at
+    /// once, without evaluating anyone — the caller evaluates everyone once with
+    /// [`LiveTx::reevaluate_all`]. Their enrollments are as the image has them.
+    pub(crate) async fn users_loaded(&mut self, users: &[User]) -> AppResult<()> {
+        let fields = roster_store::fields::all(&mut self.tx).await?;
+        let records: Vec<UserRecord> = users.iter().map(|u| user_record(u, &fields, &self.live)).collect();
+        self.engine_mut(|e| e.upsert_users(&records))?.map_err(engine_error)?;
+        self.touched.extend(users.iter().map(|u| Touched::User(u.id)));
+        Ok(())
     }
 
     /// A user is about to be deleted: ends their memberships (with events) and drops
@@ -412,11 +429,11 @@ async fn load_user(conn: &mut AnyConnection, live: &Live, id: i64) -> AppResult<
 
 fn apply_user(engine: &mut Engine, loaded: &LoadedUser) -> Result<(), roster_engine::EngineError> {
     let (record, enrollments, courses) = loaded;
-    engine.upsert_user(record)?;
+    drop(engine.upsert_user(record)?);
     for course in courses {
         match enrollments.iter().find(|(c, _)| c == course) {
-            Some((_, e)) => engine.set_enrollment(record.id, *course, e)?,
-            None => engine.clear_enrollment(record.id, *course)?,
+            Some((_, e)) => drop(engine.set_enrollment(record.id, *course, e)?),
+            None => drop(engine.clear_enrollment(record.id, *course)?),
         }
     }
     Ok(())
@@ -487,16 +504,14 @@ pub(crate) async fn build(conn: &mut AnyConnection, live: &Live, _today: NaiveDa
         let users = roster_store::users::batch(conn, after, LOAD_BATCH).await?;
         let Some(last) = users.last().map(|u| u.id) else { break };
         let enrollments = roster_store::enrollments::of_users_between(conn, after, last).await?;
-        let mut by_user: HashMap<i64, Vec<(i64, EnrollmentRecord)>> = HashMap::new();
+        let records: Vec<UserRecord> = users.iter().map(|u| user_record(u, &catalog.fields, live)).collect();
+        engine.upsert_users(&records).map_err(engine_error)?;
+        // Course by course builds the enrollment bitmaps fastest.
+        let mut enrollments = enrollments;
+        enrollments.sort_by_key(|e| (e.course_id, e.user_id));
         for e in &enrollments {
-            by_user.entry(e.user_id).or_default().push(enrollment_record(e, live));
-        }
-        for u in &users {
-            let record = user_record(u, &catalog.fields, live);
-            engine.upsert_user(&record).map_err(engine_error)?;
-            for (course, e) in by_user.get(&u.id).map(Vec::as_slice).unwrap_or(&[]) {
-                engine.set_enrollment(u.id, *course, e).map_err(engine_error)?;
-            }
+            let (course, record) = enrollment_record(e, live);
+            engine.set_enrollment(e.user_id, course, &record).map_err(engine_error)?;
         }
         after = last;
     }

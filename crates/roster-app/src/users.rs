@@ -8,6 +8,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
+use crate::live::LiveTx;
 use crate::views::{List, UserView};
 use crate::{auth, Actor, App, AppError, AppResult, Context, ListParams, Scope};
 
@@ -144,7 +145,7 @@ fn apply_fields(
     Ok(())
 }
 
-fn check_password(password: &str) -> Result<(), DomainError> {
+pub(crate) fn check_password(password: &str) -> Result<(), DomainError> {
     let n = password.chars().count();
     if !(8..=MAX_PASSWORD).contains(&n) {
         return Err(DomainError::new("password", format!("must have 8 to {MAX_PASSWORD} characters")));
@@ -153,7 +154,7 @@ fn check_password(password: &str) -> Result<(), DomainError> {
 }
 
 impl App {
-    async fn scoped(&self, conn: &mut AnyConnection, actor: &Actor) -> AppResult<(Context, Scope)> {
+    pub(crate) async fn scoped(&self, conn: &mut AnyConnection, actor: &Actor) -> AppResult<(Context, Scope)> {
         let ctx = Context::load(conn).await?;
         let scope = actor.scope(&ctx.tree);
         Ok((ctx, scope))
@@ -219,6 +220,21 @@ impl App {
     pub async fn create_user(&self, actor: &Actor, input: NewUser) -> AppResult<UserView> {
         let mut tx = self.begin().await?;
         let (ctx, scope) = self.scoped(&mut tx, actor).await?;
+        let user = self.insert_user(&mut tx, actor, &ctx, &scope, input).await?;
+        tx.commit().await?;
+        Ok(UserView::new(user, &ctx.tree))
+    }
+
+    /// Creates a user inside the caller's transaction: validation, the row, its password
+    /// and its automatic memberships. Every way of creating a user goes through here.
+    pub(crate) async fn insert_user(
+        &self,
+        tx: &mut LiveTx,
+        actor: &Actor,
+        ctx: &Context,
+        scope: &Scope,
+        input: NewUser,
+    ) -> AppResult<User> {
         let now = self.now();
         let mut user = User {
             id: 0,
@@ -238,19 +254,18 @@ impl App {
             last_login_at: None,
             fields: BTreeMap::new(),
         };
-        apply_fields(&ctx, &mut user.fields, &input.fields)?;
+        apply_fields(ctx, &mut user.fields, &input.fields)?;
         if let Some(p) = &input.password {
             check_password(p)?;
         }
-        user.branch_id = resolve_branch(&ctx, &scope, input.branch.as_deref())?;
-        user.id = roster_store::users::insert(&mut tx, &user).await?;
+        user.branch_id = resolve_branch(ctx, scope, input.branch.as_deref())?;
+        user.id = roster_store::users::insert(tx, &user).await?;
         if let Some(p) = &input.password {
-            roster_store::users::set_password_hash(&mut tx, user.id, Some(&auth::hash_password(p)?)).await?;
+            roster_store::users::set_password_hash(tx, user.id, Some(&auth::hash_password(p)?)).await?;
         }
         let cause = self.cause(actor, "user created");
-        tx.user_changed(user.id, &cause).await?;
-        tx.commit().await?;
-        Ok(UserView::new(user, &ctx.tree))
+        tx.user_changed(&user, &ctx.fields, &cause).await?;
+        Ok(user)
     }
 
     /// Changes a user the caller may see.
@@ -258,7 +273,23 @@ impl App {
         let id = crate::parse_id("user", id)?;
         let mut tx = self.begin().await?;
         let (ctx, scope) = self.scoped(&mut tx, actor).await?;
-        let mut user = self.visible_user(&mut tx, &scope, id).await?;
+        let user = self.change_user(&mut tx, actor, &ctx, &scope, id, patch).await?;
+        tx.commit().await?;
+        Ok(UserView::new(user, &ctx.tree))
+    }
+
+    /// Changes a user inside the caller's transaction; its automatic memberships follow.
+    /// Every way of changing a user goes through here.
+    pub(crate) async fn change_user(
+        &self,
+        tx: &mut LiveTx,
+        actor: &Actor,
+        ctx: &Context,
+        scope: &Scope,
+        id: i64,
+        patch: UserPatch,
+    ) -> AppResult<User> {
+        let mut user = self.visible_user(tx, scope, id).await?;
         if let Some(u) = &patch.username {
             user.username = Username::parse("username", u)?.into_string();
         }
@@ -281,21 +312,20 @@ impl App {
             user.timezone = parse_timezone("timezone", v.as_deref())?;
         }
         if let Some(b) = &patch.branch {
-            user.branch_id = resolve_branch(&ctx, &scope, b.as_deref())?;
+            user.branch_id = resolve_branch(ctx, scope, b.as_deref())?;
         }
         if let Some(values) = &patch.fields {
-            apply_fields(&ctx, &mut user.fields, values)?;
+            apply_fields(ctx, &mut user.fields, values)?;
         }
         if let Some(p) = &patch.password {
             check_password(p)?;
-            roster_store::users::set_password_hash(&mut tx, user.id, Some(&auth::hash_password(p)?)).await?;
+            roster_store::users::set_password_hash(tx, user.id, Some(&auth::hash_password(p)?)).await?;
         }
         user.updated_at = self.now();
-        roster_store::users::update(&mut tx, &user).await?;
+        roster_store::users::update(tx, &user).await?;
         let cause = self.cause(actor, "user changed");
-        tx.user_changed(user.id, &cause).await?;
-        tx.commit().await?;
-        Ok(UserView::new(user, &ctx.tree))
+        tx.user_changed(&user, &ctx.fields, &cause).await?;
+        Ok(user)
     }
 
     /// Deletes a user the caller may see.
@@ -303,11 +333,17 @@ impl App {
         let id = crate::parse_id("user", id)?;
         let mut tx = self.begin().await?;
         let (_, scope) = self.scoped(&mut tx, actor).await?;
-        self.visible_user(&mut tx, &scope, id).await?;
+        self.remove_user(&mut tx, actor, &scope, id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes a user inside the caller's transaction, ending its memberships.
+    pub(crate) async fn remove_user(&self, tx: &mut LiveTx, actor: &Actor, scope: &Scope, id: i64) -> AppResult<()> {
+        self.visible_user(tx, scope, id).await?;
         // The memberships go with the user; their history says so.
         tx.user_deleted(id, &self.cause(actor, "user deleted")).await?;
-        roster_store::users::delete(&mut tx, id).await?;
-        tx.commit().await?;
+        roster_store::users::delete(tx, id).await?;
         Ok(())
     }
 }

@@ -362,18 +362,18 @@ fn condition(w: &World, rng: &mut Rng) -> String {
     }
 }
 
-/// A random rule: mostly two or three conditions; some with `member_of` an earlier
-/// group whose chain is shorter than 3.
-fn rule(w: &World, rng: &mut Rng, groups: &[(i64, String, usize)]) -> (String, usize) {
+/// A random rule: mostly two or three conditions; when `chained`, `member_of` an
+/// earlier group whose chain is shorter than 3, kept about as large as that group.
+fn rule(w: &World, rng: &mut Rng, groups: &[(i64, String, usize)], chained: bool) -> (String, usize) {
     let mut c = || condition(w, rng);
     let (a, b, d) = (c(), c(), c());
     let shallow: Vec<&(i64, String, usize)> = groups.iter().filter(|g| g.2 < 3).collect();
-    if !shallow.is_empty() && rng.chance(0.15) {
+    if chained && !shallow.is_empty() {
         let (_, name, depth) = shallow[rng.below(shallow.len())];
         let text = match rng.below(3) {
-            0 => format!(r#"member_of("{name}") and {a}"#),
+            0 => format!(r#"member_of("{name}") or {a} and {b}"#),
             1 => format!(r#"member_of("{name}") and not {a}"#),
-            _ => format!(r#"member_of("{name}") and ({a} or {b})"#),
+            _ => format!(r#"(member_of("{name}") or {a}) and not {b}"#),
         };
         return (text, depth + 1);
     }
@@ -386,6 +386,15 @@ fn rule(w: &World, rng: &mut Rng, groups: &[(i64, String, usize)]) -> (String, u
         _ => format!("{a} or {b}"),
     };
     (text, 0)
+}
+
+/// The process's CPU time so far, in ticks of 10 ms (what other processes on the
+/// machine do not inflate, unlike wall time).
+fn cpu_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
+    let tick = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    tick(11) + tick(12)
 }
 
 fn peak_rss() -> String {
@@ -411,6 +420,12 @@ fn main() {
     let users = args.first().copied().unwrap_or(1_000_000);
     let group_count = args.get(1).copied().unwrap_or(1_000);
     let today = today();
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "{} core(s); load average at start: {}",
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        load.trim()
+    );
     let w = world();
     let mut rng = Rng(42);
     let mut engine = Engine::new();
@@ -464,9 +479,10 @@ fn main() {
         let name = format!("Group {g}");
         let broad = g % 40 == 0;
         let (lo, hi) = if broad { (0.05, 0.30) } else { (0.001, 0.05) };
+        let chained = rng.chance(0.15);
         let mut chosen = None;
         for attempt in 0..12 {
-            let (text, depth) = rule(&w, &mut rng, &groups);
+            let (text, depth) = rule(&w, &mut rng, &groups, chained);
             let Ok(checked) = compile_text(&text, engine.rule_catalog()) else {
                 continue;
             };
@@ -482,6 +498,9 @@ fn main() {
         let t = Instant::now();
         engine.set_automatic_group(g, &name, &definition).unwrap();
         compile += t.elapsed();
+        // Committed, so that later previews see this group's members through member_of.
+        let evaluation = engine.evaluate_groups(&[g], today).unwrap();
+        engine.commit(&evaluation);
         depth_counts[depth.min(3)] += 1;
         sizes.push(size);
         groups.push((g, name, depth));
@@ -499,23 +518,34 @@ fn main() {
         depth_counts
     );
 
-    let mut runs = Vec::new();
+    // Measured from nothing committed: every member a join, as at a first start.
+    for &g in engine.automatic_groups().to_vec().iter() {
+        engine.load_members(g, &[]).unwrap();
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
     let mut first = None;
-    for _ in 0..5 {
-        let t = Instant::now();
-        let evaluation = engine.evaluate_all(today);
-        runs.push(t.elapsed());
-        first.get_or_insert(evaluation);
+    for threads in [1, cores] {
+        engine.set_threads(threads);
+        let mut runs = Vec::new();
+        let cpu_before = cpu_ticks();
+        for _ in 0..5 {
+            let t = Instant::now();
+            let evaluation = engine.evaluate_all(today);
+            runs.push(t.elapsed());
+            first.get_or_insert(evaluation);
+        }
+        let cpu = (cpu_ticks() - cpu_before) * 10 / 5;
+        runs.sort_unstable();
+        println!(
+            "whole evaluation, {group_count} groups over {users} users (with diffs), {threads} thread(s): min {}, median {}, max {}; CPU time {cpu} ms per evaluation (all threads)",
+            ms(runs[0]),
+            ms(runs[runs.len() / 2]),
+            ms(runs[runs.len() - 1])
+        );
     }
     let evaluation = first.unwrap();
     let joined: u64 = evaluation.groups.iter().map(|g| g.joined.len()).sum();
-    runs.sort_unstable();
-    println!(
-        "whole evaluation, {group_count} groups over {users} users (with diffs): min {}, median {}, max {}; {joined} memberships",
-        ms(runs[0]),
-        ms(runs[runs.len() / 2]),
-        ms(runs[runs.len() - 1])
-    );
+    println!("memberships: {joined}; {}", peak_rss());
     let t = Instant::now();
     engine.commit(&evaluation);
     println!("commit: {}", ms(t.elapsed()));
@@ -524,30 +554,66 @@ fn main() {
     println!("evaluation after commit: {} (unchanged: {})", ms(t.elapsed()), again.is_unchanged());
     drop(again);
 
+    // Every automatic group for one user, against the committed memberships.
     let mut per_user = Vec::new();
-    let mut writes = Vec::new();
     for _ in 0..1_000 {
         let id = rng.below(users) as i64 + 1;
         let t = Instant::now();
         let e = engine.evaluate_user(id, today).unwrap();
         per_user.push(t.elapsed());
         assert!(e.changes.is_empty(), "no drift");
+    }
+    // Writes as the app makes them: the write, the evaluation of what it changed, the
+    // commit. First a whole new record, then one attribute or one enrollment.
+    let mut rewrites = Vec::new();
+    let mut records = Vec::new();
+    for _ in 0..1_000 {
+        let id = rng.below(users) as i64 + 1;
         let record = user(&w, &mut rng, id);
         let t = Instant::now();
-        engine.upsert_user(&record).unwrap();
-        let e = engine.evaluate_user(id, today).unwrap();
+        let change = engine.upsert_user(&record).unwrap();
+        let e = engine.evaluate_change(&change, today).unwrap();
+        engine.commit_user(&e);
+        rewrites.push(t.elapsed());
+        records.push(record);
+    }
+    let mut writes = Vec::new();
+    for (i, mut record) in records.into_iter().enumerate() {
+        let t = Instant::now();
+        let change = match i % 4 {
+            0 => {
+                record.last_login_on = Some(today);
+                engine.upsert_user(&record).unwrap()
+            }
+            1 => {
+                let department = FieldValue::Text(w.departments[w.skew20.pick(&mut rng)].clone());
+                record.fields.insert("department".into(), department);
+                engine.upsert_user(&record).unwrap()
+            }
+            2 => {
+                engine.set_enrollment(record.id, rng.below(w.courses.len()) as i64 + 1, &enrollment(&mut rng)).unwrap()
+            }
+            _ => {
+                record.branch_id = Some(w.leaf_branches[w.skew_leaves.pick(&mut rng)]);
+                engine.upsert_user(&record).unwrap()
+            }
+        };
+        let e = engine.evaluate_change(&change, today).unwrap();
         engine.commit_user(&e);
         writes.push(t.elapsed());
     }
-    per_user.sort_unstable();
-    writes.sort_unstable();
+    for times in [&mut per_user, &mut rewrites, &mut writes] {
+        times.sort_unstable();
+    }
+    let us = |times: &[Duration], p: f64| format!("{:.1} µs", percentile(times, p).as_secs_f64() * 1e6);
     println!(
-        "per-user evaluation ({} automatic groups): p50 {:.1} µs, p99 {:.1} µs; upsert + evaluate + commit: p50 {:.1} µs, p99 {:.1} µs",
-        group_count,
-        percentile(&per_user, 0.5).as_secs_f64() * 1e6,
-        percentile(&per_user, 0.99).as_secs_f64() * 1e6,
-        percentile(&writes, 0.5).as_secs_f64() * 1e6,
-        percentile(&writes, 0.99).as_secs_f64() * 1e6,
+        "one user, all {group_count} groups: p50 {}, p99 {}; write of a whole new record + evaluation of the change + commit: p50 {}, p99 {}; write of one attribute or enrollment + evaluation + commit: p50 {}, p99 {}",
+        us(&per_user, 0.5),
+        us(&per_user, 0.99),
+        us(&rewrites, 0.5),
+        us(&rewrites, 0.99),
+        us(&writes, 0.5),
+        us(&writes, 0.99),
     );
     let t = Instant::now();
     let after = engine.evaluate_all(today);

@@ -98,12 +98,12 @@ impl Branches {
         &self.present
     }
 
-    /// Moves a user to a branch (an index), or to none.
-    pub(crate) fn set(&mut self, slot: u32, user: u32, branch: Option<u32>) {
+    /// Moves a user to a branch (an index), or to none; whether it changed.
+    pub(crate) fn set(&mut self, slot: u32, user: u32, branch: Option<u32>) -> bool {
         let new = branch.unwrap_or(NONE);
         let old = slots::get(&self.by_slot, slot, NONE);
         if old == new {
-            return;
+            return false;
         }
         if old != NONE {
             self.direct[old as usize].remove(user);
@@ -122,6 +122,7 @@ impl Branches {
             add(&mut self.present, user);
         }
         slots::put(&mut self.by_slot, slot, new, NONE);
+        true
     }
 
     /// Checks a new tree: unique ids and codes, known parents, no cycle, and no branch

@@ -34,12 +34,12 @@ impl DateColumn {
         Some(slots::get(&self.by_slot, slot, NO_DAY)).filter(|&d| d != NO_DAY).map(i64::from)
     }
 
-    /// Sets the date of a user.
-    pub(crate) fn set(&mut self, slot: u32, user: u32, date: Option<NaiveDate>) {
+    /// Sets the date of a user; whether it changed.
+    pub(crate) fn set(&mut self, slot: u32, user: u32, date: Option<NaiveDate>) -> bool {
         let new = date.map_or(NO_DAY, day_of);
         let old = slots::get(&self.by_slot, slot, NO_DAY);
         if old == new {
-            return;
+            return false;
         }
         if old != NO_DAY {
             self.index.remove(i64::from(old), user);
@@ -48,6 +48,7 @@ impl DateColumn {
             self.index.insert(i64::from(new), user);
         }
         slots::put(&mut self.by_slot, slot, new, NO_DAY);
+        true
     }
 }
 
@@ -64,11 +65,11 @@ impl NumberColumn {
         Some(slots::get(&self.by_slot, slot, f64::NAN)).filter(|n| !n.is_nan())
     }
 
-    /// Sets the number of a user; `value` is finite.
-    pub(crate) fn set(&mut self, slot: u32, user: u32, value: Option<f64>) {
+    /// Sets the number of a user (finite); whether it changed.
+    pub(crate) fn set(&mut self, slot: u32, user: u32, value: Option<f64>) -> bool {
         let old = self.number(slot);
         if old.map(number_key) == value.map(number_key) {
-            return;
+            return false;
         }
         if let Some(old) = old {
             self.index.remove(number_key(old), user);
@@ -77,6 +78,7 @@ impl NumberColumn {
             self.index.insert(number_key(new), user);
         }
         slots::put(&mut self.by_slot, slot, value.unwrap_or(f64::NAN), f64::NAN);
+        true
     }
 }
 
@@ -100,10 +102,10 @@ impl YesNoColumn {
         }
     }
 
-    /// Sets the value of a user.
-    pub(crate) fn set(&mut self, user: u32, value: Option<bool>) {
+    /// Sets the value of a user; whether it changed.
+    pub(crate) fn set(&mut self, user: u32, value: Option<bool>) -> bool {
         if self.value(user) == value {
-            return;
+            return false;
         }
         self.yes.remove(user);
         self.no.remove(user);
@@ -116,5 +118,6 @@ impl YesNoColumn {
             }
             add(&mut self.present, user);
         }
+        true
     }
 }

@@ -5,6 +5,7 @@
 use roster_domain::rule::{Comparison, Condition, CourseStatus, Op, Rule, RuleError, Subject, Value};
 use roster_domain::UserStatus;
 
+use crate::change::Input;
 use crate::error::EngineError;
 use crate::image::{
     FieldColumn, Image, CREATED, EMAIL, FIRST_NAME, LANGUAGE, LAST_LOGIN, LAST_NAME, TIMEZONE, USERNAME,
@@ -52,6 +53,21 @@ impl CompiledRule {
             Compiled::Predicate { id, .. } => Some(*id),
             Compiled::MemberOf(_) => None,
         })
+    }
+
+    /// What of a user the rule reads, sorted, without repeats.
+    pub(crate) fn inputs(&self, predicates: &Predicates) -> Vec<Input> {
+        let mut inputs: Vec<Input> = self
+            .conditions
+            .iter()
+            .filter_map(|c| match c {
+                Compiled::Predicate { id, .. } => predicates.get(*id).map(|p| p.key.input()),
+                Compiled::MemberOf(group) => Some(Input::Group(*group)),
+            })
+            .collect();
+        inputs.sort_unstable();
+        inputs.dedup();
+        inputs
     }
 
     /// Gives back every predicate the rule holds.

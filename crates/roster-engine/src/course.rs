@@ -82,7 +82,9 @@ pub(crate) struct Courses {
     slab: Vec<Option<CourseColumns>>,
     by_id: HashMap<i64, u32>,
     by_code: HashMap<String, u32>,
-    by_slot: Vec<Vec<Enrolled>>,
+    /// Each slot's enrollments, sorted by course; boxed to their exact size, since
+    /// there are millions.
+    by_slot: Vec<Box<[Enrolled]>>,
 }
 
 /// A checked new course list: (id, code, index).
@@ -118,32 +120,31 @@ impl Courses {
         };
         let slot = slot as usize;
         if slot >= self.by_slot.len() {
-            self.by_slot.resize_with(slot + 1, Vec::new);
+            self.by_slot.resize_with(slot + 1, Box::default);
         }
-        let list = &mut self.by_slot[slot];
-        let at = list.binary_search_by_key(&course, |e| e.course);
+        let at = self.by_slot[slot].binary_search_by_key(&course, |e| e.course);
         if let Ok(i) = at {
-            unindex(columns, &list[i], user);
+            unindex(columns, &self.by_slot[slot][i], user);
         }
+        if let (Some(record), Ok(i)) = (record, at) {
+            let enrolled = enrolled(course, record);
+            index(columns, &enrolled, user);
+            self.by_slot[slot][i] = enrolled;
+            return;
+        }
+        let mut list = std::mem::take(&mut self.by_slot[slot]).into_vec();
         match (record, at) {
-            (Some(record), at) => {
-                let enrolled = Enrolled {
-                    course,
-                    status: record.status,
-                    enrolled_on: day_of(record.enrolled_on),
-                    completed_on: record.completed_on.map_or(NO_DAY, day_of),
-                };
+            (Some(record), Err(i)) => {
+                let enrolled = enrolled(course, record);
                 index(columns, &enrolled, user);
-                match at {
-                    Ok(i) => list[i] = enrolled,
-                    Err(i) => list.insert(i, enrolled),
-                }
+                list.insert(i, enrolled);
             }
             (None, Ok(i)) => {
                 list.remove(i);
             }
-            (None, Err(_)) => {}
+            _ => {}
         }
+        self.by_slot[slot] = list.into_boxed_slice();
     }
 
     /// Clears every enrollment of a user.
@@ -151,7 +152,7 @@ impl Courses {
         let Some(list) = self.by_slot.get_mut(slot as usize) else {
             return;
         };
-        for enrolled in std::mem::take(list) {
+        for enrolled in std::mem::take(list).into_vec() {
             if let Some(Some(columns)) = self.slab.get_mut(enrolled.course as usize) {
                 unindex(columns, &enrolled, user);
             }
@@ -207,6 +208,15 @@ impl Courses {
             self.by_id.insert(id, index);
             self.by_code.insert(fold(&code).into_owned(), index);
         }
+    }
+}
+
+fn enrolled(course: u32, record: &EnrollmentRecord) -> Enrolled {
+    Enrolled {
+        course,
+        status: record.status,
+        enrolled_on: day_of(record.enrolled_on),
+        completed_on: record.completed_on.map_or(NO_DAY, day_of),
     }
 }
 

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use roaring::RoaringBitmap;
 use roster_domain::rule::{self, compile_tree, Rule};
 
+use crate::change::{Input, UserChange};
 use crate::compile::compile_watched;
 use crate::error::{user_key, EngineError, GroupName};
 use crate::graph;
@@ -18,7 +19,7 @@ use crate::predicate::Predicates;
 /// The in-memory image of the population and of every group, which answers who matches
 /// each automatic group's rule, for one user or for everyone, and why. It is a cache of
 /// the database: the app builds it at start-up and applies each committed change.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Engine {
     pub(crate) image: Image,
     pub(crate) predicates: Predicates,
@@ -28,12 +29,29 @@ pub struct Engine {
     /// Each automatic group's index in `order`.
     pub(crate) positions: HashMap<i64, usize>,
     rule_catalog: rule::Catalog,
+    /// How many threads a whole-population evaluation may use.
+    pub(crate) threads: usize,
 }
 
 impl Engine {
-    /// An empty engine: no catalog, no users, no groups.
+    /// An empty engine: no catalog, no users, no groups; whole-population evaluations
+    /// use up to as many threads as there are cores, at most four.
     pub fn new() -> Self {
-        Self::default()
+        Self {
+            image: Image::default(),
+            predicates: Predicates::default(),
+            groups: HashMap::new(),
+            order: Vec::new(),
+            positions: HashMap::new(),
+            rule_catalog: rule::Catalog::default(),
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
+        }
+    }
+
+    /// Sets how many threads a whole-population evaluation may use (at least one):
+    /// groups that do not name one another are shared among them.
+    pub fn set_threads(&mut self, threads: usize) {
+        self.threads = threads.max(1);
     }
 
     /// Replaces the catalog. Fields keep their values while their code and kind (text
@@ -69,6 +87,7 @@ impl Engine {
                 let old = std::mem::replace(&mut auto.compiled, compiled);
                 old.release(&mut self.predicates, &mut self.image.text);
                 auto.rule = rule;
+                auto.inputs = Automatic::inputs_of(&auto.compiled, &self.predicates, auto.allow_suspended);
             }
         }
         Ok(())
@@ -80,15 +99,17 @@ impl Engine {
         &self.rule_catalog
     }
 
-    /// Adds or replaces a user. Their memberships are unchanged until evaluated.
-    pub fn upsert_user(&mut self, user: &UserRecord) -> Result<(), EngineError> {
-        self.image.upsert(std::slice::from_ref(user))
+    /// Adds or replaces a user; returns what changed for [`Engine::evaluate_change`].
+    /// Their memberships are unchanged until evaluated and committed.
+    pub fn upsert_user(&mut self, user: &UserRecord) -> Result<UserChange, EngineError> {
+        let mut changes = self.image.upsert(std::slice::from_ref(user))?;
+        Ok(changes.pop().unwrap_or_else(|| UserChange::new(user.id)))
     }
 
     /// Adds or replaces users, all or none (every record is checked first). Far faster
     /// per user than one at a time, so the app builds the image and applies imports in
     /// batches (of thousands, in increasing id order where it can).
-    pub fn upsert_users(&mut self, users: &[UserRecord]) -> Result<(), EngineError> {
+    pub fn upsert_users(&mut self, users: &[UserRecord]) -> Result<Vec<UserChange>, EngineError> {
         self.image.upsert(users)
     }
 
@@ -116,12 +137,17 @@ impl Engine {
 
     /// Sets a user's enrollment in a course. At start-up, enrollments given course by
     /// course (as the database's `(course_id, user_id)` index reads them) build fastest.
-    pub fn set_enrollment(&mut self, user: i64, course: i64, enrollment: &EnrollmentRecord) -> Result<(), EngineError> {
+    pub fn set_enrollment(
+        &mut self,
+        user: i64,
+        course: i64,
+        enrollment: &EnrollmentRecord,
+    ) -> Result<UserChange, EngineError> {
         self.image.set_enrollment(user, course, Some(enrollment))
     }
 
     /// Removes a user's enrollment in a course (they are then `not_enrolled`).
-    pub fn clear_enrollment(&mut self, user: i64, course: i64) -> Result<(), EngineError> {
+    pub fn clear_enrollment(&mut self, user: i64, course: i64) -> Result<UserChange, EngineError> {
         self.image.set_enrollment(user, course, None)
     }
 
@@ -138,18 +164,22 @@ impl Engine {
         Ok(())
     }
 
-    /// Adds users to a manual group.
-    pub fn add_members(&mut self, group: i64, users: &[i64]) -> Result<(), EngineError> {
+    /// Adds users to a manual group; returns a change for each user who joined.
+    pub fn add_members(&mut self, group: i64, users: &[i64]) -> Result<Vec<UserChange>, EngineError> {
         let users = self.known_users(users)?;
-        *self.manual_members(group)? |= users;
-        Ok(())
+        let members = self.manual_members(group)?;
+        let joined = &users - &*members;
+        *members |= users;
+        Ok(membership_changes(&joined, group))
     }
 
-    /// Removes users from a manual group.
-    pub fn remove_members(&mut self, group: i64, users: &[i64]) -> Result<(), EngineError> {
+    /// Removes users from a manual group; returns a change for each user who left.
+    pub fn remove_members(&mut self, group: i64, users: &[i64]) -> Result<Vec<UserChange>, EngineError> {
         let users = self.known_users(users)?;
-        *self.manual_members(group)? -= users;
-        Ok(())
+        let members = self.manual_members(group)?;
+        let left = &users & &*members;
+        *members -= users;
+        Ok(membership_changes(&left, group))
     }
 
     /// Adds or replaces an automatic group's definition (a manual group becomes
@@ -172,10 +202,12 @@ impl Engine {
             return Err(EngineError::Cycle(cycle.into_iter().map(|id| self.group_name(id, (group, name))).collect()));
         }
         let compiled = compile_watched(&rule, &mut self.image, &mut self.predicates)?;
+        let inputs = Automatic::inputs_of(&compiled, &self.predicates, definition.allow_suspended);
         let automatic = Box::new(Automatic {
             rule,
             compiled,
             references,
+            inputs,
             include,
             exclude,
             allow_suspended: definition.allow_suspended,
@@ -345,6 +377,24 @@ impl Engine {
         self.order = graph::dependency_order(&self.groups);
         self.positions = self.order.iter().enumerate().map(|(i, &g)| (g, i)).collect();
     }
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A change of one group's membership for each of `users`.
+fn membership_changes(users: &RoaringBitmap, group: i64) -> Vec<UserChange> {
+    users
+        .iter()
+        .map(|user| {
+            let mut change = UserChange::new(i64::from(user));
+            change.add(Input::Group(group));
+            change
+        })
+        .collect()
 }
 
 /// Records a group's name in a rule catalog.

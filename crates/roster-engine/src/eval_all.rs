@@ -2,6 +2,7 @@
 //! order, each shared predicate computed once per evaluation; and the diffs against the
 //! members last committed. What rule edits, imports, date roll-over and reconcile need.
 
+use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
@@ -12,11 +13,15 @@ use crate::compile::{Compiled, CompiledRule, Node};
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::graph;
-use crate::groups::Group;
+use crate::groups::{Automatic, Group};
 use crate::image::Image;
 use crate::posting::empty;
 use crate::predicate::{PredicateId, Predicates};
 use crate::set::Set;
+
+/// Below this many groups per thread in a level, a thread would cost more than it
+/// saves.
+const GROUPS_PER_THREAD: usize = 32;
 
 /// One automatic group's evaluation.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,32 +84,41 @@ impl Engine {
         }
     }
 
+    /// Evaluates groups given in dependency order: level by level (a level's groups
+    /// name only groups of earlier levels), each level's groups shared among threads.
     fn evaluate_in_order(&self, order: &[i64], today: NaiveDate) -> Evaluation {
-        let autos: Vec<(i64, &Group)> = order.iter().filter_map(|&id| Some((id, self.groups.get(&id)?))).collect();
-        let mut memo = Memo::default();
-        for (_, group) in &autos {
-            if let Some(auto) = group.automatic() {
-                memo.expect(&auto.compiled);
+        let mut results: HashMap<i64, RoaringBitmap> = HashMap::with_capacity(order.len());
+        let mut groups = Vec::with_capacity(order.len());
+        for level in self.levels(order) {
+            let threads = self.threads.min(level.len() / GROUPS_PER_THREAD).max(1);
+            let mut evaluated = if threads == 1 {
+                self.evaluate_level(&level, &results, today)
+            } else {
+                std::thread::scope(|scope| {
+                    let handles: Vec<_> = (0..threads)
+                        .map(|t| {
+                            let share: Vec<i64> = level.iter().skip(t).step_by(threads).copied().collect();
+                            let results = &results;
+                            scope.spawn(move || self.evaluate_level(&share, results, today))
+                        })
+                        .collect();
+                    let mut all = Vec::with_capacity(level.len());
+                    for handle in handles {
+                        match handle.join() {
+                            Ok(part) => all.extend(part),
+                            Err(panic) => std::panic::resume_unwind(panic),
+                        }
+                    }
+                    all
+                })
+            };
+            evaluated.sort_by_key(|g| self.positions.get(&g.group).copied().unwrap_or(usize::MAX));
+            for g in evaluated {
+                results.insert(g.group, g.members);
+                groups.push((g.group, g.joined, g.left));
             }
         }
-        let mut results: HashMap<i64, RoaringBitmap> = HashMap::with_capacity(autos.len());
-        let mut diffs = Vec::with_capacity(autos.len());
-        for (id, group) in autos {
-            let Some(auto) = group.automatic() else {
-                continue;
-            };
-            memo.fill(&auto.compiled, &self.predicates, &self.image, today);
-            let matched = {
-                let members_of =
-                    |g: i64| results.get(&g).or_else(|| self.groups.get(&g).map(|x| &x.members)).unwrap_or(empty());
-                matching(&auto.compiled, &memo, &members_of, &self.image.universe)
-            };
-            memo.done(&auto.compiled);
-            let members = auto.members(matched, &self.image.active);
-            diffs.push((id, diff(&members, &group.members), diff(&group.members, &members)));
-            results.insert(id, members);
-        }
-        let groups = diffs
+        let groups = groups
             .into_iter()
             .map(|(group, joined, left)| GroupEvaluation {
                 group,
@@ -115,48 +129,116 @@ impl Engine {
             .collect();
         Evaluation { groups }
     }
-}
 
-/// `a` without `b`, quickly when either is empty or they are equal (most groups, in
-/// a reconcile).
-fn diff(a: &RoaringBitmap, b: &RoaringBitmap) -> RoaringBitmap {
-    if a.is_empty() || a == b {
-        RoaringBitmap::new()
-    } else if b.is_empty() {
-        a.clone()
-    } else {
-        a - b
+    /// `order` cut into levels: each group after every group of `order` it names.
+    fn levels(&self, order: &[i64]) -> Vec<Vec<i64>> {
+        let mut level_of: HashMap<i64, usize> = HashMap::with_capacity(order.len());
+        let mut levels: Vec<Vec<i64>> = Vec::new();
+        for &id in order {
+            let Some(auto) = self.groups.get(&id).and_then(Group::automatic) else {
+                continue;
+            };
+            let level = auto.references.iter().filter_map(|r| level_of.get(r)).map(|l| l + 1).max().unwrap_or(0);
+            level_of.insert(id, level);
+            if levels.len() <= level {
+                levels.resize_with(level + 1, Vec::new);
+            }
+            levels[level].push(id);
+        }
+        levels
+    }
+
+    /// Evaluates groups that do not name one another; `results` holds the new members
+    /// of the groups evaluated before.
+    fn evaluate_level(
+        &self,
+        level: &[i64],
+        results: &HashMap<i64, RoaringBitmap>,
+        today: NaiveDate,
+    ) -> Vec<GroupEvaluation> {
+        let autos: Vec<(i64, &Group, &Automatic)> = level
+            .iter()
+            .filter_map(|&id| {
+                let group = self.groups.get(&id)?;
+                Some((id, group, group.automatic()?))
+            })
+            .collect();
+        let mut memo = Memo::default();
+        for (_, _, auto) in &autos {
+            memo.expect(&auto.compiled);
+        }
+        let mut evaluated = Vec::with_capacity(autos.len());
+        for (id, group, auto) in autos {
+            memo.fill(&auto.compiled, &self.predicates, &self.image, today);
+            // Defined here so that its borrow, tied to the memo's, ends with the rule.
+            let members_of =
+                |g: i64| results.get(&g).or_else(|| self.groups.get(&g).map(|x| &x.members)).unwrap_or(empty());
+            let population = Population {
+                image: &self.image,
+                predicates: &self.predicates,
+                memo: &memo,
+                members_of: &members_of,
+                today,
+            };
+            let matched = population.matching(&auto.compiled);
+            memo.done(&auto.compiled);
+            let members = auto.members(matched, &self.image.active);
+            let (joined, left) = diff(&members, &group.members);
+            evaluated.push(GroupEvaluation { group: id, members, joined, left });
+        }
+        evaluated
     }
 }
 
-/// The users matching a compiled rule; `memo` holds its predicates' users.
-pub(crate) fn matching<'m>(
-    rule: &CompiledRule,
-    memo: &'m Memo<'_>,
-    members_of: &dyn Fn(i64) -> &'m RoaringBitmap,
-    universe: &RoaringBitmap,
-) -> RoaringBitmap {
-    node(rule, &rule.root, memo, members_of).into_bitmap(universe)
+/// Who joins and who leaves when `now` replaces `before`; quickly when either is empty
+/// or they are equal (most groups, in a reconcile).
+fn diff(now: &RoaringBitmap, before: &RoaringBitmap) -> (RoaringBitmap, RoaringBitmap) {
+    if before.is_empty() {
+        (now.clone(), RoaringBitmap::new())
+    } else if now.is_empty() {
+        (RoaringBitmap::new(), before.clone())
+    } else if now == before {
+        (RoaringBitmap::new(), RoaringBitmap::new())
+    } else {
+        (now - before, before - now)
+    }
 }
 
-fn node<'m>(
-    rule: &CompiledRule,
-    node: &Node,
-    memo: &'m Memo<'_>,
-    members_of: &dyn Fn(i64) -> &'m RoaringBitmap,
-) -> Set<'m> {
-    match node {
-        Node::All(members) => Set::all(members.iter().map(|m| self::node(rule, m, memo, members_of)).collect()),
-        Node::Any(members) => Set::any(members.iter().map(|m| self::node(rule, m, memo, members_of)).collect()),
-        Node::Not(inner) => self::node(rule, inner, memo, members_of).not(),
-        Node::Condition(i) => match rule.conditions.get(*i) {
-            Some(Compiled::MemberOf(group)) => Set::of(std::borrow::Cow::Borrowed(members_of(*group))),
-            Some(Compiled::Predicate { id, negated }) => match memo.sets.get(id) {
-                Some(set) => set.view().negated_if(*negated),
-                None => Set::of(std::borrow::Cow::Owned(RoaringBitmap::new())).negated_if(*negated),
+/// Evaluates compiled rules over everyone.
+pub(crate) struct Population<'m> {
+    pub(crate) image: &'m Image,
+    pub(crate) predicates: &'m Predicates,
+    /// Predicates several rules share, computed once.
+    pub(crate) memo: &'m Memo<'m>,
+    /// The members of a group `member_of` names.
+    pub(crate) members_of: &'m dyn Fn(i64) -> &'m RoaringBitmap,
+    pub(crate) today: NaiveDate,
+}
+
+impl<'m> Population<'m> {
+    /// The users matching a rule.
+    pub(crate) fn matching(&self, rule: &CompiledRule) -> RoaringBitmap {
+        self.set(rule, &rule.root).into_bitmap(&self.image.universe)
+    }
+
+    fn set(&self, rule: &CompiledRule, node: &Node) -> Set<'m> {
+        match node {
+            Node::All(members) => Set::all(members.iter().map(|m| self.set(rule, m)).collect()),
+            Node::Any(members) => Set::any(members.iter().map(|m| self.set(rule, m)).collect()),
+            Node::Not(inner) => self.set(rule, inner).not(),
+            Node::Condition(i) => match rule.conditions.get(*i) {
+                Some(Compiled::MemberOf(group)) => Set::of(Cow::Borrowed((self.members_of)(*group))),
+                Some(Compiled::Predicate { id, negated }) => {
+                    let set = match (self.memo.sets.get(id), self.predicates.get(*id)) {
+                        (Some(set), _) => set.view(),
+                        (None, Some(p)) => p.users(self.image, self.today),
+                        (None, None) => Set::of(Cow::Owned(RoaringBitmap::new())),
+                    };
+                    set.negated_if(*negated)
+                }
+                None => Set::of(Cow::Owned(RoaringBitmap::new())),
             },
-            None => Set::of(std::borrow::Cow::Owned(RoaringBitmap::new())),
-        },
+        }
     }
 }
 
@@ -175,9 +257,13 @@ impl<'a> Memo<'a> {
         }
     }
 
-    /// Computes the rule's predicates not yet known.
+    /// Computes the rule's predicates that later rules use too (the others are
+    /// computed, or avoided, where they are used).
     pub(crate) fn fill(&mut self, rule: &CompiledRule, predicates: &'a Predicates, image: &'a Image, today: NaiveDate) {
         for id in rule.predicates() {
+            if self.uses.get(&id).is_none_or(|&n| n < 2) {
+                continue;
+            }
             if let (Entry::Vacant(slot), Some(p)) = (self.sets.entry(id), predicates.get(id)) {
                 slot.insert(p.users(image, today));
             }

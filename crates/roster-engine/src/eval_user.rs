@@ -5,10 +5,11 @@ use chrono::NaiveDate;
 use roster_domain::MembershipChange;
 use serde::Serialize;
 
+use crate::change::{Input, UserChange};
 use crate::compile::{Compiled, CompiledRule, Node};
 use crate::engine::Engine;
 use crate::error::{user_key, EngineError};
-use crate::groups::Group;
+use crate::groups::{Automatic, Group};
 
 /// One membership that changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -51,6 +52,38 @@ impl Engine {
             })
             .collect();
         Ok(UserEvaluation { user, changes })
+    }
+
+    /// Evaluates, for the user a write changed, only the automatic groups whose rules
+    /// read what changed, and in cascade those naming a group the user joins or
+    /// leaves: the same answer as [`Engine::evaluate_user`] when the memberships last
+    /// committed were current before the write (as committing every evaluation keeps
+    /// them), at a fraction of the cost. `change` covers the writes since the user's
+    /// memberships were last committed ([`UserChange::merge`] gathers several).
+    pub fn evaluate_change(&self, change: &UserChange, today: NaiveDate) -> Result<UserEvaluation, EngineError> {
+        let id = user_key(change.user())?;
+        let mut evaluator = UserEvaluator::new(self, id, today).ok_or(EngineError::UnknownUser(change.user()))?;
+        let mut reach = change.clone();
+        let mut changes = Vec::new();
+        for (position, &group) in self.order.iter().enumerate() {
+            let Some(g) = self.groups.get(&group) else {
+                continue;
+            };
+            let Some(auto) = g.automatic() else {
+                continue;
+            };
+            if !reach.is_created() && !reach.touches(&auto.inputs) {
+                continue;
+            }
+            let member = evaluator.decide(position, auto);
+            let was = !change.is_created() && g.members.contains(id);
+            if member != was {
+                let change = if member { MembershipChange::Joined } else { MembershipChange::Left };
+                changes.push(MembershipDelta { group, change });
+                reach.add(Input::Group(group));
+            }
+        }
+        Ok(UserEvaluation { user: change.user(), changes })
     }
 
     /// Records a user's evaluated changes as committed.
@@ -100,11 +133,20 @@ impl<'a> UserEvaluator<'a> {
         let engine = self.engine;
         for (position, group) in engine.order.iter().enumerate() {
             if let Some(auto) = engine.groups.get(group).and_then(Group::automatic) {
-                let matches = self.holds(&auto.compiled);
-                let suspended = engine.image.suspended.contains(self.user);
-                self.decided[position] = Some(auto.is_member(self.user, matches, suspended));
+                self.decide(position, auto);
             }
         }
+    }
+
+    /// Decides the automatic group at `position` of the dependency order.
+    fn decide(&mut self, position: usize, auto: &Automatic) -> bool {
+        let matches = self.holds(&auto.compiled);
+        let suspended = self.engine.image.suspended.contains(self.user);
+        let member = auto.is_member(self.user, matches, suspended);
+        if let Some(decided) = self.decided.get_mut(position) {
+            *decided = Some(member);
+        }
+        member
     }
 
     /// Whether a rule holds.

@@ -4,8 +4,10 @@
 use roaring::RoaringBitmap;
 use roster_domain::rule::Rule;
 
+use crate::change::Input;
 use crate::compile::CompiledRule;
 use crate::error::GroupName;
+use crate::predicate::Predicates;
 
 /// An automatic group's definition, compiled.
 #[derive(Debug)]
@@ -15,12 +17,26 @@ pub(crate) struct Automatic {
     pub(crate) compiled: CompiledRule,
     /// The groups the rule names.
     pub(crate) references: Vec<i64>,
+    /// What of a user decides membership: what the rule reads, and the status unless
+    /// suspended users may be members. Sorted.
+    pub(crate) inputs: Vec<Input>,
     pub(crate) include: RoaringBitmap,
     pub(crate) exclude: RoaringBitmap,
     pub(crate) allow_suspended: bool,
 }
 
 impl Automatic {
+    /// What of a user decides membership of a group with this rule.
+    pub(crate) fn inputs_of(compiled: &CompiledRule, predicates: &Predicates, allow_suspended: bool) -> Vec<Input> {
+        let mut inputs = compiled.inputs(predicates);
+        if !allow_suspended {
+            if let Err(at) = inputs.binary_search(&Input::Status) {
+                inputs.insert(at, Input::Status);
+            }
+        }
+        inputs
+    }
+
     /// The members, given the users matching the rule and the active users.
     pub(crate) fn members(&self, mut matched: RoaringBitmap, active: &RoaringBitmap) -> RoaringBitmap {
         if !self.allow_suspended {
@@ -40,8 +56,7 @@ impl Automatic {
     /// Whether a user is a member, given whether the rule holds for them.
     pub(crate) fn is_member(&self, user: u32, matches: bool, suspended: bool) -> bool {
         let listed = |list: &RoaringBitmap| !list.is_empty() && list.contains(user);
-        !listed(&self.exclude)
-            && (listed(&self.include) || (matches && (self.allow_suspended || !suspended)))
+        !listed(&self.exclude) && (listed(&self.include) || (matches && (self.allow_suspended || !suspended)))
     }
 }
 

@@ -9,6 +9,7 @@ use roaring::RoaringBitmap;
 use roster_domain::{FieldDef, FieldType, FieldValue, UserStatus};
 
 use crate::branch::{Branches, TreePlan};
+use crate::change::{Input, UserChange};
 use crate::columns::{DateColumn, NumberColumn, YesNoColumn};
 use crate::course::{CoursePlan, Courses};
 use crate::error::{user_key, EngineError};
@@ -49,6 +50,18 @@ pub(crate) enum FieldColumn {
     Date(u32),
     /// A yes/no field.
     YesNo(u32),
+}
+
+impl FieldColumn {
+    /// What rules reading this column depend on.
+    pub(crate) fn input(self) -> Input {
+        match self {
+            Self::Text(c) => Input::Text(c),
+            Self::Number(c) => Input::Number(c),
+            Self::Date(c) => Input::Date(c),
+            Self::YesNo(c) => Input::YesNo(c),
+        }
+    }
 }
 
 /// An additional field and its column.
@@ -94,6 +107,11 @@ impl Default for Image {
         }
     }
 }
+
+/// Reads a standard text subject of a record.
+type TextOf = fn(&UserRecord) -> Option<&str>;
+/// Reads a standard date subject of a record.
+type DateOf = fn(&UserRecord) -> Option<NaiveDate>;
 
 /// A user being written: the record, its id and slot, and its checked values.
 struct Row<'u> {
@@ -148,7 +166,7 @@ impl Image {
 
     /// Checks users against the catalog, then writes them, column after column: a
     /// batch touches each column's indexes together, which keeps them in cache.
-    pub(crate) fn upsert(&mut self, users: &[UserRecord]) -> Result<(), EngineError> {
+    pub(crate) fn upsert(&mut self, users: &[UserRecord]) -> Result<Vec<UserChange>, EngineError> {
         let mut rows = Vec::with_capacity(users.len());
         for user in users {
             let id = user_key(user.id)?;
@@ -159,11 +177,14 @@ impl Image {
             let values = self.field_values(user)?;
             rows.push(Row { user, id, slot: 0, branch, values });
         }
+        let mut changes = Vec::with_capacity(rows.len());
         for row in &mut rows {
+            let created = self.slots.get(row.id).is_none();
             row.slot = self.slots.insert(row.id);
             add(&mut self.universe, row.id);
+            changes.push(if created { UserChange::created(row.user.id) } else { UserChange::new(row.user.id) });
         }
-        let texts: [(u32, fn(&UserRecord) -> Option<&str>); 6] = [
+        let texts: [(u32, TextOf); 6] = [
             (USERNAME, |u| Some(u.username.as_str())),
             (EMAIL, |u| Some(u.email.as_str())),
             (FIRST_NAME, |u| u.first_name.as_deref()),
@@ -172,37 +193,46 @@ impl Image {
             (TIMEZONE, |u| u.timezone.as_deref()),
         ];
         for (c, value) in texts {
-            for row in &rows {
-                self.set_text(c, row.slot, row.id, value(row.user))?;
+            for (row, change) in rows.iter().zip(&mut changes) {
+                if self.set_text(c, row.slot, row.id, value(row.user))? {
+                    change.add(Input::Text(c));
+                }
             }
         }
-        for row in &rows {
+        for (row, change) in rows.iter().zip(&mut changes) {
             let (to, from) = match row.user.status {
                 UserStatus::Active => (&mut self.active, &mut self.suspended),
                 UserStatus::Suspended => (&mut self.suspended, &mut self.active),
             };
             add(to, row.id);
-            from.remove(row.id);
+            if from.remove(row.id) {
+                change.add(Input::Status);
+            }
         }
-        for row in &rows {
-            self.branches.set(row.slot, row.id, row.branch);
+        for (row, change) in rows.iter().zip(&mut changes) {
+            if self.branches.set(row.slot, row.id, row.branch) {
+                change.add(Input::Branch);
+            }
         }
-        let dates: [(u32, fn(&UserRecord) -> Option<NaiveDate>); 2] =
-            [(CREATED, |u| Some(u.created_on)), (LAST_LOGIN, |u| u.last_login_on)];
+        let dates: [(u32, DateOf); 2] = [(CREATED, |u| Some(u.created_on)), (LAST_LOGIN, |u| u.last_login_on)];
         for (c, value) in dates {
             if let Some(column) = self.dates[c as usize].as_mut() {
-                for row in &rows {
-                    column.set(row.slot, row.id, value(row.user));
+                for (row, change) in rows.iter().zip(&mut changes) {
+                    if column.set(row.slot, row.id, value(row.user)) {
+                        change.add(Input::Date(c));
+                    }
                 }
             }
         }
         for i in 0..self.fields.len() {
             let column = self.fields[i].column;
-            for row in &rows {
-                self.set_field(column, row.slot, row.id, row.values[i])?;
+            for (row, change) in rows.iter().zip(&mut changes) {
+                if self.set_field(column, row.slot, row.id, row.values[i])? {
+                    change.add(column.input());
+                }
             }
         }
-        Ok(())
+        Ok(changes)
     }
 
     /// The user's value of every field, in catalog order, each checked.
@@ -228,59 +258,58 @@ impl Image {
         Ok(values)
     }
 
-    fn set_text(&mut self, column: u32, slot: u32, user: u32, value: Option<&str>) -> Result<(), EngineError> {
-        if let Some(c) = self.text.get_mut(column as usize).and_then(Option::as_mut) {
-            if !c.set(slot, user, value) {
-                return Err(EngineError::ColumnFull(format!("#{column}")));
-            }
+    /// Sets a text value; whether it changed.
+    fn set_text(&mut self, column: u32, slot: u32, user: u32, value: Option<&str>) -> Result<bool, EngineError> {
+        match self.text.get_mut(column as usize).and_then(Option::as_mut) {
+            Some(c) => c.set(slot, user, value).ok_or_else(|| EngineError::ColumnFull(format!("#{column}"))),
+            None => Ok(false),
         }
-        Ok(())
     }
 
+    /// Sets a field's value; whether it changed.
     fn set_field(
         &mut self,
         column: FieldColumn,
         slot: u32,
         user: u32,
         value: Option<&FieldValue>,
-    ) -> Result<(), EngineError> {
-        match column {
-            FieldColumn::Text(c) => {
+    ) -> Result<bool, EngineError> {
+        Ok(match (column, value) {
+            (FieldColumn::Text(c), value) => {
                 let text = match value {
                     Some(FieldValue::Text(s)) => Some(s.as_str()),
                     _ => None,
                 };
-                self.set_text(c, slot, user, text)?;
+                return self.set_text(c, slot, user, text);
             }
-            FieldColumn::Number(c) => {
-                if let Some(col) = self.numbers.get_mut(c as usize).and_then(Option::as_mut) {
+            (FieldColumn::Number(c), value) => {
+                self.numbers.get_mut(c as usize).and_then(Option::as_mut).is_some_and(|col| {
                     let n = match value {
                         Some(FieldValue::Number(n)) => Some(*n),
                         _ => None,
                     };
-                    col.set(slot, user, n);
-                }
+                    col.set(slot, user, n)
+                })
             }
-            FieldColumn::Date(c) => {
-                if let Some(col) = self.dates.get_mut(c as usize).and_then(Option::as_mut) {
+            (FieldColumn::Date(c), value) => {
+                self.dates.get_mut(c as usize).and_then(Option::as_mut).is_some_and(|col| {
                     let d = match value {
                         Some(FieldValue::Date(d)) => Some(*d),
                         _ => None,
                     };
-                    col.set(slot, user, d);
-                }
+                    col.set(slot, user, d)
+                })
             }
-            FieldColumn::YesNo(c) => {
-                if let Some(col) = self.yes_no.get_mut(c as usize).and_then(Option::as_mut) {
+            (FieldColumn::YesNo(c), value) => {
+                self.yes_no.get_mut(c as usize).and_then(Option::as_mut).is_some_and(|col| {
                     let b = match value {
                         Some(FieldValue::YesNo(b)) => Some(*b),
                         _ => None,
                     };
-                    col.set(user, b);
-                }
+                    col.set(user, b)
+                })
             }
-        }
-        Ok(())
+        })
     }
 
     /// Removes a user and every value of theirs; `false` when unknown.
@@ -315,12 +344,14 @@ impl Image {
         user: i64,
         course: i64,
         record: Option<&EnrollmentRecord>,
-    ) -> Result<(), EngineError> {
+    ) -> Result<UserChange, EngineError> {
         let id = user_key(user)?;
         let slot = self.slots.get(id).ok_or(EngineError::UnknownUser(user))?;
         let index = self.courses.index_of_id(course).ok_or(EngineError::UnknownCourse(course))?;
         self.courses.set(slot, id, index, record);
-        Ok(())
+        let mut change = UserChange::new(user);
+        change.add(Input::Course(index));
+        Ok(change)
     }
 
     /// Checks a new catalog against the image.

@@ -1,23 +1,34 @@
 //! The engine of automatic groups: an in-memory image of the population (a cache the
 //! app builds from the database and keeps current) that answers which users match each
-//! automatic group's rule — for one user in microseconds on an ordinary write, for the
-//! whole population as bitmaps on a rule edit, an import, a preview or a reconcile —
-//! and why. No I/O; "today" is always a parameter.
+//! automatic group's rule — for one user in a fraction of a millisecond on an ordinary
+//! write, for the whole population as bitmaps on a rule edit, an import, a preview or a
+//! reconcile — and why. No I/O; "today" is always a parameter.
 //!
-//! How the app drives it: at start-up, [`Engine::set_catalog`], then
-//! [`Engine::upsert_user`] and [`Engine::set_enrollment`] for everyone, the groups
-//! ([`Engine::set_manual_group`], [`Engine::set_automatic_group`],
-//! [`Engine::load_members`] with the stored members), then [`Engine::evaluate_all`]
-//! (any difference is drift). On each write, the same calls for what changed, then
-//! [`Engine::evaluate_user`] and, once the transaction commits,
-//! [`Engine::commit_user`]. After a rule or list edit, a bulk change or the date
-//! roll-over, [`Engine::evaluate_groups`] (or [`Engine::evaluate_all`]) and
-//! [`Engine::commit`].
+//! How the app drives it:
+//! - At start-up: [`Engine::set_catalog`]; [`Engine::upsert_users`] in batches of
+//!   thousands; [`Engine::set_enrollment`] course by course; the groups
+//!   ([`Engine::set_manual_group`], then [`Engine::set_automatic_group`] in an order
+//!   where named groups come first) and [`Engine::load_members`] with the members
+//!   stored; then [`Engine::evaluate_all`]: any difference is drift, for a reconcile
+//!   to report; [`Engine::commit`] it.
+//! - On an ordinary write, in its transaction: the same call for what changed
+//!   ([`Engine::upsert_user`], [`Engine::set_enrollment`], [`Engine::add_members`]...),
+//!   which returns a [`UserChange`]; [`Engine::evaluate_change`] (or
+//!   [`Engine::evaluate_user`] for every group) gives the memberships that change, to
+//!   persist with their events; once the transaction commits, [`Engine::commit_user`].
+//! - After a rule or list edit ([`Engine::set_automatic_group`]), an import, a bulk
+//!   member change or the date roll-over ([`Engine::groups_using_today`]):
+//!   [`Engine::evaluate_groups`] (or [`Engine::evaluate_all`]), persist the diffs,
+//!   [`Engine::commit`]. Before a rule is saved: [`Engine::preview`]. "Why":
+//!   [`Engine::explain`].
+//! - A failed transaction leaves the engine ahead of the database: re-apply the old
+//!   values (or rebuild).
 //!
 //! The layout, one idea per file:
 //! - `input.rs`: what the app fills ([`Catalog`], [`UserRecord`], [`EnrollmentRecord`],
 //!   [`AutomaticGroup`]); `error.rs`: [`EngineError`].
-//! - `engine.rs`: [`Engine`] and the calls that keep it current.
+//! - `engine.rs`: [`Engine`] and the calls that keep it current; `change.rs`: what a
+//!   write changed for a user ([`UserChange`]).
 //! - The image: `image.rs` (users in columns), `text.rs` (text dictionaries and their
 //!   standing matches), `columns.rs` (dates, numbers, yes/no), `ordered.rs` (date and
 //!   number indexes), `branch.rs` (the org chart and who is under what), `course.rs`
@@ -36,6 +47,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod branch;
+mod change;
 mod columns;
 mod compile;
 mod course;
@@ -56,6 +68,7 @@ mod set;
 mod slots;
 mod text;
 
+pub use change::UserChange;
 pub use engine::Engine;
 pub use error::{EngineError, GroupName};
 pub use eval_all::{Evaluation, GroupEvaluation};

@@ -1,6 +1,5 @@
 //! Ordered indexes for dates and numbers: the users holding each value, kept so that a
-//! range is the union of a few bitmaps rather than a scan, and so that a range holding
-//! most users is computed from its (smaller) complement.
+//! range is a few bitmap operations rather than a scan.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -32,32 +31,49 @@ impl Hasher for IntHasher {
     }
 }
 
-/// Levels of day blocks above single days: blocks of 16 and 256 days. A range of ten
-/// years is then at most 15 days, 15 blocks of 16 days and 14 of 256 days; more levels
-/// would cost every date change more bitmaps to update.
-const LEVELS: usize = 2;
-/// Each level's blocks are 2^BLOCK_BITS times longer than the level below.
-const BLOCK_BITS: u32 = 4;
+/// Days per small block (as a shift): 16.
+const SMALL: u32 = 4;
+/// Days per large block (as a shift): 256.
+const LARGE: u32 = 8;
 
-/// Users by day (days counted from the common era), with coarser blocks of days.
+/// A large block's users, and every user whose day comes before the block.
+#[derive(Debug, Default)]
+struct Large {
+    users: RoaringBitmap,
+    before: RoaringBitmap,
+}
+
+/// Users by day (days counted from the common era), by blocks of 16 and 256 days, and
+/// for each 256-day block that holds a user, the users before it: a range of years is
+/// then one subtraction of two such prefixes, corrected by a few small blocks and days.
+/// A date change updates the prefixes of the blocks between its old and new day.
 #[derive(Debug, Default)]
 pub(crate) struct DateIndex {
     days: BTreeMap<i64, RoaringBitmap>,
-    blocks: [HashMap<i64, RoaringBitmap, BuildHasherDefault<IntHasher>>; LEVELS],
+    small: HashMap<i64, RoaringBitmap, BuildHasherDefault<IntHasher>>,
+    large: BTreeMap<i64, Large>,
     present: RoaringBitmap,
-}
-
-/// The block of `level` (1 = 8 days) holding `day`.
-fn block(day: i64, level: usize) -> i64 {
-    day >> (BLOCK_BITS * level as u32)
 }
 
 impl DateIndex {
     /// Records that `user` holds `day`.
     pub(crate) fn insert(&mut self, day: i64, user: u32) {
         add(self.days.entry(day).or_default(), user);
-        for (level, blocks) in self.blocks.iter_mut().enumerate() {
-            add(blocks.entry(block(day, level + 1)).or_default(), user);
+        add(self.small.entry(day >> SMALL).or_default(), user);
+        let b = day >> LARGE;
+        if !self.large.contains_key(&b) {
+            let before = match self.large.range(..b).next_back() {
+                Some((_, prev)) => &prev.before | &prev.users,
+                None => RoaringBitmap::new(),
+            };
+            self.large.insert(b, Large { users: RoaringBitmap::new(), before });
+        }
+        for (&k, block) in self.large.range_mut(b..) {
+            if k == b {
+                add(&mut block.users, user);
+            } else {
+                add(&mut block.before, user);
+            }
         }
         add(&mut self.present, user);
     }
@@ -70,14 +86,24 @@ impl DateIndex {
                 self.days.remove(&day);
             }
         }
-        for (level, blocks) in self.blocks.iter_mut().enumerate() {
-            let key = block(day, level + 1);
-            if let Some(users) = blocks.get_mut(&key) {
-                users.remove(user);
-                if users.is_empty() {
-                    blocks.remove(&key);
-                }
+        if let Some(users) = self.small.get_mut(&(day >> SMALL)) {
+            users.remove(user);
+            if users.is_empty() {
+                self.small.remove(&(day >> SMALL));
             }
+        }
+        let b = day >> LARGE;
+        let mut emptied = false;
+        for (&k, block) in self.large.range_mut(b..) {
+            if k == b {
+                block.users.remove(user);
+                emptied = block.users.is_empty();
+            } else {
+                block.before.remove(user);
+            }
+        }
+        if emptied {
+            self.large.remove(&b);
         }
         self.present.remove(user);
     }
@@ -89,26 +115,76 @@ impl DateIndex {
 
     /// The users whose day lies in `lo..=hi`.
     pub(crate) fn range(&self, lo: i64, hi: i64) -> Cow<'_, RoaringBitmap> {
-        let (Some((&min, _)), Some((&max, _))) = (self.days.first_key_value(), self.days.last_key_value()) else {
+        let (Some(min), Some(max), Some((lo, hi))) = (self.min(), self.max(), self.clamp(lo, hi)) else {
             return Cow::Owned(RoaringBitmap::new());
         };
-        let (lo, hi) = (lo.max(min), hi.min(max));
-        if lo > hi {
-            return Cow::Owned(RoaringBitmap::new());
-        }
         if lo == min && hi == max {
             return Cow::Borrowed(&self.present);
         }
-        let mut inside = Vec::new();
-        self.parts(lo, hi, &mut inside);
-        let count: u64 = inside.iter().map(|users| users.len()).sum();
-        if count.saturating_mul(2) <= self.present.len() {
-            return union(inside);
+        if hi - lo < 2 << LARGE {
+            let mut parts = Vec::new();
+            self.parts(lo, hi, &mut parts);
+            return union(parts);
         }
-        let mut outside = Vec::new();
-        self.parts(min, lo - 1, &mut outside);
-        self.parts(hi + 1, max, &mut outside);
-        Cow::Owned(&self.present - &*union(outside))
+        // before(x) is the prefix of a large block plus edge pieces after it, so the
+        // range is one subtraction of prefixes, corrected by the edges:
+        // (B_hi ∪ E_hi) − (B_lo ∪ E_lo) = ((B_hi − B_lo) ∪ E_hi) − E_lo, since B_lo ⊆ B_hi
+        // and E_hi lies after B_lo.
+        let mut upper = Vec::new();
+        if hi == max {
+            upper.push(&self.present);
+        } else {
+            self.before(hi + 1, &mut upper);
+        }
+        let mut lower = Vec::new();
+        if lo > min {
+            self.before(lo, &mut lower);
+        }
+        let (Some(&prefix), edges) = upper.split_first().map_or((None, &[][..]), |(p, e)| (Some(p), e)) else {
+            return Cow::Owned(RoaringBitmap::new());
+        };
+        let mut users = match lower.first() {
+            Some(&below) if std::ptr::eq(below, prefix) => RoaringBitmap::new(),
+            Some(&below) => prefix - below,
+            None if edges.is_empty() => return Cow::Borrowed(prefix),
+            None => prefix.clone(),
+        };
+        for edge in edges {
+            users |= *edge;
+        }
+        for edge in lower.iter().skip(1) {
+            users -= *edge;
+        }
+        Cow::Owned(users)
+    }
+
+    fn min(&self) -> Option<i64> {
+        self.days.first_key_value().map(|(&d, _)| d)
+    }
+
+    fn max(&self) -> Option<i64> {
+        self.days.last_key_value().map(|(&d, _)| d)
+    }
+
+    /// `lo..=hi` within the days held, unless empty.
+    fn clamp(&self, lo: i64, hi: i64) -> Option<(i64, i64)> {
+        let (lo, hi) = (lo.max(self.min()?), hi.min(self.max()?));
+        (lo <= hi).then_some((lo, hi))
+    }
+
+    /// The bitmaps that exactly cover the users before `day`: the prefix of the last
+    /// large block at or before it, then the pieces of that block up to `day`.
+    fn before<'a>(&'a self, day: i64, out: &mut Vec<&'a RoaringBitmap>) {
+        let b = day >> LARGE;
+        let Some((&k, block)) = self.large.range(..=b).next_back() else {
+            return;
+        };
+        out.push(&block.before);
+        if k < b {
+            out.push(&block.users);
+        } else if day > b << LARGE {
+            self.parts(b << LARGE, day - 1, out);
+        }
     }
 
     /// The day and block bitmaps that exactly cover `lo..=hi`: from each day, the
@@ -116,20 +192,16 @@ impl DateIndex {
     fn parts<'a>(&'a self, lo: i64, hi: i64, out: &mut Vec<&'a RoaringBitmap>) {
         let mut day = lo;
         while day <= hi {
-            let mut level = 0;
-            while level < LEVELS {
-                let size = 1i64 << (BLOCK_BITS * (level as u32 + 1));
-                if day.rem_euclid(size) != 0 || day + size - 1 > hi {
-                    break;
-                }
-                level += 1;
-            }
-            let users = match level {
-                0 => self.days.get(&day),
-                _ => self.blocks[level - 1].get(&block(day, level)),
+            let fits = |shift: u32| day.rem_euclid(1 << shift) == 0 && day + (1 << shift) - 1 <= hi;
+            let (users, shift) = if fits(LARGE) {
+                (self.large.get(&(day >> LARGE)).map(|b| &b.users), LARGE)
+            } else if fits(SMALL) {
+                (self.small.get(&(day >> SMALL)), SMALL)
+            } else {
+                (self.days.get(&day), 0)
             };
             out.extend(users);
-            day += 1i64 << (BLOCK_BITS * level as u32);
+            day += 1 << shift;
         }
     }
 }
@@ -245,23 +317,36 @@ mod tests {
     }
 
     #[test]
-    fn day_ranges_match_a_scan_whatever_their_alignment() {
+    fn day_ranges_match_a_scan_through_inserts_and_removals() {
         let mut index = DateIndex::default();
-        let days: Vec<(i64, u32)> = (0u32..3000).map(|u| (i64::from(u * 7919 % 5000) - 1000, u)).collect();
+        let mut days: Vec<(i64, u32)> = (0u32..3000).map(|u| (i64::from(u * 7919 % 5000) - 1000, u)).collect();
         for &(d, u) in &days {
             index.insert(d, u);
         }
-        for (lo, hi) in
-            [(-5000, 10_000), (-1000, -1000), (-999, 3999), (0, 511), (1, 4095), (17, 18), (3000, 2000), (-7, 4090)]
-        {
-            assert_eq!(*index.range(lo, hi), naive(&days, lo, hi), "{lo}..={hi}");
-        }
-        for &(d, u) in days.iter().filter(|(_, u)| u % 2 == 0) {
+        let check = |index: &DateIndex, days: &[(i64, u32)]| {
+            for lo in (-1300..4300).step_by(97) {
+                for hi in (lo - 50..4300).step_by(211) {
+                    let expected = naive(days, lo, hi);
+                    assert_eq!(*index.range(lo, hi), expected, "{lo}..={hi}");
+                }
+            }
+            for (lo, hi) in [(-1000, -1000), (0, 511), (256, 767), (-7, 4090), (3000, 2000)] {
+                assert_eq!(*index.range(lo, hi), naive(days, lo, hi), "{lo}..={hi}");
+            }
+        };
+        check(&index, &days);
+        for &(d, u) in days.iter().filter(|(d, u)| u % 2 == 0 || (0..600).contains(d)) {
             index.remove(d, u);
         }
-        let odd: Vec<(i64, u32)> = days.into_iter().filter(|(_, u)| u % 2 == 1).collect();
-        assert_eq!(*index.range(100, 2000), naive(&odd, 100, 2000));
-        assert_eq!(index.present().len(), 1500);
+        days.retain(|(d, u)| u % 2 == 1 && !(0..600).contains(d));
+        check(&index, &days);
+        for u in 5000..5100 {
+            let d = i64::from(u % 7) * 100;
+            index.insert(d, u);
+            days.push((d, u));
+        }
+        check(&index, &days);
+        assert_eq!(index.present().len(), days.len() as u64);
     }
 
     #[test]

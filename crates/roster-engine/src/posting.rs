@@ -107,15 +107,35 @@ impl<'a> Union<'a> {
         match (self.bitmaps.as_slice(), ones) {
             ([], None) => Cow::Owned(RoaringBitmap::new()),
             ([only], None) => Cow::Borrowed(*only),
-            (_, None) => Cow::Owned(self.bitmaps.into_iter().union()),
-            (_, Some(mut ones)) => {
-                if !self.bitmaps.is_empty() {
-                    ones |= self.bitmaps.into_iter().union();
+            (_, ones) => {
+                let mut union = fold(self.bitmaps);
+                if let Some(ones) = ones {
+                    union |= ones;
                 }
-                Cow::Owned(ones)
+                Cow::Owned(union)
             }
         }
     }
+}
+
+/// Up to this many bitmaps, a union folds them into a copy of the largest (an array
+/// container stays an array while the union is small); beyond, roaring's lazy union
+/// (every container a bitmap until the end) is faster.
+const FOLD_UP_TO: usize = 4;
+
+/// The union of bitmaps.
+pub(crate) fn fold(mut bitmaps: Vec<&RoaringBitmap>) -> RoaringBitmap {
+    if bitmaps.len() > FOLD_UP_TO {
+        return bitmaps.into_iter().union();
+    }
+    let Some(largest) = (0..bitmaps.len()).max_by_key(|&i| bitmaps[i].len()) else {
+        return RoaringBitmap::new();
+    };
+    let mut union = bitmaps.swap_remove(largest).clone();
+    for other in bitmaps {
+        union |= other;
+    }
+    union
 }
 
 /// A bitmap of loose user ids.

@@ -12,6 +12,7 @@ use roaring::RoaringBitmap;
 use roster_domain::rule::{regex_for, CourseStatus, RelativeDate};
 use roster_domain::UserStatus;
 
+use crate::change::Input;
 use crate::columns::day_of;
 use crate::error::EngineError;
 use crate::image::{column, Image};
@@ -118,6 +119,27 @@ pub(crate) enum PredicateKey {
     BranchUnder(u32),
     /// The user's status in a course is one of these (sorted).
     Course { course: u32, statuses: Vec<CourseStatus> },
+}
+
+impl PredicateKey {
+    /// What of a user the predicate reads.
+    pub(crate) fn input(&self) -> Input {
+        let date = |source: DateSource| match source {
+            DateSource::User(c) => Input::Date(c),
+            DateSource::Enrolled(course) | DateSource::Completed(course) => Input::Course(course),
+        };
+        match self {
+            Self::Text { column, .. } | Self::Present(Presence::Text(column)) => Input::Text(*column),
+            Self::NumberIn { column, .. }
+            | Self::NumberRange { column, .. }
+            | Self::Present(Presence::Number(column)) => Input::Number(*column),
+            Self::DateRange { source, .. } | Self::Present(Presence::Date(source)) => date(*source),
+            Self::YesNo { column, .. } | Self::Present(Presence::YesNo(column)) => Input::YesNo(*column),
+            Self::Status { .. } => Input::Status,
+            Self::BranchIn(_) | Self::BranchUnder(_) | Self::Present(Presence::Branch) => Input::Branch,
+            Self::Course { course, .. } => Input::Course(*course),
+        }
+    }
 }
 
 /// The values a text predicate matches.
@@ -308,9 +330,10 @@ impl Predicate {
     pub(crate) fn users<'a>(&'a self, image: &'a Image, today: NaiveDate) -> Set<'a> {
         let none = || Set::of(Cow::Owned(RoaringBitmap::new()));
         match &self.key {
-            PredicateKey::Text { column: c, .. } => match column(&image.text, *c) {
-                Some(col) => Set::of(col.users(self.text_values(col))),
-                None => none(),
+            PredicateKey::Text { column: c, .. } => match (column(&image.text, *c), &self.text) {
+                (Some(col), Some(TextValues::Watched(w))) => Set::of(col.watched_users(*w)),
+                (Some(col), Some(TextValues::Own(values))) => Set::of(col.users(values)),
+                _ => none(),
             },
             PredicateKey::Present(presence) => Set::of(Cow::Borrowed(present_users(image, *presence))),
             PredicateKey::NumberIn { column: c, keys } => match column(&image.numbers, *c) {

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::compile::compile_once;
 use crate::engine::Engine;
 use crate::error::EngineError;
-use crate::eval_all::{matching, Memo};
+use crate::eval_all::{Memo, Population};
 use crate::groups::Automatic;
 use crate::input::AutomaticGroup;
 use crate::posting::empty;
@@ -63,12 +63,14 @@ impl Engine {
         }
         let mut predicates = Predicates::default();
         let compiled = compile_once(&rule, &self.image, &mut predicates)?;
-        let mut memo = Memo::default();
-        memo.fill(&compiled, &predicates, &self.image, today);
+        let memo = Memo::default();
         let members_of = |g: i64| self.members(g).unwrap_or(empty());
-        let matched = matching(&compiled, &memo, &members_of, &self.image.universe);
+        let population =
+            Population { image: &self.image, predicates: &predicates, memo: &memo, members_of: &members_of, today };
+        let matched = population.matching(&compiled);
         let definition = Automatic {
             references: rule.referenced_groups(),
+            inputs: Vec::new(),
             rule,
             compiled,
             include: self.known_users(&candidate.include)?,

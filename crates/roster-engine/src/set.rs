@@ -4,7 +4,9 @@
 
 use std::borrow::Cow;
 
-use roaring::{MultiOps, RoaringBitmap};
+use roaring::RoaringBitmap;
+
+use crate::posting::fold;
 
 /// A set of users: `bits`, or everyone in the image but `bits`.
 #[derive(Debug)]
@@ -110,7 +112,7 @@ fn unite(sets: Vec<Cow<'_, RoaringBitmap>>) -> Cow<'_, RoaringBitmap> {
     if sets.len() <= 1 {
         return sets.into_iter().next().unwrap_or(Cow::Owned(RoaringBitmap::new()));
     }
-    Cow::Owned(sets.iter().map(|s| &**s).union())
+    Cow::Owned(fold(sets.iter().map(|s| &**s).collect()))
 }
 
 /// `from` without the users of any of `removed`.

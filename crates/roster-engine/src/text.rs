@@ -4,8 +4,7 @@
 //! nor the population's compares strings.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
+use std::hash::{BuildHasher, RandomState};
 
 use regex::Regex;
 use roaring::RoaringBitmap;
@@ -57,31 +56,33 @@ impl TextMatcher {
     }
 }
 
-/// Hashes that are already hashes.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct IdentityHasher(u64);
+/// Up to this many distinct values, a column lists for each value the watchers that
+/// keep users and match it (a department's two hundred rules); beyond (emails), it
+/// asks every watcher.
+const FEW_VALUES: usize = 4096;
 
-impl Hasher for IdentityHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
+/// Above this many matching values, a watcher also keeps its users, so that the
+/// population's evaluation reads them instead of uniting postings (a watcher of one
+/// value reads that value's posting).
+const WIDE: u64 = 1;
 
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
-/// A matcher and the values it matches.
+/// A matcher, the values it matches and, once it matches many, their users.
 #[derive(Debug)]
 struct Watcher {
     matcher: TextMatcher,
     values: RoaringBitmap,
+    users: Option<RoaringBitmap>,
+}
+
+/// The users holding one of `values`.
+fn users_of<'a>(postings: &'a [Posting], values: &RoaringBitmap) -> Cow<'a, RoaringBitmap> {
+    let mut union = Union::default();
+    for value in values {
+        if let Some(posting) = postings.get(value as usize) {
+            union.add(posting);
+        }
+    }
+    union.finish()
 }
 
 /// One text column (a standard text subject or a text or dropdown field).
@@ -90,15 +91,15 @@ pub(crate) struct TextColumn {
     /// Every value folded, one after the other.
     folded: String,
     /// Where each folded value ends in `folded`.
-    folded_ends: Vec<usize>,
+    folded_ends: Vec<u32>,
     /// The values as written that differ from their folded form.
     exact: String,
-    exact_ends: Vec<usize>,
+    exact_ends: Vec<u32>,
     /// For each value, its index in `exact_ends`, or `NONE` when it is its folded form.
     exact_of: Vec<u32>,
-    /// Folded hash to the last value with it; `next` chains the others.
-    heads: HashMap<u64, u32, BuildHasherDefault<IdentityHasher>>,
-    next: Vec<u32>,
+    /// The values by the hash of their folded form, open addressing with linear
+    /// probing: `NONE` marks a free entry; never more than half full.
+    table: Vec<u32>,
     hasher: RandomState,
     /// The users of each value.
     postings: Vec<Posting>,
@@ -106,6 +107,9 @@ pub(crate) struct TextColumn {
     by_slot: Vec<u32>,
     present: RoaringBitmap,
     watchers: Vec<Option<Watcher>>,
+    /// While the column has few distinct values: for each value, the watchers keeping
+    /// users whose matcher matches it, so that a user's change updates those alone.
+    kept_by_value: Option<Vec<Vec<u32>>>,
 }
 
 impl TextColumn {
@@ -116,8 +120,8 @@ impl TextColumn {
 
     fn folded_span(&self, value: u32) -> (usize, usize) {
         let i = value as usize;
-        let start = if i == 0 { 0 } else { self.folded_ends[i - 1] };
-        (start, self.folded_ends[i])
+        let start = if i == 0 { 0 } else { self.folded_ends[i - 1] as usize };
+        (start, self.folded_ends[i] as usize)
     }
 
     /// A value, folded.
@@ -132,25 +136,58 @@ impl TextColumn {
             NONE => self.folded(value),
             k => {
                 let k = k as usize;
-                let start = if k == 0 { 0 } else { self.exact_ends[k - 1] };
-                &self.exact[start..self.exact_ends[k]]
+                let start = if k == 0 { 0 } else { self.exact_ends[k - 1] as usize };
+                &self.exact[start..self.exact_ends[k] as usize]
             }
         }
     }
 
+    /// Where the probe for `folded` starts in a table of `len` entries (a power of two).
+    fn home(&self, folded: &str, len: usize) -> usize {
+        (self.hasher.hash_one(folded) as usize) & (len - 1)
+    }
+
     /// The values whose folded form is `folded`.
     fn equal_to<'a>(&'a self, folded: &'a str) -> impl Iterator<Item = u32> + 'a {
-        let mut at = self.heads.get(&self.hasher.hash_one(folded)).copied().unwrap_or(NONE);
+        let len = self.table.len();
+        let mut at = if len == 0 { None } else { Some(self.home(folded, len)) };
         std::iter::from_fn(move || {
-            while at != NONE {
-                let value = at;
-                at = self.next[value as usize];
+            while let Some(i) = at {
+                let value = self.table[i];
+                if value == NONE {
+                    at = None;
+                    return None;
+                }
+                at = Some((i + 1) & (len - 1));
                 if self.folded(value) == folded {
                     return Some(value);
                 }
             }
             None
         })
+    }
+
+    /// Puts a value in the table, doubling it first when half full.
+    fn index(&mut self, value: u32) {
+        if (self.postings.len() + 1) * 2 > self.table.len() {
+            let len = (self.table.len() * 2).max(16);
+            let mut table = vec![NONE; len];
+            for v in self.table.iter().copied().filter(|&v| v != NONE).chain([value]) {
+                let mut i = self.home(self.folded(v), len);
+                while table[i] != NONE {
+                    i = (i + 1) & (len - 1);
+                }
+                table[i] = v;
+            }
+            self.table = table;
+            return;
+        }
+        let len = self.table.len();
+        let mut i = self.home(self.folded(value), len);
+        while self.table[i] != NONE {
+            i = (i + 1) & (len - 1);
+        }
+        self.table[i] = value;
     }
 
     /// The id of a value, added if new; `None` when the column is full.
@@ -163,39 +200,56 @@ impl TextColumn {
         if value == NONE {
             return None;
         }
+        let folded_end = u32::try_from(self.folded.len() + folded.len()).ok()?;
+        let exact_end = u32::try_from(self.exact.len() + exact.len()).ok()?;
+        let exact_index = if folded == exact { NONE } else { u32::try_from(self.exact_ends.len()).ok()? };
         self.folded.push_str(&folded);
-        self.folded_ends.push(self.folded.len());
-        if folded == exact {
-            self.exact_of.push(NONE);
-        } else {
-            self.exact_of.push(u32::try_from(self.exact_ends.len()).unwrap_or(NONE));
+        self.folded_ends.push(folded_end);
+        self.exact_of.push(exact_index);
+        if exact_index != NONE {
             self.exact.push_str(exact);
-            self.exact_ends.push(self.exact.len());
+            self.exact_ends.push(exact_end);
         }
-        let hash = self.hasher.hash_one(&*folded);
-        self.next.push(self.heads.insert(hash, value).unwrap_or(NONE));
+        self.index(value);
         self.postings.push(Posting::Empty);
-        for watcher in self.watchers.iter_mut().flatten() {
+        let mut kept = Vec::new();
+        let mut widened = false;
+        for (w, watcher) in self.watchers.iter_mut().enumerate() {
+            let Some(watcher) = watcher else {
+                continue;
+            };
             if watcher.matcher.test(&folded, exact) {
                 watcher.values.insert(value);
+                if watcher.users.is_none() && watcher.values.len() > WIDE {
+                    watcher.users = Some(users_of(&self.postings, &watcher.values).into_owned());
+                    widened = true;
+                }
+                if watcher.users.is_some() {
+                    kept.extend(u32::try_from(w));
+                }
             }
+        }
+        match &mut self.kept_by_value {
+            _ if widened => self.relist(),
+            Some(by_value) => by_value.push(kept),
+            None => {}
+        }
+        if self.postings.len() > FEW_VALUES {
+            self.kept_by_value = None;
         }
         Some(value)
     }
 
-    /// Sets the value of a user (`None` or `""`: missing); `false` when the column is
-    /// full (four billion distinct values).
-    pub(crate) fn set(&mut self, slot: u32, user: u32, value: Option<&str>) -> bool {
+    /// Sets the value of a user (`None` or `""`: missing): whether it changed; `None`
+    /// when the column is full (four billion distinct values).
+    pub(crate) fn set(&mut self, slot: u32, user: u32, value: Option<&str>) -> Option<bool> {
         let new = match value.filter(|v| !v.is_empty()) {
-            Some(v) => match self.intern(v) {
-                Some(id) => id,
-                None => return false,
-            },
+            Some(v) => self.intern(v)?,
             None => NONE,
         };
         let old = slots::get(&self.by_slot, slot, NONE);
         if old == new {
-            return true;
+            return Some(false);
         }
         if old != NONE {
             self.postings[old as usize].remove(user);
@@ -205,8 +259,35 @@ impl TextColumn {
             self.postings[new as usize].insert(user);
             add(&mut self.present, user);
         }
+        match &self.kept_by_value {
+            Some(by_value) => {
+                let listed = |v: u32| by_value.get(v as usize).map_or(&[][..], Vec::as_slice);
+                for &w in listed(old) {
+                    if let Some(Some(Watcher { users: Some(users), .. })) = self.watchers.get_mut(w as usize) {
+                        users.remove(user);
+                    }
+                }
+                for &w in listed(new) {
+                    if let Some(Some(Watcher { users: Some(users), .. })) = self.watchers.get_mut(w as usize) {
+                        add(users, user);
+                    }
+                }
+            }
+            None => {
+                for watcher in self.watchers.iter_mut().flatten() {
+                    if let Some(users) = &mut watcher.users {
+                        if old != NONE && watcher.values.contains(old) {
+                            users.remove(user);
+                        }
+                        if new != NONE && watcher.values.contains(new) {
+                            add(users, user);
+                        }
+                    }
+                }
+            }
+        }
         slots::put(&mut self.by_slot, slot, new, NONE);
-        true
+        Some(true)
     }
 
     /// The value of a slot.
@@ -248,7 +329,7 @@ impl TextColumn {
         let mut found = Vec::new();
         let mut at = 0;
         while let Some(m) = finder.find_at(haystack, at) {
-            let index = self.folded_ends.partition_point(|&end| end <= m.start());
+            let index = self.folded_ends.partition_point(|&end| end as usize <= m.start());
             let Ok(value) = u32::try_from(index) else {
                 break;
             };
@@ -274,23 +355,57 @@ impl TextColumn {
     /// Starts keeping the values `matcher` matches; returns the watcher's id.
     pub(crate) fn watch(&mut self, matcher: TextMatcher) -> u32 {
         let values = self.matching(&matcher);
-        let watcher = Some(Watcher { matcher, values });
-        match self.watchers.iter().position(Option::is_none) {
+        let users = (values.len() > WIDE).then(|| users_of(&self.postings, &values).into_owned());
+        let kept = users.is_some();
+        let watcher = Some(Watcher { matcher, values, users });
+        let w = match self.watchers.iter().position(Option::is_none) {
             Some(free) => {
                 self.watchers[free] = watcher;
-                u32::try_from(free).unwrap_or(NONE)
+                free
             }
             None => {
                 self.watchers.push(watcher);
-                u32::try_from(self.watchers.len() - 1).unwrap_or(NONE)
+                self.watchers.len() - 1
+            }
+        };
+        if kept {
+            self.relist();
+        }
+        u32::try_from(w).unwrap_or(NONE)
+    }
+
+    /// Lists, under each value, the watchers keeping users that match it, while the
+    /// column has few values.
+    fn relist(&mut self) {
+        if self.postings.len() > FEW_VALUES {
+            self.kept_by_value = None;
+            return;
+        }
+        let mut by_value = vec![Vec::new(); self.postings.len()];
+        for (w, watcher) in self.watchers.iter().enumerate() {
+            let (Some(Watcher { values, users: Some(_), .. }), Ok(id)) = (watcher, u32::try_from(w)) else {
+                continue;
+            };
+            for v in values {
+                if let Some(list) = by_value.get_mut(v as usize) {
+                    list.push(id);
+                }
             }
         }
+        self.kept_by_value = Some(by_value);
     }
 
     /// Stops a watcher.
     pub(crate) fn unwatch(&mut self, watcher: u32) {
-        if let Some(w) = self.watchers.get_mut(watcher as usize) {
-            *w = None;
+        let Some(slot) = self.watchers.get_mut(watcher as usize) else {
+            return;
+        };
+        if let (Some(w), Some(by_value)) = (slot.take(), &mut self.kept_by_value) {
+            for v in &w.values {
+                if let Some(list) = by_value.get_mut(v as usize) {
+                    list.retain(|&x| x != watcher);
+                }
+            }
         }
     }
 
@@ -299,15 +414,18 @@ impl TextColumn {
         self.watchers.get(watcher as usize)?.as_ref().map(|w| &w.values)
     }
 
+    /// The users a watcher's matcher matches.
+    pub(crate) fn watched_users(&self, watcher: u32) -> Cow<'_, RoaringBitmap> {
+        match self.watchers.get(watcher as usize).and_then(Option::as_ref) {
+            Some(Watcher { users: Some(users), .. }) => Cow::Borrowed(users),
+            Some(w) => users_of(&self.postings, &w.values),
+            None => Cow::Owned(RoaringBitmap::new()),
+        }
+    }
+
     /// The users holding one of `values`.
     pub(crate) fn users(&self, values: &RoaringBitmap) -> Cow<'_, RoaringBitmap> {
-        let mut union = Union::default();
-        for value in values {
-            if let Some(posting) = self.postings.get(value as usize) {
-                union.add(posting);
-            }
-        }
-        union.finish()
+        users_of(&self.postings, values)
     }
 }
 
@@ -327,7 +445,7 @@ mod tests {
         let mut column = TextColumn::default();
         for (i, v) in values.iter().enumerate() {
             let i = u32::try_from(i).unwrap();
-            assert!(column.set(i, i + 100, Some(v)));
+            assert!(column.set(i, i + 100, Some(v)).is_some());
         }
         column
     }
@@ -343,6 +461,41 @@ mod tests {
         assert_eq!(c.value_at(4).map(|v| c.folded(v)), Some("émile"));
         assert_eq!(users(&c, TextMatcher::Equals(vec!["sales".into()])), vec![100, 101, 102]);
         assert_eq!(fold("ÉCOLE Straße"), "école straße");
+    }
+
+    #[test]
+    fn thousands_of_values_are_found_again_in_any_case() {
+        let mut c = TextColumn::default();
+        let ones = c.watch(TextMatcher::EndsWith("1".into()));
+        for i in 0..5000u32 {
+            assert_eq!(c.set(i, i, Some(&format!("Value-{i}"))), Some(true));
+        }
+        let twos = c.watch(TextMatcher::Contains("2".into()));
+        for i in (0..5000u32).step_by(3) {
+            assert!(c.set(i, i, Some(&format!("Value-{}", i / 2))).is_some());
+        }
+        let expect = |needle: &str, at_end: bool| -> Vec<u32> {
+            (0..5000u32)
+                .filter(|&i| {
+                    let value = c.value_at(i).map(|v| c.folded(v)).unwrap_or_default();
+                    if at_end {
+                        value.ends_with(needle)
+                    } else {
+                        value.contains(needle)
+                    }
+                })
+                .collect()
+        };
+        assert_eq!(c.watched_users(ones).iter().collect::<Vec<_>>(), expect("1", true));
+        assert_eq!(c.watched_users(twos).iter().collect::<Vec<_>>(), expect("2", false));
+        for i in (0..5000u32).step_by(7) {
+            let found: Vec<u32> = c.equal_to(&format!("value-{i}")).collect();
+            assert_eq!(found.len(), 1);
+            assert_eq!(c.exact(found[0]), format!("Value-{i}"));
+            assert_eq!(c.set(i, i, Some(&format!("VALUE-{i}"))), Some(true));
+            assert_eq!(c.equal_to(&format!("value-{i}")).count(), 2);
+        }
+        assert_eq!(c.equal_to("value-5000").count(), 0);
     }
 
     #[test]
@@ -362,13 +515,23 @@ mod tests {
     fn watchers_follow_new_values_and_users_follow_changes() {
         let mut c = column(&["Driver", "Clerk"]);
         let w = c.watch(TextMatcher::Contains("driv".into()));
-        assert!(c.set(2, 102, Some("Truck DRIVER")));
-        assert!(c.set(0, 100, Some("Clerk")));
+        assert!(c.set(2, 102, Some("Truck DRIVER")).is_some());
+        assert!(c.set(0, 100, Some("Clerk")).is_some());
         let watched = c.watched(w).unwrap().clone();
         assert_eq!(c.users(&watched).iter().collect::<Vec<_>>(), vec![102]);
-        assert!(c.set(1, 101, None));
-        assert!(c.set(3, 103, Some("")));
+        assert!(c.set(1, 101, None).is_some());
+        assert!(c.set(3, 103, Some("")).is_some());
         assert_eq!(c.present().iter().collect::<Vec<_>>(), vec![100, 102]);
+        let wide = c.watch(TextMatcher::Contains(String::new()));
+        for i in 10..40 {
+            assert!(c.set(i, 100 + i, Some(&format!("value {i}"))).is_some());
+        }
+        assert!(c.set(12, 112, Some("Clerk")).is_some());
+        let all: Vec<u32> = c.present().iter().collect();
+        assert_eq!(c.watched_users(wide).iter().collect::<Vec<_>>(), all);
+        assert!(matches!(c.watched_users(wide), Cow::Borrowed(_)));
+        assert!(c.set(12, 112, None).is_some());
+        assert_eq!(c.watched_users(wide).len(), all.len() as u64 - 1);
         c.unwatch(w);
         assert!(c.watched(w).is_none());
     }

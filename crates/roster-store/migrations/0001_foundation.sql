@@ -49,9 +49,12 @@ CREATE TABLE users (
     search TEXT NOT NULL,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,
-    last_login_at BIGINT
+    last_login_at BIGINT,
+    -- A provisioning client's id for the user (SCIM externalId); case-exact.
+    external_id TEXT
 );
 CREATE INDEX users_email_key ON users(email_key);
+CREATE INDEX users_external_id ON users(external_id);
 CREATE INDEX users_branch ON users(branch_id, id);
 CREATE INDEX users_status ON users(status, id);
 
@@ -76,8 +79,11 @@ CREATE TABLE groups (
     allow_suspended BIGINT NOT NULL DEFAULT 0,
     member_count BIGINT NOT NULL DEFAULT 0,
     created_at BIGINT NOT NULL,
-    updated_at BIGINT NOT NULL
+    updated_at BIGINT NOT NULL,
+    -- A provisioning client's id for the group (SCIM externalId); case-exact.
+    external_id TEXT
 );
+CREATE INDEX groups_external_id ON groups(external_id);
 
 CREATE TABLE memberships (
     group_id BIGINT NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
@@ -124,6 +130,27 @@ CREATE TABLE csv_uploads (
 );
 CREATE INDEX csv_uploads_group ON csv_uploads(group_id, id);
 
+-- One row per user import: a job that a process runs in the background. Its state is
+-- final only once written by the import's own transaction (succeeded) or after it
+-- (failed); a process that dies leaves it queued or running, with a heartbeat that
+-- stops, and it is then marked interrupted.
+CREATE TABLE imports (
+    id {ID},
+    actor TEXT NOT NULL,
+    state TEXT NOT NULL,
+    phase TEXT NOT NULL,
+    options TEXT NOT NULL,
+    file_bytes BIGINT NOT NULL,
+    bytes_read BIGINT NOT NULL DEFAULT 0,
+    rows_read BIGINT NOT NULL DEFAULT 0,
+    owner TEXT NOT NULL,
+    heartbeat_at BIGINT NOT NULL,
+    result TEXT,
+    created_at BIGINT NOT NULL,
+    finished_at BIGINT
+);
+CREATE INDEX imports_state ON imports(state, heartbeat_at);
+
 -- The change log: every write that the membership engine's image depends on appends
 -- what it touched, so another process can bring its image up to date before using it.
 CREATE TABLE changes (
@@ -157,4 +184,25 @@ CREATE TABLE admins (
     role TEXT NOT NULL,
     branches TEXT NOT NULL,
     created_at BIGINT NOT NULL
+);
+
+-- Browser sessions of the admin UI. Only a SHA-256 of the session id is stored; the
+-- actor is the admin row, read on every request so a changed role applies at once.
+-- Every process reads them here: no sticky sessions.
+CREATE TABLE sessions (
+    id_hash TEXT PRIMARY KEY,
+    admin_id BIGINT NOT NULL REFERENCES admins(id) ON DELETE CASCADE,
+    csrf_token TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX sessions_admin ON sessions(admin_id);
+CREATE INDEX sessions_expires ON sessions(expires_at);
+
+-- Failed admin logins per username and client address, for throttling: a window opens
+-- at the first failure; too many failures in it lock that pair out until it closes.
+CREATE TABLE login_failures (
+    throttle_key TEXT PRIMARY KEY,
+    failures BIGINT NOT NULL,
+    window_start BIGINT NOT NULL
 );

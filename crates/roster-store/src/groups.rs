@@ -10,7 +10,7 @@ use crate::{col, like_pattern, Page, StoreError};
 const COLUMNS: &str =
     "id, name, description, policy, rule_text, rule_tree, allow_suspended, member_count, created_at, updated_at";
 
-fn from_row(row: &AnyRow) -> Result<Group, StoreError> {
+pub(crate) fn from_row(row: &AnyRow) -> Result<Group, StoreError> {
     let policy: String = col(row, "policy")?;
     let allow: i64 = col(row, "allow_suspended")?;
     Ok(Group {

@@ -7,24 +7,30 @@
 //!   across processes on PostgreSQL by a transaction-scoped advisory lock, so the
 //!   membership engine always sees the database as its own writes left it.
 //! - One module per table family: [`users`], [`fields`], [`branches`], [`courses`],
-//!   [`enrollments`], [`groups`], [`memberships`], [`events`], [`tokens`], [`admins`].
+//!   [`enrollments`], [`groups`], [`memberships`], [`events`], [`imports`], [`tokens`],
+//!   [`admins`], [`sessions`] (admin UI sessions and login throttling).
 //!   Their functions take a `&mut AnyConnection`, so the same query runs inside a write
 //!   transaction or on a pooled connection for reads.
+//! - [`directory`]: external ids, condition searches over users and groups counted in
+//!   SQL, and membership facts, for provisioning clients (SCIM).
 //! - [`StoreError`]: what can go wrong, with unique-constraint conflicts named by field.
 
 pub mod admins;
 pub mod branches;
 pub mod changes;
 pub mod courses;
+pub mod directory;
 pub mod enrollments;
 mod error;
 pub mod events;
 pub mod fields;
 pub mod groups;
+pub mod imports;
 pub mod memberships;
 mod migrate;
 mod page;
 mod params;
+pub mod sessions;
 pub mod tokens;
 pub mod users;
 

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use crate::params::Params;
 use crate::{col, like_pattern, Page, StoreError};
 
-const COLUMNS: &str = "id, username, email, first_name, last_name, status, language, timezone, \
+pub(crate) const COLUMNS: &str = "id, username, email, first_name, last_name, status, language, timezone, \
                        branch_id, fields, created_at, updated_at, last_login_at";
 
 /// What a list of users is narrowed to.

@@ -1,12 +1,15 @@
-//! Roster over HTTP: the REST API at `/api/v1` ([`api`]), health and metrics. Handlers
+//! Roster over HTTP: the REST API at `/api/v1` ([`api`]), SCIM 2.0 at `/scim/v2`
+//! ([`scim`]), the admin web UI at `/admin` ([`admin`]), health and metrics. Handlers
 //! are thin: they extract and check the request ([`extract`]), call one use case of
 //! `roster_app::App`, and shape the answer; errors become responses in one place
 //! ([`error`]).
 
+pub mod admin;
 pub mod api;
 pub mod error;
 pub mod extract;
 mod metrics;
+pub mod scim;
 
 use axum::extract::State;
 use axum::http::{HeaderName, Request, StatusCode};
@@ -35,10 +38,14 @@ async fn healthz(State(app): State<App>) -> (StatusCode, Json<serde_json::Value>
 /// Every route of the server, with request ids, tracing and metrics.
 pub fn router(app: App) -> Router {
     let metrics = Metrics::default();
+    let admin = admin::router(app.clone(), admin::AdminConfig::from_env());
     Router::new()
         .nest("/api/v1", api::router())
+        .nest(scim::PREFIX, scim::router())
         .route("/healthz", get(healthz))
         .with_state(app)
+        .nest("/admin", admin)
+        .route("/admin/", get(|| async { axum::response::Redirect::to("/admin/groups") }))
         .route("/metrics", get(metrics::expose).with_state(metrics.clone()))
         .layer(middleware::from_fn_with_state(metrics, metrics::track))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
@@ -55,5 +62,7 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(app)).with_graceful_shutdown(shutdown).await
+    // The peer address is what admin logins are throttled by (with the username).
+    let service = router(app).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown).await
 }

@@ -15,6 +15,10 @@ pub struct Cli {
     #[arg(long, global = true, env = "ROSTER_MAX_CSV_BYTES", default_value_t = 3 * 1024 * 1024)]
     pub max_csv_bytes: usize,
 
+    /// The largest user import file accepted, in bytes (the API and `users import`).
+    #[arg(long, global = true, env = "ROSTER_MAX_IMPORT_BYTES", default_value_t = 100 * 1024 * 1024)]
+    pub max_import_bytes: usize,
+
     /// The platform's time zone (IANA name): where "today" of relative dates begins.
     #[arg(long, global = true, env = "ROSTER_TIMEZONE", default_value = "UTC")]
     pub timezone: String,
@@ -41,6 +45,9 @@ pub enum Command {
     /// List groups, add members from a CSV file, export members to CSV.
     #[command(subcommand)]
     Groups(GroupsCommand),
+    /// Import users from a CSV file.
+    #[command(subcommand)]
+    Users(UsersCommand),
     /// Re-evaluate every automatic group from scratch and report drift between the
     /// stored memberships and the rules (there should be none); --fix repairs it.
     Reconcile {
@@ -133,5 +140,35 @@ pub enum GroupsCommand {
         /// The file to write; standard output when absent.
         #[arg(short, long)]
         output: Option<std::path::PathBuf>,
+    },
+}
+
+/// `roster users ...`
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Create and update users from a CSV file (UTF-8, UTF-16 or Windows-1252; comma,
+    /// semicolon or tab), matched by username. Columns map by their headers (E-mail,
+    /// Login, Surname, an additional field's code or name...) unless --map says
+    /// otherwise. The whole file applies, or nothing does; automatic groups follow.
+    Import {
+        /// The CSV file.
+        file: std::path::PathBuf,
+        /// create, update or create_and_update.
+        #[arg(long, default_value = "create_and_update")]
+        mode: String,
+        /// HEADER=FIELD, repeatable: FIELD is username, email, first_name, last_name,
+        /// status, language, timezone, branch, password, an additional field's code, or
+        /// ignore.
+        #[arg(long = "map", value_name = "HEADER=FIELD")]
+        map: Vec<String>,
+        /// Check every row and report what would happen; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// dmy or mdy: how to read dates such as 02/03/2024 (refused without it).
+        #[arg(long)]
+        date_order: Option<String>,
+        /// Clear an existing user's value when its cell is empty (by default it stays).
+        #[arg(long)]
+        clear_empty: bool,
     },
 }

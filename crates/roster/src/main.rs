@@ -4,6 +4,7 @@
 mod cli;
 mod demo;
 mod groups;
+mod users;
 
 use anyhow::Context as _;
 use clap::Parser;
@@ -50,6 +51,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Groups(cmd) => groups::run(open(&cli).await?, cmd).await,
+        Command::Users(cmd) => users::run(open(&cli).await?, cmd).await,
         Command::Token(cmd) => token(open(&cli).await?, cmd).await,
         Command::Admin(AdminCommand::Create { username, password_stdin }) => {
             let app = open(&cli).await?;
@@ -79,7 +81,7 @@ async fn open_url(url: &str, cli: &Cli) -> anyhow::Result<App> {
     let store = Store::connect(url).await.with_context(|| format!("cannot open the database at {}", redact(url)))?;
     let clock = Arc::new(SystemClock);
     store.migrate(roster_app::Clock::now_ms(&*clock)).await.context("cannot migrate the database")?;
-    let settings = Settings { max_csv_bytes: cli.max_csv_bytes, timezone, ..Settings::default() };
+    let settings = Settings { max_csv_bytes: cli.max_csv_bytes, max_import_bytes: cli.max_import_bytes, timezone };
     Ok(App::new(store, clock, settings))
 }
 
@@ -103,6 +105,7 @@ pub(crate) async fn serve(app: App, listen: &str, banner: Option<String>) -> any
     }
     let moved = app.start().await.context("cannot evaluate the automatic groups")?;
     tracing::info!(moved, "automatic groups evaluated at start-up");
+    app.recover_imports().await.context("cannot check the user imports left running")?;
     let store = app.store().clone();
     let roll_over = tokio::spawn(roll_over_loop(app.clone()));
     roster_web::serve(app, listener, shutdown_signal()).await?;
@@ -113,7 +116,8 @@ pub(crate) async fn serve(app: App, listen: &str, banner: Option<String>) -> any
 }
 
 /// Checks every minute whether the date rolled over in the platform time zone; the
-/// first process to notice re-evaluates relative-date rules for everyone.
+/// first process to notice re-evaluates relative-date rules for everyone. Also marks
+/// the user imports whose process stopped as interrupted.
 async fn roll_over_loop(app: App) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
     loop {
@@ -122,6 +126,9 @@ async fn roll_over_loop(app: App) {
             Ok(Some(day)) => tracing::info!(%day, "date rolled over: relative-date rules re-evaluated"),
             Ok(None) => {}
             Err(e) => tracing::error!(error = %e, "date roll-over failed; retrying in a minute"),
+        }
+        if let Err(e) = app.recover_imports().await {
+            tracing::error!(error = %e, "checking for interrupted user imports failed; retrying in a minute");
         }
     }
 }

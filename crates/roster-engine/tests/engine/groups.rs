@@ -127,12 +127,20 @@ fn per_user_changes_commit_and_cascade_through_member_of() {
     engine.commit(&first);
     assert!(engine.evaluate_all(today()).is_unchanged());
 
-    engine.add_members(1, &[3]).unwrap();
-    let evaluation = engine.evaluate_user(3, today()).unwrap();
+    let changes = engine.add_members(1, &[3, 1]).unwrap();
+    assert_eq!(changes.len(), 2);
+    assert!(engine.add_members(1, &[3]).unwrap().is_empty(), "already a member");
+    let evaluation = engine.evaluate_change(&changes[1], today()).unwrap();
+    assert_eq!(evaluation, engine.evaluate_user(3, today()).unwrap());
     let delta = |group, change| MembershipDelta { group, change };
     assert_eq!(evaluation.changes, vec![delta(10, MembershipChange::Joined), delta(11, MembershipChange::Left)]);
     engine.commit_user(&evaluation);
+    let alice = engine.evaluate_change(&changes[0], today()).unwrap();
+    engine.commit_user(&alice);
     assert_eq!(engine.groups_of(3), vec![1, 10]);
+    let unrelated = engine.upsert_user(&m.users[&3]).unwrap();
+    assert!(unrelated.is_empty(), "nothing changed");
+    assert!(engine.evaluate_change(&unrelated, today()).unwrap().changes.is_empty());
     assert!(engine.evaluate_user(3, today()).unwrap().changes.is_empty());
     assert!(engine.evaluate_all(today()).is_unchanged());
 
@@ -172,4 +180,59 @@ fn ids_must_fit_the_bitmaps_and_references_must_exist() {
     engine.set_automatic_group(10, "Big", &definition(&engine, r#"username = "BIG""#)).unwrap();
     let evaluation = engine.evaluate_all(today());
     assert_eq!(evaluation.get(10).unwrap().members.iter().collect::<Vec<_>>(), vec![u32::MAX]);
+}
+
+#[test]
+fn threads_share_groups_without_changing_the_answer() {
+    let mut m = model();
+    with_manual(&mut m, 1, "Contractors", &[2, 3]);
+    let conditions = [
+        r#"email contains "@acme.com""#,
+        r#"branch under "EMEA""#,
+        r#"field("seniority") >= 0"#,
+        r#"not member_of("Contractors")"#,
+        r#"created_at > today - 3y"#,
+        r#"course("SAFE-2") != not_enrolled"#,
+    ];
+    for i in 0..90 {
+        let a = conditions[i % conditions.len()];
+        let b = conditions[(i / 3 + 1) % conditions.len()];
+        let text = match i % 3 {
+            0 => format!("{a} and {b}"),
+            1 => format!("{a} or not {b}"),
+            _ if i >= 20 => format!(r#"member_of("G{}") or {a}"#, i - 20),
+            _ => a.to_owned(),
+        };
+        with_group(&mut m, 100 + i as i64, &format!("G{i}"), &text, i % 2 == 0);
+    }
+    let mut engine = m.engine();
+    engine.set_threads(1);
+    let alone = engine.evaluate_all(today());
+    engine.set_threads(3);
+    let shared = engine.evaluate_all(today());
+    assert_eq!(alone, shared);
+    let order: Vec<i64> = shared.groups.iter().map(|g| g.group).collect();
+    for g in &shared.groups {
+        let names = engine.rule_catalog().groups.iter();
+        for (dep, _) in names.filter(|(id, _)| *id >= 100) {
+            let refs_g = m.groups.get(&g.group).is_some_and(|x| match x {
+                Group::Automatic { definition, .. } => definition.rule.referenced_groups().contains(dep),
+                Group::Manual { .. } => false,
+            });
+            if refs_g {
+                let before = order.iter().position(|x| x == dep).unwrap();
+                let after = order.iter().position(|x| *x == g.group).unwrap();
+                assert!(before < after, "{dep} before {}", g.group);
+            }
+        }
+    }
+    members_of(&m, 100, today());
+}
+
+/// The app keeps the engine behind a lock shared by request handlers.
+#[test]
+fn the_engine_can_be_shared_between_threads() {
+    fn shared<T: Send + Sync>() {}
+    shared::<roster_engine::Engine>();
+    shared::<roster_engine::Evaluation>();
 }

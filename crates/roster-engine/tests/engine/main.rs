@@ -2,6 +2,7 @@
 //! engine's two evaluations (one user, the whole population) held to it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod catalog;
 mod explain;
 mod fixture;
 mod groups;

@@ -15,7 +15,7 @@ use roster_domain::rule::{
     self, compile_tree, Comparison, Condition, CourseStatus, DateUnit, GroupRef, Op, RelativeDate, Rule, Subject, Value,
 };
 use roster_domain::{Branch, Course, EnrollmentStatus, FieldType, FieldValue, UserStatus};
-use roster_engine::{AutomaticGroup, Catalog, Engine, EnrollmentRecord, UserRecord};
+use roster_engine::{AutomaticGroup, Catalog, Engine, EnrollmentRecord, UserChange, UserRecord};
 
 use crate::fixture::{date, field};
 use crate::model::{Group, Model};
@@ -355,11 +355,11 @@ fn condition(shape: &Shape, groups: Vec<(i64, String)>) -> BoxedStrategy<Rule> {
         options.push(on(Subject::CourseCompletedAt { course: code }, DATE_OPS, date_value().boxed(), None));
     }
     if !groups.is_empty() {
-        options.push(
-            select(groups)
-                .prop_map(|(id, name)| Rule::Condition(Condition::MemberOf(GroupRef { id: Some(id), name })))
-                .boxed(),
-        );
+        let member_of = select(groups)
+            .prop_map(|(id, name)| Rule::Condition(Condition::MemberOf(GroupRef { id: Some(id), name })))
+            .boxed();
+        // Weighted like several subjects: chains through member_of are what cascade.
+        options.extend([member_of.clone(), member_of.clone(), member_of]);
     }
     proptest::strategy::Union::new(options).boxed()
 }
@@ -395,9 +395,18 @@ struct Draft {
 
 fn draft(shape: &Shape, id: i64) -> BoxedStrategy<Draft> {
     let named: Vec<(i64, String)> = MANUAL.iter().copied().chain(10..id).map(|g| (g, group_name(g))).collect();
-    (rule(shape, named), any::<u16>(), any::<u16>(), proptest::bool::weighted(0.3))
-        .prop_map(|(rule, include, exclude, allow_suspended)| Draft {
-            rule,
+    // Half the groups after the first name the one before: chains are what cascade.
+    let previous = Rule::Condition(Condition::MemberOf(GroupRef { id: Some(id - 1), name: group_name(id - 1) }));
+    let chained = id > 10;
+    (rule(shape, named), 0..4u8, any::<u16>(), any::<u16>(), proptest::bool::weighted(0.3))
+        .prop_map(move |(rule, chain, include, exclude, allow_suspended)| Draft {
+            rule: match chain {
+                0 if chained => Rule::all(vec![previous.clone(), rule]).unwrap_or_else(|| previous.clone()),
+                1 if chained => {
+                    Rule::any(vec![Rule::Not(Box::new(previous.clone())), rule]).unwrap_or_else(|| previous.clone())
+                }
+                _ => rule,
+            },
             include: include & 0x0421,
             exclude: exclude & 0x1842,
             allow_suspended,
@@ -550,6 +559,8 @@ proptest! {
 #[derive(Debug, Clone)]
 enum Change {
     Upsert(UserRecord),
+    /// One attribute of an existing user, taken from a random record.
+    Tweak(u8, UserRecord),
     Remove(i64),
     Enroll(i64, usize, Option<EnrollmentRecord>),
     Member(i64, i64, bool),
@@ -562,7 +573,8 @@ fn change(shape: &Shape) -> BoxedStrategy<Change> {
     let drafts: Vec<BoxedStrategy<Change>> =
         (10..14).map(|id| draft(shape, id).prop_map(move |d| Change::Define(id, d)).boxed()).collect();
     prop_oneof![
-        4 => select(IDS).prop_flat_map(move |id| user(&s, id)).prop_map(Change::Upsert),
+        2 => select(IDS).prop_flat_map({ let s = s.clone(); move |id| user(&s, id) }).prop_map(Change::Upsert),
+        4 => (any::<u8>(), select(IDS).prop_flat_map(move |id| user(&s, id))).prop_map(|(which, u)| Change::Tweak(which, u)),
         1 => select(IDS).prop_map(Change::Remove),
         3 => (select(IDS), 0..courses, enrollment()).prop_map(|(u, c, e)| Change::Enroll(u, c, e)),
         2 => (select(MANUAL), select(IDS), any::<bool>()).prop_map(|(g, u, add)| Change::Member(g, u, add)),
@@ -571,15 +583,46 @@ fn change(shape: &Shape) -> BoxedStrategy<Change> {
     .boxed()
 }
 
+/// Evaluates what a write changed for a user, checks it against a full evaluation of
+/// the user, and commits it, as the app does.
+fn commit_change(engine: &mut Engine, change: &UserChange, today: NaiveDate) {
+    let scoped = engine.evaluate_change(change, today).unwrap();
+    let full = engine.evaluate_user(change.user(), today).unwrap();
+    assert_eq!(scoped, full, "{change:?}");
+    engine.commit_user(&scoped);
+}
+
 /// Applies a change to the model and the engine, evaluating and committing as the app
 /// does.
 fn apply(model: &mut Model, engine: &mut Engine, change: &Change, today: NaiveDate) {
     match change {
         Change::Upsert(user) => {
             model.users.insert(user.id, user.clone());
-            engine.upsert_user(user).unwrap();
-            let e = engine.evaluate_user(user.id, today).unwrap();
-            engine.commit_user(&e);
+            let change = engine.upsert_user(user).unwrap();
+            commit_change(engine, &change, today);
+        }
+        Change::Tweak(which, template) => {
+            let Some(old) = model.users.get(&template.id) else {
+                return;
+            };
+            let mut user = old.clone();
+            match which % 8 {
+                0 => user.status = template.status,
+                1 => user.email.clone_from(&template.email),
+                2 => user.branch_id = template.branch_id,
+                3 => user.last_login_on = template.last_login_on,
+                4 => user.first_name.clone_from(&template.first_name),
+                _ => {
+                    let code = format!("f{}", usize::from(*which) % model.catalog.fields.len());
+                    match template.fields.get(&code) {
+                        Some(v) => user.fields.insert(code, v.clone()),
+                        None => user.fields.remove(&code),
+                    };
+                }
+            }
+            model.users.insert(user.id, user.clone());
+            let change = engine.upsert_user(&user).unwrap();
+            commit_change(engine, &change, today);
         }
         Change::Remove(id) => {
             let known = model.users.remove(id).is_some();
@@ -602,34 +645,34 @@ fn apply(model: &mut Model, engine: &mut Engine, change: &Change, today: NaiveDa
                 return;
             }
             let course = 100 + *course as i64;
-            match record {
+            let change = match record {
                 Some(r) => {
                     model.enrollments.insert((*user, course), *r);
-                    engine.set_enrollment(*user, course, r).unwrap();
+                    engine.set_enrollment(*user, course, r).unwrap()
                 }
                 None => {
                     model.enrollments.remove(&(*user, course));
-                    engine.clear_enrollment(*user, course).unwrap();
+                    engine.clear_enrollment(*user, course).unwrap()
                 }
-            }
-            let e = engine.evaluate_user(*user, today).unwrap();
-            engine.commit_user(&e);
+            };
+            commit_change(engine, &change, today);
         }
         Change::Member(group, user, add) => {
             if !model.users.contains_key(user) {
                 return;
             }
             if let Some(Group::Manual { members, .. }) = model.groups.get_mut(group) {
-                if *add {
+                let changes = if *add {
                     members.insert(*user);
-                    engine.add_members(*group, &[*user]).unwrap();
+                    engine.add_members(*group, &[*user]).unwrap()
                 } else {
                     members.remove(user);
-                    engine.remove_members(*group, &[*user]).unwrap();
+                    engine.remove_members(*group, &[*user]).unwrap()
+                };
+                for change in &changes {
+                    commit_change(engine, change, today);
                 }
             }
-            let e = engine.evaluate_user(*user, today).unwrap();
-            engine.commit_user(&e);
         }
         Change::Define(id, draft) => {
             let definition = definition(model, draft);

@@ -169,7 +169,8 @@ pub async fn sample(Authenticated(_actor): Authenticated) -> Response {
     csv_response(roster_app::group_csv::sample_csv(), "group-association-sample.csv")
 }
 
-fn csv_response(bytes: Vec<u8>, file_name: &str) -> Response {
+/// A CSV download.
+pub(super) fn csv_response(bytes: Vec<u8>, file_name: &str) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),

@@ -2,6 +2,7 @@
 
 mod catalog;
 mod groups;
+mod imports;
 mod rules;
 mod users;
 
@@ -30,6 +31,7 @@ pub const MAX_JSON_BODY: usize = 1024 * 1024;
         groups::sample, groups::export, groups::events, groups::user_events, groups::user_groups,
         rules::get_rule, rules::set_rule, rules::get_includes, rules::set_includes, rules::get_excludes,
         rules::set_excludes, rules::preview, rules::explain,
+        imports::start, imports::status, imports::report, imports::template,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = []))
@@ -81,6 +83,10 @@ pub fn router() -> Router<App> {
         .route("/groups/{id}/excludes", get(rules::get_excludes).put(rules::set_excludes))
         .route("/groups/{id}/explain/{user_id}", get(rules::explain))
         .route("/rules/preview", axum::routing::post(rules::preview))
+        .route("/imports/users", axum::routing::post(imports::start))
+        .route("/imports/users/template.csv", get(imports::template))
+        .route("/imports/{id}", get(imports::status))
+        .route("/imports/{id}/report.csv", get(imports::report))
         .route("/fields", get(catalog::list_fields).post(catalog::create_field))
         .route("/fields/{code}", get(catalog::get_field).patch(catalog::update_field).delete(catalog::delete_field))
         .route("/branches", get(catalog::list_branches).post(catalog::create_branch))

@@ -8,4 +8,6 @@ mod automatic;
 mod catalog;
 mod cluster;
 mod groups;
+mod imports;
+mod scim;
 mod users;

@@ -1,0 +1,328 @@
+//! The phases of a job: a pass over the file that checks every row, then — for a real
+//! import with no row refused — a pass in one write transaction that checks each row
+//! again and writes the users in bulk, then one evaluation of every automatic group.
+
+use roster_csv::{CsvError, CsvReader, Header, Record};
+use roster_domain::User;
+use roster_store::imports::ImportState;
+use roster_store::AnyConnection;
+use std::collections::HashMap;
+use tokio::sync::mpsc;
+
+use super::check::{Action, Checker};
+use super::job::{io_error, Ended, Job, Phase, Source};
+use super::{mapping, ImportCounts, ImportFailure, Issue, Outcome, MAX_REPORTED_ISSUES};
+use crate::live::LiveTx;
+use crate::{auth, App, AppError, AppResult, Context};
+
+/// Rows read, checked and written together.
+const BATCH: usize = 1000;
+/// Batches read ahead of the checking.
+const READ_AHEAD: usize = 2;
+/// Users written from which an import refreshes the database's planner statistics.
+const REFRESH_STATISTICS_AFTER: usize = 10_000;
+
+/// What a pass found.
+#[derive(Debug, Default)]
+struct Checked {
+    counts: ImportCounts,
+    issues: Vec<Issue>,
+    issues_total: usize,
+}
+
+impl Checked {
+    fn refuse(&mut self, issues: Vec<Issue>) {
+        self.counts.errors += 1;
+        self.issues_total += issues.len();
+        let room = MAX_REPORTED_ISSUES.saturating_sub(self.issues.len());
+        self.issues.extend(issues.into_iter().take(room));
+    }
+
+    /// The outcome of a pass that applies nothing: why, if it refuses the file.
+    fn outcome(self) -> (Option<ImportFailure>, Outcome) {
+        let failure = if self.counts.rows == 0 {
+            Some(ImportFailure { code: "empty".into(), message: "the file has a header but no rows of users".into() })
+        } else if self.counts.errors > 0 {
+            Some(ImportFailure {
+                code: "rows_rejected".into(),
+                message: format!(
+                    "{} of {} rows have errors; nothing was imported (see the report)",
+                    self.counts.errors, self.counts.rows
+                ),
+            })
+        } else {
+            None
+        };
+        let outcome = Outcome {
+            applied: false,
+            counts: self.counts,
+            issues: self.issues,
+            issues_total: self.issues_total,
+            failure: failure.clone(),
+        };
+        (failure, outcome)
+    }
+}
+
+/// Where a pass looks users up, and whether it writes.
+enum Sink<'c> {
+    /// Checking: reads only.
+    Check(&'c mut AnyConnection),
+    /// Applying: the write transaction.
+    Apply(&'c mut LiveTx),
+}
+
+impl Sink<'_> {
+    fn conn(&mut self) -> &mut AnyConnection {
+        match self {
+            Self::Check(conn) => conn,
+            Self::Apply(tx) => tx,
+        }
+    }
+}
+
+impl App {
+    /// Runs a job's phases; returns how it ended.
+    pub(super) async fn run_import(&self, mut job: Job) -> AppResult<Ended> {
+        let started = std::time::Instant::now();
+        job.progress.enter(Phase::Checking);
+        let reader = match job.first.take() {
+            Some(reader) => reader,
+            None => self.reader(&job).await?,
+        };
+        let mut conn = self.store.read().await?;
+        let ctx = Context::load(&mut conn).await?;
+        let checked = self.pass(&job, reader, &ctx, Sink::Check(&mut conn)).await?;
+        drop(conn);
+        let checking = started.elapsed();
+        let (failure, outcome) = checked.outcome();
+        if failure.is_some() {
+            return Ok(Ended::Unrecorded(ImportState::Failed, outcome));
+        }
+        if job.options.dry_run {
+            return Ok(Ended::Unrecorded(ImportState::Succeeded, outcome));
+        }
+
+        job.progress.enter(Phase::Waiting);
+        let mut tx = self.begin().await?;
+        let waiting = started.elapsed();
+        job.progress.enter(Phase::Applying);
+        let ctx = Context::load(&mut tx).await?;
+        let reader = self.reader(&job).await?;
+        let applied = self.pass(&job, reader, &ctx, Sink::Apply(&mut tx)).await?;
+        let (failure, mut outcome) = applied.outcome();
+        if failure.is_some() {
+            // The database moved between the phases; nothing of it is kept.
+            return Ok(Ended::Unrecorded(ImportState::Failed, outcome));
+        }
+
+        job.progress.enter(Phase::Evaluating);
+        let applying = started.elapsed();
+        let cause = self.cause(&job.actor, format!("user import {}", job.id));
+        let evaluation = tx.reevaluate_all(&cause).await?;
+        outcome.applied = true;
+        outcome.counts.joined = evaluation.groups.iter().map(|g| g.joined.len() as usize).sum();
+        outcome.counts.left = evaluation.groups.iter().map(|g| g.left.len() as usize).sum();
+        let json = serde_json::to_string(&outcome).map_err(super::corrupt)?;
+        roster_store::imports::finish(&mut tx, job.id, ImportState::Succeeded, &json, self.now()).await?;
+        tx.commit().await?;
+        let committed = started.elapsed();
+        let c = &outcome.counts;
+        if c.created + c.updated >= REFRESH_STATISTICS_AFTER {
+            self.refresh_statistics(job.id).await;
+        }
+        tracing::info!(
+            import = job.id,
+            rows = c.rows,
+            created = c.created,
+            updated = c.updated,
+            joined = c.joined,
+            left = c.left,
+            checking_s = checking.as_secs_f64(),
+            waiting_s = (waiting - checking).as_secs_f64(),
+            applying_s = (applying - waiting).as_secs_f64(),
+            evaluating_s = (committed - applying).as_secs_f64(),
+            statistics_s = (started.elapsed() - committed).as_secs_f64(),
+            "user import applied"
+        );
+        Ok(Ended::Recorded)
+    }
+
+    /// Best effort: the import is committed whatever happens here.
+    async fn refresh_statistics(&self, id: i64) {
+        let refreshed = async {
+            let mut conn = self.store.read().await?;
+            roster_store::imports::refresh_statistics(&mut conn).await
+        };
+        if let Err(e) = refreshed.await {
+            tracing::warn!(import = id, error = %e, "planner statistics not refreshed after a user import");
+        }
+    }
+
+    /// A reader of the job's file from its first byte, its header read.
+    async fn reader(&self, job: &Job) -> AppResult<CsvReader<Source>> {
+        let source = Source::rewind(&job.file, &job.progress).map_err(io_error)?;
+        tokio::task::spawn_blocking(move || CsvReader::new(source))
+            .await
+            .map_err(|e| io_error(std::io::Error::other(e)))?
+            .map_err(|e| AppError::invalid("file", e.to_string()))
+    }
+
+    /// One pass over the file: every row checked and decided against the user it
+    /// names; when applying, and while no row is refused, written batch by batch.
+    async fn pass(
+        &self,
+        job: &Job,
+        reader: CsvReader<Source>,
+        ctx: &Context,
+        mut sink: Sink<'_>,
+    ) -> AppResult<Checked> {
+        let header = reader.header().clone();
+        let plan = mapping::plan(&header, &job.options.mapping, &ctx.fields, job.options.mode)?;
+        let scope = job.actor.scope(&ctx.tree);
+        let mut checker = Checker::new(&plan, &header, &ctx.tree, &scope, &job.options, self.now());
+        let mut checked = Checked::default();
+        let mut batches = read_batches(reader);
+        while let Some(batch) = batches.recv().await {
+            let mut changes = Vec::with_capacity(batch.len());
+            let mut refused: Vec<Vec<Issue>> = Vec::new();
+            for record in batch {
+                job.progress.add_row();
+                checked.counts.rows += 1;
+                match record {
+                    Ok(r) => match checker.row(&r) {
+                        Ok(change) => changes.push(change),
+                        Err(issues) => refused.push(issues),
+                    },
+                    Err(CsvError::Io(e)) => return Err(io_error(e)),
+                    Err(e) => refused.push(vec![csv_issue(&e, &header)]),
+                }
+            }
+            let keys: Vec<String> = changes.iter().map(|c| c.username.key()).collect();
+            let existing: HashMap<String, User> = roster_store::imports::users_by_username(sink.conn(), &keys)
+                .await?
+                .into_iter()
+                .map(|u| (u.username.to_lowercase(), u))
+                .collect();
+            let mut writes = Writes::default();
+            for change in changes {
+                let key = change.username.key();
+                match checker.decide(change, existing.get(&key)) {
+                    Ok(Action::Create(user, password)) => {
+                        checked.counts.created += 1;
+                        writes.create.push((user, password));
+                    }
+                    Ok(Action::Update(user, password)) => {
+                        checked.counts.updated += 1;
+                        writes.update.push((user, password));
+                    }
+                    Ok(Action::Unchanged) => checked.counts.unchanged += 1,
+                    Err(issues) => refused.push(issues),
+                }
+            }
+            refused.sort_by_key(|issues| issues.first().map_or(0, |i| i.row));
+            for issues in refused {
+                checked.refuse(issues);
+            }
+            if let Sink::Apply(tx) = &mut sink {
+                if checked.counts.errors == 0 {
+                    writes.apply(tx).await?;
+                }
+            }
+        }
+        Ok(checked)
+    }
+}
+
+/// The users one batch creates and changes, with the passwords to set.
+#[derive(Debug, Default)]
+struct Writes {
+    create: Vec<(User, Option<String>)>,
+    update: Vec<(User, Option<String>)>,
+}
+
+impl Writes {
+    /// Writes the batch and loads its users into the membership image.
+    async fn apply(self, tx: &mut LiveTx) -> AppResult<()> {
+        let (mut users, mut passwords): (Vec<User>, Vec<Option<String>>) = self.create.into_iter().unzip();
+        let ids = roster_store::users::insert_many(tx, &users).await?;
+        for (user, id) in users.iter_mut().zip(ids) {
+            user.id = id;
+        }
+        for (user, password) in self.update {
+            roster_store::users::update(tx, &user).await?;
+            users.push(user);
+            passwords.push(password);
+        }
+        let to_hash: Vec<(i64, String)> = users.iter().zip(passwords).filter_map(|(u, p)| Some((u.id, p?))).collect();
+        for (id, hash) in hash_passwords(to_hash).await? {
+            roster_store::users::set_password_hash(tx, id, Some(&hash)).await?;
+        }
+        tx.users_loaded(&users).await
+    }
+}
+
+/// Hashes passwords on every core, off the async threads: argon2 is slow on purpose.
+async fn hash_passwords(passwords: Vec<(i64, String)>) -> AppResult<Vec<(i64, String)>> {
+    if passwords.is_empty() {
+        return Ok(Vec::new());
+    }
+    let hashed = tokio::task::spawn_blocking(move || {
+        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        let per_thread = passwords.len().div_ceil(threads);
+        std::thread::scope(|s| {
+            let workers: Vec<_> = passwords
+                .chunks(per_thread)
+                .map(|part| {
+                    s.spawn(move || {
+                        part.iter().map(|(id, p)| Ok((*id, auth::hash_password(p)?))).collect::<AppResult<Vec<_>>>()
+                    })
+                })
+                .collect();
+            let mut out = Vec::new();
+            for worker in workers {
+                let part = worker.join().map_err(|_| io_error(std::io::Error::other("password hashing panicked")))?;
+                out.extend(part?);
+            }
+            Ok::<_, AppError>(out)
+        })
+    })
+    .await
+    .map_err(|e| io_error(std::io::Error::other(e)))?;
+    hashed
+}
+
+/// A CSV error as a report line, naming the column when there is one: the first
+/// missing cell of a short row, the first extra cell of a long one.
+fn csv_issue(e: &CsvError, header: &Header) -> Issue {
+    let column = match e {
+        CsvError::CellCountMismatch { expected, found, .. } if found < expected => header.names().get(*found).cloned(),
+        CsvError::CellCountMismatch { expected, .. } => Some(format!("column {}", expected + 1)),
+        CsvError::CellTooLong { column, .. } | CsvError::UnclosedQuote { column, .. } => {
+            Some(column.name.clone().unwrap_or_else(|| format!("column {}", column.number)))
+        }
+        _ => None,
+    };
+    Issue { row: e.row().unwrap_or_default(), column, value: None, message: e.to_string() }
+}
+
+/// Records read a batch at a time by a blocking thread, a few batches ahead.
+fn read_batches(reader: CsvReader<Source>) -> mpsc::Receiver<Vec<Result<Record, CsvError>>> {
+    let (tx, rx) = mpsc::channel(READ_AHEAD);
+    tokio::task::spawn_blocking(move || {
+        let mut batch = Vec::with_capacity(BATCH);
+        for record in reader {
+            batch.push(record);
+            if batch.len() == BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                if tx.blocking_send(full).is_err() {
+                    return;
+                }
+            }
+        }
+        if !batch.is_empty() {
+            let _ = tx.blocking_send(batch);
+        }
+    });
+    rx
+}

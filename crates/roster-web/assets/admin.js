@@ -1,0 +1,492 @@
+// Roster admin: the little the pages need that HTML alone does not do. Every page
+// works without it except the pickers and the upload progress.
+(function () {
+  "use strict";
+
+  const csrf = () => (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+  const $ = (sel, root) => (root || document).querySelector(sel);
+  const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
+
+  function humanSize(bytes) {
+    if (bytes >= 1024 * 1024) return (bytes / 1024 / 1024).toFixed(1).replace(/\.0$/, "") + " MB";
+    if (bytes >= 1024) return Math.ceil(bytes / 1024) + " KB";
+    return bytes + " bytes";
+  }
+
+  function el(tag, attrs, text) {
+    const e = document.createElement(tag);
+    Object.entries(attrs || {}).forEach(([k, v]) => e.setAttribute(k, v));
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+
+  // ---------------------------------------------------------------- menus
+  function initMenus() {
+    const menus = $$("details.menu");
+    document.addEventListener("click", (ev) => {
+      menus.forEach((m) => { if (m.open && !m.contains(ev.target)) m.open = false; });
+    });
+    menus.forEach((m) => {
+      m.addEventListener("toggle", () => {
+        if (m.open) {
+          menus.forEach((o) => { if (o !== m) o.open = false; });
+          const first = $("[role=menuitem]", m);
+          if (first) first.focus();
+        }
+      });
+      m.addEventListener("keydown", (ev) => {
+        const items = $$("[role=menuitem]", m);
+        const i = items.indexOf(document.activeElement);
+        if (ev.key === "Escape") { m.open = false; $("summary", m).focus(); }
+        else if (ev.key === "ArrowDown" && items.length) { ev.preventDefault(); items[(i + 1) % items.length].focus(); }
+        else if (ev.key === "ArrowUp" && items.length) { ev.preventDefault(); items[(i - 1 + items.length) % items.length].focus(); }
+      });
+      $$("[role=menuitem]", m).forEach((item) => item.addEventListener("click", () => { m.open = false; }));
+    });
+  }
+
+  // ---------------------------------------------------------------- right panels
+  let openPanel = null;
+  let opener = null;
+
+  function showPanel(panel, from) {
+    if (openPanel && openPanel !== panel) hidePanel();
+    openPanel = panel;
+    opener = from || document.activeElement;
+    panel.hidden = false;
+    const backdrop = $(".backdrop");
+    if (backdrop) backdrop.hidden = false;
+    const first = $("input:not([type=hidden]):not(.visually-hidden-input), select, textarea", panel) || $("button", panel);
+    if (first) first.focus();
+  }
+
+  function hidePanel() {
+    if (!openPanel) return;
+    openPanel.hidden = true;
+    openPanel = null;
+    const backdrop = $(".backdrop");
+    if (backdrop) backdrop.hidden = true;
+    if (opener && opener.focus) opener.focus();
+  }
+
+  function initPanels() {
+    $$("[data-open-panel]").forEach((a) => a.addEventListener("click", (ev) => {
+      const panel = document.getElementById(a.dataset.openPanel);
+      if (!panel) return;
+      ev.preventDefault();
+      const menu = a.closest("details.menu");
+      showPanel(panel, menu ? $("summary", menu) : a);
+    }));
+    $$("[data-close-panel]").forEach((a) => a.addEventListener("click", (ev) => { ev.preventDefault(); hidePanel(); }));
+    const backdrop = $(".backdrop");
+    if (backdrop) backdrop.addEventListener("click", hidePanel);
+    document.addEventListener("keydown", (ev) => { if (ev.key === "Escape" && openPanel) hidePanel(); });
+    const open = $$(".panel").find((p) => !p.hidden);
+    if (open) showPanel(open, null);
+  }
+
+  // ---------------------------------------------------------------- small behaviours
+  function initForms() {
+    $$("[data-autosubmit]").forEach((input) => input.addEventListener("change", () => {
+      const form = input.form;
+      if (form) { form.requestSubmit ? form.requestSubmit() : form.submit(); }
+    }));
+    $$("form[data-confirm]").forEach((form) => form.addEventListener("submit", (ev) => {
+      if (!window.confirm(form.dataset.confirm)) ev.preventDefault();
+    }));
+    $$("[data-confirm-click]").forEach((b) => b.addEventListener("click", (ev) => {
+      if (!window.confirm(b.dataset.confirmClick)) ev.preventDefault();
+    }));
+    // Long actions: the button says the work is under way, and cannot be sent twice.
+    $$("form[method=post]").forEach((form) => form.addEventListener("submit", (ev) => {
+      if (ev.defaultPrevented || form.dataset.js) return;
+      const button = ev.submitter || $("button[type=submit]", form);
+      if (button) { setTimeout(() => { button.classList.add("busy"); button.disabled = true; }, 0); }
+    }));
+    $$("[data-dismiss]").forEach((b) => b.addEventListener("click", () => { b.parentElement.hidden = true; }));
+    // An error beside a field goes once the field is edited.
+    $$(".field.invalid").forEach((field) => field.addEventListener("input", () => {
+      field.classList.remove("invalid");
+      $$("[aria-invalid]", field).forEach((i) => i.removeAttribute("aria-invalid"));
+      $$(".field-error", field).forEach((e) => { e.hidden = true; });
+    }, { once: true }));
+  }
+
+  // ---------------------------------------------------------------- search-as-you-type pickers
+  function initPicker(root) {
+    const kind = root.dataset.picker;
+    const name = root.dataset.name;
+    const single = root.hasAttribute("data-single");
+    const exclude = root.dataset.exclude || "";
+    const input = $("input[type=search]", root);
+    const list = $(".picker-options", root);
+    const chips = $(".chips", root);
+    let options = [];
+    let active = -1;
+    let timer = null;
+    let seq = 0;
+
+    const selected = () => $$("input[type=hidden]", chips).map((h) => h.value);
+
+    function close() {
+      list.hidden = true;
+      input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
+      active = -1;
+    }
+
+    function highlight(i) {
+      active = i;
+      $$("li", list).forEach((li, j) => li.setAttribute("aria-selected", j === i ? "true" : "false"));
+      const li = $$("li", list)[i];
+      if (li) { input.setAttribute("aria-activedescendant", li.id); li.scrollIntoView({ block: "nearest" }); }
+    }
+
+    function choose(option) {
+      if (single) chips.innerHTML = "";
+      if (selected().includes(String(option.id))) { input.value = ""; close(); return; }
+      const chip = el("li");
+      chip.append(el("span", {}, option.label));
+      const hidden = el("input", { type: "hidden", name: name, value: option.id });
+      const remove = el("button", { type: "button", "aria-label": "Remove " + option.label }, "×");
+      remove.addEventListener("click", () => { chip.remove(); input.focus(); });
+      chip.append(hidden, remove);
+      chips.append(chip);
+      input.value = "";
+      close();
+      input.focus();
+    }
+
+    function render() {
+      list.innerHTML = "";
+      const shown = options.filter((o) => String(o.id) !== exclude && !selected().includes(String(o.id)));
+      if (!shown.length) {
+        list.append(el("li", { class: "none", role: "option", "aria-disabled": "true" }, "No match"));
+      }
+      shown.forEach((o, i) => {
+        const li = el("li", { role: "option", id: list.id + "-" + i, "aria-selected": "false" });
+        li.append(el("span", { class: "label" }, o.label));
+        if (o.detail) li.append(el("span", { class: "detail" }, o.detail));
+        li.addEventListener("mousedown", (ev) => { ev.preventDefault(); choose(o); });
+        list.append(li);
+      });
+      options = shown;
+      list.hidden = false;
+      input.setAttribute("aria-expanded", "true");
+      highlight(shown.length ? 0 : -1);
+    }
+
+    async function search() {
+      const q = input.value.trim();
+      const mine = ++seq;
+      try {
+        const r = await fetch("/admin/json/" + kind + "?q=" + encodeURIComponent(q), { headers: { Accept: "application/json" } });
+        if (mine !== seq) return;
+        if (r.status === 401) { window.location.reload(); return; }
+        options = r.ok ? await r.json() : [];
+        render();
+      } catch (_) { /* offline: leave the list as it is */ }
+    }
+
+    input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(search, 180); });
+    input.addEventListener("focus", () => { if (!input.value) search(); });
+    input.addEventListener("blur", () => setTimeout(close, 120));
+    input.addEventListener("keydown", (ev) => {
+      if (ev.key === "ArrowDown") { ev.preventDefault(); if (list.hidden) search(); else highlight(Math.min(active + 1, options.length - 1)); }
+      else if (ev.key === "ArrowUp") { ev.preventDefault(); highlight(Math.max(active - 1, 0)); }
+      else if (ev.key === "Enter") { if (!list.hidden && options[active]) { ev.preventDefault(); choose(options[active]); } }
+      else if (ev.key === "Escape") { if (!list.hidden) { ev.stopPropagation(); close(); } }
+    });
+    const form = root.closest("form");
+    if (form) form.addEventListener("submit", (ev) => {
+      if (!selected().length) {
+        ev.preventDefault();
+        ev.stopImmediatePropagation();
+        input.focus();
+        input.setAttribute("aria-invalid", "true");
+        let hint = $(".field-error", root);
+        if (!hint) { hint = el("p", { class: "field-error", role: "alert" }); root.append(hint); }
+        hint.textContent = "Pick " + (single ? "a" : "at least one") + " " + (kind === "groups" ? "group" : "user") + " from the list.";
+      }
+    }, true);
+  }
+
+  // ---------------------------------------------------------------- file drop zones
+  function initDropzone(zone, input, onFile) {
+    ["dragenter", "dragover"].forEach((t) => zone.addEventListener(t, (ev) => { ev.preventDefault(); zone.classList.add("dragging"); }));
+    ["dragleave", "drop"].forEach((t) => zone.addEventListener(t, () => zone.classList.remove("dragging")));
+    zone.addEventListener("drop", (ev) => {
+      ev.preventDefault();
+      const file = ev.dataTransfer && ev.dataTransfer.files[0];
+      if (file) onFile(file);
+    });
+    input.addEventListener("change", () => { if (input.files[0]) onFile(input.files[0]); });
+  }
+
+  function tooLarge(file, form) {
+    const max = Number(form.dataset.maxBytes);
+    if (file.size <= max) return null;
+    return "The file is " + humanSize(file.size) + "; the limit is " + form.dataset.maxLabel + ". Split it into smaller files.";
+  }
+
+  // ---------------------------------------------------------------- group association by CSV
+  function initCsv(form) {
+    const input = $("#csv-file", form);
+    const zone = $("#csv-dropzone", form);
+    const error = $("#csv-file-error", form);
+    const name = $("#csv-file-name", form);
+    const progress = $("#csv-progress", form);
+    const result = $("#csv-result", form);
+    const button = $("#csv-upload", form);
+    let file = null;
+    form.dataset.js = "1";
+
+    function pick(f) {
+      file = f;
+      name.textContent = f.name + " · " + humanSize(f.size);
+      const problem = tooLarge(f, form);
+      error.hidden = !problem;
+      error.textContent = problem || "";
+      zone.setAttribute("aria-invalid", problem ? "true" : "false");
+      button.disabled = !!problem;
+      result.innerHTML = "";
+    }
+    initDropzone(zone, input, pick);
+
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      if (!file) { error.hidden = false; error.textContent = "Choose a CSV file first: drop it on the area above or click it."; return; }
+      if (tooLarge(file, form)) return;
+      const data = new FormData();
+      data.append("csrf", csrf());
+      $$("input[type=checkbox]:checked", form).forEach((c) => data.append(c.name, c.value));
+      data.append("file", file, file.name);
+      const xhr = new XMLHttpRequest();
+      xhr.open("POST", form.action);
+      xhr.setRequestHeader("X-CSRF-Token", csrf());
+      xhr.setRequestHeader("X-Fragment", "1");
+      const bar = $("progress", progress);
+      const label = $("span", progress);
+      progress.hidden = false;
+      bar.value = 0;
+      label.textContent = "Uploading…";
+      button.disabled = true;
+      button.classList.add("busy");
+      xhr.upload.addEventListener("progress", (e) => {
+        if (e.lengthComputable) bar.value = Math.round((e.loaded / e.total) * 100);
+      });
+      xhr.upload.addEventListener("load", () => { bar.removeAttribute("value"); label.textContent = "Checking the rows…"; });
+      xhr.addEventListener("loadend", () => {
+        progress.hidden = true;
+        button.disabled = false;
+        button.classList.remove("busy");
+        if (xhr.status === 0) { result.innerHTML = ""; result.append(el("p", { class: "form-error", role: "alert" }, "The upload failed: the server could not be reached.")); return; }
+        result.innerHTML = xhr.responseText;
+        result.scrollIntoView({ block: "nearest" });
+      });
+      xhr.send(data);
+    });
+  }
+
+  // ---------------------------------------------------------------- user import
+  function readHeader(file) {
+    // The header row only: enough to offer a mapping before anything is uploaded.
+    return file.slice(0, 64 * 1024).arrayBuffer().then((buf) => {
+      const bytes = new Uint8Array(buf);
+      let encoding = "utf-8";
+      if (bytes[0] === 0xff && bytes[1] === 0xfe) encoding = "utf-16le";
+      else if (bytes[0] === 0xfe && bytes[1] === 0xff) encoding = "utf-16be";
+      let text;
+      try { text = new TextDecoder(encoding, { fatal: encoding === "utf-8" }).decode(bytes); }
+      catch (_) { text = new TextDecoder("windows-1252").decode(bytes); }
+      text = text.replace(/^\uFEFF/, "");
+      const line = text.split(/\r\n|\n|\r/)[0] || "";
+      const counts = [",", ";", "\t"].map((d) => [d, line.split(d).length]);
+      const delimiter = counts.sort((a, b) => b[1] - a[1])[0][0];
+      const cells = [];
+      let cell = "", quoted = false;
+      for (let i = 0; i < line.length; i++) {
+        const c = line[i];
+        if (quoted) {
+          if (c === '"' && line[i + 1] === '"') { cell += '"'; i++; }
+          else if (c === '"') quoted = false;
+          else cell += c;
+        } else if (c === '"') quoted = true;
+        else if (c === delimiter) { cells.push(cell.trim()); cell = ""; }
+        else cell += c;
+      }
+      cells.push(cell.trim());
+      return cells.filter((c) => c.length);
+    });
+  }
+
+  function initImport(form) {
+    const targets = JSON.parse($("#import-targets").textContent);
+    const input = $("#import-file", form);
+    const zone = $("#import-dropzone", form);
+    const fileError = $("#import-file-error", form);
+    const table = $("#mapping-table tbody", form);
+    const check = $("#import-check", form);
+    const run = $("#import-run", form);
+    const progress = $("#import-progress", form);
+    const bar = $("#import-progress-bar", form);
+    const progressText = $("#import-progress-text", form);
+    const error = $("#import-error", form);
+    const result = $("#import-result", form);
+    let file = null;
+    let checkedOk = false;
+
+    function reset() {
+      checkedOk = false;
+      run.disabled = true;
+      result.hidden = true;
+      error.hidden = true;
+    }
+
+    async function pick(f) {
+      file = f;
+      $("#import-file-name", form).textContent = f.name + " · " + humanSize(f.size);
+      reset();
+      const problem = tooLarge(f, form);
+      fileError.hidden = !problem;
+      fileError.textContent = problem || "";
+      if (problem) { $("#step-mapping").hidden = true; $("#step-run").hidden = true; return; }
+      const headers = await readHeader(f);
+      table.innerHTML = "";
+      headers.forEach((h, i) => {
+        const tr = el("tr", { "data-header": h });
+        tr.append(el("td", {}, h));
+        const td = el("td");
+        const select = el("select", { "aria-label": "Field for the column " + h, id: "map-" + i, class: "map-select" });
+        select.append(el("option", { value: "" }, "Automatic (by the header)"));
+        targets.forEach((t) => select.append(el("option", { value: t.value }, t.label)));
+        select.append(el("option", { value: "ignore" }, "Do not import"));
+        select.addEventListener("change", reset);
+        td.append(select);
+        tr.append(td, el("td", { class: "muted resolved" }, "—"));
+        table.append(tr);
+      });
+      $("#step-mapping").hidden = false;
+      $("#step-run").hidden = false;
+    }
+    initDropzone(zone, input, pick);
+    $$("select", $("#step-file")).forEach((s) => s.addEventListener("change", reset));
+
+    function query(dryRun) {
+      const p = new URLSearchParams();
+      p.append("mode", $("#import-mode").value);
+      p.append("empty", $("#import-empty").value);
+      if ($("#import-dates").value) p.append("date_order", $("#import-dates").value);
+      $$("tr", table).forEach((tr) => {
+        const target = $("select", tr).value;
+        if (target) p.append("map", tr.dataset.header + "=" + target);
+      });
+      if (dryRun) p.append("dry_run", "true");
+      return p.toString();
+    }
+
+    function setProgress(percent, text) {
+      progress.hidden = false;
+      if (percent === null) bar.removeAttribute("value"); else bar.value = percent;
+      progressText.textContent = text;
+    }
+
+    const phases = { queued: "Waiting to start…", checking: "Checking the rows…", waiting: "Waiting for other changes to finish…", applying: "Importing the users…", evaluating: "Updating automatic groups…", done: "Done" };
+
+    function show(job) {
+      const resolved = {};
+      (job.mapping || []).forEach((m) => { resolved[m.header] = m.target + (m.by === "explicit" ? " (as you chose)" : " (from the header)"); });
+      (job.unmapped || []).forEach((h) => { resolved[h] = "not imported"; });
+      $$("tr", table).forEach((tr) => { $(".resolved", tr).textContent = resolved[tr.dataset.header] || "—"; });
+      const c = job.counts || {};
+      ["rows", "created", "updated", "unchanged", "errors", "joined"].forEach((k) => { $("#import-" + k).textContent = c[k] || 0; });
+      const issues = $("#import-issues");
+      const body = $("tbody", issues);
+      body.innerHTML = "";
+      (job.report || []).slice(0, 100).forEach((i) => {
+        const tr = el("tr", { class: "row-error" });
+        tr.append(el("td", { class: "num" }, String(i.row)), el("td", {}, i.column || ""), el("td", {}, i.value || ""), el("td", {}, i.message));
+        body.append(tr);
+      });
+      issues.hidden = !(job.report || []).length;
+      const report = $("#import-report");
+      report.href = "/admin/imports/" + job.id + "/report.csv";
+      report.hidden = !job.issues_total;
+      let summary;
+      if (job.state === "succeeded" && job.dry_run) summary = "The file is ready to import: " + (c.created || 0) + " to create, " + (c.updated || 0) + " to update.";
+      else if (job.state === "succeeded") summary = "Imported: " + (c.created || 0) + " created, " + (c.updated || 0) + " updated.";
+      else summary = (job.error && job.error.message) || "Nothing was imported.";
+      $("#import-summary").textContent = summary;
+      $("#import-summary").className = job.state === "succeeded" ? "strong success" : "strong form-error";
+      result.hidden = false;
+    }
+
+    async function poll(id) {
+      for (;;) {
+        const r = await fetch("/admin/json/imports/" + id, { headers: { Accept: "application/json" } });
+        const job = await r.json();
+        if (!r.ok) throw new Error((job.error && job.error.message) || "The import could not be followed.");
+        setProgress(job.percent, (phases[job.phase] || job.phase) + " " + job.percent + "% · " + job.rows_read + " rows");
+        if (["succeeded", "failed", "interrupted"].includes(job.state)) return job;
+        await new Promise((res) => setTimeout(res, 250));
+      }
+    }
+
+    function upload(dryRun) {
+      return new Promise((resolve, reject) => {
+        const xhr = new XMLHttpRequest();
+        xhr.open("POST", "/admin/json/imports?" + query(dryRun));
+        xhr.setRequestHeader("X-CSRF-Token", csrf());
+        xhr.setRequestHeader("Content-Type", "text/csv");
+        xhr.upload.addEventListener("progress", (e) => { if (e.lengthComputable) setProgress(Math.round((e.loaded / e.total) * 100), "Uploading… " + humanSize(e.loaded)); });
+        xhr.addEventListener("loadend", () => {
+          let body = null;
+          try { body = JSON.parse(xhr.responseText); } catch (_) { /* not JSON */ }
+          if (xhr.status === 202 && body) resolve(body);
+          else reject(new Error((body && body.error && body.error.message) || "The upload failed."));
+        });
+        xhr.send(file);
+      });
+    }
+
+    async function go(dryRun) {
+      if (!file) { fileError.hidden = false; fileError.textContent = "Choose a CSV file first."; return; }
+      const button = dryRun ? check : run;
+      error.hidden = true;
+      result.hidden = true;
+      check.disabled = run.disabled = true;
+      button.classList.add("busy");
+      try {
+        const started = await upload(dryRun);
+        const job = await poll(started.id);
+        setProgress(100, dryRun ? "Check finished" : "Import finished");
+        show(job);
+        checkedOk = dryRun && job.state === "succeeded";
+        if (!dryRun && job.state === "succeeded") { run.disabled = true; checkedOk = false; }
+      } catch (e) {
+        progress.hidden = true;
+        error.hidden = false;
+        error.textContent = e.message;
+      } finally {
+        button.classList.remove("busy");
+        check.disabled = false;
+        run.disabled = !checkedOk;
+      }
+    }
+
+    check.addEventListener("click", () => go(true));
+    run.addEventListener("click", () => go(false));
+    form.addEventListener("submit", (ev) => ev.preventDefault());
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    initMenus();
+    initPanels();
+    initForms();
+    $$(".picker[data-picker]").forEach(initPicker);
+    const csv = $("#csv-form");
+    if (csv) initCsv(csv);
+    const imp = $("#import-form");
+    if (imp) initImport(imp);
+  });
+})();

@@ -1,0 +1,126 @@
+//! Users → "Import and Manage": a CSV file of users, its columns mapped to fields (by
+//! their headers, or as the administrator says), checked by a dry run, then imported,
+//! with a progress bar that follows the job (`assets/admin.js`). The upload is streamed
+//! to the app's import job as it arrives, as the REST API does.
+
+use askama::Template;
+use axum::extract::{Path, RawQuery, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use futures_util::StreamExt;
+use roster_app::group_csv::{human_size, too_large};
+use roster_app::import::{ImportFile, ImportOptions, ImportView};
+use roster_app::{App, AppError};
+use serde_json::json;
+
+use super::groups::csv_download;
+use super::page::{self, script_json, Chrome, Section};
+use super::rules::error_json;
+use super::session::{csrf_refused, Admin};
+
+/// The standard fields a column may fill, with their labels.
+const STANDARD_TARGETS: [(&str, &str); 9] = [
+    ("username", "Username"),
+    ("email", "Email"),
+    ("first_name", "First name"),
+    ("last_name", "Last name"),
+    ("status", "Status"),
+    ("language", "Language"),
+    ("timezone", "Time zone"),
+    ("branch", "Branch (code)"),
+    ("password", "Password"),
+];
+
+#[derive(Template)]
+#[template(path = "admin/imports.html")]
+struct ImportsPage {
+    chrome: Chrome,
+    /// What a column may fill, for the script: `[{"value", "label"}]`.
+    targets: String,
+    max_size: String,
+    max_bytes: usize,
+}
+
+/// `GET /admin/imports`.
+pub(crate) async fn page(admin: Admin, State(app): State<App>) -> Response {
+    let fields = match app.list_fields(&admin.actor).await {
+        Ok(f) => f,
+        Err(e) => return admin.error(Section::Imports, e),
+    };
+    let mut targets: Vec<serde_json::Value> =
+        STANDARD_TARGETS.iter().map(|(value, label)| json!({"value": value, "label": label})).collect();
+    targets.extend(fields.iter().map(|f| json!({"value": f.code, "label": format!("{} (additional field)", f.name)})));
+    let limit = app.settings().max_import_bytes;
+    let page = ImportsPage {
+        chrome: admin.chrome(Section::Imports),
+        targets: script_json(&json!(targets)),
+        max_size: human_size(limit),
+        max_bytes: limit,
+    };
+    admin.page(&page)
+}
+
+/// `POST /admin/json/imports?mode=&map=&dry_run=&date_order=&empty=`: the body is
+/// the file. Answers 202 with the job, to poll at `/admin/json/imports/{id}`.
+pub(crate) async fn start(admin: Admin, State(app): State<App>, RawQuery(query): RawQuery, req: Request) -> Response {
+    if !admin.csrf_sent(req.headers()) {
+        return csrf_refused();
+    }
+    match receive(&app, &admin, query.as_deref().unwrap_or_default(), req).await {
+        Ok(view) => (StatusCode::ACCEPTED, Json(view)).into_response(),
+        Err(e) => {
+            let body = json!({"error": error_json(&e)});
+            let mut response = (page::status(e), Json(body)).into_response();
+            // The body may not have been read to its end: this connection is done.
+            response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            response
+        }
+    }
+}
+
+async fn receive(app: &App, admin: &Admin, query: &str, req: Request) -> Result<ImportView, AppError> {
+    let options = ImportOptions::from_query(form_urlencoded::parse(query.as_bytes()))?;
+    let limit = app.settings().max_import_bytes;
+    let declared =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    if let Some(size) = declared.filter(|s| *s > limit) {
+        return Err(too_large(size, limit));
+    }
+    let mut upload = app.receive_import()?;
+    let mut body = req.into_body().into_data_stream();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|_| AppError::bad_request("body", "the upload was cut off before its end"))?;
+        upload.push(&chunk).await?;
+    }
+    let file: ImportFile = upload.finish().await?;
+    let handle = app.start_import(&admin.actor, file, options).await?;
+    app.import_status(&admin.actor, &handle.id).await
+}
+
+/// `GET /admin/json/imports/{id}`: the job's state, phase and percent.
+pub(crate) async fn status(admin: Admin, State(app): State<App>, Path(id): Path<String>) -> Response {
+    match app.import_status(&admin.actor, &id).await {
+        Ok(view) => Json(view).into_response(),
+        Err(e) => {
+            let body = json!({"error": error_json(&e)});
+            (page::status(e), Json(body)).into_response()
+        }
+    }
+}
+
+/// `GET /admin/imports/{id}/report.csv`.
+pub(crate) async fn report(admin: Admin, State(app): State<App>, Path(id): Path<String>) -> Response {
+    match app.import_report_csv(&admin.actor, &id).await {
+        Ok(csv) => csv_download(csv, &format!("import-{id}-report.csv")),
+        Err(e) => admin.error(Section::Imports, e),
+    }
+}
+
+/// `GET /admin/imports/template.csv`.
+pub(crate) async fn template(admin: Admin, State(app): State<App>) -> Response {
+    match app.import_template_csv(&admin.actor).await {
+        Ok(csv) => csv_download(csv, "user-import-template.csv"),
+        Err(e) => admin.error(Section::Imports, e),
+    }
+}

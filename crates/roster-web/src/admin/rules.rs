@@ -1,0 +1,331 @@
+//! An automatic group's Rules tab: the condition builder and the text form of its rule
+//! (`assets/rules.js` keeps them in step and previews each edit through
+//! `/admin/json/rules/preview`), saving, the include and exclude lists, the switch for
+//! suspended users, and "Why?" for one user.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use roster_app::automatic::{ListInput, RuleView, UserRef};
+use roster_app::groups::{GroupFilter, GroupPatch};
+use roster_app::rules::RuleInput;
+use roster_app::{App, AppError, ListKind, ListParams};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::groups::GroupHead;
+use super::page::{self, script_json, Chrome, Section};
+use super::session::{Admin, Posted};
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RulesQuery {
+    why: Option<String>,
+}
+
+/// One condition of an explanation.
+#[derive(Debug)]
+struct WhyLine {
+    condition: String,
+    holds: bool,
+    actual: String,
+}
+
+/// The include or the exclude list.
+#[derive(Debug)]
+struct ListBox {
+    kind: &'static str,
+    title: &'static str,
+    help: &'static str,
+    users: Vec<UserRef>,
+}
+
+/// "Why?" for one user.
+#[derive(Debug)]
+struct Why {
+    user_id: String,
+    username: String,
+    member: bool,
+    decided_by: String,
+    lines: Vec<WhyLine>,
+    suspended: bool,
+    included: bool,
+    excluded: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/group_rules.html")]
+struct RulesPage {
+    chrome: Chrome,
+    group: GroupHead,
+    tab: &'static str,
+    /// The editor's state, for the script: rule text and sets, mode, error.
+    editor: String,
+    /// The builder's catalog, for the script: fields, courses, branches, groups.
+    catalog: String,
+    text: String,
+    error: Option<String>,
+    allow_suspended: bool,
+    lists: Vec<ListBox>,
+    why: Option<Why>,
+    why_error: Option<String>,
+}
+
+/// What the editor shows when the page opens: the stored rule, or what was just
+/// refused with its error.
+struct Editor {
+    text: String,
+    sets: Option<Value>,
+    mode: &'static str,
+    error: Option<Value>,
+}
+
+impl Editor {
+    fn stored(rule: RuleView) -> Self {
+        let sets = rule.sets.and_then(|s| serde_json::to_value(s).ok());
+        let text = rule.text.unwrap_or_default();
+        let mode = if sets.is_none() && !text.is_empty() { "text" } else { "builder" };
+        Self { text, sets, mode, error: None }
+    }
+
+    fn json(&self) -> Value {
+        json!({
+            "text": self.text,
+            "sets": self.sets,
+            "mode": self.mode,
+            "error": self.error,
+        })
+    }
+}
+
+/// An error as the scripts read it: message, field, and where in the rule.
+pub(crate) fn error_json(e: &AppError) -> Value {
+    let position = match e {
+        AppError::Rule { error, .. } => match &error.location {
+            Some(roster_domain::rule::Location::Text { line, column }) => json!({"line": line, "column": column}),
+            Some(roster_domain::rule::Location::Tree { path }) => json!({"path": path}),
+            None => Value::Null,
+        },
+        _ => Value::Null,
+    };
+    let message = match e {
+        AppError::Rule { error, .. } => error.message.clone(),
+        other => page::general_message(other),
+    };
+    json!({"message": message, "field": page::field(e), "position": position})
+}
+
+/// The builder's catalog: what conditions may name.
+async fn catalog(app: &App, admin: &Admin, group_id: &str) -> Result<Value, AppError> {
+    let fields = app.list_fields(&admin.actor).await?;
+    let courses = app.list_courses(&admin.actor, &ListParams { cursor: None, limit: Some(1000) }).await?;
+    let branches = app.list_branches(&admin.actor).await?;
+    let groups =
+        app.list_groups(&admin.actor, &GroupFilter::default(), &ListParams { cursor: None, limit: Some(1000) }).await?;
+    Ok(json!({
+        "group": group_id,
+        "fields": fields.iter().map(|f| json!({"code": f.code, "name": f.name, "type": f.field_type, "options": f.options})).collect::<Vec<_>>(),
+        "courses": courses.items.iter().map(|c| json!({"code": c.code, "name": c.name})).collect::<Vec<_>>(),
+        "branches": branches.iter().map(|b| json!({"code": b.code, "name": b.name, "depth": b.path.len().saturating_sub(1)})).collect::<Vec<_>>(),
+        "groups": groups.items.iter().filter(|g| g.id != group_id).map(|g| json!({"id": g.id, "name": g.name})).collect::<Vec<_>>(),
+    }))
+}
+
+fn shown(value: &Value) -> String {
+    match value {
+        Value::Null => "(empty)".to_owned(),
+        Value::Bool(true) => "yes".to_owned(),
+        Value::Bool(false) => "no".to_owned(),
+        Value::String(s) if s.is_empty() => "(empty)".to_owned(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+async fn why(app: &App, admin: &Admin, group: &str, user: &str) -> Result<Why, AppError> {
+    let explanation = app.explain(&admin.actor, group, user).await?;
+    let username = app
+        .user_labels(&admin.actor, &[user.to_owned()])
+        .await?
+        .remove(user)
+        .map_or_else(|| format!("user {user}"), |u| u.username);
+    let value = serde_json::to_value(&explanation)
+        .map_err(|e| AppError::Internal(roster_app::StoreError::Corrupt(e.to_string())))?;
+    let decided_by = match value["decided_by"].as_str().unwrap_or_default() {
+        "suspended" => "the user is suspended and this group does not allow suspended users",
+        "include" => "the user is on the include list",
+        "exclude" => "the user is on the exclude list",
+        _ if explanation.rule_holds => "the rule holds",
+        _ => "the rule does not hold",
+    };
+    Ok(Why {
+        user_id: user.to_owned(),
+        username,
+        member: explanation.member,
+        decided_by: decided_by.to_owned(),
+        lines: explanation
+            .conditions
+            .iter()
+            .map(|c| WhyLine { condition: c.condition.clone(), holds: c.holds, actual: shown(&c.actual) })
+            .collect(),
+        suspended: explanation.suspended,
+        included: explanation.included,
+        excluded: explanation.excluded,
+    })
+}
+
+/// `GET /admin/groups/{id}/rules`.
+pub(crate) async fn page(
+    admin: Admin,
+    State(app): State<App>,
+    Path(id): Path<String>,
+    Query(query): Query<RulesQuery>,
+) -> Response {
+    let editor = match app.get_rule(&admin.actor, &id).await {
+        Ok(rule) => Editor::stored(rule),
+        Err(e) => return admin.error(Section::Groups, e),
+    };
+    render(&admin, &app, &id, editor, query.why.as_deref(), StatusCode::OK).await
+}
+
+async fn render(
+    admin: &Admin,
+    app: &App,
+    id: &str,
+    editor: Editor,
+    why_user: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let built = async {
+        let view = app.get_group(&admin.actor, id).await?;
+        let allow_suspended = view.allow_suspended.unwrap_or(false);
+        let group = GroupHead::from(view);
+        let includes = app.get_list(&admin.actor, id, ListKind::Include).await?;
+        let excludes = app.get_list(&admin.actor, id, ListKind::Exclude).await?;
+        let catalog = catalog(app, admin, &group.id).await?;
+        Ok::<_, AppError>((group, allow_suspended, includes, excludes, catalog))
+    }
+    .await;
+    let (group, allow_suspended, includes, excludes, catalog) = match built {
+        Ok(b) => b,
+        Err(e) => return admin.error(Section::Groups, e),
+    };
+    let (why, why_error) = match why_user.filter(|u| !u.is_empty()) {
+        Some(user) => match why(app, admin, id, user).await {
+            Ok(w) => (Some(w), None),
+            Err(e) => (None, Some(page::general_message(&e))),
+        },
+        None => (None, None),
+    };
+    let page = RulesPage {
+        chrome: admin.chrome(Section::Groups),
+        tab: "rules",
+        editor: script_json(&editor.json()),
+        catalog: script_json(&catalog),
+        text: editor.text.clone(),
+        error: editor.error.as_ref().and_then(|e| e["message"].as_str()).map(str::to_owned),
+        group,
+        allow_suspended,
+        lists: vec![
+            ListBox {
+                kind: "include",
+                title: "Include list",
+                help: "Always members, whatever the rule says (unless also excluded).",
+                users: includes,
+            },
+            ListBox {
+                kind: "exclude",
+                title: "Exclude list",
+                help: "Never members, whatever the rule says.",
+                users: excludes,
+            },
+        ],
+        why,
+        why_error,
+    };
+    admin.page_with(status, &page)
+}
+
+/// `POST /admin/groups/{id}/rules`: save the rule from the builder (`sets`) or the
+/// text form (`text`), as `mode` says.
+pub(crate) async fn save(State(app): State<App>, Path(id): Path<String>, posted: Posted) -> Response {
+    let Posted { admin, form } = posted;
+    let text = form.one("text").unwrap_or_default().to_owned();
+    let sets: Option<Value> = form.one("sets").and_then(|s| serde_json::from_str(s).ok());
+    let builder = form.one("mode") == Some("builder") && sets.is_some();
+    let input = if builder {
+        RuleInput { sets: sets.clone(), ..RuleInput::default() }
+    } else {
+        RuleInput { text: Some(text.clone()), ..RuleInput::default() }
+    };
+    match app.set_rule(&admin.actor, &id, input).await {
+        Ok(outcome) => admin.redirect_with(
+            &format!("/admin/groups/{id}/rules"),
+            &format!(
+                "Rule saved: {} joined, {} left; {} member{} now.",
+                outcome.joined,
+                outcome.left,
+                outcome.group.member_count,
+                if outcome.group.member_count == 1 { "" } else { "s" }
+            ),
+        ),
+        Err(e) => {
+            let error = error_json(&e);
+            let status = page::status(e);
+            let editor = Editor { text, sets, mode: if builder { "builder" } else { "text" }, error: Some(error) };
+            render(&admin, &app, &id, editor, None, status).await
+        }
+    }
+}
+
+/// `POST /admin/groups/{id}/lists`: add users to, or remove one from, the include or
+/// exclude list.
+pub(crate) async fn edit_list(State(app): State<App>, Path(id): Path<String>, posted: Posted) -> Response {
+    let Posted { admin, form } = posted;
+    let (kind, what) = match form.one("list") {
+        Some("exclude") => (ListKind::Exclude, "Exclude list"),
+        _ => (ListKind::Include, "Include list"),
+    };
+    let result = async {
+        let current = app.get_list(&admin.actor, &id, kind).await?;
+        let mut users: Vec<String> = current.into_iter().map(|u| u.id).collect();
+        if form.one("action") == Some("remove") {
+            let gone = form.many("user");
+            users.retain(|u| !gone.contains(u));
+        } else {
+            let added = form.many("users");
+            if added.is_empty() {
+                return Err(AppError::invalid("users", "pick at least one user"));
+            }
+            users.extend(added);
+        }
+        app.set_list(&admin.actor, &id, kind, ListInput { users }).await
+    }
+    .await;
+    match result {
+        Ok(o) => admin.redirect_with(
+            &format!("/admin/groups/{id}/rules#lists"),
+            &format!("{what} saved: {} joined, {} left.", o.joined, o.left),
+        ),
+        Err(e) => admin.redirect_with_error(&format!("/admin/groups/{id}/rules#lists"), &page::general_message(&e)),
+    }
+}
+
+/// `POST /admin/groups/{id}/suspended`: whether suspended users who match may be members.
+pub(crate) async fn allow_suspended(State(app): State<App>, Path(id): Path<String>, posted: Posted) -> Response {
+    let Posted { admin, form } = posted;
+    let allow = form.checked("allow_suspended");
+    let patch = GroupPatch { allow_suspended: Some(allow), ..GroupPatch::default() };
+    match app.update_group(&admin.actor, &id, patch).await {
+        Ok(g) => admin.redirect_with(
+            &format!("/admin/groups/{id}/rules"),
+            &format!(
+                "Suspended users are {} allowed; {} member{} now.",
+                if allow { "now" } else { "no longer" },
+                g.member_count,
+                if g.member_count == 1 { "" } else { "s" }
+            ),
+        ),
+        Err(e) => admin.error(Section::Groups, e),
+    }
+}

@@ -1,0 +1,460 @@
+//! Users: the list with search and filters, and a user's page (fields, branch,
+//! enrollments, groups) with its edit form, enrollment form and membership history.
+//! A training admin reaches only the users of its branches: others are "not found".
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use roster_app::enrollments::EnrollmentInput;
+use roster_app::users::{UserFilter, UserPatch};
+use roster_app::views::{FieldView, UserView};
+use roster_app::{App, AppError, ListParams};
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+
+use super::groups::{branch_options, source_label, BranchOption, EventRow, PageQuery, PAGE_SIZE};
+use super::page::{self, when, Chrome, FieldErrors, Pager, Section};
+use super::session::{Admin, Posted};
+
+/// The course statuses an enrollment may take, with their labels.
+pub(crate) const ENROLLMENT_STATUSES: [(&str, &str); 4] =
+    [("enrolled", "Enrolled"), ("in_progress", "In progress"), ("completed", "Completed"), ("failed", "Failed")];
+
+/// A status as a page says it.
+pub(crate) fn enrollment_label(status: &str) -> &'static str {
+    ENROLLMENT_STATUSES.iter().find(|(s, _)| *s == status).map_or("Unknown", |(_, l)| l)
+}
+
+fn full_name(u: &UserView) -> String {
+    [u.first_name.as_deref(), u.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ")
+}
+
+// ---------------------------------------------------------------- the list
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct UsersQuery {
+    q: Option<String>,
+    branch: Option<String>,
+    status: Option<String>,
+    cursor: Option<String>,
+    trail: Option<String>,
+}
+
+#[derive(Debug)]
+struct UserRow {
+    id: String,
+    username: String,
+    full_name: String,
+    email: String,
+    branch: String,
+    suspended: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/users.html")]
+struct UsersPage {
+    chrome: Chrome,
+    q: String,
+    branch: String,
+    status: String,
+    branches: Vec<BranchOption>,
+    users: Vec<UserRow>,
+    pager: Pager,
+    error: Option<String>,
+}
+
+/// `GET /admin/users`.
+pub(crate) async fn list(admin: Admin, State(app): State<App>, Query(query): Query<UsersQuery>) -> Response {
+    let (q, branch, status) =
+        (query.q.unwrap_or_default(), query.branch.unwrap_or_default(), query.status.unwrap_or_default());
+    let branches = match branch_options(&app, &admin).await {
+        Ok(b) => b,
+        Err(e) => return admin.error(Section::Users, e),
+    };
+    let filter =
+        UserFilter { q: Some(q.clone()), branch: Some(branch.clone()), status: Some(status.clone()), username: None };
+    let paging = ListParams { cursor: query.cursor.clone(), limit: Some(PAGE_SIZE) };
+    let (users, next, error) = match app.list_users(&admin.actor, &filter, &paging).await {
+        Ok(list) => (list.items, list.next_cursor, None),
+        Err(e) => (vec![], None, Some(page::general_message(&e))),
+    };
+    let pager = Pager::new(
+        "/admin/users",
+        &[("q", &q), ("branch", &branch), ("status", &status)],
+        query.cursor.as_deref(),
+        query.trail.as_deref(),
+        next.as_deref(),
+    );
+    let users = users
+        .into_iter()
+        .map(|u| UserRow {
+            full_name: full_name(&u),
+            suspended: u.status == "suspended",
+            id: u.id,
+            username: u.username,
+            email: u.email,
+            branch: u.branch.unwrap_or_default(),
+        })
+        .collect();
+    admin.page(&UsersPage { chrome: admin.chrome(Section::Users), q, branch, status, branches, users, pager, error })
+}
+
+// ---------------------------------------------------------------- a user's page
+
+/// An additional field in the edit form.
+#[derive(Debug)]
+struct FieldInput {
+    /// The form's name for it: `fields.CODE`.
+    key: String,
+    name: String,
+    kind: String,
+    value: String,
+    options: Vec<String>,
+}
+
+#[derive(Debug)]
+struct EnrollmentRow {
+    course: String,
+    course_name: String,
+    status: String,
+    enrolled: String,
+    completed: String,
+}
+
+#[derive(Debug)]
+struct GroupRow {
+    id: String,
+    name: String,
+    automatic: bool,
+    source: String,
+    source_label: &'static str,
+    since: String,
+}
+
+/// The values of the edit form.
+#[derive(Debug, Default)]
+struct UserForm {
+    username: String,
+    email: String,
+    first_name: String,
+    last_name: String,
+    status: String,
+    language: String,
+    timezone: String,
+    branch: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/user.html")]
+struct UserPage {
+    chrome: Chrome,
+    id: String,
+    title: String,
+    suspended: bool,
+    branch_path: String,
+    created: String,
+    last_login: String,
+    form: UserForm,
+    fields: Vec<FieldInput>,
+    branches: Vec<BranchOption>,
+    errors: FieldErrors,
+    enrollments: Vec<EnrollmentRow>,
+    courses: Vec<(String, String)>,
+    statuses: Vec<(&'static str, &'static str)>,
+    groups: Vec<GroupRow>,
+    enroll_error: Option<String>,
+}
+
+fn shown(value: Option<&Value>) -> String {
+    match value {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::Bool(true)) => "yes".to_owned(),
+        Some(Value::Bool(false)) => "no".to_owned(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// What the page needs besides the user.
+struct Around {
+    fields: Vec<FieldView>,
+    branches: Vec<BranchOption>,
+    branch_paths: HashMap<String, String>,
+    courses: Vec<(String, String)>,
+}
+
+async fn around(app: &App, admin: &Admin) -> Result<Around, AppError> {
+    let fields = app.list_fields(&admin.actor).await?;
+    let branches = branch_options(app, admin).await?;
+    let all = app.list_branches(&admin.actor).await?;
+    let names: HashMap<&str, &str> = all.iter().map(|b| (b.code.as_str(), b.name.as_str())).collect();
+    let branch_paths = all
+        .iter()
+        .map(|b| {
+            (
+                b.code.clone(),
+                b.path.iter().map(|c| names.get(c.as_str()).copied().unwrap_or(c)).collect::<Vec<_>>().join(" › "),
+            )
+        })
+        .collect();
+    let courses = app.list_courses(&admin.actor, &ListParams { cursor: None, limit: Some(1000) }).await?;
+    Ok(Around {
+        fields,
+        branches,
+        branch_paths,
+        courses: courses.items.into_iter().map(|c| (c.code, c.name)).collect(),
+    })
+}
+
+/// `GET /admin/users/{id}`.
+pub(crate) async fn page(admin: Admin, State(app): State<App>, Path(id): Path<String>) -> Response {
+    user_page(&admin, &app, &id, None, FieldErrors::default(), None, StatusCode::OK).await
+}
+
+async fn user_page(
+    admin: &Admin,
+    app: &App,
+    id: &str,
+    posted: Option<(UserForm, BTreeMap<String, String>)>,
+    errors: FieldErrors,
+    enroll_error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let built = async {
+        let user = app.get_user(&admin.actor, id).await?;
+        let around = around(app, admin).await?;
+        let enrollments = app.user_enrollments(&admin.actor, id).await?;
+        let groups = app.user_groups(&admin.actor, id).await?;
+        Ok::<_, AppError>((user, around, enrollments, groups))
+    }
+    .await;
+    let (user, around, enrollments, groups) = match built {
+        Ok(b) => b,
+        Err(e) => return admin.error(Section::Users, e),
+    };
+    let course_names: HashMap<&str, &str> = around.courses.iter().map(|(c, n)| (c.as_str(), n.as_str())).collect();
+    let (form, typed) = posted.unwrap_or_else(|| {
+        let form = UserForm {
+            username: user.username.clone(),
+            email: user.email.clone(),
+            first_name: user.first_name.clone().unwrap_or_default(),
+            last_name: user.last_name.clone().unwrap_or_default(),
+            status: user.status.clone(),
+            language: user.language.clone().unwrap_or_default(),
+            timezone: user.timezone.clone().unwrap_or_default(),
+            branch: user.branch.clone().unwrap_or_default(),
+        };
+        let typed = around.fields.iter().map(|f| (f.code.clone(), shown(user.fields.get(&f.code)))).collect();
+        (form, typed)
+    });
+    let fields = around
+        .fields
+        .iter()
+        .map(|f| FieldInput {
+            key: format!("fields.{}", f.code),
+            name: f.name.clone(),
+            kind: f.field_type.clone(),
+            value: typed.get(&f.code).cloned().unwrap_or_default(),
+            options: f.options.clone(),
+        })
+        .collect();
+    let page = UserPage {
+        chrome: admin.chrome(Section::Users),
+        id: user.id.clone(),
+        title: if full_name(&user).is_empty() {
+            user.username.clone()
+        } else {
+            format!("{} ({})", full_name(&user), user.username)
+        },
+        suspended: user.status == "suspended",
+        branch_path: user.branch.as_ref().and_then(|b| around.branch_paths.get(b)).cloned().unwrap_or_default(),
+        created: when(&user.created_at),
+        last_login: user.last_login_at.as_deref().map(when).unwrap_or_else(|| "never".to_owned()),
+        form,
+        fields,
+        branches: around.branches.clone(),
+        errors,
+        enrollments: enrollments
+            .into_iter()
+            .map(|e| EnrollmentRow {
+                course_name: course_names.get(e.course.as_str()).copied().unwrap_or_default().to_owned(),
+                enrolled: when(&e.enrolled_at),
+                completed: e.completed_at.as_deref().map(when).unwrap_or_default(),
+                course: e.course,
+                status: e.status,
+            })
+            .collect(),
+        courses: around.courses.clone(),
+        statuses: ENROLLMENT_STATUSES.to_vec(),
+        groups: groups
+            .into_iter()
+            .map(|g| GroupRow {
+                automatic: g.policy == "automatic",
+                source_label: source_label(&g.source),
+                since: when(&g.added_at),
+                id: g.id,
+                name: g.name,
+                source: g.source,
+            })
+            .collect(),
+        enroll_error,
+    };
+    admin.page_with(status, &page)
+}
+
+/// `POST /admin/users/{id}`: the edit form. Every field is sent; empty clears.
+pub(crate) async fn save(State(app): State<App>, Path(id): Path<String>, posted: Posted) -> Response {
+    let Posted { admin, form } = posted;
+    let text = |name: &str| form.one(name).unwrap_or_default().to_owned();
+    let opt = |name: &str| Some(form.text(name));
+    let values = UserForm {
+        username: text("username"),
+        email: text("email"),
+        first_name: text("first_name"),
+        last_name: text("last_name"),
+        status: text("status"),
+        language: text("language"),
+        timezone: text("timezone"),
+        branch: text("branch"),
+    };
+    let typed: BTreeMap<String, String> = match app.list_fields(&admin.actor).await {
+        Ok(fields) => fields.iter().map(|f| (f.code.clone(), text(&format!("fields.{}", f.code)))).collect(),
+        Err(e) => return admin.error(Section::Users, e),
+    };
+    let patch = UserPatch {
+        username: Some(values.username.clone()),
+        email: Some(values.email.clone()),
+        first_name: opt("first_name"),
+        last_name: opt("last_name"),
+        status: Some(values.status.clone()),
+        language: opt("language"),
+        timezone: opt("timezone"),
+        branch: opt("branch"),
+        password: None,
+        fields: Some(
+            typed
+                .iter()
+                .map(|(code, v)| {
+                    (code.clone(), if v.trim().is_empty() { Value::Null } else { Value::String(v.clone()) })
+                })
+                .collect(),
+        ),
+    };
+    match app.update_user(&admin.actor, &id, patch).await {
+        Ok(u) => admin.redirect_with(&format!("/admin/users/{id}"), &format!("{} saved.", u.username)),
+        Err(e) => {
+            let known = [
+                "username",
+                "email",
+                "first_name",
+                "last_name",
+                "status",
+                "language",
+                "timezone",
+                "branch",
+                "fields.*",
+            ];
+            let errors = FieldErrors::from_error(&e, &known);
+            let status = page::status(e);
+            user_page(&admin, &app, &id, Some((values, typed)), errors, None, status).await
+        }
+    }
+}
+
+/// `POST /admin/users/{id}/enrollments`: enroll in a course, change the status, or
+/// remove the enrollment (`action=remove`). The flash says which groups the user
+/// joined or left because of it.
+pub(crate) async fn enroll(State(app): State<App>, Path(id): Path<String>, posted: Posted) -> Response {
+    let Posted { admin, form } = posted;
+    let course = form.one("course").unwrap_or_default().to_owned();
+    if course.is_empty() {
+        let error = Some("Choose a course.".to_owned());
+        return user_page(&admin, &app, &id, None, FieldErrors::default(), error, StatusCode::UNPROCESSABLE_ENTITY)
+            .await;
+    }
+    let before = app.user_groups(&admin.actor, &id).await.unwrap_or_default();
+    let result = if form.one("action") == Some("remove") {
+        app.delete_enrollment(&admin.actor, &course, &id).await.map(|()| format!("Enrollment in {course} removed."))
+    } else {
+        let status = form.one("status").unwrap_or_default().to_owned();
+        app.set_enrollment(&admin.actor, &course, &id, EnrollmentInput { status })
+            .await
+            .map(|e| format!("Enrollment in {course} set to {}.", enrollment_label(&e.status).to_lowercase()))
+    };
+    match result {
+        Ok(mut message) => {
+            let after = app.user_groups(&admin.actor, &id).await.unwrap_or_default();
+            let joined: Vec<&str> =
+                after.iter().filter(|g| !before.iter().any(|b| b.id == g.id)).map(|g| g.name.as_str()).collect();
+            let left: Vec<&str> =
+                before.iter().filter(|g| !after.iter().any(|a| a.id == g.id)).map(|g| g.name.as_str()).collect();
+            if !joined.is_empty() {
+                message.push_str(&format!(" Joined: {}.", joined.join(", ")));
+            }
+            if !left.is_empty() {
+                message.push_str(&format!(" Left: {}.", left.join(", ")));
+            }
+            admin.redirect_with(&format!("/admin/users/{id}#enrollments"), &message)
+        }
+        Err(e) => {
+            let message = page::general_message(&e);
+            let status = page::status(e);
+            user_page(&admin, &app, &id, None, FieldErrors::default(), Some(message), status).await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/user_history.html")]
+struct UserHistoryPage {
+    chrome: Chrome,
+    id: String,
+    username: String,
+    events: Vec<EventRow>,
+    pager: Pager,
+}
+
+/// `GET /admin/users/{id}/history`: the user's joins and leaves, newest first.
+pub(crate) async fn history(
+    admin: Admin,
+    State(app): State<App>,
+    Path(id): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Response {
+    let result = async {
+        let user = app.get_user(&admin.actor, &id).await?;
+        let paging = ListParams { cursor: query.cursor.clone(), limit: Some(50) };
+        let list = app.user_events(&admin.actor, &id, &paging).await?;
+        let ids: Vec<String> = list.items.iter().map(|e| e.group_id.clone()).collect();
+        let groups = app.group_labels(&admin.actor, &ids).await?;
+        let events = list
+            .items
+            .iter()
+            .map(|e| EventRow {
+                at: when(&e.at),
+                joined: e.change == "joined",
+                subject: groups.get(&e.group_id).cloned().unwrap_or_else(|| format!("group #{} (deleted)", e.group_id)),
+                subject_link: groups.contains_key(&e.group_id).then(|| format!("/admin/groups/{}", e.group_id)),
+                actor: e.actor.clone(),
+                cause: e.cause.clone(),
+            })
+            .collect();
+        let path = format!("/admin/users/{}/history", user.id);
+        let pager =
+            Pager::new(&path, &[], query.cursor.as_deref(), query.trail.as_deref(), list.next_cursor.as_deref());
+        Ok::<_, AppError>(UserHistoryPage {
+            chrome: admin.chrome(Section::Users),
+            id: user.id,
+            username: user.username,
+            events,
+            pager,
+        })
+    }
+    .await;
+    match result {
+        Ok(page) => admin.page(&page),
+        Err(e) => admin.error(Section::Users, e),
+    }
+}
