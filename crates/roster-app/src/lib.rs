@@ -16,6 +16,7 @@
 
 pub mod auth;
 pub mod automatic;
+pub mod baseline;
 pub mod bench;
 pub mod catalog;
 pub mod clock;

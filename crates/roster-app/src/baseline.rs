@@ -1,0 +1,728 @@
+//! The benchmark's baseline (DESIGN §8): every automatic group's rule translated into one
+//! SQL query over Roster's own tables and run on the same database, one group after
+//! another — the way learning platforms evaluate cron-driven dynamic cohorts.
+//!
+//! - [`rule_sql`] turns a checked [`Rule`] into a boolean SQL expression over `users u`
+//!   for SQLite or PostgreSQL ([`Dialect`]); [`group_sql`] wraps it into the group's
+//!   whole query: include and exclude lists (`group_lists`), and the suspended switch.
+//! - [`run`] opens its own native connection (not the app's `Any` pool: SQLite needs the
+//!   `regexp` function that sqlx's `regexp` feature registers), evaluates the groups in
+//!   dependency order ([`dependency_order`]) and times each query, fetching the ids
+//!   included. [`load_groups`] reads the automatic groups from the `groups` table.
+//!
+//! # How the language becomes SQL
+//!
+//! Every leaf is made non-NULL before `not` sees it: a positive comparison is
+//! `COALESCE(..., FALSE)` (a missing value compares false) and each negated operator is
+//! `NOT` of its positive form, so `!=`, `not in`, `not under`... hold for a missing value,
+//! as the engine has it. An empty text is missing (`NULLIF(..., '')`).
+//!
+//! - Text: `lower()` on both sides; `contains`/`starts with`/`ends with` are `LIKE` with
+//!   `%`, `_` and `\` escaped (`ESCAPE '\'`); `matches` is `REGEXP '(?i)...'` on SQLite
+//!   (the Rust regex crate, as the engine) and `~*` on PostgreSQL.
+//! - Additional fields are read from the JSON text `users.fields` by code, and a value of
+//!   the wrong JSON type is missing (`json_type` on SQLite, `jsonb_typeof` on PostgreSQL,
+//!   checked before any cast). Date fields (`"YYYY-MM-DD"`) compare as strings.
+//! - Times (`created_at`, `last_login_at`, enrollment dates) compare by calendar day in
+//!   the platform's time zone through millisecond bounds: each date becomes the instant
+//!   its day starts in that zone, computed here, so no row goes through a date function.
+//!   Relative dates are resolved against the `today` given to [`SqlContext`].
+//! - `course("X")` looks for the enrollment row (`EXISTS`); `not_enrolled` is the absence
+//!   of one (`NOT EXISTS`). Course and branch codes are matched case-insensitively.
+//! - `branch under "X"` runs a `WITH RECURSIVE` over `branches` in the query itself.
+//! - `member_of(G)` reads a scratch `TEMP` table, `baseline_members`, on the run's one
+//!   connection: filled with the stored members of referenced groups that are not
+//!   evaluated (manual groups) before the first query, and with each evaluated group's
+//!   result before its dependents run.
+//!
+//! # Where SQL can differ from the engine
+//!
+//! The benchmark keeps to values where these agree:
+//! - SQLite's `lower()` folds ASCII letters only (`É` stays `É`; the engine folds every
+//!   character); PostgreSQL's follows the database's `LC_CTYPE`. Neither folds a needle
+//!   with upper-case non-ASCII letters as Rust's `char::to_lowercase` does in every case.
+//! - PostgreSQL's regular expressions are POSIX "advanced" ones, not Rust's: `\b` is a
+//!   backspace there, `\y` a word boundary; classes and Unicode handling differ.
+//! - A date field's stored string is trusted to be a valid `YYYY-MM-DD` (the app writes
+//!   nothing else). A relative date beyond year 9999 or before year 0 compares as above
+//!   or below every stored date.
+//! - Day bounds assume the zone's local date never runs backwards across midnight (a
+//!   clock turned back from after midnight to before it); no current zone does that.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use chrono::{NaiveDate, TimeDelta, TimeZone};
+use chrono_tz::Tz;
+use roster_domain::rule::{Comparison, Condition, CourseStatus, Op, Rule, Subject, Value};
+use roster_domain::{FieldType, UserStatus};
+use roster_store::StoreError;
+use sqlx::postgres::PgConnection;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
+use sqlx::{ConnectOptions, Connection};
+
+use crate::{AppError, AppResult};
+
+/// How many ids one `INSERT` into the scratch table carries.
+const INSERT_BATCH: usize = 1000;
+
+/// Which SQL the translation writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// SQLite, with the `regexp` function registered.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+impl Dialect {
+    /// The dialect of a database URL (`sqlite://...`, `postgres://...`).
+    pub fn of_url(url: &str) -> AppResult<Dialect> {
+        if url.starts_with("sqlite:") {
+            Ok(Dialect::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Dialect::Postgres)
+        } else {
+            Err(AppError::Internal(StoreError::Config(
+                "the database URL must start with sqlite:// or postgres://".into(),
+            )))
+        }
+    }
+}
+
+/// What a rule's SQL depends on besides the rule.
+#[derive(Debug, Clone)]
+pub struct SqlContext {
+    /// The SQL written.
+    pub dialect: Dialect,
+    /// The platform's time zone: where a calendar day starts.
+    pub timezone: Tz,
+    /// The day relative dates are resolved against.
+    pub today: NaiveDate,
+    /// The type of every additional field, by code (`is empty` needs it).
+    pub fields: HashMap<String, FieldType>,
+}
+
+/// An automatic group as the baseline evaluates it.
+#[derive(Debug, Clone)]
+pub struct BaselineGroup {
+    /// The group's id.
+    pub id: i64,
+    /// The checked rule; `None` for a group without one, which matches nobody.
+    pub rule: Option<Rule>,
+    /// Whether suspended users who match the rule are members.
+    pub allow_suspended: bool,
+}
+
+/// One group's result.
+#[derive(Debug, Clone)]
+pub struct GroupRun {
+    /// The group's id.
+    pub id: i64,
+    /// Its members' ids, ascending.
+    pub members: Vec<i64>,
+    /// How long its query took, fetching the ids included.
+    pub elapsed: Duration,
+}
+
+/// The result of a whole run.
+#[derive(Debug, Clone)]
+pub struct BaselineRun {
+    /// Each group's result, in the order the groups were given.
+    pub groups: Vec<GroupRun>,
+    /// The sum of the groups' query times.
+    pub queries: Duration,
+    /// The whole run: connecting, the scratch table, every query.
+    pub total: Duration,
+}
+
+fn corrupt(message: String) -> AppError {
+    AppError::Internal(StoreError::Corrupt(format!("baseline: {message}")))
+}
+
+fn database(e: sqlx::Error) -> AppError {
+    AppError::Internal(StoreError::Database(e))
+}
+
+/// A string literal.
+fn quoted(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// Text matched literally by `LIKE ... ESCAPE '\'`.
+fn like_escaped(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+fn list(items: impl IntoIterator<Item = String>) -> String {
+    items.into_iter().collect::<Vec<_>>().join(", ")
+}
+
+/// The instant (epoch milliseconds) the day `day` starts in `tz`: local midnight, or the
+/// end of a gap that swallows it.
+pub fn day_start(tz: Tz, day: NaiveDate) -> Option<i64> {
+    let midnight = day.and_hms_opt(0, 0, 0)?;
+    (0..=24 * 60).find_map(|minute| {
+        let local = midnight.checked_add_signed(TimeDelta::minutes(minute))?;
+        tz.from_local_datetime(&local).earliest().map(|t| t.timestamp_millis())
+    })
+}
+
+/// A date value on the day `today`; `None` outside the calendar (no date satisfies it).
+fn resolve(value: Option<&Value>, today: NaiveDate) -> Option<NaiveDate> {
+    match value? {
+        Value::Date(d) => Some(*d),
+        Value::Relative(r) => r.on(today),
+        _ => None,
+    }
+}
+
+/// What a subject's values are, as SQL reads them.
+enum Source {
+    /// Text, NULL when missing.
+    Text(String),
+    /// A number, NULL when missing.
+    Number(String),
+    /// A `YYYY-MM-DD` string, NULL when missing.
+    DayText(String),
+    /// Epoch milliseconds, NULL when missing.
+    Instant(String),
+    /// An enrollment's time column in a course (a subquery for the course's id).
+    Enrollment { course: String, column: &'static str },
+    /// `'true'` or `'false'`, NULL when missing.
+    YesNo(String),
+    Status,
+    Branch,
+    /// A course (a subquery for its id).
+    Course(String),
+}
+
+/// A comparison's bounds in milliseconds: `lo <= t < hi`, either open.
+type Window = (Option<i64>, Option<i64>);
+
+impl SqlContext {
+    /// The context for `dialect`, reading the field types from `fields` (code, type).
+    pub fn new(
+        dialect: Dialect,
+        timezone: Tz,
+        today: NaiveDate,
+        fields: impl IntoIterator<Item = (String, FieldType)>,
+    ) -> Self {
+        Self { dialect, timezone, today, fields: fields.into_iter().collect() }
+    }
+
+    /// An additional field's value read from `users.fields`, NULL when missing or of
+    /// the wrong JSON type.
+    fn field(&self, code: &str, field_type: FieldType) -> String {
+        match self.dialect {
+            Dialect::Sqlite => {
+                let path = quoted(&format!("$.\"{code}\""));
+                let (types, value) = match field_type {
+                    FieldType::Text | FieldType::Dropdown | FieldType::Date => ("'text'", "json_extract"),
+                    FieldType::Number => ("'integer', 'real'", "json_extract"),
+                    // The JSON type's name is the value: 'true' or 'false'.
+                    FieldType::YesNo => ("'true', 'false'", "json_type"),
+                };
+                format!("(CASE WHEN json_type(u.fields, {path}) IN ({types}) THEN {value}(u.fields, {path}) END)")
+            }
+            Dialect::Postgres => {
+                let key = quoted(code);
+                let text = format!("(u.fields::jsonb ->> {key})");
+                let (json_type, value) = match field_type {
+                    FieldType::Text | FieldType::Dropdown | FieldType::Date => ("string", text),
+                    FieldType::Number => ("number", format!("CAST({text} AS double precision)")),
+                    FieldType::YesNo => ("boolean", text),
+                };
+                format!("(CASE WHEN jsonb_typeof(u.fields::jsonb -> {key}) = '{json_type}' THEN {value} END)")
+            }
+        }
+    }
+
+    fn source(&self, subject: &Subject) -> AppResult<Source> {
+        let course = |code: &str| format!("(SELECT c.id FROM courses c WHERE lower(c.code) = lower({}))", quoted(code));
+        Ok(match subject {
+            Subject::Username => Source::Text("NULLIF(u.username, '')".into()),
+            Subject::Email => Source::Text("NULLIF(u.email, '')".into()),
+            Subject::FirstName => Source::Text("NULLIF(u.first_name, '')".into()),
+            Subject::LastName => Source::Text("NULLIF(u.last_name, '')".into()),
+            Subject::Language => Source::Text("NULLIF(u.language, '')".into()),
+            Subject::Timezone => Source::Text("NULLIF(u.timezone, '')".into()),
+            Subject::Status => Source::Status,
+            Subject::CreatedAt => Source::Instant("u.created_at".into()),
+            Subject::LastLoginAt => Source::Instant("u.last_login_at".into()),
+            Subject::Branch => Source::Branch,
+            Subject::Field { field } => {
+                let Some(&field_type) = self.fields.get(field) else {
+                    return Err(corrupt(format!("unknown field \"{field}\"")));
+                };
+                let value = self.field(field, field_type);
+                match field_type {
+                    FieldType::Text | FieldType::Dropdown => Source::Text(format!("NULLIF({value}, '')")),
+                    FieldType::Number => Source::Number(value),
+                    FieldType::Date => Source::DayText(value),
+                    FieldType::YesNo => Source::YesNo(value),
+                }
+            }
+            Subject::Course { course: code } => Source::Course(course(code)),
+            Subject::CourseEnrolledAt { course: code } => {
+                Source::Enrollment { course: course(code), column: "enrolled_at" }
+            }
+            Subject::CourseCompletedAt { course: code } => {
+                Source::Enrollment { course: course(code), column: "completed_at" }
+            }
+        })
+    }
+
+    fn number(&self, value: Option<&Value>) -> AppResult<String> {
+        match value {
+            Some(Value::Number(n)) if n.is_finite() => Ok(match self.dialect {
+                Dialect::Sqlite => format!("{n:?}"),
+                Dialect::Postgres => format!("CAST('{n:?}' AS double precision)"),
+            }),
+            other => Err(corrupt(format!("{other:?} is not a finite number"))),
+        }
+    }
+
+    /// A date as the string a date field stores, or one sorting below or above them all.
+    fn day_text(&self, day: NaiveDate) -> String {
+        use chrono::Datelike;
+        match day.year() {
+            ..0 => quoted(" "),
+            10_000.. => quoted("~"),
+            _ => quoted(&day.format("%Y-%m-%d").to_string()),
+        }
+    }
+
+    /// The millisecond window of a date comparison; `None` when no time satisfies it.
+    fn window(&self, op: Op, values: &[Value]) -> Option<Window> {
+        let start = |day: NaiveDate| day_start(self.timezone, day);
+        let after = |day: NaiveDate| day.succ_opt().and_then(start);
+        let first = resolve(values.first(), self.today)?;
+        Some(match op {
+            Op::Eq => (Some(start(first)?), Some(after(first)?)),
+            Op::Lt => (None, Some(start(first)?)),
+            Op::Le => (None, Some(after(first)?)),
+            Op::Gt => (Some(after(first)?), None),
+            Op::Ge => (Some(start(first)?), None),
+            Op::Between => (Some(start(first)?), Some(after(resolve(values.get(1), self.today)?)?)),
+            _ => return None,
+        })
+    }
+
+    /// The day-string range of a date comparison on a date field.
+    fn day_text_range(&self, column: &str, op: Op, values: &[Value]) -> Option<String> {
+        let first = self.day_text(resolve(values.first(), self.today)?);
+        Some(match op {
+            Op::Eq => format!("{column} = {first}"),
+            Op::Lt => format!("{column} < {first}"),
+            Op::Le => format!("{column} <= {first}"),
+            Op::Gt => format!("{column} > {first}"),
+            Op::Ge => format!("{column} >= {first}"),
+            Op::Between => {
+                let last = self.day_text(resolve(values.get(1), self.today)?);
+                format!("{column} >= {first} AND {column} <= {last}")
+            }
+            _ => return None,
+        })
+    }
+
+    fn texts(&self, values: &[Value]) -> AppResult<Vec<String>> {
+        values
+            .iter()
+            .map(|v| match v {
+                Value::Text(t) => Ok(t.clone()),
+                other => Err(corrupt(format!("{other} is not text"))),
+            })
+            .collect()
+    }
+
+    /// A text comparison (positive), NULL when the value is missing.
+    fn text(&self, column: &str, op: Op, values: &[Value]) -> AppResult<String> {
+        let texts = self.texts(values)?;
+        let one = texts.first().cloned().unwrap_or_default();
+        let like = |pattern: String| format!("lower({column}) LIKE lower({}) ESCAPE '\\'", quoted(&pattern));
+        Ok(match op {
+            Op::Eq | Op::In => {
+                format!("lower({column}) IN ({})", list(texts.iter().map(|t| format!("lower({})", quoted(t)))))
+            }
+            Op::Contains => like(format!("%{}%", like_escaped(&one))),
+            Op::StartsWith => like(format!("{}%", like_escaped(&one))),
+            Op::EndsWith => like(format!("%{}", like_escaped(&one))),
+            Op::Matches => match self.dialect {
+                Dialect::Sqlite => format!("{column} REGEXP {}", quoted(&format!("(?i){one}"))),
+                Dialect::Postgres => format!("{column} ~* {}", quoted(&one)),
+            },
+            other => return Err(corrupt(format!("\"{other}\" does not apply to text"))),
+        })
+    }
+
+    /// The positive form of a comparison other than `is empty`; `None` when it holds for
+    /// nobody. May be NULL when the value is missing.
+    fn positive(&self, source: &Source, op: Op, values: &[Value]) -> AppResult<Option<String>> {
+        let wrong = || corrupt(format!("\"{op}\" does not apply to its subject"));
+        Ok(Some(match source {
+            Source::Text(column) => self.text(column, op, values)?,
+            Source::Number(column) => match op {
+                Op::Eq | Op::In => {
+                    format!("{column} IN ({})", list(values.iter().map(|v| self.number(Some(v))).collect::<AppResult<Vec<_>>>()?))
+                }
+                Op::Lt => format!("{column} < {}", self.number(values.first())?),
+                Op::Le => format!("{column} <= {}", self.number(values.first())?),
+                Op::Gt => format!("{column} > {}", self.number(values.first())?),
+                Op::Ge => format!("{column} >= {}", self.number(values.first())?),
+                Op::Between => {
+                    format!("{column} BETWEEN {} AND {}", self.number(values.first())?, self.number(values.get(1))?)
+                }
+                _ => return Err(wrong()),
+            },
+            Source::DayText(column) => match self.day_text_range(column, op, values) {
+                Some(sql) => sql,
+                None => return Ok(None),
+            },
+            Source::Instant(column) => match self.window(op, values) {
+                Some(window) => within(column, window),
+                None => return Ok(None),
+            },
+            Source::Enrollment { course, column } => match self.window(op, values) {
+                Some(window) => format!(
+                    "EXISTS (SELECT 1 FROM enrollments e WHERE e.user_id = u.id AND e.course_id = {course} AND {})",
+                    within(&format!("e.{column}"), window)
+                ),
+                None => return Ok(None),
+            },
+            Source::YesNo(column) => match (op, values.first()) {
+                (Op::Eq, Some(Value::YesNo(yes))) => format!("{column} = '{yes}'"),
+                _ => return Err(wrong()),
+            },
+            Source::Status => {
+                let statuses = values
+                    .iter()
+                    .map(|v| match v {
+                        Value::Status(s) => Ok(quoted(s.as_str())),
+                        _ => Err(wrong()),
+                    })
+                    .collect::<AppResult<Vec<_>>>()?;
+                format!("u.status IN ({})", list(statuses))
+            }
+            Source::Branch => {
+                let codes = self.texts(values)?;
+                match op {
+                    Op::Eq | Op::In => format!(
+                        "EXISTS (SELECT 1 FROM branches b WHERE b.id = u.branch_id AND lower(b.code) IN ({}))",
+                        list(codes.iter().map(|c| format!("lower({})", quoted(c))))
+                    ),
+                    Op::Under => format!(
+                        "u.branch_id IN (WITH RECURSIVE below(id) AS (\
+                         SELECT b.id FROM branches b WHERE lower(b.code) = lower({}) \
+                         UNION ALL SELECT b.id FROM branches b JOIN below ON b.parent_id = below.id) \
+                         SELECT id FROM below)",
+                        quoted(codes.first().map(String::as_str).unwrap_or_default())
+                    ),
+                    _ => return Err(wrong()),
+                }
+            }
+            Source::Course(course) => {
+                let statuses = values
+                    .iter()
+                    .map(|v| match v {
+                        Value::CourseStatus(s) => Ok(*s),
+                        _ => Err(wrong()),
+                    })
+                    .collect::<AppResult<HashSet<_>>>()?;
+                let enrolled: Vec<String> = CourseStatus::ALL
+                    .into_iter()
+                    .filter(|s| *s != CourseStatus::NotEnrolled && statuses.contains(s))
+                    .map(|s| quoted(s.as_str()))
+                    .collect();
+                let row = format!("SELECT 1 FROM enrollments e WHERE e.user_id = u.id AND e.course_id = {course}");
+                match (statuses.contains(&CourseStatus::NotEnrolled), enrolled.is_empty()) {
+                    // Not enrolled, or enrolled in one of the statuses: no row outside them.
+                    (true, true) => format!("NOT EXISTS ({row})"),
+                    (true, false) => format!("NOT EXISTS ({row} AND e.status NOT IN ({}))", list(enrolled)),
+                    (false, _) => format!("EXISTS ({row} AND e.status IN ({}))", list(enrolled)),
+                }
+            }
+        }))
+    }
+
+    /// Whether the subject's value is missing; never NULL.
+    fn missing(&self, source: &Source) -> AppResult<String> {
+        Ok(match source {
+            Source::Text(column)
+            | Source::Number(column)
+            | Source::DayText(column)
+            | Source::Instant(column)
+            | Source::YesNo(column) => format!("{column} IS NULL"),
+            Source::Enrollment { course, column } => format!(
+                "NOT EXISTS (SELECT 1 FROM enrollments e WHERE e.user_id = u.id AND e.course_id = {course} \
+                 AND e.{column} IS NOT NULL)"
+            ),
+            Source::Branch => "u.branch_id IS NULL".into(),
+            Source::Status | Source::Course(_) => return Err(corrupt("\"is empty\" does not apply".into())),
+        })
+    }
+
+    /// A comparison, never NULL.
+    fn comparison(&self, cmp: &Comparison) -> AppResult<String> {
+        let source = self.source(&cmp.subject)?;
+        let positive = cmp.op.positive();
+        let holds = if positive == Op::IsEmpty {
+            self.missing(&source)?
+        } else {
+            match self.positive(&source, positive, &cmp.values)? {
+                Some(sql) => format!("COALESCE({sql}, FALSE)"),
+                None => "FALSE".into(),
+            }
+        };
+        Ok(if cmp.op.is_negated() { format!("NOT ({holds})") } else { format!("({holds})") })
+    }
+
+    fn rule(&self, rule: &Rule) -> AppResult<String> {
+        let join = |members: &[Rule], with: &str| -> AppResult<String> {
+            let parts = members.iter().map(|m| self.rule(m)).collect::<AppResult<Vec<_>>>()?;
+            Ok(format!("({})", parts.join(with)))
+        };
+        match rule {
+            Rule::And(members) => join(members, " AND "),
+            Rule::Or(members) => join(members, " OR "),
+            Rule::Not(inner) => Ok(format!("NOT {}", self.rule(inner)?)),
+            Rule::Condition(Condition::MemberOf(group)) => Ok(match group.id {
+                Some(id) => {
+                    format!("EXISTS (SELECT 1 FROM baseline_members m WHERE m.group_id = {id} AND m.user_id = u.id)")
+                }
+                None => "FALSE".into(),
+            }),
+            Rule::Condition(Condition::Compare(cmp)) => self.comparison(cmp),
+        }
+    }
+}
+
+/// `lo <= column < hi`, either side open.
+fn within(column: &str, (lo, hi): Window) -> String {
+    match (lo, hi) {
+        (Some(lo), Some(hi)) => format!("{column} >= {lo} AND {column} < {hi}"),
+        (Some(lo), None) => format!("{column} >= {lo}"),
+        (None, Some(hi)) => format!("{column} < {hi}"),
+        (None, None) => format!("{column} IS NOT NULL"),
+    }
+}
+
+/// A checked rule as a boolean SQL expression over `users u`, never NULL. `member_of`
+/// reads the scratch table `baseline_members` that [`run`] keeps.
+pub fn rule_sql(rule: &Rule, ctx: &SqlContext) -> AppResult<String> {
+    ctx.rule(rule)
+}
+
+/// The whole query of one group: the ids of its members, ascending.
+pub fn group_sql(group: &BaselineGroup, ctx: &SqlContext) -> AppResult<String> {
+    let id = group.id;
+    let rule = match &group.rule {
+        Some(rule) => rule_sql(rule, ctx)?,
+        None => "FALSE".into(),
+    };
+    let listed = |list: &str| {
+        format!("EXISTS (SELECT 1 FROM group_lists l WHERE l.group_id = {id} AND l.list = '{list}' AND l.user_id = u.id)")
+    };
+    let matched = if group.allow_suspended {
+        rule
+    } else {
+        format!("u.status = {} AND {rule}", quoted(UserStatus::Active.as_str()))
+    };
+    Ok(format!(
+        "SELECT u.id FROM users u\nWHERE NOT {}\n  AND ({}\n       OR ({matched}))\nORDER BY u.id",
+        listed("exclude"),
+        listed("include"),
+    ))
+}
+
+/// The groups in an order where every group comes after the groups its rule names
+/// (indexes into `groups`); groups named but not given are read as stored. Refuses a
+/// cycle.
+pub fn dependency_order(groups: &[BaselineGroup]) -> AppResult<Vec<usize>> {
+    let index: HashMap<i64, usize> = groups.iter().enumerate().map(|(i, g)| (g.id, i)).collect();
+    let mut waiting_on = vec![0usize; groups.len()];
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); groups.len()];
+    for (i, group) in groups.iter().enumerate() {
+        for referenced in group.rule.as_ref().map(Rule::referenced_groups).unwrap_or_default() {
+            if let Some(&j) = index.get(&referenced) {
+                waiting_on[i] += 1;
+                dependents[j].push(i);
+            }
+        }
+    }
+    let mut ready: Vec<usize> = (0..groups.len()).rev().filter(|&i| waiting_on[i] == 0).collect();
+    let mut order = Vec::with_capacity(groups.len());
+    while let Some(i) = ready.pop() {
+        order.push(i);
+        for &d in &dependents[i] {
+            waiting_on[d] -= 1;
+            if waiting_on[d] == 0 {
+                ready.push(d);
+            }
+        }
+    }
+    if order.len() < groups.len() {
+        let stuck: Vec<String> =
+            (0..groups.len()).filter(|&i| waiting_on[i] > 0).map(|i| groups[i].id.to_string()).collect();
+        return Err(corrupt(format!("member_of cycle among groups {}", stuck.join(", "))));
+    }
+    Ok(order)
+}
+
+/// The run's one connection, native to its database.
+enum Native {
+    Sqlite(SqliteConnection),
+    Postgres(PgConnection),
+}
+
+impl Native {
+    async fn open(url: &str, dialect: Dialect) -> AppResult<Native> {
+        Ok(match dialect {
+            Dialect::Sqlite => Native::Sqlite(
+                SqliteConnectOptions::from_str(url)
+                    .map_err(database)?
+                    .with_regexp()
+                    .busy_timeout(Duration::from_secs(10))
+                    .connect()
+                    .await
+                    .map_err(database)?,
+            ),
+            Dialect::Postgres => Native::Postgres(PgConnection::connect(url).await.map_err(database)?),
+        })
+    }
+
+    async fn execute(&mut self, sql: &str) -> AppResult<()> {
+        match self {
+            Native::Sqlite(c) => sqlx::raw_sql(sql).execute(c).await.map(drop),
+            Native::Postgres(c) => sqlx::raw_sql(sql).execute(c).await.map(drop),
+        }
+        .map_err(database)
+    }
+
+    async fn ids(&mut self, sql: &str) -> AppResult<Vec<i64>> {
+        match self {
+            Native::Sqlite(c) => sqlx::query_scalar(sql).persistent(false).fetch_all(c).await,
+            Native::Postgres(c) => sqlx::query_scalar(sql).persistent(false).fetch_all(c).await,
+        }
+        .map_err(database)
+    }
+
+    /// Rows of text columns.
+    async fn texts<const N: usize>(&mut self, sql: &str) -> AppResult<Vec<Vec<Option<String>>>> {
+        use sqlx::Row;
+        Ok(match self {
+            Native::Sqlite(c) => sqlx::query(sql)
+                .fetch_all(c)
+                .await
+                .map_err(database)?
+                .iter()
+                .map(|row| (0..N).map(|i| row.try_get(i)).collect::<Result<Vec<_>, _>>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(database)?,
+            Native::Postgres(c) => sqlx::query(sql)
+                .fetch_all(c)
+                .await
+                .map_err(database)?
+                .iter()
+                .map(|row| (0..N).map(|i| row.try_get(i)).collect::<Result<Vec<_>, _>>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(database)?,
+        })
+    }
+
+    async fn close(self) -> AppResult<()> {
+        match self {
+            Native::Sqlite(c) => c.close().await,
+            Native::Postgres(c) => c.close().await,
+        }
+        .map_err(database)
+    }
+}
+
+/// The additional fields' types, by code.
+async fn field_types(conn: &mut Native) -> AppResult<Vec<(String, FieldType)>> {
+    conn.texts::<2>("SELECT code, field_type FROM fields")
+        .await?
+        .into_iter()
+        .map(|row| match &row[..] {
+            [Some(code), Some(kind)] => Ok((code.clone(), FieldType::parse("field_type", kind)?)),
+            _ => Err(corrupt("a field without code or type".into())),
+        })
+        .collect()
+}
+
+/// The automatic groups stored in the database at `url`, with their rules.
+pub async fn load_groups(url: &str) -> AppResult<Vec<BaselineGroup>> {
+    let mut conn = Native::open(url, Dialect::of_url(url)?).await?;
+    let rows = conn
+        .texts::<3>(
+            "SELECT CAST(id AS TEXT), rule_tree, CAST(allow_suspended AS TEXT) FROM groups \
+             WHERE policy = 'automatic' ORDER BY id",
+        )
+        .await?;
+    conn.close().await?;
+    rows.into_iter()
+        .map(|row| match &row[..] {
+            [Some(id), tree, Some(allow)] => Ok(BaselineGroup {
+                id: id.parse().map_err(|_| corrupt(format!("group id \"{id}\"")))?,
+                rule: tree
+                    .as_deref()
+                    .map(Rule::from_json)
+                    .transpose()
+                    .map_err(|e| corrupt(format!("group {id}'s rule: {e}")))?,
+                allow_suspended: allow != "0",
+            }),
+            _ => Err(corrupt("a group row without id".into())),
+        })
+        .collect()
+}
+
+/// Evaluates `groups` on the database at `url`, one query each, in dependency order,
+/// with dates in `timezone` and relative dates resolved against `today`.
+pub async fn run(url: &str, groups: &[BaselineGroup], timezone: Tz, today: NaiveDate) -> AppResult<BaselineRun> {
+    let started = Instant::now();
+    let dialect = Dialect::of_url(url)?;
+    let order = dependency_order(groups)?;
+    let mut conn = Native::open(url, dialect).await?;
+    let ctx = SqlContext::new(dialect, timezone, today, field_types(&mut conn).await?);
+
+    conn.execute(
+        "CREATE TEMP TABLE baseline_members (group_id BIGINT NOT NULL, user_id BIGINT NOT NULL, \
+         PRIMARY KEY (group_id, user_id))",
+    )
+    .await?;
+    let evaluated: HashSet<i64> = groups.iter().map(|g| g.id).collect();
+    let referenced: BTreeSet<i64> =
+        groups.iter().filter_map(|g| g.rule.as_ref()).flat_map(Rule::referenced_groups).collect();
+    let stored: Vec<String> = referenced.iter().filter(|id| !evaluated.contains(id)).map(i64::to_string).collect();
+    if !stored.is_empty() {
+        conn.execute(&format!(
+            "INSERT INTO baseline_members (group_id, user_id) \
+             SELECT group_id, user_id FROM memberships WHERE group_id IN ({})",
+            stored.join(", ")
+        ))
+        .await?;
+    }
+
+    let mut results: Vec<Option<GroupRun>> = vec![None; groups.len()];
+    let mut queries = Duration::ZERO;
+    for i in order {
+        let group = &groups[i];
+        let sql = group_sql(group, &ctx)?;
+        let query_started = Instant::now();
+        let members = conn.ids(&sql).await?;
+        let elapsed = query_started.elapsed();
+        queries += elapsed;
+        if referenced.contains(&group.id) {
+            for chunk in members.chunks(INSERT_BATCH) {
+                let rows = list(chunk.iter().map(|user| format!("({}, {user})", group.id)));
+                conn.execute(&format!("INSERT INTO baseline_members (group_id, user_id) VALUES {rows}")).await?;
+            }
+        }
+        results[i] = Some(GroupRun { id: group.id, members, elapsed });
+    }
+    conn.execute("DROP TABLE baseline_members").await?;
+    conn.close().await?;
+    Ok(BaselineRun { groups: results.into_iter().flatten().collect(), queries, total: started.elapsed() })
+}
