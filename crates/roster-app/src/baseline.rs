@@ -189,7 +189,10 @@ enum Source {
     /// Epoch milliseconds, NULL when missing.
     Instant(String),
     /// An enrollment's time column in a course (a subquery for the course's id).
-    Enrollment { course: String, column: &'static str },
+    Enrollment {
+        course: String,
+        column: &'static str,
+    },
     /// `'true'` or `'false'`, NULL when missing.
     YesNo(String),
     Status,
@@ -365,7 +368,10 @@ impl SqlContext {
             Source::Text(column) => self.text(column, op, values)?,
             Source::Number(column) => match op {
                 Op::Eq | Op::In => {
-                    format!("{column} IN ({})", list(values.iter().map(|v| self.number(Some(v))).collect::<AppResult<Vec<_>>>()?))
+                    format!(
+                        "{column} IN ({})",
+                        list(values.iter().map(|v| self.number(Some(v))).collect::<AppResult<Vec<_>>>()?)
+                    )
                 }
                 Op::Lt => format!("{column} < {}", self.number(values.first())?),
                 Op::Le => format!("{column} <= {}", self.number(values.first())?),
@@ -522,7 +528,9 @@ pub fn group_sql(group: &BaselineGroup, ctx: &SqlContext) -> AppResult<String> {
         None => "FALSE".into(),
     };
     let listed = |list: &str| {
-        format!("EXISTS (SELECT 1 FROM group_lists l WHERE l.group_id = {id} AND l.list = '{list}' AND l.user_id = u.id)")
+        format!(
+            "EXISTS (SELECT 1 FROM group_lists l WHERE l.group_id = {id} AND l.list = '{list}' AND l.user_id = u.id)"
+        )
     };
     let matched = if group.allow_suspended {
         rule
