@@ -734,3 +734,62 @@ pub async fn run(url: &str, groups: &[BaselineGroup], timezone: Tz, today: Naive
     conn.close().await?;
     Ok(BaselineRun { groups: results.into_iter().flatten().collect(), queries, total: started.elapsed() })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use roster_domain::rule::parse;
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn a_day_starts_at_local_midnight_or_at_the_end_of_a_gap_over_it() {
+        assert_eq!(day_start(chrono_tz::UTC, day(1970, 1, 2)), Some(86_400_000));
+        // St. John's: UTC-2:30 in summer.
+        assert_eq!(day_start(chrono_tz::America::St_Johns, day(2025, 7, 1)), Some(1_751_337_000_000));
+        // São Paulo moved its clocks from 00:00 to 01:00 on 2018-11-04: that day began
+        // at 01:00 local, 03:00 UTC.
+        assert_eq!(day_start(chrono_tz::America::Sao_Paulo, day(2018, 11, 4)), Some(1_541_300_400_000));
+    }
+
+    fn group(id: i64, rule: &str) -> BaselineGroup {
+        let mut rule = parse(rule).unwrap();
+        // Names stand for ids here: "G7" is group 7.
+        let ids: Vec<(String, i64)> = (1..10).map(|i| (format!("G{i}"), i)).collect();
+        fn resolve(rule: &mut Rule, ids: &[(String, i64)]) {
+            match rule {
+                Rule::And(m) | Rule::Or(m) => m.iter_mut().for_each(|r| resolve(r, ids)),
+                Rule::Not(inner) => resolve(inner, ids),
+                Rule::Condition(Condition::MemberOf(g)) => {
+                    g.id = ids.iter().find(|(name, _)| *name == g.name).map(|(_, id)| *id);
+                }
+                Rule::Condition(Condition::Compare(_)) => {}
+            }
+        }
+        resolve(&mut rule, &ids);
+        BaselineGroup { id, rule: Some(rule), allow_suspended: false }
+    }
+
+    #[test]
+    fn referenced_groups_come_first_and_cycles_are_refused() {
+        let groups = [
+            group(1, r#"member_of("G2")"#),
+            group(2, r#"member_of("G3") or member_of("G9")"#),
+            group(3, "branch is empty"),
+        ];
+        assert_eq!(dependency_order(&groups).unwrap(), vec![2, 1, 0]);
+        let cycle = [group(1, r#"member_of("G2")"#), group(2, r#"not member_of("G1")"#)];
+        assert!(dependency_order(&cycle).is_err());
+    }
+
+    #[test]
+    fn negated_operators_are_not_of_a_never_null_positive() {
+        let ctx = SqlContext::new(Dialect::Sqlite, chrono_tz::UTC, day(2024, 1, 31), []);
+        let sql = rule_sql(&parse(r#"first_name != "a_b%""#).unwrap(), &ctx).unwrap();
+        assert_eq!(sql, r"NOT (COALESCE(lower(NULLIF(u.first_name, '')) IN (lower('a_b%')), FALSE))");
+        let sql = rule_sql(&parse(r#"last_name not contains "it's_""#).unwrap(), &ctx).unwrap();
+        assert_eq!(sql, r"NOT (COALESCE(lower(NULLIF(u.last_name, '')) LIKE lower('%it''s\_%') ESCAPE '\', FALSE))");
+    }
+}

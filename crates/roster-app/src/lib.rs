@@ -10,7 +10,8 @@
 //! - [`views`]: what the use cases return, as clients see it; [`labels`] and
 //!   [`rule_check`]: what the admin screens need besides (names for ids, a rule
 //!   checked as it is typed).
-//! - [`demo`]: the deterministic generator of realistic data, reused by the benchmark.
+//! - [`demo`]: the deterministic generator of realistic data, reused by the benchmark;
+//!   [`baseline`]: the benchmark's comparison, each rule as one SQL query.
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
