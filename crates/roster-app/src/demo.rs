@@ -25,11 +25,13 @@ pub struct DemoSpec {
     pub branches: usize,
     /// The seed: same seed, same data.
     pub seed: u64,
+    /// Whether to make the demo's groups (the benchmark makes its own).
+    pub groups: bool,
 }
 
 impl Default for DemoSpec {
     fn default() -> Self {
-        Self { users: 5000, courses: 30, enrollments_per_user: 3.0, branches: 46, seed: 42 }
+        Self { users: 5000, courses: 30, enrollments_per_user: 3.0, branches: 46, seed: 42, groups: true }
     }
 }
 
@@ -48,12 +50,12 @@ pub struct DemoSummary {
     pub groups: usize,
 }
 
-const FIRST: &[&str] = &[
+pub(crate) const FIRST: &[&str] = &[
     "James", "Maria", "Wei", "Fatima", "Olivia", "Liam", "Sofia", "Mohammed", "Emma", "Noah", "Zoë", "José", "Anna",
     "Lukas", "Chloé", "Hiroshi", "Priya", "Mateo", "Aisha", "Ethan", "Ingrid", "Kofi", "Elena", "Oscar", "Yuki",
     "Amara", "Léa", "Diego", "Hannah", "Raj", "Nora", "Björn", "Camille", "Tomasz", "Isabel", "Kenji",
 ];
-const LAST: &[&str] = &[
+pub(crate) const LAST: &[&str] = &[
     "Smith",
     "García",
     "Wang",
@@ -121,9 +123,9 @@ pub(crate) const JOB_TITLES: &[&str] = &[
     "Facilities Technician",
     "Data Analyst",
 ];
-const PRODUCTS: &[&str] = &["Freight", "Parcel", "Cold Chain", "Last Mile", "Consulting", "Retail"];
-const EMPLOYEE_STATUS: &[&str] = &["Full-time", "Part-time", "Contractor", "Intern", "Seasonal"];
-const ROLES: &[&str] = &["Employee", "Driver", "Manager", "Instructor", "Director"];
+pub(crate) const PRODUCTS: &[&str] = &["Freight", "Parcel", "Cold Chain", "Last Mile", "Consulting", "Retail"];
+pub(crate) const EMPLOYEE_STATUS: &[&str] = &["Full-time", "Part-time", "Contractor", "Intern", "Seasonal"];
+pub(crate) const ROLES: &[&str] = &["Employee", "Driver", "Manager", "Instructor", "Director"];
 const STUDENT_OR_EMPLOYEE: &[&str] = &["Employee", "Student"];
 pub(crate) const DOMAINS: &[&str] =
     &["acme.com", "acme.co.uk", "acme.de", "partners.acme-logistics.com", "gmail.com", "outlook.com"];
@@ -309,7 +311,9 @@ impl App {
             progress(made);
         }
         summary.users = made;
-        summary.groups = self.demo_groups().await?;
+        if spec.groups {
+            summary.groups = self.demo_groups().await?;
+        }
         Ok(summary)
     }
 
@@ -514,4 +518,66 @@ fn demo_enrollments(
             Enrollment { user_id, course_id, status, enrolled_at, completed_at }
         })
         .collect()
+}
+
+/// Writes `count` new demo users (numbered from `first`, so their usernames are new) as a
+/// user-import CSV file: the standard columns, then every demo field by name. Their sites
+/// are the leaf branches already stored.
+pub(crate) fn write_import_csv(
+    out: &mut impl std::io::Write,
+    branches: &[roster_domain::Branch],
+    first: usize,
+    count: usize,
+    seed: u64,
+    now: i64,
+) -> std::io::Result<()> {
+    let parents: std::collections::HashSet<i64> = branches.iter().filter_map(|b| b.parent_id).collect();
+    let sites: Vec<Site> = branches
+        .iter()
+        .filter(|b| !parents.contains(&b.id))
+        .map(|b| {
+            let country = REGIONS
+                .iter()
+                .flat_map(|(_, _, countries)| countries.iter())
+                .find(|(_, _, _, _, cities)| cities.contains(&b.name.as_str()));
+            Site {
+                branch_id: b.id,
+                city: country.and_then(|c| c.4.iter().find(|city| **city == b.name)).copied().unwrap_or("Head Office"),
+                language: country.map_or("en", |c| c.2),
+                timezone: country.map_or("UTC", |c| c.3),
+            }
+        })
+        .collect();
+    let codes: std::collections::HashMap<i64, &str> = branches.iter().map(|b| (b.id, b.code.as_str())).collect();
+    let defs = field_defs();
+    let mut line = String::new();
+    let header = ["username", "email", "first_name", "last_name", "status", "language", "timezone", "branch"]
+        .into_iter()
+        .map(str::to_owned)
+        .chain(defs.iter().map(|d| d.name.as_str().to_owned()));
+    roster_csv::encode_row(&mut line, header);
+    line.push('\n');
+    out.write_all(line.as_bytes())?;
+    let mut rng = StdRng::seed_from_u64(seed);
+    for i in first..first + count {
+        let u = demo_user(&mut rng, i, &sites, now);
+        line.clear();
+        let standard = [
+            u.username.clone(),
+            u.email.clone(),
+            u.first_name.clone().unwrap_or_default(),
+            u.last_name.clone().unwrap_or_default(),
+            u.status.as_str().to_owned(),
+            u.language.clone().unwrap_or_default(),
+            u.timezone.clone().unwrap_or_default(),
+            u.branch_id.and_then(|b| codes.get(&b)).map(|c| (*c).to_owned()).unwrap_or_default(),
+        ];
+        let fields = defs.iter().map(|d| {
+            u.fields.get(d.code.as_str()).and_then(|raw| d.from_stored(raw)).map(|v| v.display()).unwrap_or_default()
+        });
+        roster_csv::encode_row(&mut line, standard.into_iter().chain(fields));
+        line.push('\n');
+        out.write_all(line.as_bytes())?;
+    }
+    Ok(())
 }

@@ -74,6 +74,32 @@ pub enum Command {
         #[arg(long)]
         generate_only: bool,
     },
+    /// Measure Roster against DESIGN §8's targets and the SQL-per-rule baseline, on a
+    /// fresh database: prints a markdown table, writes JSON.
+    Bench {
+        /// Users to generate.
+        #[arg(long, default_value_t = 1_000_000)]
+        users: usize,
+        /// Automatic groups with random rules.
+        #[arg(long, default_value_t = 1000)]
+        groups: usize,
+        /// Single-user updates to time.
+        #[arg(long, default_value_t = 1000)]
+        updates: usize,
+        /// New users in the CSV import (default: a tenth of --users).
+        #[arg(long)]
+        import_users: Option<usize>,
+        /// The seed of the population and the rules.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// An empty database to run on (default: a new SQLite file in the temporary folder,
+        /// removed afterwards).
+        #[arg(long = "bench-database-url")]
+        database_url: Option<String>,
+        /// Where to write the figures as JSON.
+        #[arg(long, default_value = "bench.json")]
+        json: std::path::PathBuf,
+    },
 }
 
 /// `roster token ...`

@@ -1,6 +1,7 @@
 //! `roster`: the one binary. Every subcommand opens the database named by
 //! `--database-url` (or `ROSTER_DATABASE_URL`), migrates it, and calls roster-app.
 
+mod bench;
 mod cli;
 mod demo;
 mod groups;
@@ -61,6 +62,17 @@ async fn main() -> anyhow::Result<()> {
             println!("superadmin \"{username}\" can now log in to the web UI");
             Ok(())
         }
+        Command::Bench { users, groups, updates, import_users, seed, database_url, json } => {
+            let spec = bench::Spec {
+                users: *users,
+                groups: *groups,
+                updates: *updates,
+                import_users: import_users.unwrap_or(*users / 10),
+                seed: *seed,
+                json: json.clone(),
+            };
+            bench::run(&cli, database_url.as_deref(), spec).await
+        }
         Command::Demo { users, listen, database_url, generate_only } => {
             let app = open_url(database_url, &cli).await?;
             demo::run(app, *users, (!generate_only).then_some(listen.as_str())).await
@@ -74,7 +86,7 @@ async fn open(cli: &Cli) -> anyhow::Result<App> {
 }
 
 /// Opens and migrates the database at `url`, with the command line's settings.
-async fn open_url(url: &str, cli: &Cli) -> anyhow::Result<App> {
+pub(crate) async fn open_url(url: &str, cli: &Cli) -> anyhow::Result<App> {
     let timezone: chrono_tz::Tz = cli.timezone.parse().map_err(|_| {
         anyhow::anyhow!("unknown time zone \"{}\"; use an IANA name such as Europe/Paris", cli.timezone)
     })?;

@@ -2,44 +2,10 @@
 //! from CSV and exported from the shell while the server runs on the same database.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+mod common;
 
-fn command(db: &str, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_roster"));
-    c.env("ROSTER_LOG", "warn").env_remove("ROSTER_DATABASE_URL").arg("--database-url").arg(db).args(args);
-    c
-}
-
-fn roster(db: &str, args: &[&str]) -> Output {
-    command(db, args).output().expect("roster runs")
-}
-
-fn ok(out: &Output) -> String {
-    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-/// `roster serve` on a free port; killed on drop.
-struct Server(Child, String);
-
-impl Server {
-    fn start(db: &str) -> Self {
-        let mut child =
-            command(db, &["serve", "--listen", "127.0.0.1:0"]).stdout(Stdio::piped()).spawn().expect("serve starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let base = line.split_whitespace().find(|w| w.starts_with("http://")).expect("the URL is printed").to_owned();
-        Server(child, base)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::{ok, roster, Server};
+use std::process::Command;
 
 #[tokio::test]
 async fn an_operator_fills_a_group_from_csv_and_exports_it() {

@@ -5,81 +5,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+mod common;
+
+use common::{command, ok, on_both_databases, roster, Server};
 use std::time::{Duration, Instant};
-
-fn command(db: &str, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_roster"));
-    c.env("ROSTER_LOG", "warn").env_remove("ROSTER_DATABASE_URL").arg("--database-url").arg(db).args(args);
-    c
-}
-
-fn roster(db: &str, args: &[&str]) -> Output {
-    command(db, args).output().expect("roster runs")
-}
-
-fn ok(out: &Output) -> String {
-    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-/// `roster serve` on a free port; killed on drop.
-struct Server(Child, String);
-
-impl Server {
-    fn start(db: &str) -> Self {
-        let mut child =
-            command(db, &["serve", "--listen", "127.0.0.1:0"]).stdout(Stdio::piped()).spawn().expect("serve starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let base = line.split_whitespace().find(|w| w.starts_with("http://")).expect("the URL is printed").to_owned();
-        Server(child, base)
-    }
-
-    /// SIGKILL: no shutdown, no cleanup, as when a machine or an OOM killer stops it.
-    fn kill_9(mut self) {
-        let pid = self.0.id().to_string();
-        let killed = Command::new("kill").args(["-9", &pid]).status().expect("kill runs");
-        assert!(killed.success());
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Runs `test` on a fresh SQLite file, then on a fresh PostgreSQL database if enabled.
-async fn on_both_databases<F, Fut>(test: F)
-where
-    F: Fn(String) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    let dir = tempfile::tempdir().unwrap();
-    test(format!("sqlite://{}", dir.path().join("roster.db").display())).await;
-    let Some(admin_url) = std::env::var("ROSTER_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
-        assert!(std::env::var("CI").is_err(), "CI must set ROSTER_TEST_POSTGRES_URL");
-        return;
-    };
-    let name = format!("roster_cli_{}", std::process::id());
-    let admin = roster_store::Store::connect(&admin_url).await.unwrap();
-    let mut conn = admin.read().await.unwrap();
-    roster_store::execute_raw(&mut conn, &format!("CREATE DATABASE {name}")).await.unwrap();
-    drop(conn);
-    let (base, query) = admin_url.split_once('?').map_or((admin_url.as_str(), None), |(b, q)| (b, Some(q)));
-    let root = &base[..base.rfind('/').unwrap()];
-    test(match query {
-        Some(q) => format!("{root}/{name}?{q}"),
-        None => format!("{root}/{name}"),
-    })
-    .await;
-    let mut conn = admin.read().await.unwrap();
-    roster_store::execute_raw(&mut conn, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.unwrap();
-}
 
 async fn users_in(db: &str) -> i64 {
     let store = roster_store::Store::connect(db).await.unwrap();

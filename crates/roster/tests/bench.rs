@@ -1,0 +1,56 @@
+//! `roster bench` at a small scale, on SQLite and PostgreSQL: the whole run completes,
+//! the SQL-per-rule baseline agrees with Roster on every group (the run fails otherwise),
+//! and the figures come out as a table and as JSON.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{command, ok, on_both_databases};
+use serde_json::Value;
+
+#[tokio::test]
+async fn the_benchmark_runs_and_the_baseline_agrees_on_every_group() {
+    on_both_databases(|db| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let json = dir.path().join("bench.json");
+        let args = [
+            "bench",
+            "--users",
+            "3000",
+            "--groups",
+            "60",
+            "--updates",
+            "20",
+            "--bench-database-url",
+            &db,
+            "--json",
+            json.to_str().unwrap(),
+        ];
+        let table = ok(&command(&db, &args).output().unwrap());
+        assert!(table.contains("| measure | Roster | SQL-per-rule baseline |"), "{table}");
+        assert!(table.contains("60 groups, each query's result equal to Roster's"), "{table}");
+
+        let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        assert_eq!(report["users"], 3000);
+        let measures = report["measures"].as_array().unwrap();
+        let named = |start: &str| {
+            measures
+                .iter()
+                .find(|m| m["name"].as_str().unwrap().starts_with(start))
+                .unwrap_or_else(|| panic!("no measure \"{start}\" in {report}"))
+        };
+        let whole = named("whole evaluation");
+        assert!(whole["baseline"].as_f64().unwrap() > whole["value"].as_f64().unwrap());
+        assert!(named("every automatic group evaluated")["detail"].as_str().unwrap().starts_with("60 groups,"));
+        assert!(named("CSV import")["detail"].as_str().unwrap().contains("300 created"));
+        for m in ["rule edit on a large group: applied", "one user update", "peak resident memory"] {
+            assert!(named(m)["value"].as_f64().unwrap() > 0.0);
+        }
+
+        // The benchmark refuses a database that is not empty rather than mixing data.
+        let again = command(&db, &args).output().unwrap();
+        assert!(!again.status.success());
+        assert!(String::from_utf8_lossy(&again.stderr).contains("needs an empty database"));
+    })
+    .await;
+}
