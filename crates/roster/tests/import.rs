@@ -7,7 +7,7 @@
 use serde_json::Value;
 mod common;
 
-use common::{command, ok, on_both_databases, roster, Server};
+use common::{ok, on_both_databases, roster, Server};
 use std::time::{Duration, Instant};
 
 async fn users_in(db: &str) -> i64 {
