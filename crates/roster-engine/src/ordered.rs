@@ -16,7 +16,7 @@ use crate::posting::{add, empty, Posting, Union};
 /// Users between two cuts: a segment is split above twice this, and merged with a
 /// neighbour below half of it. A range's correction pieces hold at most about this
 /// many users at each end.
-const SEGMENT: u64 = 8192;
+const SEGMENT: u64 = 4096;
 
 /// A cut: every user whose key is below `key`.
 #[derive(Debug)]
