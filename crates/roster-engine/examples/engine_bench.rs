@@ -9,12 +9,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::{Duration, Instant};
 
 use chrono::{Days, NaiveDate};
 use roster_domain::rule::compile_text;
 use roster_domain::{Branch, Code, Course, EnrollmentStatus, FieldDef, FieldType, FieldValue, Name, UserStatus};
-use roster_engine::{AutomaticGroup, Catalog, Engine, EnrollmentRecord, UserRecord};
+use roster_engine::{AutomaticGroup, Catalog, Engine, EnrollmentRecord, Evaluation, UserRecord};
 
 /// SplitMix64: small, fast, reproducible.
 struct Rng(u64);
@@ -397,6 +398,17 @@ fn cpu_ticks() -> u64 {
     tick(11) + tick(12)
 }
 
+/// A hash of every group's members, to compare evaluations across versions of the engine.
+fn fingerprint(evaluation: &Evaluation) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    for g in &evaluation.groups {
+        g.group.hash(&mut hasher);
+        g.members.len().hash(&mut hasher);
+        g.members.iter().for_each(|u| u.hash(&mut hasher));
+    }
+    hasher.finish()
+}
+
 fn peak_rss() -> String {
     std::fs::read_to_string("/proc/self/status")
         .unwrap_or_default()
@@ -545,7 +557,7 @@ fn main() {
     }
     let evaluation = first.unwrap();
     let joined: u64 = evaluation.groups.iter().map(|g| g.joined.len()).sum();
-    println!("memberships: {joined}; {}", peak_rss());
+    println!("memberships: {joined}; fingerprint {:016x}; {}", fingerprint(&evaluation), peak_rss());
     let t = Instant::now();
     engine.commit(&evaluation);
     println!("commit: {}", ms(t.elapsed()));

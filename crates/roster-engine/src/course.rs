@@ -1,6 +1,7 @@
 //! Courses and enrollments: each user's enrollments for one user's evaluation, and for
 //! each course the users by status and by enrollment and completion day.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use roaring::RoaringBitmap;
@@ -11,7 +12,7 @@ use crate::columns::day_of;
 use crate::error::EngineError;
 use crate::input::EnrollmentRecord;
 use crate::ordered::DateIndex;
-use crate::posting::add;
+use crate::posting::{add, Union};
 use crate::text::fold;
 
 /// No completion day.
@@ -42,6 +43,28 @@ impl CourseColumns {
             CourseStatus::Failed => 3,
         };
         Some(&self.status[index])
+    }
+
+    /// The users enrolled in one of these statuses (`not_enrolled` aside): at most two
+    /// statuses united, or everyone enrolled but the other statuses.
+    pub(crate) fn in_statuses(&self, statuses: &[CourseStatus]) -> Cow<'_, RoaringBitmap> {
+        let united = |chosen: bool| {
+            let mut union = Union::default();
+            CourseStatus::ALL
+                .into_iter()
+                .filter(|s| statuses.contains(s) == chosen)
+                .filter_map(|s| self.in_status(s))
+                .for_each(|users| union.add_bitmap(users));
+            union.finish()
+        };
+        if statuses.iter().filter(|s| self.in_status(**s).is_some()).count() <= 2 {
+            return united(true);
+        }
+        let everyone = self.enrolled_at.present();
+        match united(false) {
+            others if others.is_empty() => Cow::Borrowed(everyone),
+            others => Cow::Owned(everyone - &*others),
+        }
     }
 }
 

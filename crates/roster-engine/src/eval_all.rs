@@ -3,7 +3,6 @@
 //! members last committed. What rule edits, imports, date roll-over and reconcile need.
 
 use std::borrow::Cow;
-use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
@@ -85,33 +84,44 @@ impl Engine {
     }
 
     /// Evaluates groups given in dependency order: level by level (a level's groups
-    /// name only groups of earlier levels), each level's groups shared among threads.
+    /// name only groups of earlier levels). The predicates several rules share are
+    /// computed once for the whole evaluation, a level's among threads, before its
+    /// groups are shared among threads.
     fn evaluate_in_order(&self, order: &[i64], today: NaiveDate) -> Evaluation {
+        let levels: Vec<Vec<(i64, &Group, &Automatic)>> = self
+            .levels(order)
+            .into_iter()
+            .map(|level| {
+                level
+                    .into_iter()
+                    .filter_map(|id| {
+                        let group = self.groups.get(&id)?;
+                        Some((id, group, group.automatic()?))
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut memo = Memo::default();
+        for (_, _, auto) in levels.iter().flatten() {
+            memo.expect(&auto.compiled);
+        }
         let mut results: HashMap<i64, RoaringBitmap> = HashMap::with_capacity(order.len());
         let mut groups = Vec::with_capacity(order.len());
-        for level in self.levels(order) {
+        for level in levels {
+            memo.fill(level.iter().map(|(_, _, auto)| &auto.compiled), self, today);
             let threads = self.threads.min(level.len() / GROUPS_PER_THREAD).max(1);
             let mut evaluated = if threads == 1 {
-                self.evaluate_level(&level, &results, today)
+                self.evaluate_level(&level, &memo, &results, today)
             } else {
-                std::thread::scope(|scope| {
-                    let handles: Vec<_> = (0..threads)
-                        .map(|t| {
-                            let share: Vec<i64> = level.iter().skip(t).step_by(threads).copied().collect();
-                            let results = &results;
-                            scope.spawn(move || self.evaluate_level(&share, results, today))
-                        })
-                        .collect();
-                    let mut all = Vec::with_capacity(level.len());
-                    for handle in handles {
-                        match handle.join() {
-                            Ok(part) => all.extend(part),
-                            Err(panic) => std::panic::resume_unwind(panic),
-                        }
-                    }
-                    all
+                let (memo, results) = (&memo, &results);
+                in_threads(threads, |t| {
+                    let share: Vec<_> = level.iter().skip(t).step_by(threads).copied().collect();
+                    self.evaluate_level(&share, memo, results, today)
                 })
             };
+            for (_, _, auto) in &level {
+                memo.done(&auto.compiled);
+            }
             evaluated.sort_by_key(|g| self.positions.get(&g.group).copied().unwrap_or(usize::MAX));
             for g in evaluated {
                 results.insert(g.group, g.members);
@@ -152,42 +162,41 @@ impl Engine {
     /// of the groups evaluated before.
     fn evaluate_level(
         &self,
-        level: &[i64],
+        level: &[(i64, &Group, &Automatic)],
+        memo: &Memo<'_>,
         results: &HashMap<i64, RoaringBitmap>,
         today: NaiveDate,
     ) -> Vec<GroupEvaluation> {
-        let autos: Vec<(i64, &Group, &Automatic)> = level
+        let members_of =
+            |g: i64| results.get(&g).or_else(|| self.groups.get(&g).map(|x| &x.members)).unwrap_or(empty());
+        let population =
+            Population { image: &self.image, predicates: &self.predicates, memo, members_of: &members_of, today };
+        level
             .iter()
-            .filter_map(|&id| {
-                let group = self.groups.get(&id)?;
-                Some((id, group, group.automatic()?))
+            .map(|&(id, group, auto)| {
+                let matched = population.matching(&auto.compiled);
+                let members = auto.members(matched, &self.image.active);
+                let (joined, left) = diff(&members, &group.members);
+                GroupEvaluation { group: id, members, joined, left }
             })
-            .collect();
-        let mut memo = Memo::default();
-        for (_, _, auto) in &autos {
-            memo.expect(&auto.compiled);
-        }
-        let mut evaluated = Vec::with_capacity(autos.len());
-        for (id, group, auto) in autos {
-            memo.fill(&auto.compiled, &self.predicates, &self.image, today);
-            // Defined here so that its borrow, tied to the memo's, ends with the rule.
-            let members_of =
-                |g: i64| results.get(&g).or_else(|| self.groups.get(&g).map(|x| &x.members)).unwrap_or(empty());
-            let population = Population {
-                image: &self.image,
-                predicates: &self.predicates,
-                memo: &memo,
-                members_of: &members_of,
-                today,
-            };
-            let matched = population.matching(&auto.compiled);
-            memo.done(&auto.compiled);
-            let members = auto.members(matched, &self.image.active);
-            let (joined, left) = diff(&members, &group.members);
-            evaluated.push(GroupEvaluation { group: id, members, joined, left });
-        }
-        evaluated
+            .collect()
     }
+}
+
+/// `work(t)` for each thread `t` of `threads`, their results together.
+fn in_threads<T: Send>(threads: usize, work: impl Fn(usize) -> Vec<T> + Sync) -> Vec<T> {
+    std::thread::scope(|scope| {
+        let work = &work;
+        let handles: Vec<_> = (0..threads).map(|t| scope.spawn(move || work(t))).collect();
+        let mut all = Vec::new();
+        for handle in handles {
+            match handle.join() {
+                Ok(part) => all.extend(part),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        all
+    })
 }
 
 /// Who joins and who leaves when `now` replaces `before`; quickly when either is empty
@@ -242,12 +251,16 @@ impl<'m> Population<'m> {
     }
 }
 
-/// The users of each predicate during one evaluation, dropped after their last use.
+/// The users of each predicate that several rules use, during one evaluation, dropped
+/// after their last use.
 #[derive(Debug, Default)]
 pub(crate) struct Memo<'a> {
     sets: HashMap<PredicateId, Set<'a>>,
     uses: HashMap<PredicateId, u32>,
 }
+
+/// Below this many predicates per thread, a thread would cost more than it saves.
+const PREDICATES_PER_THREAD: usize = 8;
 
 impl<'a> Memo<'a> {
     /// Counts the uses a rule will make.
@@ -257,17 +270,26 @@ impl<'a> Memo<'a> {
         }
     }
 
-    /// Computes the rule's predicates that later rules use too (the others are
-    /// computed, or avoided, where they are used).
-    pub(crate) fn fill(&mut self, rule: &CompiledRule, predicates: &'a Predicates, image: &'a Image, today: NaiveDate) {
-        for id in rule.predicates() {
-            if self.uses.get(&id).is_none_or(|&n| n < 2) {
-                continue;
-            }
-            if let (Entry::Vacant(slot), Some(p)) = (self.sets.entry(id), predicates.get(id)) {
-                slot.insert(p.users(image, today));
-            }
-        }
+    /// Computes, among the engine's threads, the predicates of these rules that
+    /// several rules use and that are not computed yet (the others are computed, or
+    /// avoided, where they are used).
+    fn fill<'r>(&mut self, rules: impl Iterator<Item = &'r CompiledRule>, engine: &'a Engine, today: NaiveDate) {
+        let mut missing: Vec<PredicateId> = rules
+            .flat_map(CompiledRule::predicates)
+            .filter(|id| self.uses.get(id).is_some_and(|&n| n >= 2) && !self.sets.contains_key(id))
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        let compute = |ids: &mut dyn Iterator<Item = PredicateId>| -> Vec<(PredicateId, Set<'a>)> {
+            ids.filter_map(|id| Some((id, engine.predicates.get(id)?.users(&engine.image, today)))).collect()
+        };
+        let threads = engine.threads.min(missing.len() / PREDICATES_PER_THREAD).max(1);
+        let computed = if threads == 1 {
+            compute(&mut missing.iter().copied())
+        } else {
+            in_threads(threads, |t| compute(&mut missing.iter().copied().skip(t).step_by(threads)))
+        };
+        self.sets.extend(computed);
     }
 
     /// Counts the rule's uses done, dropping what no later rule needs.

@@ -1,215 +1,255 @@
-//! Ordered indexes for dates and numbers: the users holding each value, kept so that a
-//! range is a few bitmap operations rather than a scan.
+//! Ordered indexes for dates and numbers: the users holding each value, and prefixes
+//! (every user below a cut) placed so that a few thousand users lie between two cuts.
+//! Any range is then one subtraction of two prefixes, corrected by the few values
+//! between each end and its nearest cut: a constant number of bitmap operations,
+//! however long the range, with memory bounded by the population rather than by the
+//! calendar.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::BTreeMap;
 use std::ops::Bound;
 
 use roaring::RoaringBitmap;
 
-use crate::posting::{add, Posting, Union};
+use crate::posting::{add, empty, Posting, Union};
 
-/// Hashes integer keys by one multiplication (Fibonacci hashing): day blocks are not
-/// chosen by an adversary.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct IntHasher(u64);
+/// Users between two cuts: a segment is split above twice this, and merged with a
+/// neighbour below half of it. A range's correction pieces hold at most about this
+/// many users at each end.
+const SEGMENT: u64 = 4096;
 
-impl Hasher for IntHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        }
-    }
-
-    fn write_i64(&mut self, n: i64) {
-        self.0 = (n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-}
-
-/// Days per small block (as a shift): 16.
-const SMALL: u32 = 4;
-/// Days per large block (as a shift): 256.
-const LARGE: u32 = 8;
-
-/// A large block's users, and every user whose day comes before the block.
-#[derive(Debug, Default)]
-struct Large {
-    users: RoaringBitmap,
+/// A cut: every user whose key is below `key`.
+#[derive(Debug)]
+struct Cut {
+    key: u64,
     before: RoaringBitmap,
 }
 
-/// Users by day (days counted from the common era), by blocks of 16 and 256 days, and
-/// for each 256-day block that holds a user, the users before it: a range of years is
-/// then one subtraction of two such prefixes, corrected by a few small blocks and days.
-/// A date change updates the prefixes of the blocks between its old and new day.
-#[derive(Debug, Default)]
-pub(crate) struct DateIndex {
-    days: BTreeMap<i64, RoaringBitmap>,
-    small: HashMap<i64, RoaringBitmap, BuildHasherDefault<IntHasher>>,
-    large: BTreeMap<i64, Large>,
+/// A place in the order of keys, and the users below it.
+#[derive(Debug, Clone, Copy)]
+struct Edge<'a> {
+    at: u128,
+    below: &'a RoaringBitmap,
+}
+
+/// Users by key, with cuts. Keys are `u64`; places between keys are `u128`, place `k`
+/// being just before key `k`, so that `u64::MAX + 1` is past every key.
+#[derive(Debug)]
+struct Ordered {
+    /// [`SEGMENT`], but in tests.
+    segment: u64,
+    values: BTreeMap<u64, Posting>,
+    cuts: Vec<Cut>,
+    /// Users per segment: segment `i` holds the keys from cut `i - 1` to cut `i`.
+    segments: Vec<u64>,
     present: RoaringBitmap,
 }
+
+impl Default for Ordered {
+    fn default() -> Self {
+        Self::with_segment(SEGMENT)
+    }
+}
+
+impl Ordered {
+    fn with_segment(segment: u64) -> Self {
+        Self { segment, values: BTreeMap::new(), cuts: Vec::new(), segments: vec![0], present: RoaringBitmap::new() }
+    }
+
+    /// Records that `user` (who holds no other key) holds `key`.
+    fn insert(&mut self, key: u64, user: u32) {
+        let posting = self.values.entry(key).or_default();
+        if posting.contains(user) {
+            return;
+        }
+        posting.insert(user);
+        add(&mut self.present, user);
+        let i = self.cuts.partition_point(|c| c.key <= key);
+        for cut in &mut self.cuts[i..] {
+            add(&mut cut.before, user);
+        }
+        self.segments[i] += 1;
+        if self.segments[i] > 2 * self.segment {
+            self.split(i);
+        }
+    }
+
+    /// Forgets that `user` holds `key`.
+    fn remove(&mut self, key: u64, user: u32) {
+        let Some(posting) = self.values.get_mut(&key) else {
+            return;
+        };
+        if !posting.remove(user) {
+            return;
+        }
+        if posting.len() == 0 {
+            self.values.remove(&key);
+        }
+        self.present.remove(user);
+        let i = self.cuts.partition_point(|c| c.key <= key);
+        for cut in &mut self.cuts[i..] {
+            cut.before.remove(user);
+        }
+        self.segments[i] -= 1;
+        self.merge(i);
+    }
+
+    /// Splits segment `i` at the first key past half of its users, unless it holds a
+    /// single key.
+    fn split(&mut self, i: usize) {
+        let from = if i == 0 { Bound::Unbounded } else { Bound::Included(self.cuts[i - 1].key) };
+        let to = self.cuts.get(i).map_or(Bound::Unbounded, |c| Bound::Excluded(c.key));
+        let half = self.segments[i] / 2;
+        let mut seen = 0;
+        let mut pieces = Union::default();
+        let mut at = None;
+        for (&key, posting) in self.values.range((from, to)) {
+            if seen >= half && seen > 0 {
+                at = Some(key);
+                break;
+            }
+            seen += posting.len();
+            pieces.add(posting);
+        }
+        let Some(key) = at else {
+            return;
+        };
+        let mut before = pieces.finish().into_owned();
+        if let Some(previous) = i.checked_sub(1).and_then(|p| self.cuts.get(p)) {
+            before |= &previous.before;
+        }
+        self.cuts.insert(i, Cut { key, before });
+        let rest = self.segments[i] - seen;
+        self.segments[i] = seen;
+        self.segments.insert(i + 1, rest);
+    }
+
+    /// Merges segment `i` with a neighbour when both together hold few users.
+    fn merge(&mut self, i: usize) {
+        let small = |a: u64, b: u64| a + b < self.segment / 2;
+        if i + 1 < self.segments.len() && small(self.segments[i], self.segments[i + 1]) {
+            self.cuts.remove(i);
+            self.segments[i] += self.segments.remove(i + 1);
+        } else if i > 0 && small(self.segments[i - 1], self.segments[i]) {
+            self.cuts.remove(i - 1);
+            self.segments[i - 1] += self.segments.remove(i);
+        }
+    }
+
+    /// The users whose key lies in `from..to` (places).
+    fn range(&self, from: u128, to: u128) -> Cow<'_, RoaringBitmap> {
+        let (Some((&min, _)), Some((&max, _))) = (self.values.first_key_value(), self.values.last_key_value()) else {
+            return Cow::Owned(RoaringBitmap::new());
+        };
+        let (min, end) = (u128::from(min), u128::from(max) + 1);
+        let (from, to) = (from.max(min), to.min(end));
+        if from >= to {
+            return Cow::Owned(RoaringBitmap::new());
+        }
+        if from == min && to == end {
+            return Cow::Borrowed(&self.present);
+        }
+        let (lower, upper) = (self.nearest(from, min, end), self.nearest(to, min, end));
+        if lower.at >= upper.at {
+            let mut union = Union::default();
+            self.between(from, to).for_each(|p| union.add(p));
+            return union.finish();
+        }
+        // upper − lower covers lower.at..upper.at; each end is then moved to its place.
+        let mut added = Union::default();
+        let mut removed = Union::default();
+        let (mut add_between, mut remove_between) = (Vec::new(), Vec::new());
+        if from < lower.at {
+            add_between.push((from, lower.at));
+        } else {
+            remove_between.push((lower.at, from));
+        }
+        if to > upper.at {
+            add_between.push((upper.at, to));
+        } else {
+            remove_between.push((to, upper.at));
+        }
+        for (a, b) in add_between {
+            self.between(a, b).for_each(|p| added.add(p));
+        }
+        for (a, b) in remove_between {
+            self.between(a, b).for_each(|p| removed.add(p));
+        }
+        let (added, removed) = (added.finish(), removed.finish());
+        let mut users = match (lower.below.is_empty(), removed.is_empty()) {
+            (true, true) => Cow::Borrowed(upper.below),
+            (true, false) => Cow::Owned(upper.below - &*removed),
+            (false, true) => Cow::Owned(upper.below - lower.below),
+            (false, false) => {
+                let mut users = upper.below - lower.below;
+                users -= &*removed;
+                Cow::Owned(users)
+            }
+        };
+        if !added.is_empty() {
+            *users.to_mut() |= &*added;
+        }
+        users
+    }
+
+    /// The cut nearest `place`, `min` (nobody below) and `end` (everyone below) being
+    /// cuts too.
+    fn nearest(&self, place: u128, min: u128, end: u128) -> Edge<'_> {
+        let i = self.cuts.partition_point(|c| u128::from(c.key) <= place);
+        fn cut(c: &Cut) -> Edge<'_> {
+            Edge { at: u128::from(c.key), below: &c.before }
+        }
+        let floor = i
+            .checked_sub(1)
+            .and_then(|p| self.cuts.get(p))
+            .map(cut)
+            .filter(|e| e.at >= min)
+            .unwrap_or(Edge { at: min, below: empty() });
+        let ceil = self.cuts.get(i).map(cut).filter(|e| e.at <= end).unwrap_or(Edge { at: end, below: &self.present });
+        if place - floor.at <= ceil.at - place {
+            floor
+        } else {
+            ceil
+        }
+    }
+
+    /// The postings of the keys in `from..to` (places).
+    fn between(&self, from: u128, to: u128) -> impl Iterator<Item = &Posting> {
+        let start = u64::try_from(from).ok().filter(|_| from < to);
+        let end = u64::try_from(to).map_or(Bound::Unbounded, Bound::Excluded);
+        start.into_iter().flat_map(move |s| self.values.range((Bound::Included(s), end))).map(|(_, p)| p)
+    }
+}
+
+/// A day's place in the order of `u64` keys.
+fn day_key(day: i64) -> u64 {
+    (day as u64) ^ (1 << 63)
+}
+
+/// Users by day (days counted from the common era).
+#[derive(Debug, Default)]
+pub(crate) struct DateIndex(Ordered);
 
 impl DateIndex {
     /// Records that `user` holds `day`.
     pub(crate) fn insert(&mut self, day: i64, user: u32) {
-        add(self.days.entry(day).or_default(), user);
-        add(self.small.entry(day >> SMALL).or_default(), user);
-        let b = day >> LARGE;
-        if !self.large.contains_key(&b) {
-            let before = match self.large.range(..b).next_back() {
-                Some((_, prev)) => &prev.before | &prev.users,
-                None => RoaringBitmap::new(),
-            };
-            self.large.insert(b, Large { users: RoaringBitmap::new(), before });
-        }
-        for (&k, block) in self.large.range_mut(b..) {
-            if k == b {
-                add(&mut block.users, user);
-            } else {
-                add(&mut block.before, user);
-            }
-        }
-        add(&mut self.present, user);
+        self.0.insert(day_key(day), user);
     }
 
     /// Forgets that `user` holds `day`.
     pub(crate) fn remove(&mut self, day: i64, user: u32) {
-        if let Some(users) = self.days.get_mut(&day) {
-            users.remove(user);
-            if users.is_empty() {
-                self.days.remove(&day);
-            }
-        }
-        if let Some(users) = self.small.get_mut(&(day >> SMALL)) {
-            users.remove(user);
-            if users.is_empty() {
-                self.small.remove(&(day >> SMALL));
-            }
-        }
-        let b = day >> LARGE;
-        let mut emptied = false;
-        for (&k, block) in self.large.range_mut(b..) {
-            if k == b {
-                block.users.remove(user);
-                emptied = block.users.is_empty();
-            } else {
-                block.before.remove(user);
-            }
-        }
-        if emptied {
-            self.large.remove(&b);
-        }
-        self.present.remove(user);
+        self.0.remove(day_key(day), user);
     }
 
     /// The users holding a date.
     pub(crate) fn present(&self) -> &RoaringBitmap {
-        &self.present
+        &self.0.present
     }
 
     /// The users whose day lies in `lo..=hi`.
     pub(crate) fn range(&self, lo: i64, hi: i64) -> Cow<'_, RoaringBitmap> {
-        let (Some(min), Some(max), Some((lo, hi))) = (self.min(), self.max(), self.clamp(lo, hi)) else {
-            return Cow::Owned(RoaringBitmap::new());
-        };
-        if lo == min && hi == max {
-            return Cow::Borrowed(&self.present);
-        }
-        if hi - lo < 2 << LARGE {
-            let mut parts = Vec::new();
-            self.parts(lo, hi, &mut parts);
-            return union(parts);
-        }
-        // before(x) is the prefix of a large block plus edge pieces after it, so the
-        // range is one subtraction of prefixes, corrected by the edges:
-        // (B_hi ∪ E_hi) − (B_lo ∪ E_lo) = ((B_hi − B_lo) ∪ E_hi) − E_lo, since B_lo ⊆ B_hi
-        // and E_hi lies after B_lo.
-        let mut upper = Vec::new();
-        if hi == max {
-            upper.push(&self.present);
-        } else {
-            self.before(hi + 1, &mut upper);
-        }
-        let mut lower = Vec::new();
-        if lo > min {
-            self.before(lo, &mut lower);
-        }
-        let (Some(&prefix), edges) = upper.split_first().map_or((None, &[][..]), |(p, e)| (Some(p), e)) else {
-            return Cow::Owned(RoaringBitmap::new());
-        };
-        let mut users = match lower.first() {
-            Some(&below) if std::ptr::eq(below, prefix) => RoaringBitmap::new(),
-            Some(&below) => prefix - below,
-            None if edges.is_empty() => return Cow::Borrowed(prefix),
-            None => prefix.clone(),
-        };
-        for edge in edges {
-            users |= *edge;
-        }
-        for edge in lower.iter().skip(1) {
-            users -= *edge;
-        }
-        Cow::Owned(users)
+        self.0.range(u128::from(day_key(lo)), u128::from(day_key(hi)) + 1)
     }
-
-    fn min(&self) -> Option<i64> {
-        self.days.first_key_value().map(|(&d, _)| d)
-    }
-
-    fn max(&self) -> Option<i64> {
-        self.days.last_key_value().map(|(&d, _)| d)
-    }
-
-    /// `lo..=hi` within the days held, unless empty.
-    fn clamp(&self, lo: i64, hi: i64) -> Option<(i64, i64)> {
-        let (lo, hi) = (lo.max(self.min()?), hi.min(self.max()?));
-        (lo <= hi).then_some((lo, hi))
-    }
-
-    /// The bitmaps that exactly cover the users before `day`: the prefix of the last
-    /// large block at or before it, then the pieces of that block up to `day`.
-    fn before<'a>(&'a self, day: i64, out: &mut Vec<&'a RoaringBitmap>) {
-        let b = day >> LARGE;
-        let Some((&k, block)) = self.large.range(..=b).next_back() else {
-            return;
-        };
-        out.push(&block.before);
-        if k < b {
-            out.push(&block.users);
-        } else if day > b << LARGE {
-            self.parts(b << LARGE, day - 1, out);
-        }
-    }
-
-    /// The day and block bitmaps that exactly cover `lo..=hi`: from each day, the
-    /// largest aligned block that fits.
-    fn parts<'a>(&'a self, lo: i64, hi: i64, out: &mut Vec<&'a RoaringBitmap>) {
-        let mut day = lo;
-        while day <= hi {
-            let fits = |shift: u32| day.rem_euclid(1 << shift) == 0 && day + (1 << shift) - 1 <= hi;
-            let (users, shift) = if fits(LARGE) {
-                (self.large.get(&(day >> LARGE)).map(|b| &b.users), LARGE)
-            } else if fits(SMALL) {
-                (self.small.get(&(day >> SMALL)), SMALL)
-            } else {
-                (self.days.get(&day), 0)
-            };
-            out.extend(users);
-            day += 1 << shift;
-        }
-    }
-}
-
-fn union(bitmaps: Vec<&RoaringBitmap>) -> Cow<'_, RoaringBitmap> {
-    let mut union = Union::default();
-    bitmaps.into_iter().for_each(|b| union.add_bitmap(b));
-    union.finish()
 }
 
 /// A number's place in the total order of finite numbers, `-0` and `0` being one.
@@ -225,86 +265,44 @@ pub(crate) fn number_key(n: f64) -> u64 {
 
 /// Users by number (as [`number_key`]).
 #[derive(Debug, Default)]
-pub(crate) struct NumberIndex {
-    values: BTreeMap<u64, Posting>,
-    present: RoaringBitmap,
-}
+pub(crate) struct NumberIndex(Ordered);
 
 impl NumberIndex {
     /// Records that `user` holds the number whose key is `key`.
     pub(crate) fn insert(&mut self, key: u64, user: u32) {
-        self.values.entry(key).or_default().insert(user);
-        add(&mut self.present, user);
+        self.0.insert(key, user);
     }
 
     /// Forgets that `user` holds the number whose key is `key`.
     pub(crate) fn remove(&mut self, key: u64, user: u32) {
-        if let Some(posting) = self.values.get_mut(&key) {
-            posting.remove(user);
-            if posting.len() == 0 {
-                self.values.remove(&key);
-            }
-        }
-        self.present.remove(user);
+        self.0.remove(key, user);
     }
 
     /// The users holding a number.
     pub(crate) fn present(&self) -> &RoaringBitmap {
-        &self.present
+        &self.0.present
     }
 
     /// The users holding one of these numbers (keys).
     pub(crate) fn equal(&self, keys: &[u64]) -> Cow<'_, RoaringBitmap> {
         let mut union = Union::default();
-        keys.iter().filter_map(|key| self.values.get(key)).for_each(|p| union.add(p));
+        keys.iter().filter_map(|key| self.0.values.get(key)).for_each(|p| union.add(p));
         union.finish()
     }
 
     /// The users whose number lies between the bounds (keys).
     pub(crate) fn range(&self, lo: Bound<u64>, hi: Bound<u64>) -> Cow<'_, RoaringBitmap> {
-        if is_empty_range(lo, hi) {
-            return Cow::Owned(RoaringBitmap::new());
-        }
-        let count: u64 = self.values.range((lo, hi)).map(|(_, p)| p.len()).sum();
-        if count.saturating_mul(2) <= self.present.len() {
-            return self.union((lo, hi));
-        }
-        let mut outside = Union::default();
-        let below = match lo {
-            Bound::Included(key) => Some(Bound::Excluded(key)),
-            Bound::Excluded(key) => Some(Bound::Included(key)),
-            Bound::Unbounded => None,
+        let from = match lo {
+            Bound::Included(key) => u128::from(key),
+            Bound::Excluded(key) => u128::from(key) + 1,
+            Bound::Unbounded => 0,
         };
-        let above = match hi {
-            Bound::Included(key) => Some(Bound::Excluded(key)),
-            Bound::Excluded(key) => Some(Bound::Included(key)),
-            Bound::Unbounded => None,
+        let to = match hi {
+            Bound::Included(key) => u128::from(key) + 1,
+            Bound::Excluded(key) => u128::from(key),
+            Bound::Unbounded => u128::from(u64::MAX) + 1,
         };
-        for (_, posting) in below
-            .into_iter()
-            .flat_map(|end| self.values.range((Bound::Unbounded, end)))
-            .chain(above.into_iter().flat_map(|start| self.values.range((start, Bound::Unbounded))))
-        {
-            outside.add(posting);
-        }
-        Cow::Owned(&self.present - &*outside.finish())
-    }
-
-    fn union(&self, range: (Bound<u64>, Bound<u64>)) -> Cow<'_, RoaringBitmap> {
-        let mut union = Union::default();
-        self.values.range(range).for_each(|(_, p)| union.add(p));
-        union.finish()
-    }
-}
-
-/// Whether no key lies between the bounds (which `BTreeMap::range` refuses).
-fn is_empty_range(lo: Bound<u64>, hi: Bound<u64>) -> bool {
-    match (lo, hi) {
-        (Bound::Included(a), Bound::Included(b)) => a > b,
-        (Bound::Included(a) | Bound::Excluded(a), Bound::Excluded(b)) | (Bound::Excluded(a), Bound::Included(b)) => {
-            a >= b
-        }
-        _ => false,
+        self.0.range(from, to)
     }
 }
 
@@ -347,6 +345,37 @@ mod tests {
         }
         check(&index, &days);
         assert_eq!(index.present().len(), days.len() as u64);
+    }
+
+    #[test]
+    fn day_ranges_match_a_scan_with_many_cuts_split_and_merged() {
+        let mut index = DateIndex(Ordered::with_segment(8));
+        let mut days: Vec<(i64, u32)> = (0u32..4000).map(|u| (i64::from(u * u % 997) - 300, u)).collect();
+        days.extend((4000..4100).map(|u| (42, u)));
+        for &(d, u) in &days {
+            index.insert(d, u);
+        }
+        assert!(index.0.cuts.len() > 100);
+        let check = |index: &DateIndex, days: &[(i64, u32)]| {
+            for lo in (-320..720).step_by(13) {
+                for hi in (lo - 3..720).step_by(29) {
+                    assert_eq!(*index.range(lo, hi), naive(days, lo, hi), "{lo}..={hi}");
+                }
+            }
+            assert_eq!(index.0.segments.iter().sum::<u64>(), days.len() as u64);
+        };
+        check(&index, &days);
+        for &(d, u) in days.iter().filter(|(d, u)| u % 5 != 0 || (100..400).contains(d)) {
+            index.remove(d, u);
+        }
+        days.retain(|(d, u)| u % 5 == 0 && !(100..400).contains(d));
+        check(&index, &days);
+        for u in 5000..6000 {
+            let d = i64::from(u % 11) * 50;
+            index.insert(d, u);
+            days.push((d, u));
+        }
+        check(&index, &days);
     }
 
     #[test]

@@ -49,17 +49,30 @@ impl Posting {
         }
     }
 
-    /// Removes a user.
-    pub(crate) fn remove(&mut self, user: u32) {
+    /// Removes a user; whether they were there.
+    pub(crate) fn remove(&mut self, user: u32) -> bool {
         match self {
-            Posting::One(other) if *other == user => *self = Posting::Empty,
+            Posting::One(other) if *other == user => {
+                *self = Posting::Empty;
+                true
+            }
             Posting::Many(users) => {
-                users.remove(user);
+                let removed = users.remove(user);
                 if users.is_empty() {
                     *self = Posting::Empty;
                 }
+                removed
             }
-            _ => {}
+            _ => false,
+        }
+    }
+
+    /// Whether a user is here.
+    pub(crate) fn contains(&self, user: u32) -> bool {
+        match self {
+            Posting::Empty => false,
+            Posting::One(other) => *other == user,
+            Posting::Many(users) => users.contains(user),
         }
     }
 

@@ -380,21 +380,17 @@ impl Predicate {
             }
             PredicateKey::BranchUnder(root) => Set::of(Cow::Borrowed(image.branches.subtree(*root))),
             PredicateKey::Course { course, statuses } => {
-                let columns = image.courses.get(*course);
+                // `not_enrolled` and some statuses: everyone but the other statuses.
                 let not_enrolled = statuses.contains(&CourseStatus::NotEnrolled);
-                let mut union = Union::default();
-                for status in CourseStatus::ALL {
-                    if statuses.contains(&status) != not_enrolled {
-                        if let Some(users) = columns.and_then(|c| c.in_status(status)) {
-                            union.add_bitmap(users);
-                        }
-                    }
-                }
-                if not_enrolled {
-                    Set::all_but(union.finish())
-                } else {
-                    Set::of(union.finish())
-                }
+                let enrolled: Vec<CourseStatus> = CourseStatus::ALL
+                    .into_iter()
+                    .filter(|s| *s != CourseStatus::NotEnrolled && statuses.contains(s) != not_enrolled)
+                    .collect();
+                let users = match image.courses.get(*course) {
+                    Some(columns) => columns.in_statuses(&enrolled),
+                    None => Cow::Owned(RoaringBitmap::new()),
+                };
+                Set::of(users).negated_if(not_enrolled)
             }
         }
     }
