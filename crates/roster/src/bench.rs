@@ -22,17 +22,25 @@ pub struct Spec {
 /// Runs the benchmark on `url` (an empty database) or on a new SQLite file it removes.
 pub async fn run(cli: &Cli, url: Option<&str>, spec: Spec) -> anyhow::Result<()> {
     let scratch = url.is_none().then(|| std::env::temp_dir().join(format!("roster-bench-{}.db", std::process::id())));
+    if let Some(path) = &scratch {
+        remove_sqlite(path);
+    }
     let url = match (url, &scratch) {
         (Some(url), _) => url.to_owned(),
         (None, path) => format!("sqlite://{}", path.clone().unwrap_or_default().display()),
     };
     let result = measure(cli, &url, &spec).await;
-    if let Some(path) = scratch {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-        }
+    if let Some(path) = &scratch {
+        remove_sqlite(path);
     }
     result
+}
+
+/// Removes a SQLite database file with its write-ahead log.
+fn remove_sqlite(path: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
 }
 
 async fn measure(cli: &Cli, url: &str, spec: &Spec) -> anyhow::Result<()> {

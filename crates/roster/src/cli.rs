@@ -69,7 +69,7 @@ pub enum Command {
         listen: String,
         /// The demo database.
         #[arg(long = "demo-database-url", default_value = "sqlite://roster-demo.db")]
-        database_url: String,
+        demo_database_url: String,
         /// Generate the data (if the database is empty) and exit without serving.
         #[arg(long)]
         generate_only: bool,
@@ -95,7 +95,7 @@ pub enum Command {
         /// An empty database to run on (default: a new SQLite file in the temporary folder,
         /// removed afterwards).
         #[arg(long = "bench-database-url")]
-        database_url: Option<String>,
+        bench_database_url: Option<String>,
         /// Where to write the figures as JSON.
         #[arg(long, default_value = "bench.json")]
         json: std::path::PathBuf,

@@ -62,7 +62,7 @@ async fn main() -> anyhow::Result<()> {
             println!("superadmin \"{username}\" can now log in to the web UI");
             Ok(())
         }
-        Command::Bench { users, groups, updates, import_users, seed, database_url, json } => {
+        Command::Bench { users, groups, updates, import_users, seed, bench_database_url, json } => {
             let spec = bench::Spec {
                 users: *users,
                 groups: *groups,
@@ -71,10 +71,10 @@ async fn main() -> anyhow::Result<()> {
                 seed: *seed,
                 json: json.clone(),
             };
-            bench::run(&cli, database_url.as_deref(), spec).await
+            bench::run(&cli, bench_database_url.as_deref(), spec).await
         }
-        Command::Demo { users, listen, database_url, generate_only } => {
-            let app = open_url(database_url, &cli).await?;
+        Command::Demo { users, listen, demo_database_url, generate_only } => {
+            let app = open_url(demo_database_url, &cli).await?;
             demo::run(app, *users, (!generate_only).then_some(listen.as_str())).await
         }
     }

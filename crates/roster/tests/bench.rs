@@ -26,7 +26,9 @@ async fn the_benchmark_runs_and_the_baseline_agrees_on_every_group() {
             "--json",
             json.to_str().unwrap(),
         ];
-        let table = ok(&command(&db, &args).output().unwrap());
+        // The global --database-url names another database: the benchmark must not touch it.
+        let elsewhere = format!("sqlite://{}", dir.path().join("elsewhere.db").display());
+        let table = ok(&command(&elsewhere, &args).output().unwrap());
         assert!(table.contains("| measure | Roster | SQL-per-rule baseline |"), "{table}");
         assert!(table.contains("60 groups, each query's result equal to Roster's"), "{table}");
 
@@ -47,8 +49,14 @@ async fn the_benchmark_runs_and_the_baseline_agrees_on_every_group() {
             assert!(named(m)["value"].as_f64().unwrap() > 0.0);
         }
 
+        let store = roster_store::Store::connect(&db).await.unwrap();
+        let mut conn = store.read().await.unwrap();
+        assert_eq!(roster_store::users::count(&mut conn).await.unwrap(), 3300);
+        drop(conn);
+        store.close().await;
+
         // The benchmark refuses a database that is not empty rather than mixing data.
-        let again = command(&db, &args).output().unwrap();
+        let again = command(&elsewhere, &args).output().unwrap();
         assert!(!again.status.success());
         assert!(String::from_utf8_lossy(&again.stderr).contains("needs an empty database"));
     })
