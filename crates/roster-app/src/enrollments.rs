@@ -64,7 +64,7 @@ impl App {
         let status = EnrollmentStatus::parse("status", &input.status)?;
         let id = parse_id("user", user_id)?;
         let mut tx = self.begin().await?;
-        let ctx = Context::load(&mut tx).await?;
+        let ctx = tx.context().await?;
         let scope = actor.scope(&ctx.tree);
         let user = self.visible_user(&mut tx, &scope, id).await?;
         let course = roster_store::courses::by_code(&mut tx, code)
@@ -85,7 +85,7 @@ impl App {
         };
         roster_store::enrollments::upsert(&mut tx, &enrollment).await?;
         let cause = self.cause(actor, format!("enrollment in \"{}\" set to {}", course.code, status.as_str()));
-        tx.user_changed(&user, &ctx.fields, &cause).await?;
+        tx.enrollment_changed(user.id, course.id, Some(&enrollment), &cause).await?;
         tx.commit().await?;
         Ok(EnrollmentView::new(enrollment, &HashMap::from([(course.id, course.code)])))
     }
@@ -94,7 +94,7 @@ impl App {
     pub async fn delete_enrollment(&self, actor: &Actor, code: &str, user_id: &str) -> AppResult<()> {
         let id = parse_id("user", user_id)?;
         let mut tx = self.begin().await?;
-        let ctx = Context::load(&mut tx).await?;
+        let ctx = tx.context().await?;
         let scope = actor.scope(&ctx.tree);
         let user = self.visible_user(&mut tx, &scope, id).await?;
         let course = roster_store::courses::by_code(&mut tx, code)
@@ -104,7 +104,7 @@ impl App {
             return Err(AppError::NotFound("enrollment".into()));
         }
         let cause = self.cause(actor, format!("enrollment in \"{}\" removed", course.code));
-        tx.user_changed(&user, &ctx.fields, &cause).await?;
+        tx.enrollment_changed(user.id, course.id, None, &cause).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -15,16 +15,18 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use roaring::RoaringBitmap;
 use roster_domain::{Enrollment, FieldDef, GroupPolicy, MembershipChange, MembershipSource, User};
-use roster_engine::{AutomaticGroup, Catalog, Engine, EnrollmentRecord, Evaluation, UserEvaluation, UserRecord};
+use roster_engine::{
+    AutomaticGroup, Catalog, Engine, EnrollmentRecord, Evaluation, UserChange, UserEvaluation, UserRecord,
+};
 use roster_store::changes::Touched;
 use roster_store::groups::ListKind;
 use roster_store::{AnyConnection, WriteTx};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::membership::Cause;
+use crate::membership::{Cause, UserMoves};
 use crate::rules::stored_rule;
-use crate::{App, AppError, AppResult};
+use crate::{App, AppError, AppResult, Context};
 
 /// Users loaded per query when the image is built.
 const LOAD_BATCH: i64 = 20_000;
@@ -39,6 +41,17 @@ const PER_USER_LIMIT: usize = 200;
 pub(crate) struct Image {
     engine: Option<Engine>,
     seq: i64,
+    /// The fields and branches as the image knows them, loaded on first use: what
+    /// validating a user needs, without two queries per write.
+    context: Option<Arc<Context>>,
+}
+
+impl Image {
+    /// Throws everything away: the next transaction rebuilds it from the database.
+    fn forget(&mut self) {
+        self.engine = None;
+        self.context = None;
+    }
 }
 
 /// The live state an [`App`] shares between its clones.
@@ -57,14 +70,14 @@ impl Live {
         // A panic while holding the lock leaves an image we cannot trust: start over.
         self.image.lock().unwrap_or_else(|poisoned| {
             let mut guard = poisoned.into_inner();
-            guard.engine = None;
+            guard.forget();
             guard
         })
     }
 
     /// Throws the image away: the next transaction rebuilds it from the database.
     pub(crate) fn forget(&self) {
-        self.lock().engine = None;
+        self.lock().forget();
     }
 
     /// The calendar day of `ms` in the platform time zone.
@@ -97,7 +110,7 @@ struct DirtyGuard {
 impl Drop for DirtyGuard {
     fn drop(&mut self) {
         if self.dirty {
-            self.live.lock().engine = None;
+            self.live.lock().forget();
         }
     }
 }
@@ -156,6 +169,16 @@ impl LiveTx {
         Ok(f(engine))
     }
 
+    /// The fields and branches, as this transaction sees them.
+    pub(crate) async fn context(&mut self) -> AppResult<Arc<Context>> {
+        if let Some(context) = self.live.lock().context.clone() {
+            return Ok(context);
+        }
+        let context = Arc::new(Context::load(&mut self.tx).await?);
+        self.live.lock().context = Some(context.clone());
+        Ok(context)
+    }
+
     /// Records that `t` changed, for the change log.
     pub(crate) fn touch(&mut self, t: Touched) {
         self.touched.push(t);
@@ -183,20 +206,35 @@ impl LiveTx {
         Ok(())
     }
 
-    /// A user was created or changed (fields, status, branch, enrollments): brings the
-    /// image up to date and moves the user's automatic memberships. `user` is the row as
-    /// just written; `fields` the field definitions it was checked against.
+    /// A user was created or changed (fields, status, branch): the image takes the row
+    /// as just written (`fields`: the definitions it was checked against), and the
+    /// user's automatic memberships move — only in the groups whose rules read what
+    /// changed.
     pub(crate) async fn user_changed(&mut self, user: &User, fields: &[FieldDef], why: &Cause) -> AppResult<()> {
-        let enrollments = roster_store::enrollments::of_user(&mut self.tx, user.id).await?;
-        let courses = roster_store::courses::all(&mut self.tx).await?.into_iter().map(|c| c.id).collect();
-        let loaded: LoadedUser = (
-            user_record(user, fields, &self.live),
-            enrollments.iter().map(|e| enrollment_record(e, &self.live)).collect(),
-            courses,
-        );
+        let record = user_record(user, fields, &self.live);
         self.touch(Touched::User(user.id));
-        self.engine_mut(|e| apply_user(e, &loaded))?.map_err(engine_error)?;
-        self.reevaluate_user(user.id, why).await
+        let change = self.engine_mut(|e| e.upsert_user(&record))?.map_err(engine_error)?;
+        self.reevaluate_change(&change, why).await
+    }
+
+    /// A user's enrollment in a course was set (`Some`) or removed (`None`): the image
+    /// takes it and the user's automatic memberships move.
+    pub(crate) async fn enrollment_changed(
+        &mut self,
+        user: i64,
+        course: i64,
+        enrollment: Option<&Enrollment>,
+        why: &Cause,
+    ) -> AppResult<()> {
+        let record = enrollment.map(|e| enrollment_record(e, &self.live).1);
+        self.touch(Touched::User(user));
+        let change = self
+            .engine_mut(|e| match &record {
+                Some(r) => e.set_enrollment(user, course, r),
+                None => e.clear_enrollment(user, course),
+            })?
+            .map_err(engine_error)?;
+        self.reevaluate_change(&change, why).await
     }
 
     /// Many users were just written in bulk (an import): the image takes them all at
@@ -214,38 +252,36 @@ impl LiveTx {
     /// them from the image.
     pub(crate) async fn user_deleted(&mut self, user: i64, why: &Cause) -> AppResult<()> {
         let groups = roster_store::memberships::group_ids_of_user(&mut self.tx, user).await?;
-        for g in &groups {
-            crate::membership::leave(&mut self.tx, *g, &[user], why).await?;
-        }
+        let moves = UserMoves { left: groups, ..UserMoves::default() };
+        crate::membership::move_user(&mut self.tx, user, &moves, why).await?;
         self.touch(Touched::User(user));
         let _ = self.engine_mut(|e| e.remove_user(user))?;
         Ok(())
     }
 
-    /// Evaluates one user against every automatic group and writes what moves.
-    async fn reevaluate_user(&mut self, user: i64, why: &Cause) -> AppResult<()> {
+    /// Evaluates, for the user a write changed, the automatic groups whose rules read
+    /// what changed, and writes what moves.
+    async fn reevaluate_change(&mut self, change: &UserChange, why: &Cause) -> AppResult<()> {
         let today = self.today;
-        let evaluation = self.engine(|e| e.evaluate_user(user, today))?.map_err(engine_error)?;
+        let evaluation = self.engine(|e| e.evaluate_change(change, today))?.map_err(engine_error)?;
         if evaluation.changes.is_empty() {
             return Ok(());
         }
-        let included: HashSet<i64> =
-            roster_store::groups::lists_of_user(&mut self.tx, user, ListKind::Include).await?.into_iter().collect();
-        for delta in &evaluation.changes {
-            match delta.change {
-                MembershipChange::Joined => {
-                    let source = if included.contains(&delta.group) {
-                        MembershipSource::Include
-                    } else {
-                        MembershipSource::Rule
-                    };
-                    crate::membership::join(&mut self.tx, delta.group, &[user], source, why).await?;
-                }
-                MembershipChange::Left => {
-                    crate::membership::leave(&mut self.tx, delta.group, &[user], why).await?;
+        let user = evaluation.user;
+        let moves = self.engine(|e| {
+            let mut moves = UserMoves::default();
+            for delta in &evaluation.changes {
+                match delta.change {
+                    MembershipChange::Joined if is_listed(e.included(delta.group), user) => {
+                        moves.by_list.push(delta.group);
+                    }
+                    MembershipChange::Joined => moves.by_rule.push(delta.group),
+                    MembershipChange::Left => moves.left.push(delta.group),
                 }
             }
-        }
+            moves
+        })?;
+        crate::membership::move_user(&mut self.tx, user, &moves, why).await?;
         self.engine_mut(|e| e.commit_user(&evaluation))?;
         Ok(())
     }
@@ -262,19 +298,19 @@ impl LiveTx {
         if joined.is_empty() && left.is_empty() {
             return Ok(());
         }
-        let dependents = self.engine_mut(|e| -> Result<Vec<i64>, roster_engine::EngineError> {
-            e.add_members(group, joined)?;
-            e.remove_members(group, left)?;
-            Ok(e.dependents(group))
+        let moved = self.engine_mut(|e| -> Result<(Vec<UserChange>, Vec<i64>), roster_engine::EngineError> {
+            let mut changes = e.add_members(group, joined)?;
+            changes.extend(e.remove_members(group, left)?);
+            Ok((changes, e.dependents(group)))
         })?;
-        let dependents = dependents.map_err(engine_error)?;
+        let (changes, dependents) = moved.map_err(engine_error)?;
         if dependents.is_empty() {
             return Ok(());
         }
-        if joined.len() + left.len() <= PER_USER_LIMIT {
-            for user in joined.iter().chain(left) {
-                self.touch(Touched::User(*user));
-                self.reevaluate_user(*user, why).await?;
+        if changes.len() <= PER_USER_LIMIT {
+            for change in &changes {
+                self.touch(Touched::User(change.user()));
+                self.reevaluate_change(change, why).await?;
             }
             Ok(())
         } else {
@@ -315,24 +351,23 @@ impl LiveTx {
         self.engine_mut(|e| e.commit(evaluation))
     }
 
-    /// Writes the joins and leaves of an evaluation, with events.
+    /// Writes the joins and leaves of an evaluation, with events. The evaluation is a
+    /// diff against the memberships the engine holds as committed, which are the
+    /// database's: nothing is asked of the database before writing.
     pub(crate) async fn write_evaluation(&mut self, evaluation: &Evaluation, why: &Cause) -> AppResult<()> {
         for g in &evaluation.groups {
             if g.joined.is_empty() && g.left.is_empty() {
                 continue;
             }
             self.touch(Touched::Group(g.group));
-            let include: RoaringBitmap = roster_store::groups::list_users(&mut self.tx, g.group, ListKind::Include)
-                .await?
-                .into_iter()
-                .filter_map(|u| u32::try_from(u).ok())
-                .collect();
-            let by_rule: Vec<i64> = (&g.joined - &include).iter().map(i64::from).collect();
-            let by_list: Vec<i64> = (&g.joined & &include).iter().map(i64::from).collect();
-            let left: Vec<i64> = g.left.iter().map(i64::from).collect();
-            crate::membership::join(&mut self.tx, g.group, &by_rule, MembershipSource::Rule, why).await?;
-            crate::membership::join(&mut self.tx, g.group, &by_list, MembershipSource::Include, why).await?;
-            crate::membership::leave(&mut self.tx, g.group, &left, why).await?;
+            let (by_rule, by_list) = self.engine(|e| match e.included(g.group) {
+                Some(include) if !include.is_empty() => (&g.joined - include, &g.joined & include),
+                _ => (g.joined.clone(), RoaringBitmap::new()),
+            })?;
+            let ids = |set: &RoaringBitmap| set.iter().map(i64::from).collect::<Vec<i64>>();
+            crate::membership::join_new(&mut self.tx, g.group, &ids(&by_rule), MembershipSource::Rule, why).await?;
+            crate::membership::join_new(&mut self.tx, g.group, &ids(&by_list), MembershipSource::Include, why).await?;
+            crate::membership::leave_known(&mut self.tx, g.group, &ids(&g.left), why).await?;
         }
         Ok(())
     }
@@ -341,6 +376,7 @@ impl LiveTx {
     /// move re-evaluates everyone, since `branch under` may now answer otherwise.
     pub(crate) async fn catalog_changed(&mut self, moved_branch: bool, why: &Cause) -> AppResult<()> {
         self.touch(Touched::Catalog);
+        self.live.lock().context = None;
         let catalog = load_catalog(&mut self.tx).await?;
         let applied = self.engine_mut(|e| e.set_catalog(&catalog))?;
         if applied.is_err() {
@@ -372,6 +408,11 @@ impl LiveTx {
             }
         }
     }
+}
+
+/// Whether `user` is on a list.
+fn is_listed(list: Option<&RoaringBitmap>, user: i64) -> bool {
+    list.is_some_and(|l| u32::try_from(user).is_ok_and(|u| l.contains(u)))
 }
 
 fn stale() -> AppError {
@@ -569,6 +610,7 @@ async fn catch_up(live: &Arc<Live>, conn: &mut AnyConnection, today: NaiveDate) 
     let engine = build(conn, live, today).await?;
     let mut image = live.lock();
     image.engine = Some(engine);
+    image.context = None;
     image.seq = last;
     Ok(())
 }
@@ -583,6 +625,7 @@ async fn replay(live: &Arc<Live>, conn: &mut AnyConnection, changes: &[(i64, Tou
     if touched.contains(&Touched::Catalog) {
         let catalog = load_catalog(conn).await?;
         let mut image = live.lock();
+        image.context = None;
         let engine = image.engine.as_mut().ok_or_else(stale)?;
         engine.set_catalog(&catalog).map_err(engine_error)?;
     }

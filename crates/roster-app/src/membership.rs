@@ -2,12 +2,12 @@
 //! the group's member count and one membership event per join or leave, together.
 
 use roster_domain::{Group, GroupPolicy, MembershipChange, MembershipSource};
-use roster_store::events::NewEvent;
+use roster_store::events::{Moved, Said};
 use roster_store::groups::ListKind;
 use roster_store::AnyConnection;
 
 use crate::live::LiveTx;
-use crate::AppResult;
+use crate::{AppError, AppResult};
 
 /// Who and why, recorded on every event a change makes.
 #[derive(Debug, Clone)]
@@ -41,9 +41,7 @@ pub(crate) async fn join(
     let mut new: Vec<i64> = users.iter().copied().filter(|u| existing.binary_search(u).is_err()).collect();
     new.sort_unstable();
     new.dedup();
-    roster_store::memberships::insert_many(conn, group_id, &new, source, cause.at, Some(&cause.actor)).await?;
-    roster_store::groups::add_to_count(conn, group_id, new.len() as i64).await?;
-    record(conn, group_id, &new, MembershipChange::Joined, cause).await?;
+    join_new(conn, group_id, &new, source, cause).await?;
     Ok(new)
 }
 
@@ -55,25 +53,94 @@ pub(crate) async fn leave(
     cause: &Cause,
 ) -> AppResult<Vec<i64>> {
     let existing = roster_store::memberships::which_are_members(conn, group_id, users).await?;
-    roster_store::memberships::delete_many(conn, group_id, &existing).await?;
-    roster_store::groups::add_to_count(conn, group_id, -(existing.len() as i64)).await?;
-    record(conn, group_id, &existing, MembershipChange::Left, cause).await?;
+    leave_known(conn, group_id, &existing, cause).await?;
     Ok(existing)
 }
 
-async fn record(
+/// Makes `users` members of `group_id`; none of them is one yet (the engine's diff
+/// says so: a stale image would hit the primary key and roll the change back).
+pub(crate) async fn join_new(
     conn: &mut AnyConnection,
     group_id: i64,
     users: &[i64],
-    change: MembershipChange,
+    source: MembershipSource,
     cause: &Cause,
 ) -> AppResult<()> {
-    let events: Vec<NewEvent<'_>> = users
-        .iter()
-        .map(|u| NewEvent { group_id, user_id: *u, change, at: cause.at, actor: &cause.actor, cause: &cause.why })
-        .collect();
-    roster_store::events::insert_many(conn, &events).await?;
+    if users.is_empty() {
+        return Ok(());
+    }
+    roster_store::memberships::insert_many(conn, group_id, users, source, cause.at, Some(&cause.actor)).await?;
+    roster_store::groups::add_to_counts(conn, &[group_id], users.len() as i64).await?;
+    let moved = Moved::Users { group_id, users };
+    roster_store::events::record(conn, moved, said(MembershipChange::Joined, cause)).await?;
     Ok(())
+}
+
+/// Ends the membership of `users` in `group_id`; all of them are members.
+pub(crate) async fn leave_known(
+    conn: &mut AnyConnection,
+    group_id: i64,
+    users: &[i64],
+    cause: &Cause,
+) -> AppResult<()> {
+    if users.is_empty() {
+        return Ok(());
+    }
+    let deleted = roster_store::memberships::delete_many(conn, group_id, users).await?;
+    expect_rows(deleted, users.len())?;
+    roster_store::groups::add_to_counts(conn, &[group_id], -(users.len() as i64)).await?;
+    let moved = Moved::Users { group_id, users };
+    roster_store::events::record(conn, moved, said(MembershipChange::Left, cause)).await?;
+    Ok(())
+}
+
+/// One user's memberships as the engine moved them: the groups joined (by rule, by
+/// include list) and left, each set in one statement whatever its size.
+#[derive(Debug, Default)]
+pub(crate) struct UserMoves {
+    pub by_rule: Vec<i64>,
+    pub by_list: Vec<i64>,
+    pub left: Vec<i64>,
+}
+
+/// Writes one user's moves: memberships, member counts and events.
+pub(crate) async fn move_user(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    moves: &UserMoves,
+    cause: &Cause,
+) -> AppResult<()> {
+    let by = Some(cause.actor.as_str());
+    roster_store::memberships::insert_of_user(conn, user_id, &moves.by_rule, MembershipSource::Rule, cause.at, by)
+        .await?;
+    roster_store::memberships::insert_of_user(conn, user_id, &moves.by_list, MembershipSource::Include, cause.at, by)
+        .await?;
+    let deleted = roster_store::memberships::delete_of_user(conn, user_id, &moves.left).await?;
+    expect_rows(deleted, moves.left.len())?;
+    let joined: Vec<i64> = moves.by_rule.iter().chain(&moves.by_list).copied().collect();
+    roster_store::groups::add_to_counts(conn, &joined, 1).await?;
+    roster_store::groups::add_to_counts(conn, &moves.left, -1).await?;
+    let moved = Moved::Groups { user_id, groups: &joined };
+    roster_store::events::record(conn, moved, said(MembershipChange::Joined, cause)).await?;
+    let moved = Moved::Groups { user_id, groups: &moves.left };
+    roster_store::events::record(conn, moved, said(MembershipChange::Left, cause)).await?;
+    Ok(())
+}
+
+fn said(change: MembershipChange, cause: &Cause) -> Said<'_> {
+    Said { change, at: cause.at, actor: &cause.actor, cause: &cause.why }
+}
+
+/// Memberships the engine knew of were not all there: the image is out of step with
+/// the database, and the change must not commit (its counts would be wrong).
+fn expect_rows(deleted: u64, expected: usize) -> AppResult<()> {
+    if deleted == expected as u64 {
+        Ok(())
+    } else {
+        Err(AppError::Internal(roster_store::StoreError::Corrupt(format!(
+            "the membership image expected {expected} memberships to end, the database had {deleted}"
+        ))))
+    }
 }
 
 /// Adds users to a group as an administrator asks: a manual group gains them as

@@ -219,7 +219,8 @@ impl App {
     /// Creates a user.
     pub async fn create_user(&self, actor: &Actor, input: NewUser) -> AppResult<UserView> {
         let mut tx = self.begin().await?;
-        let (ctx, scope) = self.scoped(&mut tx, actor).await?;
+        let ctx = tx.context().await?;
+        let scope = actor.scope(&ctx.tree);
         let user = self.insert_user(&mut tx, actor, &ctx, &scope, input).await?;
         tx.commit().await?;
         Ok(UserView::new(user, &ctx.tree))
@@ -272,7 +273,8 @@ impl App {
     pub async fn update_user(&self, actor: &Actor, id: &str, patch: UserPatch) -> AppResult<UserView> {
         let id = crate::parse_id("user", id)?;
         let mut tx = self.begin().await?;
-        let (ctx, scope) = self.scoped(&mut tx, actor).await?;
+        let ctx = tx.context().await?;
+        let scope = actor.scope(&ctx.tree);
         let user = self.change_user(&mut tx, actor, &ctx, &scope, id, patch).await?;
         tx.commit().await?;
         Ok(UserView::new(user, &ctx.tree))

@@ -288,6 +288,12 @@ impl Engine {
         self.groups.get(&group).map(|g| &g.members)
     }
 
+    /// An automatic group's include list (`None` for a manual or unknown group): what
+    /// tells a join by the list from a join by the rule.
+    pub fn included(&self, group: i64) -> Option<&RoaringBitmap> {
+        self.groups.get(&group).and_then(Group::automatic).map(|a| &a.include)
+    }
+
     /// The groups a user is a member of (as committed), sorted.
     pub fn groups_of(&self, user: i64) -> Vec<i64> {
         let Ok(id) = user_key(user) else {

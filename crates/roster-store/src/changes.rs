@@ -26,18 +26,25 @@ impl Touched {
     }
 }
 
-/// Appends changes; returns the last sequence number written (or `None` for none).
+/// Appends changes, in order within each kind (one statement per kind of change, for
+/// any number); returns the last sequence number written (or `None` for none).
 pub async fn append(conn: &mut AnyConnection, touched: &[Touched], at: i64) -> Result<Option<i64>, StoreError> {
     let mut last = None;
-    for chunk in touched.chunks(500) {
-        let mut p = crate::params::Params::new(conn);
-        let sql = format!("INSERT INTO changes (kind, entity, at) VALUES {} RETURNING seq", p.rows(chunk.len(), 3));
-        let mut q = sqlx::query_scalar::<_, i64>(&sql);
-        for t in chunk {
-            let (kind, id) = t.parts();
-            q = q.bind(kind).bind(id).bind(at);
+    for kind in ["catalog", "group", "user"] {
+        let ids: Vec<i64> = touched.iter().map(|t| t.parts()).filter(|(k, _)| *k == kind).map(|(_, id)| id).collect();
+        if ids.is_empty() {
+            continue;
         }
-        last = q.fetch_all(&mut *conn).await?.into_iter().max().or(last);
+        let mut p = crate::params::Params::new(conn);
+        let sql = format!(
+            "INSERT INTO changes (kind, at, entity) SELECT {}, {}, id FROM {} AS t RETURNING seq",
+            p.next(),
+            p.next(),
+            p.id_table()
+        );
+        let seqs =
+            sqlx::query_scalar::<_, i64>(&sql).bind(kind).bind(at).bind(p.ids(&ids)).fetch_all(&mut *conn).await?;
+        last = seqs.into_iter().max().max(last);
     }
     Ok(last)
 }

@@ -7,23 +7,6 @@ use sqlx::AnyConnection;
 use crate::params::Params;
 use crate::{col, Page, StoreError};
 
-/// A join or leave to record.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewEvent<'a> {
-    /// The group.
-    pub group_id: i64,
-    /// The user.
-    pub user_id: i64,
-    /// Joined or left.
-    pub change: MembershipChange,
-    /// When, epoch milliseconds.
-    pub at: i64,
-    /// Who.
-    pub actor: &'a str,
-    /// Why.
-    pub cause: &'a str,
-}
-
 fn from_row(row: &AnyRow) -> Result<MembershipEvent, StoreError> {
     let change: String = col(row, "change")?;
     Ok(MembershipEvent {
@@ -37,19 +20,66 @@ fn from_row(row: &AnyRow) -> Result<MembershipEvent, StoreError> {
     })
 }
 
-/// Records events in multi-row statements.
-pub async fn insert_many(conn: &mut AnyConnection, events: &[NewEvent<'_>]) -> Result<(), StoreError> {
-    for chunk in events.chunks(500) {
-        let sql = format!(
-            "INSERT INTO membership_events (group_id, user_id, change, at, actor, cause) VALUES {}",
-            Params::new(conn).rows(chunk.len(), 6)
-        );
-        let mut q = sqlx::query(&sql);
-        for e in chunk {
-            q = q.bind(e.group_id).bind(e.user_id).bind(e.change.as_str()).bind(e.at).bind(e.actor).bind(e.cause);
-        }
-        q.execute(&mut *conn).await?;
+/// Who moved where: one group and many users, or one user and many groups.
+#[derive(Debug, Clone, Copy)]
+pub enum Moved<'a> {
+    /// These users joined or left this group.
+    Users {
+        /// The group.
+        group_id: i64,
+        /// The users, in the order their events are recorded.
+        users: &'a [i64],
+    },
+    /// This user joined or left these groups.
+    Groups {
+        /// The user.
+        user_id: i64,
+        /// The groups, in the order their events are recorded.
+        groups: &'a [i64],
+    },
+}
+
+/// What every event of one [`record`] says besides who and where.
+#[derive(Debug, Clone, Copy)]
+pub struct Said<'a> {
+    /// Joined or left.
+    pub change: MembershipChange,
+    /// When, epoch milliseconds.
+    pub at: i64,
+    /// Who.
+    pub actor: &'a str,
+    /// Why.
+    pub cause: &'a str,
+}
+
+/// Records one event per user (or group) moved: one statement for any number.
+pub async fn record(conn: &mut AnyConnection, moved: Moved<'_>, said: Said<'_>) -> Result<(), StoreError> {
+    let (fixed, many, columns) = match moved {
+        Moved::Users { group_id, users } => (group_id, users, "group_id, user_id"),
+        Moved::Groups { user_id, groups } => (user_id, groups, "user_id, group_id"),
+    };
+    if many.is_empty() {
+        return Ok(());
     }
+    let mut p = Params::new(conn);
+    let sql = format!(
+        "INSERT INTO membership_events ({columns}, change, at, actor, cause) SELECT {}, id, {}, {}, {}, {} FROM {} AS t",
+        p.next(),
+        p.next(),
+        p.next(),
+        p.next(),
+        p.next(),
+        p.id_table()
+    );
+    sqlx::query(&sql)
+        .bind(fixed)
+        .bind(said.change.as_str())
+        .bind(said.at)
+        .bind(said.actor)
+        .bind(said.cause)
+        .bind(p.ids(many))
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

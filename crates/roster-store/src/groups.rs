@@ -138,6 +138,17 @@ pub async fn add_to_count(conn: &mut AnyConnection, id: i64, delta: i64) -> Resu
     Ok(())
 }
 
+/// Adds `delta` to the member count of each of these groups: one statement.
+pub async fn add_to_counts(conn: &mut AnyConnection, ids: &[i64], delta: i64) -> Result<(), StoreError> {
+    if delta == 0 || ids.is_empty() {
+        return Ok(());
+    }
+    let mut p = Params::new(conn);
+    let sql = format!("UPDATE groups SET member_count = member_count + {} WHERE id IN {}", p.next(), p.id_table());
+    sqlx::query(&sql).bind(delta).bind(p.ids(ids)).execute(conn).await?;
+    Ok(())
+}
+
 /// Which list of an automatic group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListKind {

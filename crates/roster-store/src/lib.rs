@@ -131,6 +131,9 @@ impl Store {
                             "PRAGMA foreign_keys = ON",
                             "PRAGMA busy_timeout = 10000",
                             "PRAGMA cache_size = -65536",
+                            // A multi-row write journals each page it changes, so that the
+                            // statement alone can roll back: in memory, not in a temporary file.
+                            "PRAGMA temp_store = MEMORY",
                         ] {
                             conn.execute(pragma).await?;
                         }

@@ -29,25 +29,20 @@ fn membership_from_row(row: &AnyRow) -> Result<Membership, StoreError> {
 
 /// Which of `users` are members of the group, in order.
 pub async fn which_are_members(conn: &mut AnyConnection, group_id: i64, users: &[i64]) -> Result<Vec<i64>, StoreError> {
-    let mut out = Vec::new();
-    for chunk in users.chunks(500) {
-        let mut p = Params::new(conn);
-        let sql = format!(
-            "SELECT user_id FROM memberships WHERE group_id = {} AND user_id IN ({}) ORDER BY user_id",
-            p.next(),
-            p.list(chunk.len())
-        );
-        let mut q = sqlx::query_scalar::<_, i64>(&sql).bind(group_id);
-        for u in chunk {
-            q = q.bind(*u);
-        }
-        out.extend(q.fetch_all(&mut *conn).await?);
+    if users.is_empty() {
+        return Ok(Vec::new());
     }
-    out.sort_unstable();
-    Ok(out)
+    let mut p = Params::new(conn);
+    let sql = format!(
+        "SELECT user_id FROM memberships WHERE group_id = {} AND user_id IN {} ORDER BY user_id",
+        p.next(),
+        p.id_table()
+    );
+    Ok(sqlx::query_scalar::<_, i64>(&sql).bind(group_id).bind(p.ids(users)).fetch_all(&mut *conn).await?)
 }
 
-/// Inserts memberships of users who are not members yet (the caller has checked).
+/// Inserts memberships of users who are not members yet (the caller knows): one
+/// statement for any number.
 pub async fn insert_many(
     conn: &mut AnyConnection,
     group_id: i64,
@@ -56,33 +51,66 @@ pub async fn insert_many(
     at: i64,
     by: Option<&str>,
 ) -> Result<(), StoreError> {
-    for chunk in users.chunks(500) {
-        let sql = format!(
-            "INSERT INTO memberships (group_id, source, added_at, added_by, user_id) VALUES {}",
-            Params::new(conn).rows(chunk.len(), 5)
-        );
-        let mut q = sqlx::query(&sql);
-        for u in chunk {
-            q = q.bind(group_id).bind(source.as_str()).bind(at).bind(by).bind(*u);
-        }
-        q.execute(&mut *conn).await?;
+    if users.is_empty() {
+        return Ok(());
     }
+    let mut p = Params::new(conn);
+    let sql = format!(
+        "INSERT INTO memberships (group_id, source, added_at, added_by, user_id) SELECT {}, {}, {}, {}, id FROM {} AS t",
+        p.next(),
+        p.next(),
+        p.next(),
+        p.next(),
+        p.id_table()
+    );
+    sqlx::query(&sql).bind(group_id).bind(source.as_str()).bind(at).bind(by).bind(p.ids(users)).execute(conn).await?;
     Ok(())
 }
 
-/// Deletes memberships (the caller has checked they exist).
-pub async fn delete_many(conn: &mut AnyConnection, group_id: i64, users: &[i64]) -> Result<(), StoreError> {
-    for chunk in users.chunks(500) {
-        let mut p = Params::new(conn);
-        let sql =
-            format!("DELETE FROM memberships WHERE group_id = {} AND user_id IN ({})", p.next(), p.list(chunk.len()));
-        let mut q = sqlx::query(&sql).bind(group_id);
-        for u in chunk {
-            q = q.bind(*u);
-        }
-        q.execute(&mut *conn).await?;
+/// Inserts memberships of one user in groups they are not a member of yet (the caller
+/// knows): one statement for any number.
+pub async fn insert_of_user(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    groups: &[i64],
+    source: MembershipSource,
+    at: i64,
+    by: Option<&str>,
+) -> Result<(), StoreError> {
+    if groups.is_empty() {
+        return Ok(());
     }
+    let mut p = Params::new(conn);
+    let sql = format!(
+        "INSERT INTO memberships (user_id, source, added_at, added_by, group_id) SELECT {}, {}, {}, {}, id FROM {} AS t",
+        p.next(),
+        p.next(),
+        p.next(),
+        p.next(),
+        p.id_table()
+    );
+    sqlx::query(&sql).bind(user_id).bind(source.as_str()).bind(at).bind(by).bind(p.ids(groups)).execute(conn).await?;
     Ok(())
+}
+
+/// Deletes memberships; returns how many there were.
+pub async fn delete_many(conn: &mut AnyConnection, group_id: i64, users: &[i64]) -> Result<u64, StoreError> {
+    if users.is_empty() {
+        return Ok(0);
+    }
+    let mut p = Params::new(conn);
+    let sql = format!("DELETE FROM memberships WHERE group_id = {} AND user_id IN {}", p.next(), p.id_table());
+    Ok(sqlx::query(&sql).bind(group_id).bind(p.ids(users)).execute(conn).await?.rows_affected())
+}
+
+/// Deletes one user's memberships of these groups; returns how many there were.
+pub async fn delete_of_user(conn: &mut AnyConnection, user_id: i64, groups: &[i64]) -> Result<u64, StoreError> {
+    if groups.is_empty() {
+        return Ok(0);
+    }
+    let mut p = Params::new(conn);
+    let sql = format!("DELETE FROM memberships WHERE user_id = {} AND group_id IN {}", p.next(), p.id_table());
+    Ok(sqlx::query(&sql).bind(user_id).bind(p.ids(groups)).execute(conn).await?.rows_affected())
 }
 
 /// Every member id of a group, in order.

@@ -5,8 +5,14 @@
 //! Anonymous `?` parameters bind in O(1). Statements built here therefore number their
 //! parameters on PostgreSQL and leave them anonymous on SQLite, and bind every value
 //! in the order it appears in the text.
+//!
+//! A set of ids of any size travels as one parameter: a JSON array read by `json_each`
+//! on SQLite, an array literal cast to `BIGINT[]` and unnested on PostgreSQL. The
+//! statement's text is then the same whatever the count, so it is prepared once and
+//! cached, and neither dialect's limit on parameters (32,766 and 65,535) is reached.
 
 use sqlx::AnyConnection;
+use std::fmt::Write as _;
 
 /// Hands out the placeholders of one statement, in textual order.
 #[derive(Debug)]
@@ -41,6 +47,32 @@ impl Params {
     /// `rows` rows of `width` placeholders, comma-separated (a VALUES list).
     pub(crate) fn rows(&mut self, rows: usize, width: usize) -> String {
         (0..rows).map(|_| self.row(width)).collect::<Vec<_>>().join(",")
+    }
+
+    /// A table of one column `id` holding the ids bound (with [`Params::ids`]) at this
+    /// place: usable after `FROM` and in `IN (...)`.
+    pub(crate) fn id_table(&mut self) -> String {
+        let p = self.next();
+        if self.numbered {
+            format!("(SELECT unnest(CAST({p} AS BIGINT[])) AS id)")
+        } else {
+            format!("(SELECT value AS id FROM json_each({p}))")
+        }
+    }
+
+    /// The value that binds a set of ids to an [`Params::id_table`].
+    pub(crate) fn ids(&self, ids: &[i64]) -> String {
+        let (open, close) = if self.numbered { ('{', '}') } else { ('[', ']') };
+        let mut out = String::with_capacity(2 + ids.len() * 8);
+        out.push(open);
+        for (i, id) in ids.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let _ = write!(out, "{id}");
+        }
+        out.push(close);
+        out
     }
 
     /// `p,p,p`: an `IN` list of `n`.
