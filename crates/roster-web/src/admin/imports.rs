@@ -8,10 +8,8 @@ use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use futures_util::StreamExt;
-use roster_app::group_csv::{human_size, too_large};
-use roster_app::import::{ImportFile, ImportOptions, ImportView};
-use roster_app::{App, AppError};
+use roster_app::group_csv::human_size;
+use roster_app::App;
 use serde_json::json;
 
 use super::groups::csv_download;
@@ -67,7 +65,7 @@ pub(crate) async fn start(admin: Admin, State(app): State<App>, RawQuery(query):
     if !admin.csrf_sent(req.headers()) {
         return csrf_refused();
     }
-    match receive(&app, &admin, query.as_deref().unwrap_or_default(), req).await {
+    match crate::api::imports::receive_and_start(&app, &admin.actor, query.as_deref().unwrap_or_default(), req).await {
         Ok(view) => (StatusCode::ACCEPTED, Json(view)).into_response(),
         Err(e) => {
             let body = json!({"error": error_json(&e)});
@@ -77,25 +75,6 @@ pub(crate) async fn start(admin: Admin, State(app): State<App>, RawQuery(query):
             response
         }
     }
-}
-
-async fn receive(app: &App, admin: &Admin, query: &str, req: Request) -> Result<ImportView, AppError> {
-    let options = ImportOptions::from_query(form_urlencoded::parse(query.as_bytes()))?;
-    let limit = app.settings().max_import_bytes;
-    let declared =
-        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
-    if let Some(size) = declared.filter(|s| *s > limit) {
-        return Err(too_large(size, limit));
-    }
-    let mut upload = app.receive_import()?;
-    let mut body = req.into_body().into_data_stream();
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|_| AppError::bad_request("body", "the upload was cut off before its end"))?;
-        upload.push(&chunk).await?;
-    }
-    let file: ImportFile = upload.finish().await?;
-    let handle = app.start_import(&admin.actor, file, options).await?;
-    app.import_status(&admin.actor, &handle.id).await
 }
 
 /// `GET /admin/json/imports/{id}`: the job's state, phase and percent.

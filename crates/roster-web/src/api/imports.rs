@@ -51,7 +51,14 @@ pub async fn start(
     }
 }
 
-async fn receive_and_start(app: &App, actor: &Actor, query: &str, req: Request) -> Result<ImportView, AppError> {
+/// Reads an upload (refused early when Content-Length is over the limit) into an import
+/// file and starts its job; the API and the admin UI both start imports here.
+pub(crate) async fn receive_and_start(
+    app: &App,
+    actor: &Actor,
+    query: &str,
+    req: Request,
+) -> Result<ImportView, AppError> {
     let options = ImportOptions::from_query(form_urlencoded::parse(query.as_bytes()))?;
     let limit = app.settings().max_import_bytes;
     let declared =

@@ -2,7 +2,7 @@
 
 mod catalog;
 mod groups;
-mod imports;
+pub(crate) mod imports;
 mod rules;
 mod users;
 
