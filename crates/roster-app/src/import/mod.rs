@@ -307,7 +307,13 @@ impl ImportView {
         let progress = live.unwrap_or_else(|| ImportProgress::stored(record, accepted.options.dry_run));
         Ok(Self {
             id: record.id.to_string(),
-            state: record.state,
+            // A job this process runs says where it is now; its row says only where it was
+            // at the last heartbeat.
+            state: match (record.state.is_final(), live) {
+                (false, Some(now)) if now.phase == "queued" => ImportState::Queued,
+                (false, Some(_)) => ImportState::Running,
+                _ => record.state,
+            },
             phase: if record.state.is_final() { "done".into() } else { progress.phase.to_owned() },
             mode: accepted.options.mode,
             dry_run: accepted.options.dry_run,
