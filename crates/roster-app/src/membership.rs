@@ -127,6 +127,48 @@ pub(crate) async fn move_user(
     Ok(())
 }
 
+/// Many users' memberships as the engine moved them, as `(user_id, group_id)` pairs
+/// sorted by user: the joins by rule, by include list, and the leaves.
+#[derive(Debug, Default)]
+pub(crate) struct PairMoves {
+    pub by_rule: Vec<(i64, i64)>,
+    pub by_list: Vec<(i64, i64)>,
+    pub left: Vec<(i64, i64)>,
+}
+
+impl PairMoves {
+    pub(crate) fn len(&self) -> usize {
+        self.by_rule.len() + self.by_list.len() + self.left.len()
+    }
+
+    /// Sorts every list by user, then group.
+    pub(crate) fn sort(&mut self) {
+        self.by_rule.sort_unstable();
+        self.by_list.sort_unstable();
+        self.left.sort_unstable();
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.by_rule.clear();
+        self.by_list.clear();
+        self.left.clear();
+    }
+}
+
+/// Writes many users' moves: memberships and events (member counts are the caller's).
+pub(crate) async fn move_pairs(conn: &mut AnyConnection, moves: &PairMoves, cause: &Cause) -> AppResult<()> {
+    let deleted = roster_store::memberships::delete_pairs(conn, &moves.left).await?;
+    expect_rows(deleted, moves.left.len())?;
+    let by = Some(cause.actor.as_str());
+    roster_store::memberships::insert_pairs(conn, &moves.by_rule, MembershipSource::Rule, cause.at, by).await?;
+    roster_store::memberships::insert_pairs(conn, &moves.by_list, MembershipSource::Include, cause.at, by).await?;
+    let mut joined: Vec<(i64, i64)> = moves.by_rule.iter().chain(&moves.by_list).copied().collect();
+    joined.sort_unstable();
+    roster_store::events::record(conn, Moved::Pairs(&joined), said(MembershipChange::Joined, cause)).await?;
+    roster_store::events::record(conn, Moved::Pairs(&moves.left), said(MembershipChange::Left, cause)).await?;
+    Ok(())
+}
+
 fn said(change: MembershipChange, cause: &Cause) -> Said<'_> {
     Said { change, at: cause.at, actor: &cause.actor, cause: &cause.why }
 }

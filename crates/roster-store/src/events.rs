@@ -37,6 +37,8 @@ pub enum Moved<'a> {
         /// The groups, in the order their events are recorded.
         groups: &'a [i64],
     },
+    /// Each of these users joined or left the group beside it: `(user_id, group_id)`.
+    Pairs(&'a [(i64, i64)]),
 }
 
 /// What every event of one [`record`] says besides who and where.
@@ -55,6 +57,7 @@ pub struct Said<'a> {
 /// Records one event per user (or group) moved: one statement for any number.
 pub async fn record(conn: &mut AnyConnection, moved: Moved<'_>, said: Said<'_>) -> Result<(), StoreError> {
     let (fixed, many, columns) = match moved {
+        Moved::Pairs(pairs) => return record_pairs(conn, pairs, said).await,
         Moved::Users { group_id, users } => (group_id, users, "group_id, user_id"),
         Moved::Groups { user_id, groups } => (user_id, groups, "user_id, group_id"),
     };
@@ -78,6 +81,32 @@ pub async fn record(conn: &mut AnyConnection, moved: Moved<'_>, said: Said<'_>) 
         .bind(said.actor)
         .bind(said.cause)
         .bind(p.ids(many))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+async fn record_pairs(conn: &mut AnyConnection, pairs: &[(i64, i64)], said: Said<'_>) -> Result<(), StoreError> {
+    if pairs.is_empty() {
+        return Ok(());
+    }
+    let mut p = Params::new(conn);
+    let sql = format!(
+        "INSERT INTO membership_events (change, at, actor, cause, user_id, group_id) \
+         SELECT {}, {}, {}, {}, user_id, group_id FROM {} AS t",
+        p.next(),
+        p.next(),
+        p.next(),
+        p.next(),
+        p.pair_table()
+    );
+    let pairs = p.pairs(pairs)?;
+    sqlx::query(&sql)
+        .bind(said.change.as_str())
+        .bind(said.at)
+        .bind(said.actor)
+        .bind(said.cause)
+        .bind(pairs)
         .execute(conn)
         .await?;
     Ok(())

@@ -11,6 +11,7 @@
 //! statement's text is then the same whatever the count, so it is prepared once and
 //! cached, and neither dialect's limit on parameters (32,766 and 65,535) is reached.
 
+use crate::StoreError;
 use sqlx::AnyConnection;
 use std::fmt::Write as _;
 
@@ -73,6 +74,33 @@ impl Params {
         }
         out.push(close);
         out
+    }
+
+    /// A table of two columns `user_id` and `group_id` holding the pairs bound (with
+    /// [`Params::pairs`]) at this place, in their order. Each pair travels as one
+    /// integer, the user id in the high 32 bits, so it rides on [`Params::id_table`].
+    pub(crate) fn pair_table(&mut self) -> String {
+        let p = self.next();
+        if self.numbered {
+            format!(
+                "(SELECT id >> 32 AS user_id, id & 4294967295 AS group_id FROM unnest(CAST({p} AS BIGINT[])) AS id)"
+            )
+        } else {
+            format!("(SELECT value >> 32 AS user_id, value & 4294967295 AS group_id FROM json_each({p}))")
+        }
+    }
+
+    /// The value that binds `(user_id, group_id)` pairs to a [`Params::pair_table`].
+    pub(crate) fn pairs(&self, pairs: &[(i64, i64)]) -> Result<String, StoreError> {
+        const LOW: i64 = 1 << 32;
+        let packed = pairs
+            .iter()
+            .map(|&(user, group)| match (user, group) {
+                (0..LOW, 0..LOW) if user < i64::from(i32::MAX) => Ok((user << 32) | group),
+                _ => Err(StoreError::Corrupt(format!("user {user} and group {group}: ids beyond 32 bits"))),
+            })
+            .collect::<Result<Vec<i64>, StoreError>>()?;
+        Ok(self.ids(&packed))
     }
 
     /// `p,p,p`: an `IN` list of `n`.

@@ -2,7 +2,10 @@
 //! (when `ROSTER_TEST_POSTGRES_URL` is set). Both backends must answer alike.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use roster_domain::{Enrollment, EnrollmentStatus, User, UserStatus};
+use roster_domain::{
+    Enrollment, EnrollmentStatus, Group, GroupPolicy, MembershipChange, MembershipSource, User, UserStatus,
+};
+use roster_store::events::{Moved, Said, Subject};
 use roster_store::users::UserQuery;
 use roster_store::{Backend, Store, StoreError};
 use std::collections::BTreeMap;
@@ -127,6 +130,49 @@ async fn script(store: Store) {
     );
     let page = roster_store::enrollments::of_course(&mut conn, course, None, None, 100).await.unwrap();
     assert_eq!(page.items.len(), 9);
+    drop(conn);
+
+    // Memberships and events written as (user, group) pairs: many groups at once.
+    let mut tx = store.write().await.unwrap();
+    let group = |name: &str| Group {
+        id: 0,
+        name: name.to_owned(),
+        description: None,
+        policy: GroupPolicy::Manual,
+        rule_text: None,
+        rule_tree: None,
+        allow_suspended: false,
+        member_count: 0,
+        created_at: 1,
+        updated_at: 1,
+    };
+    let (g1, g2) = (
+        roster_store::groups::insert(&mut tx, &group("One")).await.unwrap(),
+        roster_store::groups::insert(&mut tx, &group("Two")).await.unwrap(),
+    );
+    let pairs: Vec<(i64, i64)> =
+        ids[2..].iter().flat_map(|u| [(*u, g1), (*u, g2)]).filter(|(u, g)| (u + g) % 3 != 0).collect();
+    roster_store::memberships::insert_pairs(&mut tx, &pairs, MembershipSource::Rule, 7, Some("rules")).await.unwrap();
+    let said = Said { change: MembershipChange::Joined, at: 7, actor: "rules", cause: "a rule" };
+    roster_store::events::record(&mut tx, Moved::Pairs(&pairs), said).await.unwrap();
+    let gone = [(ids[4], g1), (ids[4], g2), (ids[5], g2)];
+    let gone: Vec<(i64, i64)> = gone.into_iter().filter(|p| pairs.contains(p)).collect();
+    assert_eq!(roster_store::memberships::delete_pairs(&mut tx, &gone).await.unwrap(), gone.len() as u64);
+    assert_eq!(roster_store::memberships::delete_pairs(&mut tx, &gone).await.unwrap(), 0, "deleted already");
+    let beyond =
+        roster_store::memberships::insert_pairs(&mut tx, &[(1 << 40, g1)], MembershipSource::Rule, 7, None).await;
+    assert!(matches!(beyond, Err(StoreError::Corrupt(_))), "{beyond:?}");
+    tx.commit().await.unwrap();
+    let mut conn = store.read().await.unwrap();
+    for g in [g1, g2] {
+        let expected: Vec<i64> = pairs.iter().filter(|p| p.1 == g && !gone.contains(p)).map(|p| p.0).collect();
+        assert_eq!(roster_store::memberships::member_ids(&mut conn, g).await.unwrap(), expected);
+        let events = roster_store::events::page(&mut conn, Subject::Group(g), None, 5000).await.unwrap();
+        let mut users: Vec<i64> = events.items.iter().map(|e| e.user_id).collect();
+        users.sort_unstable();
+        assert_eq!(users, pairs.iter().filter(|p| p.1 == g).map(|p| p.0).collect::<Vec<_>>());
+        assert!(events.items.iter().all(|e| e.cause == "a rule" && e.change == MembershipChange::Joined));
+    }
 }
 
 #[tokio::test]
