@@ -577,21 +577,23 @@ pub(crate) async fn build(conn: &mut AnyConnection, live: &Live, _today: NaiveDa
     let catalog = load_catalog(conn).await?;
     engine.set_catalog(&catalog).map_err(engine_error)?;
     let mut after = 0;
+    let mut load = engine.bulk_load();
     loop {
         let users = roster_store::users::batch(conn, after, LOAD_BATCH).await?;
         let Some(last) = users.last().map(|u| u.id) else { break };
         let enrollments = roster_store::enrollments::of_users_between(conn, after, last).await?;
         let records: Vec<UserRecord> = users.iter().map(|u| user_record(u, &catalog.fields, live)).collect();
-        engine.upsert_users(&records).map_err(engine_error)?;
+        load.upsert_users(&records).map_err(engine_error)?;
         // Course by course builds the enrollment bitmaps fastest.
         let mut enrollments = enrollments;
         enrollments.sort_by_key(|e| (e.course_id, e.user_id));
         for e in &enrollments {
             let (course, record) = enrollment_record(e, live);
-            engine.set_enrollment(e.user_id, course, &record).map_err(engine_error)?;
+            load.set_enrollment(e.user_id, course, &record).map_err(engine_error)?;
         }
         after = last;
     }
+    drop(load);
     let groups = roster_store::groups::all(conn).await?;
     // Manual groups first, then automatic ones in an order where `member_of` targets
     // exist: the engine refuses references to unknown groups.

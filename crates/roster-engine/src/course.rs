@@ -115,6 +115,11 @@ pub(crate) struct Courses {
 pub(crate) struct CoursePlan(Vec<(i64, String, u32)>);
 
 impl Courses {
+    /// Every course's date indexes.
+    pub(crate) fn date_indexes_mut(&mut self) -> impl Iterator<Item = &mut DateIndex> {
+        self.slab.iter_mut().flatten().flat_map(|c| [&mut c.enrolled_at, &mut c.completed_at])
+    }
+
     /// The index of a course id.
     pub(crate) fn index_of_id(&self, id: i64) -> Option<u32> {
         self.by_id.get(&id).copied()

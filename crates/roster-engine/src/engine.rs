@@ -135,6 +135,14 @@ impl Engine {
         Ok(left)
     }
 
+    /// A bulk load of users and enrollments (a start-up): the date and number indexes
+    /// place their prefixes once, when the load is dropped, instead of at every value.
+    /// The engine cannot evaluate until then.
+    pub fn bulk_load(&mut self) -> BulkLoad<'_> {
+        self.image.ordered_indexes(false);
+        BulkLoad { engine: self }
+    }
+
     /// Sets a user's enrollment in a course. At start-up, enrollments given course by
     /// course (as the database's `(course_id, user_id)` index reads them) build fastest.
     pub fn set_enrollment(
@@ -408,5 +416,34 @@ fn named(catalog: &mut rule::Catalog, group: i64, name: &str) {
     match catalog.groups.iter_mut().find(|(id, _)| *id == group) {
         Some(entry) => entry.1 = name.to_owned(),
         None => catalog.groups.push((group, name.to_owned())),
+    }
+}
+
+/// Users and enrollments loaded in bulk; see [`Engine::bulk_load`].
+#[derive(Debug)]
+pub struct BulkLoad<'a> {
+    engine: &'a mut Engine,
+}
+
+impl BulkLoad<'_> {
+    /// As [`Engine::upsert_users`].
+    pub fn upsert_users(&mut self, users: &[UserRecord]) -> Result<Vec<UserChange>, EngineError> {
+        self.engine.upsert_users(users)
+    }
+
+    /// As [`Engine::set_enrollment`].
+    pub fn set_enrollment(
+        &mut self,
+        user: i64,
+        course: i64,
+        enrollment: &EnrollmentRecord,
+    ) -> Result<UserChange, EngineError> {
+        self.engine.set_enrollment(user, course, enrollment)
+    }
+}
+
+impl Drop for BulkLoad<'_> {
+    fn drop(&mut self) {
+        self.engine.image.ordered_indexes(true);
     }
 }

@@ -154,6 +154,25 @@ pub(crate) fn column<T>(slab: &[Option<T>], index: u32) -> Option<&T> {
 }
 
 impl Image {
+    /// Every date and number index, to start or end a bulk load.
+    pub(crate) fn ordered_indexes(&mut self, settled: bool) {
+        let dates = self.dates.iter_mut().flatten().map(|c| &mut c.index).chain(self.courses.date_indexes_mut());
+        for index in dates {
+            if settled {
+                index.settle();
+            } else {
+                index.unsettle();
+            }
+        }
+        for column in self.numbers.iter_mut().flatten() {
+            if settled {
+                column.index.settle();
+            } else {
+                column.index.unsettle();
+            }
+        }
+    }
+
     /// The slot of a user.
     pub(crate) fn slot(&self, user: u32) -> Option<u32> {
         self.slots.get(user)

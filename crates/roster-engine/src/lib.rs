@@ -69,7 +69,7 @@ mod slots;
 mod text;
 
 pub use change::UserChange;
-pub use engine::Engine;
+pub use engine::{BulkLoad, Engine};
 pub use error::{EngineError, GroupName};
 pub use eval_all::{Evaluation, GroupEvaluation};
 pub use eval_user::{MembershipDelta, UserEvaluation};

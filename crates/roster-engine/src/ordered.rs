@@ -43,6 +43,8 @@ struct Ordered {
     /// Users per segment: segment `i` holds the keys from cut `i - 1` to cut `i`.
     segments: Vec<u64>,
     present: RoaringBitmap,
+    /// The cuts are not kept (a bulk load): [`Ordered::settle`] places them afresh.
+    unsettled: bool,
 }
 
 impl Default for Ordered {
@@ -53,7 +55,47 @@ impl Default for Ordered {
 
 impl Ordered {
     fn with_segment(segment: u64) -> Self {
-        Self { segment, values: BTreeMap::new(), cuts: Vec::new(), segments: vec![0], present: RoaringBitmap::new() }
+        Self {
+            segment,
+            values: BTreeMap::new(),
+            cuts: Vec::new(),
+            segments: vec![0],
+            present: RoaringBitmap::new(),
+            unsettled: false,
+        }
+    }
+
+    /// Stops keeping the cuts until [`Ordered::settle`]. Kept, every insert adds its user
+    /// to each prefix above its key: at a million users, a hundred bitmap inserts per
+    /// value, the most of a start-up's time.
+    fn unsettle(&mut self) {
+        self.unsettled = true;
+    }
+
+    /// Places the cuts afresh after a bulk load, a segment of users apart.
+    fn settle(&mut self) {
+        if !self.unsettled {
+            return;
+        }
+        self.unsettled = false;
+        self.cuts.clear();
+        self.segments.clear();
+        let mut below = RoaringBitmap::new();
+        let mut count = 0;
+        for (&key, posting) in &self.values {
+            if count >= self.segment {
+                self.cuts.push(Cut { key, before: below.clone() });
+                self.segments.push(count);
+                count = 0;
+            }
+            match posting {
+                Posting::Empty => {}
+                Posting::One(user) => drop(below.insert(*user)),
+                Posting::Many(users) => below |= &**users,
+            }
+            count += posting.len();
+        }
+        self.segments.push(count);
     }
 
     /// Records that `user` (who holds no other key) holds `key`.
@@ -64,6 +106,9 @@ impl Ordered {
         }
         posting.insert(user);
         add(&mut self.present, user);
+        if self.unsettled {
+            return;
+        }
         let i = self.cuts.partition_point(|c| c.key <= key);
         for cut in &mut self.cuts[i..] {
             add(&mut cut.before, user);
@@ -86,6 +131,9 @@ impl Ordered {
             self.values.remove(&key);
         }
         self.present.remove(user);
+        if self.unsettled {
+            return;
+        }
         let i = self.cuts.partition_point(|c| c.key <= key);
         for cut in &mut self.cuts[i..] {
             cut.before.remove(user);
@@ -138,6 +186,7 @@ impl Ordered {
 
     /// The users whose key lies in `from..to` (places).
     fn range(&self, from: u128, to: u128) -> Cow<'_, RoaringBitmap> {
+        debug_assert!(!self.unsettled, "a range asked of an index in the middle of a bulk load");
         let (Some((&min, _)), Some((&max, _))) = (self.values.first_key_value(), self.values.last_key_value()) else {
             return Cow::Owned(RoaringBitmap::new());
         };
@@ -231,6 +280,16 @@ fn day_key(day: i64) -> u64 {
 pub(crate) struct DateIndex(Ordered);
 
 impl DateIndex {
+    /// Stops keeping prefixes until [`DateIndex::settle`] (a bulk load).
+    pub(crate) fn unsettle(&mut self) {
+        self.0.unsettle();
+    }
+
+    /// Places the prefixes after a bulk load.
+    pub(crate) fn settle(&mut self) {
+        self.0.settle();
+    }
+
     /// Records that `user` holds `day`.
     pub(crate) fn insert(&mut self, day: i64, user: u32) {
         self.0.insert(day_key(day), user);
@@ -268,6 +327,16 @@ pub(crate) fn number_key(n: f64) -> u64 {
 pub(crate) struct NumberIndex(Ordered);
 
 impl NumberIndex {
+    /// Stops keeping prefixes until [`NumberIndex::settle`] (a bulk load).
+    pub(crate) fn unsettle(&mut self) {
+        self.0.unsettle();
+    }
+
+    /// Places the prefixes after a bulk load.
+    pub(crate) fn settle(&mut self) {
+        self.0.settle();
+    }
+
     /// Records that `user` holds the number whose key is `key`.
     pub(crate) fn insert(&mut self, key: u64, user: u32) {
         self.0.insert(key, user);
@@ -365,6 +434,48 @@ mod tests {
             assert_eq!(index.0.segments.iter().sum::<u64>(), days.len() as u64);
         };
         check(&index, &days);
+        for &(d, u) in days.iter().filter(|(d, u)| u % 5 != 0 || (100..400).contains(d)) {
+            index.remove(d, u);
+        }
+        days.retain(|(d, u)| u % 5 == 0 && !(100..400).contains(d));
+        check(&index, &days);
+        for u in 5000..6000 {
+            let d = i64::from(u % 11) * 50;
+            index.insert(d, u);
+            days.push((d, u));
+        }
+        check(&index, &days);
+    }
+
+    #[test]
+    fn a_bulk_load_settles_into_cuts_that_answer_like_kept_ones() {
+        let mut index = DateIndex(Ordered::with_segment(8));
+        index.unsettle();
+        let mut days: Vec<(i64, u32)> = (0u32..4000).map(|u| (i64::from(u * u % 997) - 300, u)).collect();
+        days.extend((4000..4100).map(|u| (42, u)));
+        for &(d, u) in &days {
+            index.insert(d, u);
+        }
+        // Removals during the load too.
+        for &(d, u) in days.iter().filter(|(_, u)| u % 7 == 3) {
+            index.remove(d, u);
+        }
+        days.retain(|(_, u)| u % 7 != 3);
+        assert!(index.0.cuts.is_empty(), "no cuts kept during the load");
+        index.settle();
+        assert!(index.0.cuts.len() > 100);
+        assert!(index.0.cuts.windows(2).all(|w| w[0].key < w[1].key));
+        let check = |index: &DateIndex, days: &[(i64, u32)]| {
+            for lo in (-320..720).step_by(13) {
+                for hi in (lo - 3..720).step_by(29) {
+                    assert_eq!(*index.range(lo, hi), naive(days, lo, hi), "{lo}..={hi}");
+                }
+            }
+            assert_eq!(index.0.segments.len(), index.0.cuts.len() + 1);
+            assert_eq!(index.0.segments.iter().sum::<u64>(), days.len() as u64);
+        };
+        check(&index, &days);
+        // Kept as usual afterwards: splits and merges still work from settled cuts.
         for &(d, u) in days.iter().filter(|(d, u)| u % 5 != 0 || (100..400).contains(d)) {
             index.remove(d, u);
         }
