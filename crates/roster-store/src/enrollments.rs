@@ -117,12 +117,19 @@ pub async fn delete(conn: &mut AnyConnection, user_id: i64, course_id: i64) -> R
 /// The enrollments of users with ids in `(after, upto]`: for loading everyone, in the
 /// same batches as the users.
 pub async fn of_users_between(conn: &mut AnyConnection, after: i64, upto: i64) -> Result<Vec<Enrollment>, StoreError> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM enrollments WHERE user_id > $1 AND user_id <= $2 ORDER BY user_id, course_id"
-    ))
-    .bind(after)
-    .bind(upto)
-    .fetch_all(conn)
-    .await?;
-    rows.iter().map(from_row).collect()
+    let columns = COLUMNS.split(',').map(|c| (c.trim(), false)).collect::<Vec<_>>();
+    let from = "enrollments WHERE user_id > $1 AND user_id <= $2";
+    let rows: Vec<(i64, i64, String, i64, Option<i64>)> =
+        crate::params::json_rows(conn, &columns, from, "user_id, course_id", &[after, upto]).await?;
+    rows.into_iter()
+        .map(|(user_id, course_id, status, enrolled_at, completed_at)| {
+            Ok(Enrollment {
+                user_id,
+                course_id,
+                status: EnrollmentStatus::parse("status", &status).map_err(|e| StoreError::Corrupt(e.message))?,
+                enrolled_at,
+                completed_at,
+            })
+        })
+        .collect()
 }

@@ -108,3 +108,44 @@ impl Params {
         (0..n).map(|_| self.next()).collect::<Vec<_>>().join(",")
     }
 }
+
+/// A column of [`json_rows`]: its expression, and whether it holds JSON text (kept as
+/// JSON inside the row rather than as a string).
+pub(crate) type Column<'a> = (&'a str, bool);
+
+/// Reads the rows of `FROM {from}`, ordered by `order`, as one value: a JSON array
+/// with one array per row, decoded by serde. A driver hands rows over one by one, and
+/// sqlx's SQLite driver does it through a channel from its worker thread, copying
+/// every value and every column's name: at start-up, most of the time of reading a
+/// million users went there. `binds` are the integers of `from`'s `$n` placeholders.
+pub(crate) async fn json_rows<T: serde::de::DeserializeOwned>(
+    conn: &mut AnyConnection,
+    columns: &[Column<'_>],
+    from: &str,
+    order: &str,
+    binds: &[i64],
+) -> Result<Vec<T>, StoreError> {
+    let postgres = conn.backend_name() != "SQLite";
+    let cells: Vec<String> = columns
+        .iter()
+        .map(|&(expression, json)| match (json, postgres) {
+            (false, _) => expression.to_owned(),
+            (true, false) => format!("json({expression})"),
+            (true, true) => format!("CAST({expression} AS JSON)"),
+        })
+        .collect();
+    let cells = cells.join(", ");
+    let sql = if postgres {
+        format!("SELECT CAST(json_agg(json_build_array({cells}) ORDER BY {order}) AS TEXT) FROM {from}")
+    } else {
+        format!("SELECT json_group_array(json_array({cells}) ORDER BY {order}) FROM {from}")
+    };
+    let mut query = sqlx::query_scalar::<_, Option<String>>(&sql);
+    for bind in binds {
+        query = query.bind(*bind);
+    }
+    match query.fetch_one(conn).await? {
+        Some(text) => Ok(serde_json::from_str(&text)?),
+        None => Ok(Vec::new()),
+    }
+}

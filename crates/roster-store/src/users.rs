@@ -374,10 +374,41 @@ pub async fn branches_of(conn: &mut AnyConnection, ids: &[i64]) -> Result<Vec<Fo
 
 /// Users with ids above `after`, in id order, at most `limit`: for loading everyone.
 pub async fn batch(conn: &mut AnyConnection, after: i64, limit: i64) -> Result<Vec<User>, StoreError> {
-    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id > $1 ORDER BY id LIMIT $2"))
-        .bind(after)
-        .bind(limit)
-        .fetch_all(conn)
-        .await?;
-    rows.iter().map(from_row).collect()
+    type Row = (
+        i64,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<i64>,
+        BTreeMap<String, serde_json::Value>,
+        i64,
+        i64,
+        Option<i64>,
+    );
+    let columns = COLUMNS.split(',').map(str::trim).map(|c| (c, c == "fields")).collect::<Vec<_>>();
+    let from = format!("(SELECT {COLUMNS} FROM users WHERE id > $1 ORDER BY id LIMIT $2) AS t");
+    let rows: Vec<Row> = crate::params::json_rows(conn, &columns, &from, "id", &[after, limit]).await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(User {
+                id: r.0,
+                username: r.1,
+                email: r.2,
+                first_name: r.3,
+                last_name: r.4,
+                status: UserStatus::parse("status", &r.5).map_err(|e| StoreError::Corrupt(e.message))?,
+                language: r.6,
+                timezone: r.7,
+                branch_id: r.8,
+                fields: r.9,
+                created_at: r.10,
+                updated_at: r.11,
+                last_login_at: r.12,
+            })
+        })
+        .collect()
 }

@@ -74,6 +74,16 @@ async fn script(store: Store) {
     tx.commit().await.unwrap();
 
     let mut conn = store.read().await.unwrap();
+    // The start-up's bulk reads give what one-by-one reads give.
+    let batch = roster_store::users::batch(&mut conn, 0, 500).await.unwrap();
+    assert_eq!(batch.iter().map(|u| u.id).collect::<Vec<_>>(), ids[..500]);
+    for u in batch.iter().step_by(41) {
+        assert_eq!(Some(u), roster_store::users::get(&mut conn, u.id).await.unwrap().as_ref());
+    }
+    assert_eq!(roster_store::users::batch(&mut conn, ids[499], 5000).await.unwrap().len(), 703);
+    assert!(roster_store::users::batch(&mut conn, ids[1202], 10).await.unwrap().is_empty());
+    assert_eq!(roster_store::enrollments::of_users_between(&mut conn, 0, ids[8]).await.unwrap(), enrollments[..9]);
+    assert!(roster_store::enrollments::of_users_between(&mut conn, ids[9], ids[1202]).await.unwrap().is_empty());
     let first = roster_store::users::get(&mut conn, ids[0]).await.unwrap().unwrap();
     assert_eq!(first.username, "u0000");
     assert_eq!(first.first_name.as_deref(), Some("Zoë"), "text round-trips exactly");
