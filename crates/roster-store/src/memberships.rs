@@ -156,10 +156,16 @@ pub async fn delete_of_user(conn: &mut AnyConnection, user_id: i64, groups: &[i6
 
 /// Every member id of a group, in order.
 pub async fn member_ids(conn: &mut AnyConnection, group_id: i64) -> Result<Vec<i64>, StoreError> {
-    Ok(sqlx::query_scalar("SELECT user_id FROM memberships WHERE group_id = $1 ORDER BY user_id")
-        .bind(group_id)
-        .fetch_all(conn)
-        .await?)
+    // As one value: a group can have a million members (a start-up reads every group's).
+    let rows: Vec<(i64,)> = crate::params::json_rows(
+        conn,
+        &[("user_id", false)],
+        "memberships WHERE group_id = $1",
+        "user_id",
+        &[group_id],
+    )
+    .await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
 }
 
 /// The ids of the groups a user belongs to.
