@@ -141,6 +141,19 @@ fn corrupt(message: String) -> AppError {
     AppError::Internal(StoreError::Corrupt(format!("baseline: {message}")))
 }
 
+/// The first `n` columns of every row, as optional text.
+fn cells<R>(rows: &[R], n: usize) -> AppResult<Vec<Vec<Option<String>>>>
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    rows.iter()
+        .map(|row| (0..n).map(|i| row.try_get(i)).collect::<Result<Vec<_>, _>>())
+        .collect::<Result<_, _>>()
+        .map_err(database)
+}
+
 fn database(e: sqlx::Error) -> AppError {
     AppError::Internal(StoreError::Database(e))
 }
@@ -618,25 +631,10 @@ impl Native {
 
     /// Rows of text columns.
     async fn texts<const N: usize>(&mut self, sql: &str) -> AppResult<Vec<Vec<Option<String>>>> {
-        use sqlx::Row;
-        Ok(match self {
-            Native::Sqlite(c) => sqlx::query(sql)
-                .fetch_all(c)
-                .await
-                .map_err(database)?
-                .iter()
-                .map(|row| (0..N).map(|i| row.try_get(i)).collect::<Result<Vec<_>, _>>())
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(database)?,
-            Native::Postgres(c) => sqlx::query(sql)
-                .fetch_all(c)
-                .await
-                .map_err(database)?
-                .iter()
-                .map(|row| (0..N).map(|i| row.try_get(i)).collect::<Result<Vec<_>, _>>())
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(database)?,
-        })
+        match self {
+            Native::Sqlite(c) => cells(&sqlx::query(sql).fetch_all(c).await.map_err(database)?, N),
+            Native::Postgres(c) => cells(&sqlx::query(sql).fetch_all(c).await.map_err(database)?, N),
+        }
     }
 
     async fn close(self) -> AppResult<()> {

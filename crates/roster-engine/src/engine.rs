@@ -139,7 +139,7 @@ impl Engine {
     /// place their prefixes once, when the load is dropped, instead of at every value.
     /// The engine cannot evaluate until then.
     pub fn bulk_load(&mut self) -> BulkLoad<'_> {
-        self.image.ordered_indexes(false);
+        self.image.set_bulk(true);
         BulkLoad { engine: self }
     }
 
@@ -444,6 +444,6 @@ impl BulkLoad<'_> {
 
 impl Drop for BulkLoad<'_> {
     fn drop(&mut self) {
-        self.engine.image.ordered_indexes(true);
+        self.engine.image.set_bulk(false);
     }
 }

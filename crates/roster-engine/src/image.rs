@@ -154,23 +154,11 @@ pub(crate) fn column<T>(slab: &[Option<T>], index: u32) -> Option<&T> {
 }
 
 impl Image {
-    /// Every date and number index, to start or end a bulk load.
-    pub(crate) fn ordered_indexes(&mut self, settled: bool) {
+    /// Starts or ends a bulk load in every date and number index.
+    pub(crate) fn set_bulk(&mut self, bulk: bool) {
         let dates = self.dates.iter_mut().flatten().map(|c| &mut c.index).chain(self.courses.date_indexes_mut());
-        for index in dates {
-            if settled {
-                index.settle();
-            } else {
-                index.unsettle();
-            }
-        }
-        for column in self.numbers.iter_mut().flatten() {
-            if settled {
-                column.index.settle();
-            } else {
-                column.index.unsettle();
-            }
-        }
+        dates.for_each(|index| index.set_bulk(bulk));
+        self.numbers.iter_mut().flatten().for_each(|column| column.index.set_bulk(bulk));
     }
 
     /// The slot of a user.

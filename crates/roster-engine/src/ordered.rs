@@ -43,8 +43,8 @@ struct Ordered {
     /// Users per segment: segment `i` holds the keys from cut `i - 1` to cut `i`.
     segments: Vec<u64>,
     present: RoaringBitmap,
-    /// The cuts are not kept (a bulk load): [`Ordered::settle`] places them afresh.
-    unsettled: bool,
+    /// The cuts are not kept (a bulk load): [`Ordered::set_bulk`] places them afresh.
+    bulk: bool,
 }
 
 impl Default for Ordered {
@@ -61,23 +61,20 @@ impl Ordered {
             cuts: Vec::new(),
             segments: vec![0],
             present: RoaringBitmap::new(),
-            unsettled: false,
+            bulk: false,
         }
     }
 
-    /// Stops keeping the cuts until [`Ordered::settle`]. Kept, every insert adds its user
-    /// to each prefix above its key: at a million users, a hundred bitmap inserts per
-    /// value, the most of a start-up's time.
-    fn unsettle(&mut self) {
-        self.unsettled = true;
-    }
-
-    /// Places the cuts afresh after a bulk load, a segment of users apart.
-    fn settle(&mut self) {
-        if !self.unsettled {
+    /// Starts a bulk load (`true`): the cuts are no longer kept. Kept, every insert adds
+    /// its user to each prefix above its key: at a million users, a hundred bitmap
+    /// inserts per value, the most of a start-up's time. Ends it (`false`): the cuts are
+    /// placed afresh, a segment of users apart.
+    fn set_bulk(&mut self, bulk: bool) {
+        if bulk || !self.bulk {
+            self.bulk = bulk;
             return;
         }
-        self.unsettled = false;
+        self.bulk = false;
         self.cuts.clear();
         self.segments.clear();
         let mut below = RoaringBitmap::new();
@@ -106,7 +103,7 @@ impl Ordered {
         }
         posting.insert(user);
         add(&mut self.present, user);
-        if self.unsettled {
+        if self.bulk {
             return;
         }
         let i = self.cuts.partition_point(|c| c.key <= key);
@@ -131,7 +128,7 @@ impl Ordered {
             self.values.remove(&key);
         }
         self.present.remove(user);
-        if self.unsettled {
+        if self.bulk {
             return;
         }
         let i = self.cuts.partition_point(|c| c.key <= key);
@@ -186,7 +183,7 @@ impl Ordered {
 
     /// The users whose key lies in `from..to` (places).
     fn range(&self, from: u128, to: u128) -> Cow<'_, RoaringBitmap> {
-        debug_assert!(!self.unsettled, "a range asked of an index in the middle of a bulk load");
+        debug_assert!(!self.bulk, "a range asked of an index in the middle of a bulk load");
         let (Some((&min, _)), Some((&max, _))) = (self.values.first_key_value(), self.values.last_key_value()) else {
             return Cow::Owned(RoaringBitmap::new());
         };
@@ -280,14 +277,9 @@ fn day_key(day: i64) -> u64 {
 pub(crate) struct DateIndex(Ordered);
 
 impl DateIndex {
-    /// Stops keeping prefixes until [`DateIndex::settle`] (a bulk load).
-    pub(crate) fn unsettle(&mut self) {
-        self.0.unsettle();
-    }
-
-    /// Places the prefixes after a bulk load.
-    pub(crate) fn settle(&mut self) {
-        self.0.settle();
+    /// Starts or ends a bulk load: prefixes placed once, at its end.
+    pub(crate) fn set_bulk(&mut self, bulk: bool) {
+        self.0.set_bulk(bulk);
     }
 
     /// Records that `user` holds `day`.
@@ -327,14 +319,9 @@ pub(crate) fn number_key(n: f64) -> u64 {
 pub(crate) struct NumberIndex(Ordered);
 
 impl NumberIndex {
-    /// Stops keeping prefixes until [`NumberIndex::settle`] (a bulk load).
-    pub(crate) fn unsettle(&mut self) {
-        self.0.unsettle();
-    }
-
-    /// Places the prefixes after a bulk load.
-    pub(crate) fn settle(&mut self) {
-        self.0.settle();
+    /// Starts or ends a bulk load: prefixes placed once, at its end.
+    pub(crate) fn set_bulk(&mut self, bulk: bool) {
+        self.0.set_bulk(bulk);
     }
 
     /// Records that `user` holds the number whose key is `key`.
@@ -416,43 +403,56 @@ mod tests {
         assert_eq!(index.present().len(), days.len() as u64);
     }
 
-    #[test]
-    fn day_ranges_match_a_scan_with_many_cuts_split_and_merged() {
-        let mut index = DateIndex(Ordered::with_segment(8));
-        let mut days: Vec<(i64, u32)> = (0u32..4000).map(|u| (i64::from(u * u % 997) - 300, u)).collect();
-        days.extend((4000..4100).map(|u| (42, u)));
-        for &(d, u) in &days {
-            index.insert(d, u);
-        }
-        assert!(index.0.cuts.len() > 100);
-        let check = |index: &DateIndex, days: &[(i64, u32)]| {
-            for lo in (-320..720).step_by(13) {
-                for hi in (lo - 3..720).step_by(29) {
-                    assert_eq!(*index.range(lo, hi), naive(days, lo, hi), "{lo}..={hi}");
-                }
+    /// Every range of the many-cuts tests against a scan; the segments add up.
+    fn check_many(index: &DateIndex, days: &[(i64, u32)]) {
+        for lo in (-320..720).step_by(13) {
+            for hi in (lo - 3..720).step_by(29) {
+                assert_eq!(*index.range(lo, hi), naive(days, lo, hi), "{lo}..={hi}");
             }
-            assert_eq!(index.0.segments.iter().sum::<u64>(), days.len() as u64);
-        };
-        check(&index, &days);
+        }
+        assert_eq!(index.0.segments.len(), index.0.cuts.len() + 1);
+        assert_eq!(index.0.segments.iter().sum::<u64>(), days.len() as u64);
+    }
+
+    /// Removes most users (merging segments), then adds many on few days (splitting
+    /// them), checking after each.
+    fn merge_then_split(index: &mut DateIndex, days: &mut Vec<(i64, u32)>) {
         for &(d, u) in days.iter().filter(|(d, u)| u % 5 != 0 || (100..400).contains(d)) {
             index.remove(d, u);
         }
         days.retain(|(d, u)| u % 5 == 0 && !(100..400).contains(d));
-        check(&index, &days);
+        check_many(index, days);
         for u in 5000..6000 {
             let d = i64::from(u % 11) * 50;
             index.insert(d, u);
             days.push((d, u));
         }
-        check(&index, &days);
+        check_many(index, days);
+    }
+
+    fn many_days() -> Vec<(i64, u32)> {
+        let mut days: Vec<(i64, u32)> = (0u32..4000).map(|u| (i64::from(u * u % 997) - 300, u)).collect();
+        days.extend((4000..4100).map(|u| (42, u)));
+        days
+    }
+
+    #[test]
+    fn day_ranges_match_a_scan_with_many_cuts_split_and_merged() {
+        let mut index = DateIndex(Ordered::with_segment(8));
+        let mut days = many_days();
+        for &(d, u) in &days {
+            index.insert(d, u);
+        }
+        assert!(index.0.cuts.len() > 100);
+        check_many(&index, &days);
+        merge_then_split(&mut index, &mut days);
     }
 
     #[test]
     fn a_bulk_load_settles_into_cuts_that_answer_like_kept_ones() {
         let mut index = DateIndex(Ordered::with_segment(8));
-        index.unsettle();
-        let mut days: Vec<(i64, u32)> = (0u32..4000).map(|u| (i64::from(u * u % 997) - 300, u)).collect();
-        days.extend((4000..4100).map(|u| (42, u)));
+        index.set_bulk(true);
+        let mut days = many_days();
         for &(d, u) in &days {
             index.insert(d, u);
         }
@@ -462,31 +462,12 @@ mod tests {
         }
         days.retain(|(_, u)| u % 7 != 3);
         assert!(index.0.cuts.is_empty(), "no cuts kept during the load");
-        index.settle();
+        index.set_bulk(false);
         assert!(index.0.cuts.len() > 100);
         assert!(index.0.cuts.windows(2).all(|w| w[0].key < w[1].key));
-        let check = |index: &DateIndex, days: &[(i64, u32)]| {
-            for lo in (-320..720).step_by(13) {
-                for hi in (lo - 3..720).step_by(29) {
-                    assert_eq!(*index.range(lo, hi), naive(days, lo, hi), "{lo}..={hi}");
-                }
-            }
-            assert_eq!(index.0.segments.len(), index.0.cuts.len() + 1);
-            assert_eq!(index.0.segments.iter().sum::<u64>(), days.len() as u64);
-        };
-        check(&index, &days);
+        check_many(&index, &days);
         // Kept as usual afterwards: splits and merges still work from settled cuts.
-        for &(d, u) in days.iter().filter(|(d, u)| u % 5 != 0 || (100..400).contains(d)) {
-            index.remove(d, u);
-        }
-        days.retain(|(d, u)| u % 5 == 0 && !(100..400).contains(d));
-        check(&index, &days);
-        for u in 5000..6000 {
-            let d = i64::from(u % 11) * 50;
-            index.insert(d, u);
-            days.push((d, u));
-        }
-        check(&index, &days);
+        merge_then_split(&mut index, &mut days);
     }
 
     #[test]
