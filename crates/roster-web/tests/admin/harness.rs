@@ -1,6 +1,8 @@
 //! A server with realistic data, a browser session against it, and the small steps
 //! every test takes: log in, wait for text, fill pickers, take screenshots.
 
+use fantoccini::elements::Element;
+use fantoccini::error::CmdError;
 use fantoccini::{Client, ClientBuilder, Locator};
 use roster_app::catalog::{NewBranch, NewCourse, NewField};
 use roster_app::enrollments::EnrollmentInput;
@@ -10,6 +12,7 @@ use roster_app::{Actor, App, ManualClock, Role, Settings};
 use roster_store::Store;
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -212,6 +215,10 @@ fn screenshot_dir() -> PathBuf {
     }
 }
 
+/// A mark left on one page of the browser (see [`Browser::page`]).
+#[derive(Debug)]
+pub struct Page(String);
+
 /// A browser session for one test.
 pub struct Browser {
     pub client: Client,
@@ -268,7 +275,7 @@ impl Browser {
     }
 
     /// The element `css`, waiting up to 10 s for it.
-    pub async fn find(&self, css: &str) -> fantoccini::elements::Element {
+    pub async fn find(&self, css: &str) -> Element {
         self.client
             .wait()
             .at_most(Duration::from_secs(10))
@@ -277,38 +284,93 @@ impl Browser {
             .unwrap_or_else(|e| panic!("no element {css}: {e}"))
     }
 
-    /// Clicks `css`.
+    /// Runs `act` on the element `css`; when the page replaced that element meanwhile
+    /// (a stale reference), finds it again and runs `act` once more.
+    async fn on<T, F, Fut>(&self, css: &str, what: &str, act: F) -> T
+    where
+        F: Fn(Element) -> Fut,
+        Fut: Future<Output = Result<T, CmdError>>,
+    {
+        match act(self.find(css).await).await {
+            Ok(value) => value,
+            Err(e) if e.is_stale_element_reference() => {
+                act(self.find(css).await).await.unwrap_or_else(|e| panic!("cannot {what} {css}: {e}"))
+            }
+            Err(e) => panic!("cannot {what} {css}: {e}"),
+        }
+    }
+
+    /// Clicks `css`, for an action that stays on the page (a panel, a tab of the
+    /// builder, a script's request). An action that loads another page is [`Self::submit`].
     pub async fn click(&self, css: &str) {
-        let el = self.find(css).await;
-        // Centred, so the sticky top bar never covers it.
-        let arg = serde_json::to_value(&el).unwrap();
-        self.client.execute("arguments[0].scrollIntoView({block: 'center'})", vec![arg]).await.unwrap();
-        el.click().await.unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
+        self.on(css, "click", |el| async move {
+            // Centred, so the sticky top bar never covers it.
+            let arg = serde_json::to_value(&el).map_err(CmdError::Json)?;
+            self.client.execute("arguments[0].scrollIntoView({block: 'center'})", vec![arg]).await?;
+            el.click().await
+        })
+        .await;
+    }
+
+    /// Clicks `css` (a submit button, a link) and waits for the page it loads, so that
+    /// nothing after it can read or touch the page it leaves.
+    pub async fn submit(&self, css: &str) {
+        let page = self.page().await;
+        self.click(css).await;
+        self.next_page(page).await;
+    }
+
+    /// Marks the page shown now, so that [`Self::next_page`] can tell another one from it.
+    pub async fn page(&self) -> Page {
+        let mark = format!("{:016x}", rand::random::<u64>());
+        self.client.execute("window.__rosterPage = arguments[0];", vec![json!(mark)]).await.unwrap();
+        Page(mark)
+    }
+
+    /// Waits until a page other than `page` has loaded completely (up to 10 s).
+    pub async fn next_page(&self, page: Page) {
+        let script = "return document.readyState === 'complete' && window.__rosterPage !== arguments[0];";
+        for _ in 0..100 {
+            // While the old page unloads the script may fail, or run on the old page.
+            if let Ok(Value::Bool(true)) = self.client.execute(script, vec![json!(page.0)]).await {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no new page loaded after {}", self.path().await);
     }
 
     /// Types `text` into `css`, after clearing it.
     pub async fn fill(&self, css: &str, text: &str) {
-        let el = self.find(css).await;
-        el.clear().await.unwrap();
-        el.send_keys(text).await.unwrap();
+        self.on(css, "fill", |el| async move {
+            el.clear().await?;
+            el.send_keys(text).await
+        })
+        .await;
     }
 
     /// Chooses the option `value` of the select `css` (firing its change event).
     pub async fn choose(&self, css: &str, value: &str) {
-        self.find(css)
-            .await
-            .select_by_value(value)
-            .await
-            .unwrap_or_else(|e| panic!("cannot choose {value} in {css}: {e}"));
+        self.on(css, &format!("choose {value} in"), |el| async move { el.select_by_value(value).await }).await;
+    }
+
+    /// Chooses `value` in a select that sends its form when changed, and waits for the
+    /// page that answers.
+    pub async fn choose_and_submit(&self, css: &str, value: &str) {
+        let page = self.page().await;
+        self.choose(css, value).await;
+        self.next_page(page).await;
     }
 
     /// The visible text of `css`.
     pub async fn text(&self, css: &str) -> String {
-        self.find(css).await.text().await.unwrap()
+        self.on(css, "read", |el| async move { el.text().await }).await
     }
 
-    /// Waits until the text of `css` contains `wanted`; returns it.
+    /// Waits until the text of `css` contains `wanted`; returns it. `wanted` must be a
+    /// text that the page did not already show before the action this waits for.
     pub async fn wait_text(&self, css: &str, wanted: &str) -> String {
+        assert!(!wanted.is_empty(), "waiting for an empty text waits for nothing");
         let mut last = String::new();
         for _ in 0..100 {
             if let Ok(el) = self.client.find(Locator::Css(css)).await {
@@ -336,7 +398,7 @@ impl Browser {
         self.go("/admin/login").await;
         self.fill("#username", username).await;
         self.fill("#password", password).await;
-        self.click("button[type=submit]").await;
+        self.submit("button[type=submit]").await;
         self.find("#admin-menu").await;
     }
 

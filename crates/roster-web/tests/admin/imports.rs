@@ -14,7 +14,7 @@ async fn users_are_imported_with_a_custom_header_mapping() {
     let mut b = Browser::open(&server.base, "import").await;
     b.log_in(ADMIN).await;
     b.go("/admin/users").await;
-    b.click("#import-button").await;
+    b.submit("#import-button").await;
     b.wait_text("h1", "Import users").await;
 
     let dir = tempfile::tempdir().unwrap();

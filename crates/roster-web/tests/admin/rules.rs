@@ -16,7 +16,7 @@ async fn an_automatic_group_from_the_builder_follows_an_enrollment() {
     b.click("#new-group-button").await;
     b.fill("#group-name", "Safe drivers").await;
     b.click("#new-group input[value=automatic]").await;
-    b.click("#create-group").await;
+    b.submit("#create-group").await;
     b.wait_text("#flash", "Group \"Safe drivers\" created.").await;
     assert!(b.path().await.ends_with("/rules"), "an automatic group opens on its rules");
 
@@ -39,14 +39,14 @@ async fn an_automatic_group_from_the_builder_follows_an_enrollment() {
     b.shot("text-mode").await;
     b.click("#mode-builder").await;
 
-    b.click("#save-rule").await;
+    b.submit("#save-rule").await;
     b.wait_text("#flash", "Rule saved: 3 joined, 0 left; 3 members now.").await;
     b.shot("rule-saved").await;
 
     // A changed enrollment: the user joins, in the same request.
     b.go(&format!("/admin/users/{}", server.users["chloe.durand"])).await;
     b.shot("user").await;
-    b.choose("#status-DRV-101", "completed").await;
+    b.choose_and_submit("#status-DRV-101", "completed").await;
     b.wait_text("#flash", "Joined: Safe drivers.").await;
     assert!(b.text("#user-groups").await.contains("Safe drivers"));
     let group = server.app.find_group(&roster_app::Actor::system("t"), "Safe drivers").await.unwrap();
@@ -57,7 +57,7 @@ async fn an_automatic_group_from_the_builder_follows_an_enrollment() {
     b.shot("members").await;
 
     // Why? for that user.
-    b.click("tr[data-username='chloe.durand'] a[href*=why]").await;
+    b.submit("tr[data-username='chloe.durand'] a[href*=why]").await;
     let why = b.wait_text("#why-result", "is a member").await;
     assert!(why.contains("the rule holds") && why.contains("completed"), "{why}");
     b.shot("why").await;
@@ -91,7 +91,7 @@ async fn an_automatic_group_from_the_builder_follows_an_enrollment() {
 
     // The include list and the suspended switch.
     b.pick("#include-picker", "walker", "henry.walker").await;
-    b.click("#lists form.inline-picker button[type=submit]").await;
+    b.submit("#lists form.inline-picker button[type=submit]").await;
     b.wait_text("#flash", "Include list saved: 1 joined, 0 left.").await;
     assert!(b.text("#include-list").await.contains("henry.walker"));
     b.shot("lists").await;

@@ -15,12 +15,12 @@ async fn an_admin_logs_in_finds_the_menu_and_logs_out() {
     b.shot("login").await;
     b.fill("#username", ADMIN.0).await;
     b.fill("#password", "not the password").await;
-    b.click("button[type=submit]").await;
+    b.submit("button[type=submit]").await;
     b.wait_text("#login-error", "The username or password is wrong").await;
     b.shot("wrong-password").await;
 
     b.fill("#password", ADMIN.1).await;
-    b.click("button[type=submit]").await;
+    b.submit("button[type=submit]").await;
     b.wait_text("h1", "Groups").await;
     assert_eq!(b.path().await, "/admin/groups", "the login goes on to the page asked for");
     let cookies = b.js("return document.cookie").await;
@@ -33,7 +33,7 @@ async fn an_admin_logs_in_finds_the_menu_and_logs_out() {
         assert!(menu.contains(entry), "the menu offers {entry}: {menu}");
     }
     b.shot("admin-menu").await;
-    b.click("#admin-menu a[data-menu=groups]").await;
+    b.submit("#admin-menu a[data-menu=groups]").await;
     b.wait_text("h1", "Groups").await;
 
     // A state-changing request without the session's CSRF token is refused.
@@ -53,7 +53,7 @@ async fn an_admin_logs_in_finds_the_menu_and_logs_out() {
     assert!(groups.items.iter().all(|g| g.name != "Forged"), "nothing was created");
 
     b.click("#admin-menu > summary").await;
-    b.click("#admin-menu .menu-logout button").await;
+    b.submit("#admin-menu .menu-logout button").await;
     b.find("#username").await;
     b.go("/admin/groups").await;
     assert!(b.path().await.starts_with("/admin/login"), "logged out: the session is gone");
@@ -71,12 +71,12 @@ async fn repeated_wrong_passwords_are_throttled() {
     for _ in 0..5 {
         b.fill("#username", ADMIN.0).await;
         b.fill("#password", "guess").await;
-        b.click("button[type=submit]").await;
+        b.submit("button[type=submit]").await;
         b.wait_text("#login-error", "wrong").await;
     }
     b.fill("#username", ADMIN.0).await;
     b.fill("#password", ADMIN.1).await;
-    b.click("button[type=submit]").await;
+    b.submit("button[type=submit]").await;
     b.wait_text("#login-error", "Too many failed attempts").await;
     b.shot("throttled").await;
     b.close().await;
