@@ -3,14 +3,15 @@
 
 use roster_domain::rule::Rule;
 use roster_domain::{Group, GroupPolicy};
-use roster_engine::{AutomaticGroup, Explanation};
+use roster_engine::{AutomaticGroup, Evaluation, Explanation};
 use roster_store::groups::ListKind;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use utoipa::ToSchema;
 
-use crate::live::{engine_error, LiveTx};
+use crate::live::engine_error;
 use crate::rules::{catalog, check_cycles, compile, internal, stored_rule, RuleInput};
+use crate::transaction::LiveTx;
 use crate::views::GroupView;
 use crate::{parse_id, Actor, App, AppError, AppResult, Context, Scope};
 
@@ -131,30 +132,24 @@ impl App {
     /// same transaction (users who still match never leave).
     pub async fn set_rule(&self, actor: &Actor, id: &str, input: RuleInput) -> AppResult<RuleOutcome> {
         let mut tx = self.begin().await?;
-        let mut group = self.group(&mut tx, id).await?;
+        let mut group = self.group(tx.read(), id).await?;
         automatic_only(&group)?;
-        let rule = compile(&input, &catalog(&mut tx).await?)?;
-        let groups = roster_store::groups::all(&mut tx).await?;
+        let rule = compile(&input, &catalog(tx.read()).await?)?;
+        let groups = roster_store::groups::all(tx.read()).await?;
         check_cycles(&groups, &group, &rule)?;
         group.rule_text = Some(rule.to_string());
         group.rule_tree = Some(serde_json::to_string(&rule).map_err(internal)?);
         group.updated_at = tx.now;
-        roster_store::groups::update(&mut tx, &group).await?;
         let cause = self.cause(actor, format!("rule edited by {}", actor.name));
-        self.finish_definition(tx, group.id, &cause).await
+        let evaluation = tx.save_definition(&group, &cause).await?;
+        self.finish_definition(tx, group.id, &evaluation).await
     }
 
-    /// Saves what a definition change did and shapes the answer.
-    async fn finish_definition(
-        &self,
-        mut tx: LiveTx,
-        group: i64,
-        cause: &crate::membership::Cause,
-    ) -> AppResult<RuleOutcome> {
-        let evaluation = tx.automatic_group_changed(group, cause).await?;
+    /// Commits what a definition change did and shapes the answer.
+    async fn finish_definition(&self, mut tx: LiveTx, group: i64, evaluation: &Evaluation) -> AppResult<RuleOutcome> {
         let (joined, left) = evaluation.get(group).map_or((0, 0), |g| (g.joined.len(), g.left.len()));
         let saved =
-            roster_store::groups::get(&mut tx, group).await?.ok_or_else(|| AppError::NotFound("group".into()))?;
+            roster_store::groups::get(tx.read(), group).await?.ok_or_else(|| AppError::NotFound("group".into()))?;
         tx.commit().await?;
         Ok(RuleOutcome { rule: RuleView::of(stored_rule(&saved)), group: saved.into(), joined, left })
     }
@@ -184,30 +179,22 @@ impl App {
     /// leaves the other. A training admin's list edits keep the users it cannot see.
     pub async fn set_list(&self, actor: &Actor, id: &str, kind: ListKind, input: ListInput) -> AppResult<RuleOutcome> {
         let mut tx = self.begin().await?;
-        let mut group = self.group(&mut tx, id).await?;
+        let mut group = self.group(tx.read(), id).await?;
         automatic_only(&group)?;
-        let ctx = Context::load(&mut tx).await?;
+        let ctx = Context::load(tx.read()).await?;
         let scope = actor.scope(&ctx.tree);
-        let wanted = self.list_user_ids(&mut tx, &scope, &input.users).await?;
-        let current = roster_store::groups::list_users(&mut tx, group.id, kind).await?;
-        let reachable = self.within_scope(&mut tx, &scope, current.clone()).await?;
+        let wanted = self.list_user_ids(tx.read(), &scope, &input.users).await?;
+        let current = roster_store::groups::list_users(tx.read(), group.id, kind).await?;
+        let reachable = self.within_scope(tx.read(), &scope, current.clone()).await?;
         let gone: Vec<i64> = reachable.iter().copied().filter(|u| wanted.binary_search(u).is_err()).collect();
-        let other = match kind {
-            ListKind::Include => ListKind::Exclude,
-            ListKind::Exclude => ListKind::Include,
-        };
-        roster_store::groups::remove_from_list(&mut tx, group.id, kind, &gone).await?;
-        roster_store::groups::remove_from_list(&mut tx, group.id, other, &wanted).await?;
-        let now = tx.now;
-        roster_store::groups::add_to_list(&mut tx, group.id, kind, &wanted, now, &actor.name).await?;
         group.updated_at = tx.now;
-        roster_store::groups::update(&mut tx, &group).await?;
         let what = match kind {
             ListKind::Include => "include list",
             ListKind::Exclude => "exclude list",
         };
         let cause = self.cause(actor, format!("{what} edited by {}", actor.name));
-        self.finish_definition(tx, group.id, &cause).await
+        let evaluation = tx.edit_list(&group, kind, &wanted, &gone, &cause).await?;
+        self.finish_definition(tx, group.id, &evaluation).await
     }
 
     async fn list_user_ids(
@@ -243,21 +230,21 @@ impl App {
         let mut tx = self.begin().await?;
         let group = match input.group.as_deref() {
             Some(id) => {
-                let g = self.group(&mut tx, id).await?;
+                let g = self.group(tx.read(), id).await?;
                 automatic_only(&g)?;
                 Some(g)
             }
             None => None,
         };
         let rule_input = RuleInput { text: input.text.clone(), tree: input.tree.clone(), sets: input.sets.clone() };
-        let rule = compile(&rule_input, &catalog(&mut tx).await?)?;
+        let rule = compile(&rule_input, &catalog(tx.read()).await?)?;
         if let Some(g) = &group {
-            check_cycles(&roster_store::groups::all(&mut tx).await?, g, &rule)?;
+            check_cycles(&roster_store::groups::all(tx.read()).await?, g, &rule)?;
         }
         let (include, exclude) = match &group {
             Some(g) => (
-                roster_store::groups::list_users(&mut tx, g.id, ListKind::Include).await?,
-                roster_store::groups::list_users(&mut tx, g.id, ListKind::Exclude).await?,
+                roster_store::groups::list_users(tx.read(), g.id, ListKind::Include).await?,
+                roster_store::groups::list_users(tx.read(), g.id, ListKind::Exclude).await?,
             ),
             None => (vec![], vec![]),
         };
@@ -271,8 +258,8 @@ impl App {
         let preview = tx
             .engine(|e| e.preview(&candidate, group.as_ref().map(|g| g.id), today, SAMPLES))?
             .map_err(engine_error)?;
-        let join_samples = self.user_refs(&mut tx, &preview.join_samples).await?;
-        let leave_samples = self.user_refs(&mut tx, &preview.leave_samples).await?;
+        let join_samples = self.user_refs(tx.read(), &preview.join_samples).await?;
+        let leave_samples = self.user_refs(tx.read(), &preview.leave_samples).await?;
         Ok(PreviewView {
             text: rule.to_string(),
             member_count: preview.member_count,
@@ -287,10 +274,10 @@ impl App {
     pub async fn explain(&self, actor: &Actor, id: &str, user_id: &str) -> AppResult<Explanation> {
         let user = parse_id("user", user_id)?;
         let mut tx = self.begin().await?;
-        let group = self.group(&mut tx, id).await?;
+        let group = self.group(tx.read(), id).await?;
         automatic_only(&group)?;
-        let ctx = Context::load(&mut tx).await?;
-        self.visible_user(&mut tx, &actor.scope(&ctx.tree), user).await?;
+        let ctx = Context::load(tx.read()).await?;
+        self.visible_user(tx.read(), &actor.scope(&ctx.tree), user).await?;
         if group.rule_tree.is_none() {
             return Err(AppError::conflict("rule", format!("\"{}\" has no rule yet", group.name)));
         }

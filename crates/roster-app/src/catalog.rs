@@ -106,15 +106,14 @@ impl App {
         };
         def.validate()?;
         let mut tx = self.begin().await?;
-        let ctx = Context::load(&mut tx).await?;
+        let ctx = Context::load(tx.read()).await?;
         if ctx.field(def.code.as_str()).is_some() {
             return Err(AppError::conflict("code", format!("a field with the code \"{}\" exists", def.code)));
         }
         if ctx.fields.iter().any(|f| f.name.as_str().eq_ignore_ascii_case(def.name.as_str())) {
             return Err(AppError::conflict("name", format!("a field named \"{}\" exists", def.name)));
         }
-        roster_store::fields::insert(&mut tx, &def, self.now()).await?;
-        tx.catalog_changed(false, &self.cause(actor, format!("field \"{}\" created", def.code))).await?;
+        tx.insert_field(&def, &self.cause(actor, format!("field \"{}\" created", def.code))).await?;
         tx.commit().await?;
         Ok(def.into())
     }
@@ -123,7 +122,7 @@ impl App {
     pub async fn update_field(&self, actor: &Actor, code: &str, patch: FieldPatch) -> AppResult<FieldView> {
         actor.superadmin()?;
         let mut tx = self.begin().await?;
-        let ctx = Context::load(&mut tx).await?;
+        let ctx = Context::load(tx.read()).await?;
         let mut def = ctx.field(code).cloned().ok_or_else(|| field_not_found(code))?;
         if let Some(n) = &patch.name {
             def.name = Name::parse("name", n)?;
@@ -139,7 +138,7 @@ impl App {
                 .map(|old| old.options.iter().filter(|o| !def.options.contains(o)).collect())
                 .unwrap_or_default();
             for option in removed {
-                if self.field_value_in_use(&mut tx, &def, option).await? {
+                if self.field_value_in_use(tx.read(), &def, option).await? {
                     return Err(AppError::conflict(
                         "options",
                         format!("users still have the value \"{option}\"; change their values before removing it"),
@@ -147,8 +146,7 @@ impl App {
                 }
             }
         }
-        roster_store::fields::update(&mut tx, &def).await?;
-        tx.catalog_changed(false, &self.cause(actor, format!("field \"{}\" changed", def.code))).await?;
+        tx.update_field(&def, &self.cause(actor, format!("field \"{}\" changed", def.code))).await?;
         tx.commit().await?;
         Ok(def.into())
     }
@@ -170,16 +168,14 @@ impl App {
     pub async fn delete_field(&self, actor: &Actor, code: &str) -> AppResult<()> {
         actor.superadmin()?;
         let mut tx = self.begin().await?;
-        let ctx = Context::load(&mut tx).await?;
+        let ctx = Context::load(tx.read()).await?;
         let def = ctx.field(code).cloned().ok_or_else(|| field_not_found(code))?;
         let code_key = def.code.as_str().to_owned();
-        crate::rules::refuse_if_used(&mut tx, &format!("field \"{}\"", def.name), |r| {
+        crate::rules::refuse_if_used(tx.read(), &format!("field \"{}\"", def.name), |r| {
             r.referenced_fields().iter().any(|f| f.eq_ignore_ascii_case(&code_key))
         })
         .await?;
-        roster_store::users::drop_field(&mut tx, def.code.as_str()).await?;
-        roster_store::fields::delete(&mut tx, def.code.as_str()).await?;
-        tx.catalog_changed(false, &self.cause(actor, format!("field \"{}\" deleted", def.code))).await?;
+        tx.delete_field(def.code.as_str(), &self.cause(actor, format!("field \"{}\" deleted", def.code))).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -208,7 +204,7 @@ impl App {
         let code = Code::parse("code", &input.code)?;
         let name = Name::parse("name", &input.name)?;
         let mut tx = self.begin().await?;
-        let tree = BranchTree::new(roster_store::branches::all(&mut tx).await?);
+        let tree = BranchTree::new(roster_store::branches::all(tx.read()).await?);
         if tree.by_code(code.as_str()).is_some() {
             return Err(AppError::conflict("code", format!("a branch with the code \"{code}\" exists")));
         }
@@ -220,9 +216,9 @@ impl App {
                     .id,
             ),
         };
-        let id = roster_store::branches::insert(&mut tx, code.as_str(), name.as_str(), parent, self.now()).await?;
-        let tree = BranchTree::new(roster_store::branches::all(&mut tx).await?);
-        tx.catalog_changed(false, &self.cause(actor, format!("branch \"{code}\" created"))).await?;
+        let cause = self.cause(actor, format!("branch \"{code}\" created"));
+        let id = tx.insert_branch(code.as_str(), name.as_str(), parent, &cause).await?;
+        let tree = BranchTree::new(roster_store::branches::all(tx.read()).await?);
         tx.commit().await?;
         BranchView::new(&tree, id).ok_or_else(|| AppError::NotFound("branch".into()))
     }
@@ -231,7 +227,7 @@ impl App {
     pub async fn update_branch(&self, actor: &Actor, code: &str, patch: BranchPatch) -> AppResult<BranchView> {
         actor.superadmin()?;
         let mut tx = self.begin().await?;
-        let tree = BranchTree::new(roster_store::branches::all(&mut tx).await?);
+        let tree = BranchTree::new(roster_store::branches::all(tx.read()).await?);
         let mut branch = tree.by_code(code).cloned().ok_or_else(|| AppError::NotFound(format!("branch \"{code}\"")))?;
         if let Some(n) = &patch.name {
             branch.name = Name::parse("name", n)?.into_string();
@@ -253,10 +249,10 @@ impl App {
                 }
             };
         }
-        roster_store::branches::update(&mut tx, &branch).await?;
-        let tree = BranchTree::new(roster_store::branches::all(&mut tx).await?);
-        tx.catalog_changed(patch.parent.is_some(), &self.cause(actor, format!("branch \"{}\" moved", branch.code)))
-            .await?;
+        let moved = patch.parent.is_some();
+        let what = if moved { "moved" } else { "changed" };
+        tx.update_branch(&branch, moved, &self.cause(actor, format!("branch \"{}\" {what}", branch.code))).await?;
+        let tree = BranchTree::new(roster_store::branches::all(tx.read()).await?);
         tx.commit().await?;
         BranchView::new(&tree, branch.id).ok_or_else(|| AppError::NotFound("branch".into()))
     }
@@ -265,10 +261,10 @@ impl App {
     pub async fn delete_branch(&self, actor: &Actor, code: &str) -> AppResult<()> {
         actor.superadmin()?;
         let mut tx = self.begin().await?;
-        let tree = BranchTree::new(roster_store::branches::all(&mut tx).await?);
+        let tree = BranchTree::new(roster_store::branches::all(tx.read()).await?);
         let branch = tree.by_code(code).ok_or_else(|| AppError::NotFound(format!("branch \"{code}\"")))?;
         let branch_code = branch.code.clone();
-        crate::rules::refuse_if_used(&mut tx, &format!("branch \"{branch_code}\""), |r| {
+        crate::rules::refuse_if_used(tx.read(), &format!("branch \"{branch_code}\""), |r| {
             r.referenced_branches().iter().any(|b| b.eq_ignore_ascii_case(&branch_code))
         })
         .await?;
@@ -278,15 +274,14 @@ impl App {
                 format!("branch \"{}\" has sub-branches; move or delete them first", branch.code),
             ));
         }
-        let users = roster_store::users::count_in_branches(&mut tx, &[branch.id]).await?;
+        let users = roster_store::users::count_in_branches(tx.read(), &[branch.id]).await?;
         if users > 0 {
             return Err(AppError::conflict(
                 "code",
                 format!("branch \"{}\" has {users} users; move them first", branch.code),
             ));
         }
-        roster_store::branches::delete(&mut tx, branch.id).await?;
-        tx.catalog_changed(false, &self.cause(actor, format!("branch \"{}\" deleted", branch.code))).await?;
+        tx.delete_branch(branch.id, &self.cause(actor, format!("branch \"{}\" deleted", branch.code))).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -313,11 +308,11 @@ impl App {
         let code = Code::parse("code", &input.code)?;
         let name = Name::parse("name", &input.name)?;
         let mut tx = self.begin().await?;
-        if roster_store::courses::by_code(&mut tx, code.as_str()).await?.is_some() {
+        if roster_store::courses::by_code(tx.read(), code.as_str()).await?.is_some() {
             return Err(AppError::conflict("code", format!("a course with the code \"{code}\" exists")));
         }
-        roster_store::courses::insert(&mut tx, code.as_str(), name.as_str(), self.now()).await?;
-        tx.catalog_changed(false, &self.cause(actor, format!("course \"{code}\" created"))).await?;
+        tx.insert_course(code.as_str(), name.as_str(), &self.cause(actor, format!("course \"{code}\" created")))
+            .await?;
         tx.commit().await?;
         Ok(CourseView { code: code.into_string(), name: name.into_string() })
     }
@@ -326,14 +321,13 @@ impl App {
     pub async fn update_course(&self, actor: &Actor, code: &str, patch: CoursePatch) -> AppResult<CourseView> {
         actor.superadmin()?;
         let mut tx = self.begin().await?;
-        let mut course = roster_store::courses::by_code(&mut tx, code)
+        let mut course = roster_store::courses::by_code(tx.read(), code)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("course \"{code}\"")))?;
         if let Some(n) = &patch.name {
             course.name = Name::parse("name", n)?.into_string();
-            roster_store::courses::rename(&mut tx, course.id, &course.name).await?;
+            tx.rename_course(course.id, &course.name, &self.cause(actor, format!("course \"{code}\" renamed"))).await?;
         }
-        tx.catalog_changed(false, &self.cause(actor, format!("course \"{code}\" renamed"))).await?;
         tx.commit().await?;
         Ok(course.into())
     }
@@ -342,16 +336,15 @@ impl App {
     pub async fn delete_course(&self, actor: &Actor, code: &str) -> AppResult<()> {
         actor.superadmin()?;
         let mut tx = self.begin().await?;
-        let course = roster_store::courses::by_code(&mut tx, code)
+        let course = roster_store::courses::by_code(tx.read(), code)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("course \"{code}\"")))?;
         let course_code = course.code.clone();
-        crate::rules::refuse_if_used(&mut tx, &format!("course \"{course_code}\""), |r| {
+        crate::rules::refuse_if_used(tx.read(), &format!("course \"{course_code}\""), |r| {
             r.referenced_courses().iter().any(|c| c.eq_ignore_ascii_case(&course_code))
         })
         .await?;
-        roster_store::courses::delete(&mut tx, course.id).await?;
-        tx.catalog_changed(false, &self.cause(actor, format!("course \"{code}\" deleted"))).await?;
+        tx.delete_course(course.id, &self.cause(actor, format!("course \"{code}\" deleted"))).await?;
         tx.commit().await?;
         Ok(())
     }

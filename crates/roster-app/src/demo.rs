@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use crate::groups::{AddMembers, NewGroup};
 use crate::rules::RuleInput;
+use crate::transaction::{Cause, LiveTx};
 use crate::{Actor, App, AppResult};
 
 /// What to generate.
@@ -276,18 +277,19 @@ impl App {
         let mut rng = StdRng::seed_from_u64(spec.seed);
         let now = self.now();
         let mut summary = DemoSummary::default();
-        let mut tx = self.store.write().await?;
+        let cause = self.cause(&Actor::system("demo"), "demo data generated");
+        let mut tx = self.begin().await?;
         for f in field_defs() {
-            roster_store::fields::insert(&mut tx, &f, now).await?;
+            tx.insert_field(&f, &cause).await?;
         }
-        let sites = self.demo_branches(&mut tx, spec.branches, now, &mut summary).await?;
+        let sites = demo_branches(&mut tx, spec.branches, &cause, &mut summary).await?;
         let mut course_ids = Vec::new();
         for i in 0..spec.courses.max(1) {
             let (code, name) = match NAMED_COURSES.get(i) {
                 Some((c, n)) => ((*c).to_owned(), (*n).to_owned()),
                 None => (format!("ELEC-{:03}", i + 1), format!("Elective Module {}", i + 1)),
             };
-            course_ids.push(roster_store::courses::insert(&mut tx, &code, &name, now).await?);
+            course_ids.push(tx.insert_course(&code, &name, &cause).await?);
         }
         summary.courses = course_ids.len();
         tx.commit().await?;
@@ -296,15 +298,16 @@ impl App {
         let mut made = 0;
         while made < spec.users {
             let n = CHUNK.min(spec.users - made);
-            let users: Vec<User> = (made..made + n).map(|i| demo_user(&mut rng, i, &sites, now)).collect();
-            let mut tx = self.store.write().await?;
-            let ids = roster_store::users::insert_many(&mut tx, &users).await?;
-            let enrollments: Vec<Enrollment> = ids
+            let mut users: Vec<User> = (made..made + n).map(|i| demo_user(&mut rng, i, &sites, now)).collect();
+            let mut tx = self.begin().await?;
+            tx.insert_users(&mut users).await?;
+            let enrollments: Vec<Enrollment> = users
                 .iter()
-                .zip(&users)
-                .flat_map(|(id, u)| demo_enrollments(&mut rng, *id, u, &course_ids, spec.enrollments_per_user, now))
+                .flat_map(|u| demo_enrollments(&mut rng, u.id, u, &course_ids, spec.enrollments_per_user, now))
                 .collect();
-            roster_store::enrollments::insert_many(&mut tx, &enrollments).await?;
+            tx.insert_enrollments(&enrollments).await?;
+            // Groups made before the data (there are none in a new database) follow it.
+            tx.reevaluate_all(&cause).await?;
             tx.commit().await?;
             summary.enrollments += enrollments.len();
             made += n;
@@ -378,41 +381,42 @@ impl App {
         self.add_members(&actor, &committee.id, add).await?;
         Ok(rules.len() + 1)
     }
+}
 
-    async fn demo_branches(
-        &self,
-        conn: &mut roster_store::AnyConnection,
-        target: usize,
-        now: i64,
-        summary: &mut DemoSummary,
-    ) -> AppResult<Vec<Site>> {
-        let mut sites = Vec::new();
-        let mut made = 0usize;
-        // Repeat the map with numbered sites until the target size is reached.
-        let mut round = 0;
-        while made < target.max(1) {
-            for (rcode, rname, countries) in REGIONS {
-                let rcode = if round == 0 { (*rcode).to_owned() } else { format!("{rcode}{round}") };
-                let rid = roster_store::branches::insert(conn, &rcode, rname, None, now).await?;
+/// The org chart: regions, countries and sites, repeated with numbered sites until
+/// there are `target` branches; returns the sites users are placed in.
+async fn demo_branches(
+    tx: &mut LiveTx,
+    target: usize,
+    cause: &Cause,
+    summary: &mut DemoSummary,
+) -> AppResult<Vec<Site>> {
+    let mut sites = Vec::new();
+    let mut made = 0usize;
+    // Repeat the map with numbered sites until the target size is reached.
+    let mut round = 0;
+    while made < target.max(1) {
+        for (rcode, rname, countries) in REGIONS {
+            let rcode = if round == 0 { (*rcode).to_owned() } else { format!("{rcode}{round}") };
+            let rid = tx.insert_branch(&rcode, rname, None, cause).await?;
+            made += 1;
+            for (ccode, cname, lang, tz, cities) in *countries {
+                let ccode = format!("{rcode}-{ccode}");
+                let cid = tx.insert_branch(&ccode, cname, Some(rid), cause).await?;
                 made += 1;
-                for (ccode, cname, lang, tz, cities) in *countries {
-                    let ccode = format!("{rcode}-{ccode}");
-                    let cid = roster_store::branches::insert(conn, &ccode, cname, Some(rid), now).await?;
+                for city in *cities {
+                    let scode =
+                        format!("{ccode}-{}", ascii_slug(city).chars().take(3).collect::<String>().to_uppercase());
+                    let bid = tx.insert_branch(&scode, city, Some(cid), cause).await?;
                     made += 1;
-                    for city in *cities {
-                        let scode =
-                            format!("{ccode}-{}", ascii_slug(city).chars().take(3).collect::<String>().to_uppercase());
-                        let bid = roster_store::branches::insert(conn, &scode, city, Some(cid), now).await?;
-                        made += 1;
-                        sites.push(Site { branch_id: bid, city, language: lang, timezone: tz });
-                    }
+                    sites.push(Site { branch_id: bid, city, language: lang, timezone: tz });
                 }
             }
-            round += 1;
         }
-        summary.branches = made;
-        Ok(sites)
+        round += 1;
     }
+    summary.branches = made;
+    Ok(sites)
 }
 
 fn demo_user(rng: &mut StdRng, i: usize, sites: &[Site], now: i64) -> User {

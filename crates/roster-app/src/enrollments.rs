@@ -66,12 +66,12 @@ impl App {
         let mut tx = self.begin().await?;
         let ctx = tx.context().await?;
         let scope = actor.scope(&ctx.tree);
-        let user = self.visible_user(&mut tx, &scope, id).await?;
-        let course = roster_store::courses::by_code(&mut tx, code)
+        self.visible_user(tx.read(), &scope, id).await?;
+        let course = roster_store::courses::by_code(tx.read(), code)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("course \"{code}\"")))?;
         let now = self.now();
-        let previous = roster_store::enrollments::get(&mut tx, id, course.id).await?;
+        let previous = roster_store::enrollments::get(tx.read(), id, course.id).await?;
         let enrollment = Enrollment {
             user_id: id,
             course_id: course.id,
@@ -83,9 +83,8 @@ impl App {
                 _ => None,
             },
         };
-        roster_store::enrollments::upsert(&mut tx, &enrollment).await?;
         let cause = self.cause(actor, format!("enrollment in \"{}\" set to {}", course.code, status.as_str()));
-        tx.enrollment_changed(user.id, course.id, Some(&enrollment), &cause).await?;
+        tx.set_enrollment(&enrollment, &cause).await?;
         tx.commit().await?;
         Ok(EnrollmentView::new(enrollment, &HashMap::from([(course.id, course.code)])))
     }
@@ -96,15 +95,14 @@ impl App {
         let mut tx = self.begin().await?;
         let ctx = tx.context().await?;
         let scope = actor.scope(&ctx.tree);
-        let user = self.visible_user(&mut tx, &scope, id).await?;
-        let course = roster_store::courses::by_code(&mut tx, code)
+        let user = self.visible_user(tx.read(), &scope, id).await?;
+        let course = roster_store::courses::by_code(tx.read(), code)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("course \"{code}\"")))?;
-        if !roster_store::enrollments::delete(&mut tx, id, course.id).await? {
+        let cause = self.cause(actor, format!("enrollment in \"{}\" removed", course.code));
+        if !tx.remove_enrollment(user.id, course.id, &cause).await? {
             return Err(AppError::NotFound("enrollment".into()));
         }
-        let cause = self.cause(actor, format!("enrollment in \"{}\" removed", course.code));
-        tx.enrollment_changed(user.id, course.id, None, &cause).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use utoipa::ToSchema;
 
-use crate::membership::{self, Cause};
+use crate::groups::{add_users, remove_users};
+use crate::transaction::Cause;
 use crate::{Actor, App, AppError, AppResult, Context, Scope};
 
 /// How an upload treats rows in error.
@@ -189,12 +190,12 @@ impl App {
         }
         let parsed = parse(bytes)?;
         let mut tx = self.begin().await?;
-        let group = self.group(&mut tx, id).await?;
-        let ctx = Context::load(&mut tx).await?;
+        let group = self.group(tx.read(), id).await?;
+        let ctx = Context::load(tx.read()).await?;
         let scope = actor.scope(&ctx.tree);
-        let users = resolve(&mut tx, &parsed, &scope).await?;
+        let users = resolve(tx.read(), &parsed, &scope).await?;
         let members: Vec<i64> = users.values().flat_map(|f| f.iter().map(|u| u.id)).collect();
-        let mut current = roster_store::memberships::which_are_members(&mut tx, group.id, &members).await?;
+        let mut current = roster_store::memberships::which_are_members(tx.read(), group.id, &members).await?;
         current.sort_unstable();
         let (report, adds, removes) = plan(&parsed, &users, &current);
         let mut counts = CsvCounts { rows: parsed.rows.len(), ..CsvCounts::default() };
@@ -231,17 +232,15 @@ impl App {
         };
         let now = self.now();
         let stored = serde_json::to_string(&StoredOutcome::from(&outcome)).map_err(internal)?;
-        let upload =
-            roster_store::groups::insert_upload(&mut tx, group.id, &actor.name, now, options.dry_run, apply, &stored)
-                .await?;
+        let upload = tx.record_upload(group.id, &actor.name, options.dry_run, apply, &stored).await?;
         outcome.upload = upload.to_string();
         if apply {
             let cause = Cause { actor: actor.name.clone(), why: format!("CSV upload {upload}"), at: now };
-            membership::add(&mut tx, &group, &adds, MembershipSource::Csv, &cause).await?;
-            membership::remove(&mut tx, &group, &removes, &cause).await?;
+            add_users(&mut tx, &group, &adds, MembershipSource::Csv, &cause).await?;
+            remove_users(&mut tx, &group, &removes, &cause).await?;
         }
         let stored = serde_json::to_string(&StoredOutcome::from(&outcome)).map_err(internal)?;
-        roster_store::groups::set_upload_result(&mut tx, upload, &stored).await?;
+        tx.set_upload_report(upload, &stored).await?;
         tx.commit().await?;
         Ok(outcome)
     }

@@ -4,14 +4,15 @@
 use roster_domain::values::optional_text;
 use roster_domain::{Group, GroupPolicy, MembershipSource, Name};
 use roster_store::events::Subject;
+use roster_store::groups::ListKind;
 use roster_store::memberships::MemberQuery;
 use roster_store::AnyConnection;
 use serde::Deserialize;
 use std::collections::HashMap;
 use utoipa::ToSchema;
 
-use crate::live::LiveTx;
-use crate::membership::{self, Applied, Cause};
+use crate::transaction::Cause;
+use crate::transaction::LiveTx;
 use crate::views::{EventView, GroupView, List, MemberView, UserGroupView, UserView};
 use crate::{parse_id, Actor, App, AppError, AppResult, Context, ListParams, Scope};
 
@@ -127,11 +128,10 @@ impl App {
             created_at: now,
             updated_at: now,
         };
-        if roster_store::groups::by_name(tx, &group.name).await?.is_some() {
+        if roster_store::groups::by_name(tx.read(), &group.name).await?.is_some() {
             return Err(AppError::conflict("name", format!("a group named \"{}\" exists", group.name)));
         }
-        group.id = roster_store::groups::insert(tx, &group).await?;
-        tx.group_created(group.id).await?;
+        tx.insert_group(&mut group).await?;
         Ok(group)
     }
 
@@ -196,10 +196,10 @@ impl App {
         id: &str,
         patch: GroupPatch,
     ) -> AppResult<Group> {
-        let mut group = self.group(tx, id).await?;
+        let mut group = self.group(tx.read(), id).await?;
         if let Some(n) = &patch.name {
             let name = Name::parse("name", n)?.into_string();
-            if let Some(other) = roster_store::groups::by_name(tx, &name).await? {
+            if let Some(other) = roster_store::groups::by_name(tx.read(), &name).await? {
                 if other.id != group.id {
                     return Err(AppError::conflict("name", format!("a group named \"{name}\" exists")));
                 }
@@ -222,15 +222,16 @@ impl App {
             None => false,
         };
         group.updated_at = self.now();
-        roster_store::groups::update(tx, &group).await?;
         if switched {
             let why =
                 if group.allow_suspended { "suspended users allowed" } else { "suspended users no longer allowed" };
-            tx.automatic_group_changed(group.id, &self.cause(actor, format!("{why} by {}", actor.name))).await?;
+            tx.save_definition(&group, &self.cause(actor, format!("{why} by {}", actor.name))).await?;
+        } else {
+            tx.save_group(&group).await?;
         }
         // Rules refer to groups by id; their text names them, so it follows a rename.
         let (id, name) = (group.id, group.name.clone());
-        for mut other in roster_store::groups::all(tx).await? {
+        for mut other in roster_store::groups::all(tx.read()).await? {
             let Some(mut rule) = crate::rules::stored_rule(&other) else { continue };
             if !rule.referenced_groups().contains(&id) {
                 continue;
@@ -238,9 +239,8 @@ impl App {
             rule.refresh_group_names(|g| (g == id).then(|| name.clone()));
             other.rule_text = Some(rule.to_string());
             other.rule_tree = Some(serde_json::to_string(&rule).map_err(crate::rules::internal)?);
-            roster_store::groups::update(tx, &other).await?;
+            tx.save_group(&other).await?;
         }
-        tx.group_reloaded(group.id).await?;
         Ok(group)
     }
 
@@ -254,8 +254,8 @@ impl App {
 
     /// Deletes a group inside the caller's transaction, unless a rule refers to it.
     pub(crate) async fn remove_group(&self, tx: &mut LiveTx, id: &str) -> AppResult<()> {
-        let group = self.group(tx, id).await?;
-        let referrers = self.groups_referring_to(tx, group.id).await?;
+        let group = self.group(tx.read(), id).await?;
+        let referrers = self.groups_referring_to(tx.read(), group.id).await?;
         if !referrers.is_empty() {
             return Err(AppError::conflict(
                 "id",
@@ -266,8 +266,7 @@ impl App {
                 ),
             ));
         }
-        roster_store::groups::delete(tx, group.id).await?;
-        tx.group_reloaded(group.id).await?;
+        tx.delete_group(group.id).await?;
         Ok(())
     }
 
@@ -306,24 +305,24 @@ impl App {
             return Err(AppError::bad_request("users", "give exactly one of users, from_groups or from_branch"));
         }
         let mut tx = self.begin().await?;
-        let group = self.group(&mut tx, id).await?;
-        let ctx = Context::load(&mut tx).await?;
+        let group = self.group(tx.read(), id).await?;
+        let ctx = Context::load(tx.read()).await?;
         let scope = actor.scope(&ctx.tree);
         let (candidates, source, why) = if let Some(users) = &input.users {
             (
-                self.users_by_ids(&mut tx, &scope, users).await?,
+                self.users_by_ids(tx.read(), &scope, users).await?,
                 MembershipSource::Manual,
                 "added individually".to_owned(),
             )
         } else if let Some(groups) = &input.from_groups {
-            self.copy_from_groups(&mut tx, &scope, &group, groups).await?
+            self.copy_from_groups(tx.read(), &scope, &group, groups).await?
         } else {
             let code = input.from_branch.as_deref().unwrap_or_default();
-            self.copy_from_branch(&mut tx, &ctx, &scope, code, input.include_descendants.unwrap_or(true)).await?
+            self.copy_from_branch(tx.read(), &ctx, &scope, code, input.include_descendants.unwrap_or(true)).await?
         };
         let cause = Cause { actor: actor.name.clone(), why, at: self.now() };
-        let Applied { joined, .. } = membership::add(&mut tx, &group, &candidates, source, &cause).await?;
-        let group = self.group(&mut tx, id).await?;
+        let Applied { joined, .. } = add_users(&mut tx, &group, &candidates, source, &cause).await?;
+        let group = self.group(tx.read(), id).await?;
         tx.commit().await?;
         Ok(AddOutcome { added: joined.len(), already_members: candidates.len() - joined.len(), group: group.into() })
     }
@@ -428,17 +427,18 @@ impl App {
     pub async fn remove_member(&self, actor: &Actor, id: &str, user_id: &str) -> AppResult<GroupView> {
         let user_id = parse_id("user", user_id)?;
         let mut tx = self.begin().await?;
-        let group = self.group(&mut tx, id).await?;
-        let ctx = Context::load(&mut tx).await?;
+        let group = self.group(tx.read(), id).await?;
+        let ctx = Context::load(tx.read()).await?;
         let scope = actor.scope(&ctx.tree);
-        self.visible_user(&mut tx, &scope, user_id).await?;
-        let is_member = !roster_store::memberships::which_are_members(&mut tx, group.id, &[user_id]).await?.is_empty();
+        self.visible_user(tx.read(), &scope, user_id).await?;
+        let is_member =
+            !roster_store::memberships::which_are_members(tx.read(), group.id, &[user_id]).await?.is_empty();
         if !is_member && group.policy == GroupPolicy::Manual {
             return Err(AppError::NotFound("membership".into()));
         }
         let cause = Cause { actor: actor.name.clone(), why: "removed individually".into(), at: self.now() };
-        membership::remove(&mut tx, &group, &[user_id], &cause).await?;
-        let group = self.group(&mut tx, id).await?;
+        remove_users(&mut tx, &group, &[user_id], &cause).await?;
+        let group = self.group(tx.read(), id).await?;
         tx.commit().await?;
         Ok(group.into())
     }
@@ -501,4 +501,53 @@ impl App {
             .map(|g| format!("\"{}\"", g.name))
             .collect())
     }
+}
+
+/// What an administrator's add or remove did: the users who joined and who left.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// Users who became members.
+    pub joined: Vec<i64>,
+    /// Users who stopped being members.
+    pub left: Vec<i64>,
+}
+
+/// Adds users to a group as an administrator asks: a manual group gains them as
+/// members; an automatic group puts them on its include list (and off its exclude list),
+/// which makes them members. Automatic groups that depend on it follow.
+pub(crate) async fn add_users(
+    tx: &mut LiveTx,
+    group: &Group,
+    users: &[i64],
+    source: MembershipSource,
+    cause: &Cause,
+) -> AppResult<Applied> {
+    match group.policy {
+        GroupPolicy::Manual => Ok(Applied { joined: tx.join(group, users, source, cause).await?, left: vec![] }),
+        GroupPolicy::Automatic => {
+            let before = roster_store::memberships::which_are_members(tx.read(), group.id, users).await?;
+            tx.edit_list(group, ListKind::Include, users, &[], cause).await?;
+            let after = roster_store::memberships::which_are_members(tx.read(), group.id, users).await?;
+            Ok(Applied { joined: minus(&after, &before), left: vec![] })
+        }
+    }
+}
+
+/// Removes users from a group as an administrator asks: a manual group loses them; an
+/// automatic group puts them on its exclude list (and off its include list).
+pub(crate) async fn remove_users(tx: &mut LiveTx, group: &Group, users: &[i64], cause: &Cause) -> AppResult<Applied> {
+    match group.policy {
+        GroupPolicy::Manual => Ok(Applied { joined: vec![], left: tx.leave(group, users, cause).await? }),
+        GroupPolicy::Automatic => {
+            let before = roster_store::memberships::which_are_members(tx.read(), group.id, users).await?;
+            tx.edit_list(group, ListKind::Exclude, users, &[], cause).await?;
+            let after = roster_store::memberships::which_are_members(tx.read(), group.id, users).await?;
+            Ok(Applied { joined: vec![], left: minus(&before, &after) })
+        }
+    }
+}
+
+/// The sorted `a` without the sorted `b`.
+fn minus(a: &[i64], b: &[i64]) -> Vec<i64> {
+    a.iter().copied().filter(|x| b.binary_search(x).is_err()).collect()
 }

@@ -32,12 +32,12 @@ pub mod import;
 pub mod labels;
 mod live;
 pub mod maintenance;
-mod membership;
 pub mod rule_check;
 pub mod rules;
 pub mod scim;
 pub mod sessions;
 pub mod tokens;
+mod transaction;
 pub mod users;
 pub mod views;
 
@@ -103,8 +103,17 @@ impl App {
     }
 
     /// The cause of membership events: who, and why in words.
-    pub(crate) fn cause(&self, actor: &Actor, why: impl Into<String>) -> membership::Cause {
-        membership::Cause { actor: actor.name.clone(), why: why.into(), at: self.now() }
+    pub(crate) fn cause(&self, actor: &Actor, why: impl Into<String>) -> transaction::Cause {
+        transaction::Cause { actor: actor.name.clone(), why: why.into(), at: self.now() }
+    }
+
+    /// A write transaction for the application's own records — sessions, login
+    /// throttling, tokens, admins, import jobs — which no rule and no membership reads.
+    /// Everything else is written through [`App::begin`]'s `LiveTx`.
+    pub(crate) async fn bookkeeping(&self) -> AppResult<roster_store::WriteTx> {
+        #[expect(clippy::disallowed_methods, reason = "bookkeeping tables only; the domain goes through LiveTx")]
+        let tx = self.store.write().await?;
+        Ok(tx)
     }
 
     /// Checks that the database answers.

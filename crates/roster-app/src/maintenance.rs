@@ -39,7 +39,7 @@ impl App {
         let cause = self.cause(&Actor::system("system"), "start-up re-evaluation");
         let evaluation = tx.reevaluate_all(&cause).await?;
         let today = tx.today.to_string();
-        roster_store::changes::set_fact(&mut tx, ROLLOVER, &today).await?;
+        tx.set_fact(ROLLOVER, &today).await?;
         tx.commit().await?;
         Ok(evaluation.groups.iter().map(|g| g.joined.len() + g.left.len()).sum())
     }
@@ -50,7 +50,7 @@ impl App {
     pub async fn roll_over(&self) -> AppResult<Option<NaiveDate>> {
         let mut tx = self.begin().await?;
         let today = tx.today;
-        let last = roster_store::changes::fact(&mut tx, ROLLOVER).await?;
+        let last = roster_store::changes::fact(tx.read(), ROLLOVER).await?;
         if last.as_deref() == Some(today.to_string().as_str()) {
             return Ok(None);
         }
@@ -59,7 +59,7 @@ impl App {
         if !groups.is_empty() {
             tx.reevaluate_groups(&groups, &cause).await?;
         }
-        roster_store::changes::set_fact(&mut tx, ROLLOVER, &today.to_string()).await?;
+        tx.set_fact(ROLLOVER, &today.to_string()).await?;
         tx.commit().await?;
         Ok(Some(today))
     }
@@ -81,7 +81,6 @@ impl App {
         if fix && !drifted.is_empty() {
             let cause = self.cause(&Actor::system("reconcile"), "reconcile repaired drift");
             tx.write_evaluation(&evaluation, &cause).await?;
-            tx.commit_evaluation(&evaluation)?;
             tx.commit().await?;
         }
         Ok(Drift { groups, fixed: fix && !drifted.is_empty(), drifted })

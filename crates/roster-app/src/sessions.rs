@@ -97,14 +97,14 @@ impl App {
                 if unknown {
                     as_long_as_a_check(password);
                 }
-                let mut tx = self.store.write().await?;
+                let mut tx = self.bookkeeping().await?;
                 roster_store::sessions::record_failure(&mut tx, &key, now, THROTTLE_WINDOW_MS).await?;
                 tx.commit().await?;
                 return Ok(LoginOutcome::Refused);
             }
             Err(other) => return Err(other),
         };
-        let mut tx = self.store.write().await?;
+        let mut tx = self.bookkeeping().await?;
         let admin = roster_store::admins::by_username(&mut tx, username.trim()).await?.ok_or(AppError::Unauthorized)?;
         let (id, csrf_token, expires_at) = (secret(), secret(), now + SESSION_TTL_MS);
         roster_store::sessions::insert(&mut tx, &token_hash(&id), admin.id, &csrf_token, now, expires_at).await?;
@@ -141,7 +141,7 @@ impl App {
         if id.is_empty() || id.len() > MAX_SESSION_ID {
             return Ok(());
         }
-        let mut tx = self.store.write().await?;
+        let mut tx = self.bookkeeping().await?;
         roster_store::sessions::delete(&mut tx, &token_hash(id)).await?;
         tx.commit().await?;
         Ok(())

@@ -27,7 +27,7 @@ impl App {
         if name.is_empty() || name.chars().count() > 100 {
             return Err(AppError::invalid("name", "a token name has 1 to 100 characters"));
         }
-        let mut tx = self.store.write().await?;
+        let mut tx = self.bookkeeping().await?;
         self.check_branch_codes(&mut tx, role, branches).await?;
         let token = new_token();
         roster_store::tokens::insert(&mut tx, name, &token_hash(&token), role.as_str(), branches, self.now())
@@ -81,7 +81,7 @@ impl App {
 
     /// Revokes a token by name.
     pub async fn revoke_token(&self, _: Superadmin, name: &str) -> AppResult<()> {
-        let mut tx = self.store.write().await?;
+        let mut tx = self.bookkeeping().await?;
         if !roster_store::tokens::delete(&mut tx, name).await? {
             return Err(AppError::NotFound(format!("token \"{name}\"")));
         }
@@ -118,7 +118,7 @@ impl App {
             return Err(AppError::invalid("password", "must have at least 8 characters"));
         }
         let hash = hash_password(password)?;
-        let mut tx = self.store.write().await?;
+        let mut tx = self.bookkeeping().await?;
         self.check_branch_codes(&mut tx, role, branches).await?;
         roster_store::admins::upsert(&mut tx, username.as_str(), &hash, role.as_str(), branches, self.now()).await?;
         tx.commit().await?;

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
-use crate::live::LiveTx;
+use crate::transaction::LiveTx;
 use crate::views::{List, UserView};
 use crate::{auth, Actor, App, AppError, AppResult, Context, ListParams, Scope};
 
@@ -260,12 +260,9 @@ impl App {
             check_password(p)?;
         }
         user.branch_id = resolve_branch(ctx, scope, input.branch.as_deref())?;
-        user.id = roster_store::users::insert(tx, &user).await?;
-        if let Some(p) = &input.password {
-            roster_store::users::set_password_hash(tx, user.id, Some(&auth::hash_password(p)?)).await?;
-        }
+        let hash = input.password.as_deref().map(auth::hash_password).transpose()?;
         let cause = self.cause(actor, "user created");
-        tx.user_changed(&user, &ctx.fields, &cause).await?;
+        tx.insert_user(&mut user, hash.as_deref(), &ctx.fields, &cause).await?;
         Ok(user)
     }
 
@@ -291,7 +288,7 @@ impl App {
         id: i64,
         patch: UserPatch,
     ) -> AppResult<User> {
-        let mut user = self.visible_user(tx, scope, id).await?;
+        let mut user = self.visible_user(tx.read(), scope, id).await?;
         if let Some(u) = &patch.username {
             user.username = Username::parse("username", u)?.into_string();
         }
@@ -319,14 +316,16 @@ impl App {
         if let Some(values) = &patch.fields {
             apply_fields(ctx, &mut user.fields, values)?;
         }
-        if let Some(p) = &patch.password {
-            check_password(p)?;
-            roster_store::users::set_password_hash(tx, user.id, Some(&auth::hash_password(p)?)).await?;
-        }
+        let hash = match &patch.password {
+            Some(p) => {
+                check_password(p)?;
+                Some(auth::hash_password(p)?)
+            }
+            None => None,
+        };
         user.updated_at = self.now();
-        roster_store::users::update(tx, &user).await?;
         let cause = self.cause(actor, "user changed");
-        tx.user_changed(&user, &ctx.fields, &cause).await?;
+        tx.update_user(&user, hash.as_deref(), &ctx.fields, &cause).await?;
         Ok(user)
     }
 
@@ -334,7 +333,7 @@ impl App {
     pub async fn delete_user(&self, actor: &Actor, id: &str) -> AppResult<()> {
         let id = crate::parse_id("user", id)?;
         let mut tx = self.begin().await?;
-        let (_, scope) = self.scoped(&mut tx, actor).await?;
+        let (_, scope) = self.scoped(tx.read(), actor).await?;
         self.remove_user(&mut tx, actor, &scope, id).await?;
         tx.commit().await?;
         Ok(())
@@ -342,10 +341,9 @@ impl App {
 
     /// Deletes a user inside the caller's transaction, ending its memberships.
     pub(crate) async fn remove_user(&self, tx: &mut LiveTx, actor: &Actor, scope: &Scope, id: i64) -> AppResult<()> {
-        self.visible_user(tx, scope, id).await?;
+        self.visible_user(tx.read(), scope, id).await?;
         // The memberships go with the user; their history says so.
-        tx.user_deleted(id, &self.cause(actor, "user deleted")).await?;
-        roster_store::users::delete(tx, id).await?;
+        tx.delete_user(id, &self.cause(actor, "user deleted")).await?;
         Ok(())
     }
 }

@@ -14,15 +14,17 @@
 //! - On an ordinary write, in its transaction: the same call for what changed
 //!   ([`Engine::upsert_user`], [`Engine::set_enrollment`], [`Engine::add_members`]...),
 //!   which returns a [`UserChange`]; [`Engine::evaluate_change`] (or
-//!   [`Engine::evaluate_user`] for every group) gives the memberships that change, to
-//!   persist with their events; once the transaction commits, [`Engine::commit_user`].
+//!   [`Engine::evaluate_user`] for every group) gives the memberships that change; the
+//!   app writes them with their events, then [`Engine::commit_user`], still inside the
+//!   transaction.
 //! - After a rule or list edit ([`Engine::set_automatic_group`]), an import, a bulk
 //!   member change or the date roll-over ([`Engine::groups_using_today`]):
 //!   [`Engine::evaluate_groups`] (or [`Engine::evaluate_all`]), persist the diffs,
 //!   [`Engine::commit`]. Before a rule is saved: [`Engine::preview`]. "Why":
 //!   [`Engine::explain`].
-//! - A failed transaction leaves the engine ahead of the database: re-apply the old
-//!   values (or rebuild).
+//! - The engine is changed ahead of the database's commit: when a transaction fails,
+//!   the app throws the whole image away and rebuilds it from the database on next use
+//!   (nothing is undone in place).
 //!
 //! The layout, one idea per file:
 //! - `input.rs`: what the app fills ([`Catalog`], [`UserRecord`], [`EnrollmentRecord`],

@@ -4,7 +4,7 @@ use roster_domain::Branch;
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
-use crate::{col, StoreError};
+use crate::{col, StoreError, WriteTx};
 
 fn from_row(row: &AnyRow) -> Result<Branch, StoreError> {
     Ok(Branch {
@@ -32,12 +32,13 @@ pub async fn by_code(conn: &mut AnyConnection, code: &str) -> Result<Option<Bran
 
 /// Inserts a branch and returns its id.
 pub async fn insert(
-    conn: &mut AnyConnection,
+    tx: &mut WriteTx,
     code: &str,
     name: &str,
     parent_id: Option<i64>,
     now: i64,
 ) -> Result<i64, StoreError> {
+    let conn: &mut AnyConnection = tx;
     Ok(sqlx::query_scalar(
         "INSERT INTO branches (code, code_key, name, parent_id, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
@@ -51,7 +52,8 @@ pub async fn insert(
 }
 
 /// Renames or moves a branch.
-pub async fn update(conn: &mut AnyConnection, b: &Branch) -> Result<(), StoreError> {
+pub async fn update(tx: &mut WriteTx, b: &Branch) -> Result<(), StoreError> {
+    let conn: &mut AnyConnection = tx;
     let done = sqlx::query("UPDATE branches SET name = $1, parent_id = $2 WHERE id = $3")
         .bind(&b.name)
         .bind(b.parent_id)
@@ -65,7 +67,8 @@ pub async fn update(conn: &mut AnyConnection, b: &Branch) -> Result<(), StoreErr
 }
 
 /// Deletes a branch (the caller has checked it has no users and no children).
-pub async fn delete(conn: &mut AnyConnection, id: i64) -> Result<(), StoreError> {
+pub async fn delete(tx: &mut WriteTx, id: i64) -> Result<(), StoreError> {
+    let conn: &mut AnyConnection = tx;
     sqlx::query("DELETE FROM branches WHERE id = $1").bind(id).execute(conn).await?;
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use sqlx::AnyConnection;
 
-use crate::{col, StoreError};
+use crate::{col, StoreError, WriteTx};
 
 /// What a change touched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -28,7 +28,8 @@ impl Touched {
 
 /// Appends changes, in order within each kind (one statement per kind of change, for
 /// any number); returns the last sequence number written (or `None` for none).
-pub async fn append(conn: &mut AnyConnection, touched: &[Touched], at: i64) -> Result<Option<i64>, StoreError> {
+pub async fn append(tx: &mut WriteTx, touched: &[Touched], at: i64) -> Result<Option<i64>, StoreError> {
+    let conn: &mut AnyConnection = tx;
     let mut last = None;
     for kind in ["catalog", "group", "user"] {
         let ids: Vec<i64> = touched.iter().map(|t| t.parts()).filter(|(k, _)| *k == kind).map(|(_, id)| id).collect();
@@ -79,7 +80,8 @@ pub async fn last(conn: &mut AnyConnection) -> Result<i64, StoreError> {
 
 /// Forgets changes older than `before` (epoch ms), keeping the newest one so the
 /// sequence never goes back.
-pub async fn prune(conn: &mut AnyConnection, before: i64) -> Result<u64, StoreError> {
+pub async fn prune(tx: &mut WriteTx, before: i64) -> Result<u64, StoreError> {
+    let conn: &mut AnyConnection = tx;
     let done = sqlx::query("DELETE FROM changes WHERE at < $1 AND seq < (SELECT MAX(seq) FROM changes)")
         .bind(before)
         .execute(conn)
@@ -93,7 +95,8 @@ pub async fn fact(conn: &mut AnyConnection, name: &str) -> Result<Option<String>
 }
 
 /// Sets a shared fact.
-pub async fn set_fact(conn: &mut AnyConnection, name: &str, value: &str) -> Result<(), StoreError> {
+pub async fn set_fact(tx: &mut WriteTx, name: &str, value: &str) -> Result<(), StoreError> {
+    let conn: &mut AnyConnection = tx;
     sqlx::query(
         "INSERT INTO facts (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
     )

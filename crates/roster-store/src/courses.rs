@@ -4,7 +4,7 @@ use roster_domain::Course;
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
-use crate::{col, Page, StoreError};
+use crate::{col, Page, StoreError, WriteTx};
 
 fn from_row(row: &AnyRow) -> Result<Course, StoreError> {
     Ok(Course { id: col(row, "id")?, code: col(row, "code")?, name: col(row, "name")? })
@@ -37,7 +37,8 @@ pub async fn by_code(conn: &mut AnyConnection, code: &str) -> Result<Option<Cour
 }
 
 /// Inserts a course and returns its id.
-pub async fn insert(conn: &mut AnyConnection, code: &str, name: &str, now: i64) -> Result<i64, StoreError> {
+pub async fn insert(tx: &mut WriteTx, code: &str, name: &str, now: i64) -> Result<i64, StoreError> {
+    let conn: &mut AnyConnection = tx;
     Ok(sqlx::query_scalar(
         "INSERT INTO courses (code, code_key, name, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
     )
@@ -50,13 +51,15 @@ pub async fn insert(conn: &mut AnyConnection, code: &str, name: &str, now: i64) 
 }
 
 /// Renames a course.
-pub async fn rename(conn: &mut AnyConnection, id: i64, name: &str) -> Result<(), StoreError> {
+pub async fn rename(tx: &mut WriteTx, id: i64, name: &str) -> Result<(), StoreError> {
+    let conn: &mut AnyConnection = tx;
     sqlx::query("UPDATE courses SET name = $1 WHERE id = $2").bind(name).bind(id).execute(conn).await?;
     Ok(())
 }
 
 /// Deletes a course and its enrollments.
-pub async fn delete(conn: &mut AnyConnection, id: i64) -> Result<(), StoreError> {
+pub async fn delete(tx: &mut WriteTx, id: i64) -> Result<(), StoreError> {
+    let conn: &mut AnyConnection = tx;
     sqlx::query("DELETE FROM enrollments WHERE course_id = $1").bind(id).execute(&mut *conn).await?;
     sqlx::query("DELETE FROM courses WHERE id = $1").bind(id).execute(conn).await?;
     Ok(())

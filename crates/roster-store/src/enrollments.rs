@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
 use crate::params::Params;
-use crate::{col, Page, StoreError};
+use crate::{col, Page, StoreError, WriteTx};
 
 fn from_row(row: &AnyRow) -> Result<Enrollment, StoreError> {
     let status: String = col(row, "status")?;
@@ -72,7 +72,8 @@ pub async fn get(conn: &mut AnyConnection, user_id: i64, course_id: i64) -> Resu
 }
 
 /// Creates or replaces an enrollment.
-pub async fn upsert(conn: &mut AnyConnection, e: &Enrollment) -> Result<(), StoreError> {
+pub async fn upsert(tx: &mut WriteTx, e: &Enrollment) -> Result<(), StoreError> {
+    let conn: &mut AnyConnection = tx;
     sqlx::query(
         "INSERT INTO enrollments (user_id, course_id, status, enrolled_at, completed_at) VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (user_id, course_id) DO UPDATE SET status = excluded.status, \
@@ -89,7 +90,8 @@ pub async fn upsert(conn: &mut AnyConnection, e: &Enrollment) -> Result<(), Stor
 }
 
 /// Inserts many new enrollments in multi-row statements (imports, the generator).
-pub async fn insert_many(conn: &mut AnyConnection, rows: &[Enrollment]) -> Result<(), StoreError> {
+pub async fn insert_many(tx: &mut WriteTx, rows: &[Enrollment]) -> Result<(), StoreError> {
+    let conn: &mut AnyConnection = tx;
     for chunk in rows.chunks(1000) {
         let sql = format!(
             "INSERT INTO enrollments (user_id, course_id, status, enrolled_at, completed_at) VALUES {}",
@@ -105,7 +107,8 @@ pub async fn insert_many(conn: &mut AnyConnection, rows: &[Enrollment]) -> Resul
 }
 
 /// Removes an enrollment; false when there was none.
-pub async fn delete(conn: &mut AnyConnection, user_id: i64, course_id: i64) -> Result<bool, StoreError> {
+pub async fn delete(tx: &mut WriteTx, user_id: i64, course_id: i64) -> Result<bool, StoreError> {
+    let conn: &mut AnyConnection = tx;
     let done = sqlx::query("DELETE FROM enrollments WHERE user_id = $1 AND course_id = $2")
         .bind(user_id)
         .bind(course_id)

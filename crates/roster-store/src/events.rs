@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
 use crate::params::Params;
-use crate::{col, Page, StoreError};
+use crate::{col, Page, StoreError, WriteTx};
 
 fn from_row(row: &AnyRow) -> Result<MembershipEvent, StoreError> {
     let change: String = col(row, "change")?;
@@ -22,7 +22,7 @@ fn from_row(row: &AnyRow) -> Result<MembershipEvent, StoreError> {
 
 /// Who moved where: one group and many users, or one user and many groups.
 #[derive(Debug, Clone, Copy)]
-pub enum Moved<'a> {
+pub(crate) enum Moved<'a> {
     /// These users joined or left this group.
     Users {
         /// The group.
@@ -43,7 +43,7 @@ pub enum Moved<'a> {
 
 /// What every event of one [`record`] says besides who and where.
 #[derive(Debug, Clone, Copy)]
-pub struct Said<'a> {
+pub(crate) struct Said<'a> {
     /// Joined or left.
     pub change: MembershipChange,
     /// When, epoch milliseconds.
@@ -55,7 +55,8 @@ pub struct Said<'a> {
 }
 
 /// Records one event per user (or group) moved: one statement for any number.
-pub async fn record(conn: &mut AnyConnection, moved: Moved<'_>, said: Said<'_>) -> Result<(), StoreError> {
+pub(crate) async fn record(tx: &mut WriteTx, moved: Moved<'_>, said: Said<'_>) -> Result<(), StoreError> {
+    let conn: &mut AnyConnection = tx;
     let (fixed, many, columns) = match moved {
         Moved::Pairs(pairs) => return record_pairs(conn, pairs, said).await,
         Moved::Users { group_id, users } => (group_id, users, "group_id, user_id"),

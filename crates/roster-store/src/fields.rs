@@ -4,7 +4,7 @@ use roster_domain::{Code, FieldDef, FieldType, Name};
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
-use crate::{col, StoreError};
+use crate::{col, StoreError, WriteTx};
 
 fn from_row(row: &AnyRow) -> Result<FieldDef, StoreError> {
     let corrupt = |e: roster_domain::DomainError| StoreError::Corrupt(e.to_string());
@@ -27,7 +27,8 @@ pub async fn all(conn: &mut AnyConnection) -> Result<Vec<FieldDef>, StoreError> 
 }
 
 /// Inserts a field definition.
-pub async fn insert(conn: &mut AnyConnection, f: &FieldDef, now: i64) -> Result<(), StoreError> {
+pub async fn insert(tx: &mut WriteTx, f: &FieldDef, now: i64) -> Result<(), StoreError> {
+    let conn: &mut AnyConnection = tx;
     sqlx::query(
         "INSERT INTO fields (code, code_key, name, name_key, field_type, options, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -45,7 +46,8 @@ pub async fn insert(conn: &mut AnyConnection, f: &FieldDef, now: i64) -> Result<
 }
 
 /// Changes a field's name and options (its code and type never change).
-pub async fn update(conn: &mut AnyConnection, f: &FieldDef) -> Result<(), StoreError> {
+pub async fn update(tx: &mut WriteTx, f: &FieldDef) -> Result<(), StoreError> {
+    let conn: &mut AnyConnection = tx;
     let done = sqlx::query("UPDATE fields SET name = $1, name_key = $2, options = $3 WHERE code_key = $4")
         .bind(f.name.as_str())
         .bind(f.name.as_str().to_lowercase())
@@ -60,7 +62,8 @@ pub async fn update(conn: &mut AnyConnection, f: &FieldDef) -> Result<(), StoreE
 }
 
 /// Deletes a field definition.
-pub async fn delete(conn: &mut AnyConnection, code: &str) -> Result<(), StoreError> {
+pub async fn delete(tx: &mut WriteTx, code: &str) -> Result<(), StoreError> {
+    let conn: &mut AnyConnection = tx;
     sqlx::query("DELETE FROM fields WHERE code_key = $1").bind(code.to_lowercase()).execute(conn).await?;
     Ok(())
 }

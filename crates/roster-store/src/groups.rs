@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
 use crate::params::Params;
-use crate::{col, like_pattern, Page, StoreError};
+use crate::{col, like_pattern, Page, StoreError, WriteTx};
 
 const COLUMNS: &str =
     "id, name, description, policy, rule_text, rule_tree, allow_suspended, member_count, created_at, updated_at";
@@ -28,7 +28,8 @@ pub(crate) fn from_row(row: &AnyRow) -> Result<Group, StoreError> {
 }
 
 /// Inserts a group and returns its id.
-pub async fn insert(conn: &mut AnyConnection, g: &Group) -> Result<i64, StoreError> {
+pub async fn insert(tx: &mut WriteTx, g: &Group) -> Result<i64, StoreError> {
+    let conn: &mut AnyConnection = tx;
     Ok(sqlx::query_scalar(
         "INSERT INTO groups (name, name_key, description, policy, rule_text, rule_tree, allow_suspended, \
          member_count, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9) RETURNING id",
@@ -47,7 +48,8 @@ pub async fn insert(conn: &mut AnyConnection, g: &Group) -> Result<i64, StoreErr
 }
 
 /// Writes a group's name, description, rule and switch.
-pub async fn update(conn: &mut AnyConnection, g: &Group) -> Result<(), StoreError> {
+pub async fn update(tx: &mut WriteTx, g: &Group) -> Result<(), StoreError> {
+    let conn: &mut AnyConnection = tx;
     let done = sqlx::query(
         "UPDATE groups SET name = $1, name_key = $2, description = $3, rule_text = $4, rule_tree = $5, \
          allow_suspended = $6, updated_at = $7 WHERE id = $8",
@@ -69,7 +71,8 @@ pub async fn update(conn: &mut AnyConnection, g: &Group) -> Result<(), StoreErro
 }
 
 /// Deletes a group; its memberships and lists go with it (its events stay).
-pub async fn delete(conn: &mut AnyConnection, id: i64) -> Result<(), StoreError> {
+pub async fn delete(tx: &mut WriteTx, id: i64) -> Result<(), StoreError> {
+    let conn: &mut AnyConnection = tx;
     sqlx::query("DELETE FROM groups WHERE id = $1").bind(id).execute(conn).await?;
     Ok(())
 }
@@ -126,20 +129,9 @@ pub async fn list(
     Ok(Page::from_rows(groups, limit, |g| g.id))
 }
 
-/// Adds `delta` to a group's member count.
-pub async fn add_to_count(conn: &mut AnyConnection, id: i64, delta: i64) -> Result<(), StoreError> {
-    if delta != 0 {
-        sqlx::query("UPDATE groups SET member_count = member_count + $1 WHERE id = $2")
-            .bind(delta)
-            .bind(id)
-            .execute(conn)
-            .await?;
-    }
-    Ok(())
-}
-
 /// Adds `delta` to the member count of each of these groups: one statement.
-pub async fn add_to_counts(conn: &mut AnyConnection, ids: &[i64], delta: i64) -> Result<(), StoreError> {
+pub(crate) async fn add_to_counts(tx: &mut WriteTx, ids: &[i64], delta: i64) -> Result<(), StoreError> {
+    let conn: &mut AnyConnection = tx;
     if delta == 0 || ids.is_empty() {
         return Ok(());
     }
@@ -178,13 +170,14 @@ pub async fn list_users(conn: &mut AnyConnection, group_id: i64, kind: ListKind)
 
 /// Puts users on a list (those already on it stay as they are).
 pub async fn add_to_list(
-    conn: &mut AnyConnection,
+    tx: &mut WriteTx,
     group_id: i64,
     kind: ListKind,
     users: &[i64],
     at: i64,
     by: &str,
 ) -> Result<(), StoreError> {
+    let conn: &mut AnyConnection = tx;
     for chunk in users.chunks(500) {
         let sql = format!(
             "INSERT INTO group_lists (group_id, list, added_at, added_by, user_id) VALUES {} \
@@ -202,11 +195,12 @@ pub async fn add_to_list(
 
 /// Takes users off a list.
 pub async fn remove_from_list(
-    conn: &mut AnyConnection,
+    tx: &mut WriteTx,
     group_id: i64,
     kind: ListKind,
     users: &[i64],
 ) -> Result<(), StoreError> {
+    let conn: &mut AnyConnection = tx;
     for chunk in users.chunks(500) {
         let mut p = Params::new(conn);
         let sql = format!(
@@ -226,7 +220,7 @@ pub async fn remove_from_list(
 
 /// Stores the outcome of a CSV upload and returns its number.
 pub async fn insert_upload(
-    conn: &mut AnyConnection,
+    tx: &mut WriteTx,
     group_id: i64,
     actor: &str,
     at: i64,
@@ -234,6 +228,7 @@ pub async fn insert_upload(
     applied: bool,
     result: &str,
 ) -> Result<i64, StoreError> {
+    let conn: &mut AnyConnection = tx;
     Ok(sqlx::query_scalar(
         "INSERT INTO csv_uploads (group_id, actor, at, dry_run, applied, result) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
@@ -248,7 +243,8 @@ pub async fn insert_upload(
 }
 
 /// Replaces the stored outcome of an upload (once its number is known to the result).
-pub async fn set_upload_result(conn: &mut AnyConnection, id: i64, result: &str) -> Result<(), StoreError> {
+pub async fn set_upload_result(tx: &mut WriteTx, id: i64, result: &str) -> Result<(), StoreError> {
+    let conn: &mut AnyConnection = tx;
     sqlx::query("UPDATE csv_uploads SET result = $1 WHERE id = $2").bind(result).bind(id).execute(conn).await?;
     Ok(())
 }

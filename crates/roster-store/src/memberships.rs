@@ -1,11 +1,12 @@
 //! The `memberships` table: who is in which group, since when, and how.
 
-use roster_domain::{Membership, MembershipSource, User};
+use roster_domain::{Membership, MembershipChange, MembershipSource, User};
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
+use crate::events::{Moved, Said};
 use crate::params::Params;
-use crate::{col, like_pattern, Page, StoreError};
+use crate::{col, like_pattern, Page, StoreError, WriteTx};
 
 /// A member: the user and how they came to be in the group.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,6 +28,121 @@ fn membership_from_row(row: &AnyRow) -> Result<Membership, StoreError> {
     })
 }
 
+/// Who moved them and why: recorded on every membership and event a move writes.
+#[derive(Debug, Clone)]
+pub struct Cause {
+    /// The actor's name.
+    pub actor: String,
+    /// Why, in words.
+    pub why: String,
+    /// When, epoch milliseconds.
+    pub at: i64,
+}
+
+impl Cause {
+    fn said(&self, change: MembershipChange) -> Said<'_> {
+        Said { change, at: self.at, actor: &self.actor, cause: &self.why }
+    }
+}
+
+/// Memberships that begin and end, in the shape the change produced them; [`apply`]
+/// writes each shape in as few statements as it allows. Every join is of a user who is
+/// not a member yet, every leave of one who is (the caller knows: the engine's image or
+/// a read in the same transaction says so).
+#[derive(Debug, Clone, Copy)]
+pub enum Moves<'a> {
+    /// Users join (all in one way) and leave one group.
+    Group {
+        /// The group.
+        group_id: i64,
+        /// The users who join.
+        joined: &'a [i64],
+        /// How they join.
+        source: MembershipSource,
+        /// The users who leave.
+        left: &'a [i64],
+    },
+    /// One user joins groups, by rule or by include list, and leaves others.
+    User {
+        /// The user.
+        user_id: i64,
+        /// Groups joined because the rule matches.
+        by_rule: &'a [i64],
+        /// Groups joined through their include list.
+        by_list: &'a [i64],
+        /// Groups left.
+        left: &'a [i64],
+    },
+    /// Many `(user_id, group_id)` pairs, each list sorted by user then group, so that
+    /// every index takes its rows in order (what makes a million-row write fast).
+    Pairs {
+        /// Joins because the rule matches.
+        by_rule: &'a [(i64, i64)],
+        /// Joins through the include list.
+        by_list: &'a [(i64, i64)],
+        /// Leaves.
+        left: &'a [(i64, i64)],
+        /// `(group_id, change)` of member counts: a large change is written in several
+        /// parts, and the counts once, with whichever part carries them.
+        counts: &'a [(i64, i64)],
+    },
+}
+
+/// Writes `moves`: membership rows, member counts and one event per move, with `cause`.
+pub async fn apply(tx: &mut WriteTx, moves: Moves<'_>, cause: &Cause) -> Result<(), StoreError> {
+    let by = Some(cause.actor.as_str());
+    let (joined, left) = (cause.said(MembershipChange::Joined), cause.said(MembershipChange::Left));
+    match moves {
+        Moves::Group { group_id, joined: users, source, left: gone } => {
+            insert_many(tx, group_id, users, source, cause.at, by).await?;
+            expect_rows(delete_many(tx, group_id, gone).await?, gone.len())?;
+            let delta = len(users) - len(gone);
+            if delta != 0 {
+                crate::groups::add_to_counts(tx, &[group_id], delta).await?;
+            }
+            crate::events::record(tx, Moved::Users { group_id, users }, joined).await?;
+            crate::events::record(tx, Moved::Users { group_id, users: gone }, left).await?;
+        }
+        Moves::User { user_id, by_rule, by_list, left: gone } => {
+            insert_of_user(tx, user_id, by_rule, MembershipSource::Rule, cause.at, by).await?;
+            insert_of_user(tx, user_id, by_list, MembershipSource::Include, cause.at, by).await?;
+            expect_rows(delete_of_user(tx, user_id, gone).await?, gone.len())?;
+            let groups: Vec<i64> = by_rule.iter().chain(by_list).copied().collect();
+            crate::groups::add_to_counts(tx, &groups, 1).await?;
+            crate::groups::add_to_counts(tx, gone, -1).await?;
+            crate::events::record(tx, Moved::Groups { user_id, groups: &groups }, joined).await?;
+            crate::events::record(tx, Moved::Groups { user_id, groups: gone }, left).await?;
+        }
+        Moves::Pairs { by_rule, by_list, left: gone, counts } => {
+            expect_rows(delete_pairs(tx, gone).await?, gone.len())?;
+            insert_pairs(tx, by_rule, MembershipSource::Rule, cause.at, by).await?;
+            insert_pairs(tx, by_list, MembershipSource::Include, cause.at, by).await?;
+            for (group_id, delta) in counts {
+                crate::groups::add_to_counts(tx, &[*group_id], *delta).await?;
+            }
+            let mut pairs: Vec<(i64, i64)> = by_rule.iter().chain(by_list).copied().collect();
+            pairs.sort_unstable();
+            crate::events::record(tx, Moved::Pairs(&pairs), joined).await?;
+            crate::events::record(tx, Moved::Pairs(gone), left).await?;
+        }
+    }
+    Ok(())
+}
+
+fn len(items: &[i64]) -> i64 {
+    i64::try_from(items.len()).unwrap_or(i64::MAX)
+}
+
+/// Memberships the caller knew of were not all there: its view is out of step with the
+/// database, and the change must not commit (its counts would be wrong).
+fn expect_rows(deleted: u64, expected: usize) -> Result<(), StoreError> {
+    if deleted == expected as u64 {
+        Ok(())
+    } else {
+        Err(StoreError::Corrupt(format!("{expected} memberships were expected to end, the database had {deleted}")))
+    }
+}
+
 /// Which of `users` are members of the group, in order.
 pub async fn which_are_members(conn: &mut AnyConnection, group_id: i64, users: &[i64]) -> Result<Vec<i64>, StoreError> {
     if users.is_empty() {
@@ -43,14 +159,15 @@ pub async fn which_are_members(conn: &mut AnyConnection, group_id: i64, users: &
 
 /// Inserts memberships of users who are not members yet (the caller knows): one
 /// statement for any number.
-pub async fn insert_many(
-    conn: &mut AnyConnection,
+async fn insert_many(
+    tx: &mut WriteTx,
     group_id: i64,
     users: &[i64],
     source: MembershipSource,
     at: i64,
     by: Option<&str>,
 ) -> Result<(), StoreError> {
+    let conn: &mut AnyConnection = tx;
     if users.is_empty() {
         return Ok(());
     }
@@ -69,14 +186,15 @@ pub async fn insert_many(
 
 /// Inserts memberships of one user in groups they are not a member of yet (the caller
 /// knows): one statement for any number.
-pub async fn insert_of_user(
-    conn: &mut AnyConnection,
+async fn insert_of_user(
+    tx: &mut WriteTx,
     user_id: i64,
     groups: &[i64],
     source: MembershipSource,
     at: i64,
     by: Option<&str>,
 ) -> Result<(), StoreError> {
+    let conn: &mut AnyConnection = tx;
     if groups.is_empty() {
         return Ok(());
     }
@@ -96,13 +214,14 @@ pub async fn insert_of_user(
 /// Inserts memberships given as `(user_id, group_id)` pairs, none of which exists yet
 /// (the caller knows): one statement for any number. Sorted by user, the pairs reach
 /// both of the table's indexes in order, which is what makes a million-row write fast.
-pub async fn insert_pairs(
-    conn: &mut AnyConnection,
+async fn insert_pairs(
+    tx: &mut WriteTx,
     pairs: &[(i64, i64)],
     source: MembershipSource,
     at: i64,
     by: Option<&str>,
 ) -> Result<(), StoreError> {
+    let conn: &mut AnyConnection = tx;
     if pairs.is_empty() {
         return Ok(());
     }
@@ -121,7 +240,8 @@ pub async fn insert_pairs(
 }
 
 /// Deletes memberships given as `(user_id, group_id)` pairs; returns how many there were.
-pub async fn delete_pairs(conn: &mut AnyConnection, pairs: &[(i64, i64)]) -> Result<u64, StoreError> {
+async fn delete_pairs(tx: &mut WriteTx, pairs: &[(i64, i64)]) -> Result<u64, StoreError> {
+    let conn: &mut AnyConnection = tx;
     if pairs.is_empty() {
         return Ok(0);
     }
@@ -135,7 +255,8 @@ pub async fn delete_pairs(conn: &mut AnyConnection, pairs: &[(i64, i64)]) -> Res
 }
 
 /// Deletes memberships; returns how many there were.
-pub async fn delete_many(conn: &mut AnyConnection, group_id: i64, users: &[i64]) -> Result<u64, StoreError> {
+async fn delete_many(tx: &mut WriteTx, group_id: i64, users: &[i64]) -> Result<u64, StoreError> {
+    let conn: &mut AnyConnection = tx;
     if users.is_empty() {
         return Ok(0);
     }
@@ -145,7 +266,8 @@ pub async fn delete_many(conn: &mut AnyConnection, group_id: i64, users: &[i64])
 }
 
 /// Deletes one user's memberships of these groups; returns how many there were.
-pub async fn delete_of_user(conn: &mut AnyConnection, user_id: i64, groups: &[i64]) -> Result<u64, StoreError> {
+async fn delete_of_user(tx: &mut WriteTx, user_id: i64, groups: &[i64]) -> Result<u64, StoreError> {
+    let conn: &mut AnyConnection = tx;
     if groups.is_empty() {
         return Ok(0);
     }

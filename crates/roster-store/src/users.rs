@@ -6,7 +6,7 @@ use sqlx::AnyConnection;
 use std::collections::BTreeMap;
 
 use crate::params::Params;
-use crate::{col, like_pattern, Page, StoreError};
+use crate::{col, like_pattern, Page, StoreError, WriteTx};
 
 pub(crate) const COLUMNS: &str = "id, username, email, first_name, last_name, status, language, timezone, \
                        branch_id, fields, created_at, updated_at, last_login_at";
@@ -61,7 +61,8 @@ pub fn from_row(row: &AnyRow) -> Result<User, StoreError> {
 }
 
 /// Inserts a user (its `id` is ignored) and returns the new id.
-pub async fn insert(conn: &mut AnyConnection, u: &User) -> Result<i64, StoreError> {
+pub async fn insert(tx: &mut WriteTx, u: &User) -> Result<i64, StoreError> {
+    let conn: &mut AnyConnection = tx;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO users (username, username_key, email, email_key, first_name, last_name, status, \
          language, timezone, branch_id, fields, search, created_at, updated_at, last_login_at) \
@@ -92,7 +93,8 @@ const BATCH: usize = 500;
 
 /// Inserts many users in multi-row statements and returns their ids in order. The
 /// fast path for imports and the demo generator.
-pub async fn insert_many(conn: &mut AnyConnection, users: &[User]) -> Result<Vec<i64>, StoreError> {
+pub async fn insert_many(tx: &mut WriteTx, users: &[User]) -> Result<Vec<i64>, StoreError> {
+    let conn: &mut AnyConnection = tx;
     let mut ids = Vec::with_capacity(users.len());
     for chunk in users.chunks(BATCH) {
         let mut p = Params::new(conn);
@@ -128,7 +130,8 @@ pub async fn insert_many(conn: &mut AnyConnection, users: &[User]) -> Result<Vec
 }
 
 /// Writes every column of an existing user.
-pub async fn update(conn: &mut AnyConnection, u: &User) -> Result<(), StoreError> {
+pub async fn update(tx: &mut WriteTx, u: &User) -> Result<(), StoreError> {
+    let conn: &mut AnyConnection = tx;
     let done = sqlx::query(
         "UPDATE users SET username = $1, username_key = $2, email = $3, email_key = $4, first_name = $5, \
          last_name = $6, status = $7, language = $8, timezone = $9, branch_id = $10, fields = $11, \
@@ -158,7 +161,8 @@ pub async fn update(conn: &mut AnyConnection, u: &User) -> Result<(), StoreError
 }
 
 /// Deletes a user; its memberships and enrollments go with it.
-pub async fn delete(conn: &mut AnyConnection, id: i64) -> Result<(), StoreError> {
+pub async fn delete(tx: &mut WriteTx, id: i64) -> Result<(), StoreError> {
+    let conn: &mut AnyConnection = tx;
     let done = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(conn).await?;
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound);
@@ -271,7 +275,8 @@ pub async fn any_with_field(conn: &mut AnyConnection, code: &str) -> Result<bool
 }
 
 /// Removes the additional field `code` from every user who has a value for it.
-pub async fn drop_field(conn: &mut AnyConnection, code: &str) -> Result<u64, StoreError> {
+pub async fn drop_field(tx: &mut WriteTx, code: &str) -> Result<u64, StoreError> {
+    let conn: &mut AnyConnection = tx;
     let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE fields LIKE $1"))
         .bind(format!("%\"{code}\":%"))
         .fetch_all(&mut *conn)
@@ -301,7 +306,8 @@ pub async fn password_hash(conn: &mut AnyConnection, id: i64) -> Result<Option<S
 }
 
 /// Sets (or clears) a user's password hash.
-pub async fn set_password_hash(conn: &mut AnyConnection, id: i64, hash: Option<&str>) -> Result<(), StoreError> {
+pub async fn set_password_hash(tx: &mut WriteTx, id: i64, hash: Option<&str>) -> Result<(), StoreError> {
+    let conn: &mut AnyConnection = tx;
     sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(hash).bind(id).execute(conn).await?;
     Ok(())
 }

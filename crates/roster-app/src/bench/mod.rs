@@ -140,7 +140,6 @@ impl App {
         let started = Instant::now();
         let cause = self.cause(&actor, "benchmark: first evaluation");
         tx.write_evaluation(&evaluation, &cause).await?;
-        tx.commit_evaluation(&evaluation)?;
         tx.commit().await?;
         report.add(
             Measure::seconds("every membership persisted from empty", started.elapsed())
@@ -199,10 +198,10 @@ impl App {
     /// Draws the automatic groups: random rules, each kept when the image says its size
     /// falls in the group's band; saves them without members (the engine commits each in
     /// memory only, so later rules can reference it with its size known).
-    async fn bench_groups(&self, mut tx: crate::live::LiveTx, spec: &BenchSpec) -> AppResult<String> {
+    async fn bench_groups(&self, mut tx: crate::transaction::LiveTx, spec: &BenchSpec) -> AppResult<String> {
         let today = tx.today;
         let mut rng = StdRng::seed_from_u64(spec.seed ^ 0x5eed);
-        let mut cat = catalog(&mut tx).await?;
+        let mut cat = catalog(tx.read()).await?;
         let mut vocabulary =
             Vocabulary { branches: cat.branches.clone(), courses: cat.courses.clone(), groups: Vec::new() };
         let population = spec.users.max(1) as f64;
@@ -230,7 +229,7 @@ impl App {
             };
             let name = format!("Bench {i:04}");
             let now = tx.now;
-            let group = Group {
+            let mut group = Group {
                 id: 0,
                 name: name.clone(),
                 description: Some(format!(
@@ -246,10 +245,10 @@ impl App {
                 created_at: now,
                 updated_at: now,
             };
-            let id = roster_store::groups::insert(&mut tx, &group).await?;
-            tx.group_created(id).await?;
+            tx.insert_group(&mut group).await?;
+            let id = group.id;
             let evaluation = tx.engine(|e| e.evaluate_groups(&[id], today))?.map_err(crate::live::engine_error)?;
-            tx.commit_evaluation(&evaluation)?;
+            tx.hold_in_image(&evaluation)?;
             cat.groups.push((id, name.clone()));
             vocabulary.groups.push((name, depth));
             chains[depth.min(rules::MAX_CHAIN)] += 1;
@@ -284,7 +283,7 @@ impl App {
         let mut tx = self.begin().await?;
         let mut users = Vec::with_capacity(ids.len());
         for id in &ids {
-            let Some(mut u) = roster_store::users::get(&mut tx, *id).await? else { continue };
+            let Some(mut u) = roster_store::users::get(tx.read(), *id).await? else { continue };
             u.fields.insert("department".into(), DEPARTMENTS[rng.gen_range(0..DEPARTMENTS.len())].into());
             u.fields.insert("years_experience".into(), rng.gen_range(0..35).into());
             u.fields.insert("supervisor".into(), rng.gen_bool(0.2).into());
@@ -292,10 +291,9 @@ impl App {
                 u.status = if u.status == UserStatus::Active { UserStatus::Suspended } else { UserStatus::Active };
             }
             u.updated_at = tx.now;
-            roster_store::users::update(&mut tx, &u).await?;
             users.push(u);
         }
-        tx.users_loaded(&users).await?;
+        tx.update_users(&users).await?;
         let started = Instant::now();
         let cause = self.cause(actor, "benchmark: 1% of users changed");
         let evaluation = tx.reevaluate_all(&cause).await?;

@@ -380,7 +380,7 @@ impl std::ops::DerefMut for JobConn {
 impl App {
     pub(super) async fn job_conn(&self) -> AppResult<JobConn> {
         Ok(match self.store.backend() {
-            Backend::Sqlite => JobConn::Gated(self.store.write().await?),
+            Backend::Sqlite => JobConn::Gated(self.bookkeeping().await?),
             Backend::Postgres => JobConn::Pooled(Box::new(self.store.read().await?)),
         })
     }

@@ -14,7 +14,7 @@
 //!    checks each row again (the database may have moved), and creates and updates the
 //!    users in bulk, loading them into the membership image without evaluating anyone.
 //! 3. **evaluating**: every automatic group is evaluated once for the whole population
-//!    ([`crate::live::LiveTx::reevaluate_all`]); the joins and leaves are written with
+//!    ([`crate::transaction::LiveTx::reevaluate_all`]); the joins and leaves are written with
 //!    membership events whose cause is the import. The job's success is written in the
 //!    same transaction, which then commits: the database holds all of the import, and
 //!    says so, or none of it.

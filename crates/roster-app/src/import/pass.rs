@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use super::check::{Action, Checker};
 use super::job::{io_error, Ended, Job, Phase, Source};
 use super::{mapping, ImportCounts, ImportFailure, Issue, Outcome, MAX_REPORTED_ISSUES};
-use crate::live::LiveTx;
+use crate::transaction::LiveTx;
 use crate::{auth, App, AppError, AppResult, Context};
 
 /// Rows read, checked and written together.
@@ -76,7 +76,7 @@ impl Sink<'_> {
     fn conn(&mut self) -> &mut AnyConnection {
         match self {
             Self::Check(conn) => conn,
-            Self::Apply(tx) => tx,
+            Self::Apply(tx) => tx.read(),
         }
     }
 }
@@ -107,7 +107,7 @@ impl App {
         let mut tx = self.begin().await?;
         let waiting = started.elapsed();
         job.progress.enter(Phase::Applying);
-        let ctx = Context::load(&mut tx).await?;
+        let ctx = Context::load(tx.read()).await?;
         let reader = self.reader(&job).await?;
         let applied = self.pass(&job, reader, &ctx, Sink::Apply(&mut tx)).await?;
         let (failure, mut outcome) = applied.outcome();
@@ -124,7 +124,7 @@ impl App {
         outcome.counts.joined = evaluation.groups.iter().map(|g| g.joined.len() as usize).sum();
         outcome.counts.left = evaluation.groups.iter().map(|g| g.left.len() as usize).sum();
         let json = serde_json::to_string(&outcome).map_err(super::corrupt)?;
-        roster_store::imports::finish(&mut tx, job.id, ImportState::Succeeded, &json, self.now()).await?;
+        roster_store::imports::finish(tx.read(), job.id, ImportState::Succeeded, &json, self.now()).await?;
         tx.commit().await?;
         let committed = started.elapsed();
         let c = &outcome.counts;
@@ -244,21 +244,14 @@ struct Writes {
 impl Writes {
     /// Writes the batch and loads its users into the membership image.
     async fn apply(self, tx: &mut LiveTx) -> AppResult<()> {
-        let (mut users, mut passwords): (Vec<User>, Vec<Option<String>>) = self.create.into_iter().unzip();
-        let ids = roster_store::users::insert_many(tx, &users).await?;
-        for (user, id) in users.iter_mut().zip(ids) {
-            user.id = id;
-        }
-        for (user, password) in self.update {
-            roster_store::users::update(tx, &user).await?;
-            users.push(user);
-            passwords.push(password);
-        }
-        let to_hash: Vec<(i64, String)> = users.iter().zip(passwords).filter_map(|(u, p)| Some((u.id, p?))).collect();
-        for (id, hash) in hash_passwords(to_hash).await? {
-            roster_store::users::set_password_hash(tx, id, Some(&hash)).await?;
-        }
-        tx.users_loaded(&users).await
+        let (mut created, mut passwords): (Vec<User>, Vec<Option<String>>) = self.create.into_iter().unzip();
+        tx.insert_users(&mut created).await?;
+        let (updated, updated_passwords): (Vec<User>, Vec<Option<String>>) = self.update.into_iter().unzip();
+        tx.update_users(&updated).await?;
+        passwords.extend(updated_passwords);
+        let to_hash: Vec<(i64, String)> =
+            created.iter().chain(&updated).zip(passwords).filter_map(|(u, p)| Some((u.id, p?))).collect();
+        tx.set_password_hashes(&hash_passwords(to_hash).await?).await
     }
 }
 

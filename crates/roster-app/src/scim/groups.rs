@@ -13,9 +13,10 @@ use serde_json::{Map, Value};
 use super::directory::Directory;
 use super::users::{time, without_meta};
 use super::{members_read_only, not_found, version_of, ScimResource, ScimResult};
+use crate::groups::{add_users, remove_users};
 use crate::groups::{GroupPatch, NewGroup};
-use crate::live::LiveTx;
-use crate::membership::{self, Cause};
+use crate::transaction::Cause;
+use crate::transaction::LiveTx;
 use crate::{Actor, App, AppError, AppResult, Scope};
 
 /// A stored group with its SCIM representation.
@@ -132,16 +133,18 @@ impl App {
         body: &Value,
     ) -> ScimResult<ScimResource> {
         let scim = roster_scim::Group::from_json(body, &dir.sp)?;
-        let members = member_ids(self, tx, &scim).await?;
+        let members = member_ids(self, tx.read(), &scim).await?;
         let description = asserted_description(body)?.flatten();
         let input = NewGroup { name: scim.display_name.clone(), description, policy: None };
         let group = self.insert_group(tx, input).await?;
-        dir_store::set_group_external_id(tx, group.id, scim.external_id.as_deref()).await.map_err(AppError::from)?;
+        dir_store::set_group_external_id(tx.read(), group.id, scim.external_id.as_deref())
+            .await
+            .map_err(AppError::from)?;
         if !members.is_empty() {
             let cause = Cause { actor: actor.name.clone(), why: "provisioned over SCIM".into(), at: self.now() };
-            membership::add(tx, &group, &members, MembershipSource::Manual, &cause).await?;
+            add_users(tx, &group, &members, MembershipSource::Manual, &cause).await?;
         }
-        Ok(reload(tx, dir, group.id).await?)
+        Ok(reload(tx.read(), dir, group.id).await?)
     }
 
     pub(super) async fn scim_replace_group(
@@ -153,7 +156,8 @@ impl App {
         body: &Value,
         if_match: Option<&str>,
     ) -> ScimResult<ScimResource> {
-        let current = load(tx, dir, id, true).await?.ok_or_else(|| not_found(ResourceKind::Group, &id.to_string()))?;
+        let current =
+            load(tx.read(), dir, id, true).await?.ok_or_else(|| not_found(ResourceKind::Group, &id.to_string()))?;
         etag::check_if_match(if_match, Some(&current.resource.version))?;
         let scim = roster_scim::Group::from_json(body, &dir.sp)?;
         // A PUT without `members` does not assert them: they stay as they are.
@@ -172,15 +176,16 @@ impl App {
         if_match: Option<&str>,
     ) -> ScimResult<ScimResource> {
         let touches_members = request.touches(dir.sp.groups(), "members");
-        let current =
-            load(tx, dir, id, touches_members).await?.ok_or_else(|| not_found(ResourceKind::Group, &id.to_string()))?;
+        let current = load(tx.read(), dir, id, touches_members)
+            .await?
+            .ok_or_else(|| not_found(ResourceKind::Group, &id.to_string()))?;
         etag::check_if_match(if_match, Some(&current.resource.version))?;
         if touches_members && current.group.policy == GroupPolicy::Automatic {
             return Err(members_read_only(&current.group.name));
         }
         let patched = request.apply(&current.resource.json, dir.sp.groups())?;
         if without_meta(&patched) == without_meta(&current.resource.json) {
-            return reload(tx, dir, id).await.map_err(Into::into);
+            return reload(tx.read(), dir, id).await.map_err(Into::into);
         }
         let scim = roster_scim::Group::from_json(&patched, &dir.sp)?;
         let description = Some(asserted_description(&patched)?.flatten());
@@ -201,7 +206,7 @@ impl App {
     ) -> ScimResult<ScimResource> {
         let group = current.group;
         if asserts_members {
-            let wanted: BTreeSet<i64> = member_ids(self, tx, scim).await?.into_iter().collect();
+            let wanted: BTreeSet<i64> = member_ids(self, tx.read(), scim).await?.into_iter().collect();
             let have: BTreeSet<i64> = current.members.unwrap_or_default().into_iter().collect();
             if wanted != have {
                 if group.policy == GroupPolicy::Automatic {
@@ -211,10 +216,10 @@ impl App {
                 let joining: Vec<i64> = wanted.difference(&have).copied().collect();
                 let leaving: Vec<i64> = have.difference(&wanted).copied().collect();
                 if !joining.is_empty() {
-                    membership::add(tx, &group, &joining, MembershipSource::Manual, &cause).await?;
+                    add_users(tx, &group, &joining, MembershipSource::Manual, &cause).await?;
                 }
                 if !leaving.is_empty() {
-                    membership::remove(tx, &group, &leaving, &cause).await?;
+                    remove_users(tx, &group, &leaving, &cause).await?;
                 }
             }
         }
@@ -224,8 +229,10 @@ impl App {
             let patch = GroupPatch { name: rename, description: redescribe, allow_suspended: None };
             self.change_group(tx, actor, &group.id.to_string(), patch).await?;
         }
-        dir_store::set_group_external_id(tx, group.id, scim.external_id.as_deref()).await.map_err(AppError::from)?;
-        Ok(reload(tx, dir, group.id).await?)
+        dir_store::set_group_external_id(tx.read(), group.id, scim.external_id.as_deref())
+            .await
+            .map_err(AppError::from)?;
+        Ok(reload(tx.read(), dir, group.id).await?)
     }
 }
 

@@ -222,7 +222,7 @@ impl App {
     ) -> ScimResult<ScimResource> {
         provisioner(actor)?;
         let mut tx = self.begin().await?;
-        let dir = directory::Directory::load(&mut tx, base_url).await?;
+        let dir = directory::Directory::load(tx.read(), base_url).await?;
         let resource = match kind {
             ResourceKind::User => self.scim_create_user(&mut tx, actor, &dir, body).await?,
             ResourceKind::Group => self.scim_create_group(&mut tx, actor, &dir, body).await?,
@@ -250,7 +250,7 @@ impl App {
         provisioner(actor)?;
         let key = resource_id(kind, id)?;
         let mut tx = self.begin().await?;
-        let dir = directory::Directory::load(&mut tx, base_url).await?;
+        let dir = directory::Directory::load(tx.read(), base_url).await?;
         let resource = match kind {
             ResourceKind::User => self.scim_replace_user(&mut tx, actor, &dir, key, body, if_match).await?,
             ResourceKind::Group => self.scim_replace_group(&mut tx, actor, &dir, key, body, if_match).await?,
@@ -278,7 +278,7 @@ impl App {
         let key = resource_id(kind, id)?;
         let request = roster_scim::PatchRequest::parse(body)?;
         let mut tx = self.begin().await?;
-        let dir = directory::Directory::load(&mut tx, base_url).await?;
+        let dir = directory::Directory::load(tx.read(), base_url).await?;
         let resource = match kind {
             ResourceKind::User => self.scim_patch_user(&mut tx, actor, &dir, key, &request, if_match).await?,
             ResourceKind::Group => self.scim_patch_group(&mut tx, actor, &dir, key, &request, if_match).await?,
@@ -299,15 +299,15 @@ impl App {
         provisioner(actor)?;
         let key = resource_id(kind, id)?;
         let mut tx = self.begin().await?;
-        let dir = directory::Directory::load(&mut tx, base_url).await?;
+        let dir = directory::Directory::load(tx.read(), base_url).await?;
         match kind {
             ResourceKind::User => {
-                let current = users::load(&mut tx, &dir, key).await?.ok_or_else(|| not_found(kind, id))?;
+                let current = users::load(tx.read(), &dir, key).await?.ok_or_else(|| not_found(kind, id))?;
                 roster_scim::etag::check_if_match(if_match, Some(&current.version))?;
                 self.remove_user(&mut tx, actor, &crate::Scope::All, key).await?;
             }
             ResourceKind::Group => {
-                let current = groups::load(&mut tx, &dir, key, false).await?.ok_or_else(|| not_found(kind, id))?;
+                let current = groups::load(tx.read(), &dir, key, false).await?.ok_or_else(|| not_found(kind, id))?;
                 roster_scim::etag::check_if_match(if_match, Some(&current.resource.version))?;
                 self.remove_group(&mut tx, &key.to_string()).await?;
             }

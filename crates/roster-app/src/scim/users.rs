@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 
 use super::directory::Directory;
 use super::{not_found, version_of, ScimResource, ScimResult};
-use crate::live::LiveTx;
+use crate::transaction::LiveTx;
 use crate::users::{NewUser, UserPatch};
 use crate::{Actor, App, AppError, AppResult, Scope};
 
@@ -255,8 +255,8 @@ impl App {
             fields: field_json(&a.fields).into_iter().filter(|(_, v)| !v.is_null()).collect(),
         };
         let user = self.insert_user(tx, actor, &dir.ctx, &Scope::All, input).await?;
-        dir_store::set_user_external_id(tx, user.id, a.external_id.as_deref()).await.map_err(AppError::from)?;
-        load(tx, dir, user.id).await?.ok_or_else(|| not_found(ResourceKind::User, &user.id.to_string()))
+        dir_store::set_user_external_id(tx.read(), user.id, a.external_id.as_deref()).await.map_err(AppError::from)?;
+        load(tx.read(), dir, user.id).await?.ok_or_else(|| not_found(ResourceKind::User, &user.id.to_string()))
     }
 
     pub(super) async fn scim_replace_user(
@@ -268,7 +268,7 @@ impl App {
         body: &Value,
         if_match: Option<&str>,
     ) -> ScimResult<ScimResource> {
-        let current = load(tx, dir, id).await?.ok_or_else(|| not_found(ResourceKind::User, &id.to_string()))?;
+        let current = load(tx.read(), dir, id).await?.ok_or_else(|| not_found(ResourceKind::User, &id.to_string()))?;
         etag::check_if_match(if_match, Some(&current.version))?;
         let scim = roster_scim::User::from_json(body, &dir.sp)?;
         let before = roster_scim::User::from_json(&current.json, &dir.sp)?;
@@ -285,7 +285,7 @@ impl App {
         request: &PatchRequest,
         if_match: Option<&str>,
     ) -> ScimResult<ScimResource> {
-        let current = load(tx, dir, id).await?.ok_or_else(|| not_found(ResourceKind::User, &id.to_string()))?;
+        let current = load(tx.read(), dir, id).await?.ok_or_else(|| not_found(ResourceKind::User, &id.to_string()))?;
         etag::check_if_match(if_match, Some(&current.version))?;
         let patched = request.apply(&current.json, dir.sp.users())?;
         if without_meta(&patched) == without_meta(&current.json) {
@@ -319,8 +319,8 @@ impl App {
             fields: Some(field_json(&a.fields)),
         };
         self.change_user(tx, actor, &dir.ctx, &Scope::All, id, patch).await?;
-        dir_store::set_user_external_id(tx, id, a.external_id.as_deref()).await.map_err(AppError::from)?;
-        load(tx, dir, id).await?.ok_or_else(|| not_found(ResourceKind::User, &id.to_string()))
+        dir_store::set_user_external_id(tx.read(), id, a.external_id.as_deref()).await.map_err(AppError::from)?;
+        load(tx.read(), dir, id).await?.ok_or_else(|| not_found(ResourceKind::User, &id.to_string()))
     }
 }
 

@@ -1,11 +1,11 @@
 //! The storage contract: one script, run against SQLite and against PostgreSQL
 //! (when `ROSTER_TEST_POSTGRES_URL` is set). Both backends must answer alike.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(clippy::disallowed_methods, reason = "the contract is the store's own: it writes below the app's door")]
 
-use roster_domain::{
-    Enrollment, EnrollmentStatus, Group, GroupPolicy, MembershipChange, MembershipSource, User, UserStatus,
-};
-use roster_store::events::{Moved, Said, Subject};
+use roster_domain::{Enrollment, EnrollmentStatus, Group, GroupPolicy, MembershipChange, User, UserStatus};
+use roster_store::events::Subject;
+use roster_store::memberships::{Cause, Moves};
 use roster_store::users::UserQuery;
 use roster_store::{Backend, Store, StoreError};
 use std::collections::BTreeMap;
@@ -162,15 +162,15 @@ async fn script(store: Store) {
     );
     let pairs: Vec<(i64, i64)> =
         ids[2..].iter().flat_map(|u| [(*u, g1), (*u, g2)]).filter(|(u, g)| (u + g) % 3 != 0).collect();
-    roster_store::memberships::insert_pairs(&mut tx, &pairs, MembershipSource::Rule, 7, Some("rules")).await.unwrap();
-    let said = Said { change: MembershipChange::Joined, at: 7, actor: "rules", cause: "a rule" };
-    roster_store::events::record(&mut tx, Moved::Pairs(&pairs), said).await.unwrap();
+    let cause = Cause { actor: "rules".into(), why: "a rule".into(), at: 7 };
+    let pairs_only = |by_rule, left| Moves::Pairs { by_rule, by_list: &[], left, counts: &[] };
+    roster_store::memberships::apply(&mut tx, pairs_only(&pairs, &[]), &cause).await.unwrap();
     let gone = [(ids[4], g1), (ids[4], g2), (ids[5], g2)];
     let gone: Vec<(i64, i64)> = gone.into_iter().filter(|p| pairs.contains(p)).collect();
-    assert_eq!(roster_store::memberships::delete_pairs(&mut tx, &gone).await.unwrap(), gone.len() as u64);
-    assert_eq!(roster_store::memberships::delete_pairs(&mut tx, &gone).await.unwrap(), 0, "deleted already");
-    let beyond =
-        roster_store::memberships::insert_pairs(&mut tx, &[(1 << 40, g1)], MembershipSource::Rule, 7, None).await;
+    roster_store::memberships::apply(&mut tx, pairs_only(&[], &gone), &cause).await.unwrap();
+    let again = roster_store::memberships::apply(&mut tx, pairs_only(&[], &gone), &cause).await;
+    assert!(matches!(again, Err(StoreError::Corrupt(_))), "ended already: {again:?}");
+    let beyond = roster_store::memberships::apply(&mut tx, pairs_only(&[(1 << 40, g1)], &[]), &cause).await;
     assert!(matches!(beyond, Err(StoreError::Corrupt(_))), "{beyond:?}");
     tx.commit().await.unwrap();
     let mut conn = store.read().await.unwrap();
@@ -178,10 +178,14 @@ async fn script(store: Store) {
         let expected: Vec<i64> = pairs.iter().filter(|p| p.1 == g && !gone.contains(p)).map(|p| p.0).collect();
         assert_eq!(roster_store::memberships::member_ids(&mut conn, g).await.unwrap(), expected);
         let events = roster_store::events::page(&mut conn, Subject::Group(g), None, 5000).await.unwrap();
-        let mut users: Vec<i64> = events.items.iter().map(|e| e.user_id).collect();
-        users.sort_unstable();
-        assert_eq!(users, pairs.iter().filter(|p| p.1 == g).map(|p| p.0).collect::<Vec<_>>());
-        assert!(events.items.iter().all(|e| e.cause == "a rule" && e.change == MembershipChange::Joined));
+        let moved = |change| {
+            let mut users: Vec<i64> = events.items.iter().filter(|e| e.change == change).map(|e| e.user_id).collect();
+            users.sort_unstable();
+            users
+        };
+        assert_eq!(moved(MembershipChange::Joined), pairs.iter().filter(|p| p.1 == g).map(|p| p.0).collect::<Vec<_>>());
+        assert_eq!(moved(MembershipChange::Left), gone.iter().filter(|p| p.1 == g).map(|p| p.0).collect::<Vec<_>>());
+        assert!(events.items.iter().all(|e| e.cause == "a rule"));
     }
 }
 

@@ -33,7 +33,7 @@ async fn wait(s: &TestServer, id: &str) -> Value {
 }
 
 /// Starts an import, checks it was accepted, and waits for its end.
-async fn import(s: &TestServer, query: &str, bytes: Vec<u8>) -> Value {
+pub(crate) async fn import(s: &TestServer, query: &str, bytes: Vec<u8>) -> Value {
     let r = post(s, query, bytes).await;
     assert_eq!(r.status, 202, "{}", r.body);
     assert_eq!(r.headers["location"], format!("/api/v1/imports/{}", r.body["id"].as_str().unwrap()));

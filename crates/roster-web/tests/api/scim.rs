@@ -165,27 +165,9 @@ pub async fn paging_sorting_and_projection(s: TestServer) {
 }
 
 pub async fn count_over_the_maximum_is_clamped(s: TestServer) {
-    let app = s.app.clone();
-    let users: Vec<roster_domain::User> = (0..1005)
-        .map(|i| roster_domain::User {
-            id: 0,
-            username: format!("bulk{i:04}"),
-            email: format!("bulk{i}@acme.com"),
-            first_name: None,
-            last_name: None,
-            status: roster_domain::UserStatus::Active,
-            language: None,
-            timezone: None,
-            branch_id: None,
-            created_at: crate::helpers::NOW_MS,
-            updated_at: crate::helpers::NOW_MS,
-            last_login_at: None,
-            fields: Default::default(),
-        })
-        .collect();
-    let mut tx = app.store().write().await.unwrap();
-    roster_store::users::insert_many(&mut tx, &users).await.unwrap();
-    tx.commit().await.unwrap();
+    let rows: String = (0..1005).map(|i| format!("bulk{i:04},bulk{i}@acme.com\n")).collect();
+    let job = crate::imports::import(&s, "?mode=create", format!("username,email\n{rows}").into_bytes()).await;
+    assert_eq!(job["state"], "succeeded", "{job}");
     let config = get(&s, "/ServiceProviderConfig").await;
     assert_eq!(config.body["filter"]["maxResults"], 1000);
     let r = get(&s, "/Users?count=50000&attributes=userName").await;

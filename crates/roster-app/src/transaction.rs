@@ -1,0 +1,635 @@
+//! The one door for every write. A [`LiveTx`] is the only way a use case changes the
+//! domain: each of its writing methods writes the rows *and* keeps the engine's image,
+//! the automatic groups' memberships (rows, counts, events) and the change log in step,
+//! in the same transaction — so no caller can write a user and forget its groups.
+//!
+//! Opening one ([`App::begin`]) takes the store's write gate (writers, in this process
+//! and others, go one at a time) and brings the image up to date with the change log.
+//! The transaction's connection is handed out only for reads ([`LiveTx::read`]): the
+//! store's write functions take the write transaction itself, which never leaves this
+//! module. If anything fails before the commit, the image may hold what never happened,
+//! so it is thrown away and rebuilt from the database on next use.
+
+use chrono::NaiveDate;
+use roaring::RoaringBitmap;
+use roster_domain::{Enrollment, FieldDef, Group, MembershipChange, MembershipSource, User};
+use roster_engine::{Engine, Evaluation, UserChange};
+use roster_store::changes::Touched;
+use roster_store::groups::ListKind;
+use roster_store::memberships::Moves;
+use roster_store::{AnyConnection, WriteTx};
+use std::sync::Arc;
+
+pub use roster_store::memberships::Cause;
+
+use crate::live::{self, engine_error, Live};
+use crate::{App, AppResult, Context};
+
+/// Above this many users whose manual membership moved, dependents are re-evaluated
+/// for everyone at once instead of user by user.
+const PER_USER_LIMIT: usize = 200;
+
+/// Throws the image away if it was changed ahead of a commit that never came.
+#[derive(Debug)]
+struct DirtyGuard {
+    live: Arc<Live>,
+    dirty: bool,
+}
+
+impl Drop for DirtyGuard {
+    fn drop(&mut self) {
+        if self.dirty {
+            self.live.forget();
+        }
+    }
+}
+
+/// The write transaction that keeps automatic groups, the image and the change log
+/// true with every row it writes.
+#[derive(Debug)]
+pub(crate) struct LiveTx {
+    tx: WriteTx,
+    live: Arc<Live>,
+    touched: Vec<Touched>,
+    guard: DirtyGuard,
+    /// Whether the image holds what this transaction does not write (see
+    /// [`LiveTx::hold_in_image`]): it is thrown away after the commit.
+    diverged: bool,
+    /// The platform's calendar day when the transaction began.
+    pub today: NaiveDate,
+    /// The time the transaction began, epoch ms.
+    pub now: i64,
+}
+
+impl App {
+    /// Opens a write transaction with the engine caught up with the database.
+    pub(crate) async fn begin(&self) -> AppResult<LiveTx> {
+        #[expect(clippy::disallowed_methods, reason = "the one door: every domain write goes through a LiveTx")]
+        let mut tx = self.store.write().await?;
+        let now = self.now();
+        let today = self.live.day(now);
+        live::catch_up(&self.live, &mut tx, today).await?;
+        let guard = DirtyGuard { live: self.live.clone(), dirty: false };
+        Ok(LiveTx { tx, live: self.live.clone(), touched: Vec::new(), guard, diverged: false, today, now })
+    }
+}
+
+impl LiveTx {
+    /// The transaction's connection, for reads: what it returns sees this
+    /// transaction's writes. Writing goes through the methods of the `LiveTx` itself.
+    pub(crate) fn read(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+
+    /// Runs `f` on the engine (which [`App::begin`] made sure exists).
+    pub(crate) fn engine<T>(&self, f: impl FnOnce(&Engine) -> T) -> AppResult<T> {
+        self.live.with_engine(f)
+    }
+
+    /// Changes the engine ahead of the commit.
+    fn engine_mut<T>(&mut self, f: impl FnOnce(&mut Engine) -> T) -> AppResult<T> {
+        self.guard.dirty = true;
+        self.live.with_engine_mut(f)
+    }
+
+    /// The fields and branches, as this transaction sees them.
+    pub(crate) async fn context(&mut self) -> AppResult<Arc<Context>> {
+        if let Some(context) = self.live.context() {
+            return Ok(context);
+        }
+        let context = Arc::new(Context::load(&mut self.tx).await?);
+        self.live.set_context(context.clone());
+        Ok(context)
+    }
+
+    /// Records that `t` changed, for the change log.
+    fn touch(&mut self, t: Touched) {
+        self.touched.push(t);
+    }
+
+    /// Commits the change, its memberships and the change log together.
+    pub(crate) async fn commit(mut self) -> AppResult<()> {
+        let mut touched = std::mem::take(&mut self.touched);
+        touched.sort_by_key(|t| match t {
+            Touched::Catalog => (0, 0),
+            Touched::Group(id) => (1, *id),
+            Touched::User(id) => (2, *id),
+        });
+        touched.dedup();
+        let seq = roster_store::changes::append(&mut self.tx, &touched, self.now).await?;
+        let LiveTx { tx, live, mut guard, diverged, .. } = self;
+        tx.commit().await?;
+        guard.dirty = diverged;
+        if let Some(seq) = seq {
+            live.advance(seq);
+        }
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ users
+
+    /// Creates `user` (its id is set here), with its password hash when it has one;
+    /// its automatic memberships follow (`fields`: the definitions it was checked against).
+    pub(crate) async fn insert_user(
+        &mut self,
+        user: &mut User,
+        password_hash: Option<&str>,
+        fields: &[FieldDef],
+        cause: &Cause,
+    ) -> AppResult<()> {
+        user.id = roster_store::users::insert(&mut self.tx, user).await?;
+        if let Some(hash) = password_hash {
+            roster_store::users::set_password_hash(&mut self.tx, user.id, Some(hash)).await?;
+        }
+        self.user_changed(user, fields, cause).await
+    }
+
+    /// Saves a changed user (and a new password hash, when given); its automatic
+    /// memberships follow.
+    pub(crate) async fn update_user(
+        &mut self,
+        user: &User,
+        password_hash: Option<&str>,
+        fields: &[FieldDef],
+        cause: &Cause,
+    ) -> AppResult<()> {
+        if let Some(hash) = password_hash {
+            roster_store::users::set_password_hash(&mut self.tx, user.id, Some(hash)).await?;
+        }
+        roster_store::users::update(&mut self.tx, user).await?;
+        self.user_changed(user, fields, cause).await
+    }
+
+    /// Deletes a user: their memberships end first, with events, then the row goes.
+    pub(crate) async fn delete_user(&mut self, user: i64, cause: &Cause) -> AppResult<()> {
+        let groups = roster_store::memberships::group_ids_of_user(&mut self.tx, user).await?;
+        let moves = Moves::User { user_id: user, by_rule: &[], by_list: &[], left: &groups };
+        roster_store::memberships::apply(&mut self.tx, moves, cause).await?;
+        self.touch(Touched::User(user));
+        let _ = self.engine_mut(|e| e.remove_user(user))?;
+        roster_store::users::delete(&mut self.tx, user).await?;
+        Ok(())
+    }
+
+    /// Creates many users at once (ids set here) and puts them in the image without
+    /// evaluating anyone: the caller evaluates everyone once, with
+    /// [`LiveTx::reevaluate_all`], before it commits.
+    pub(crate) async fn insert_users(&mut self, users: &mut [User]) -> AppResult<()> {
+        let ids = roster_store::users::insert_many(&mut self.tx, users).await?;
+        for (user, id) in users.iter_mut().zip(ids) {
+            user.id = id;
+        }
+        self.users_loaded(users).await
+    }
+
+    /// Saves many changed users at once, like [`LiveTx::insert_users`].
+    pub(crate) async fn update_users(&mut self, users: &[User]) -> AppResult<()> {
+        for user in users {
+            roster_store::users::update(&mut self.tx, user).await?;
+        }
+        self.users_loaded(users).await
+    }
+
+    /// Sets users' password hashes (no membership reads a password).
+    pub(crate) async fn set_password_hashes(&mut self, hashes: &[(i64, String)]) -> AppResult<()> {
+        for (user, hash) in hashes {
+            roster_store::users::set_password_hash(&mut self.tx, *user, Some(hash)).await?;
+        }
+        Ok(())
+    }
+
+    /// The image takes users just written, without evaluating them.
+    async fn users_loaded(&mut self, users: &[User]) -> AppResult<()> {
+        let fields = roster_store::fields::all(&mut self.tx).await?;
+        let records: Vec<_> = users.iter().map(|u| live::user_record(u, &fields, &self.live)).collect();
+        self.engine_mut(|e| e.upsert_users(&records))?.map_err(engine_error)?;
+        self.touched.extend(users.iter().map(|u| Touched::User(u.id)));
+        Ok(())
+    }
+
+    /// A user was written: the image takes the row, and the user's automatic
+    /// memberships move — only in the groups whose rules read what changed.
+    async fn user_changed(&mut self, user: &User, fields: &[FieldDef], cause: &Cause) -> AppResult<()> {
+        let record = live::user_record(user, fields, &self.live);
+        self.touch(Touched::User(user.id));
+        let change = self.engine_mut(|e| e.upsert_user(&record))?.map_err(engine_error)?;
+        self.reevaluate_change(&change, cause).await
+    }
+
+    // ------------------------------------------------------------------ enrollments
+
+    /// Sets an enrollment (new or changed); the user's automatic memberships follow.
+    pub(crate) async fn set_enrollment(&mut self, enrollment: &Enrollment, cause: &Cause) -> AppResult<()> {
+        roster_store::enrollments::upsert(&mut self.tx, enrollment).await?;
+        self.enrollment_changed(enrollment.user_id, enrollment.course_id, Some(enrollment), cause).await
+    }
+
+    /// Removes an enrollment; whether there was one. The user's memberships follow.
+    pub(crate) async fn remove_enrollment(&mut self, user: i64, course: i64, cause: &Cause) -> AppResult<bool> {
+        if !roster_store::enrollments::delete(&mut self.tx, user, course).await? {
+            return Ok(false);
+        }
+        self.enrollment_changed(user, course, None, cause).await?;
+        Ok(true)
+    }
+
+    /// Writes many enrollments at once and puts them in the image without evaluating
+    /// anyone: the caller evaluates everyone once before it commits.
+    pub(crate) async fn insert_enrollments(&mut self, enrollments: &[Enrollment]) -> AppResult<()> {
+        roster_store::enrollments::insert_many(&mut self.tx, enrollments).await?;
+        let records: Vec<_> = enrollments.iter().map(|e| (e.user_id, live::enrollment_record(e, &self.live))).collect();
+        self.engine_mut(|e| -> Result<(), roster_engine::EngineError> {
+            for (user, (course, record)) in &records {
+                drop(e.set_enrollment(*user, *course, record)?);
+            }
+            Ok(())
+        })?
+        .map_err(engine_error)?;
+        self.touched.extend(enrollments.iter().map(|e| Touched::User(e.user_id)));
+        Ok(())
+    }
+
+    async fn enrollment_changed(
+        &mut self,
+        user: i64,
+        course: i64,
+        enrollment: Option<&Enrollment>,
+        cause: &Cause,
+    ) -> AppResult<()> {
+        let record = enrollment.map(|e| live::enrollment_record(e, &self.live).1);
+        self.touch(Touched::User(user));
+        let change = self
+            .engine_mut(|e| match &record {
+                Some(r) => e.set_enrollment(user, course, r),
+                None => e.clear_enrollment(user, course),
+            })?
+            .map_err(engine_error)?;
+        self.reevaluate_change(&change, cause).await
+    }
+
+    // ------------------------------------------------------------------ groups
+
+    /// Creates a group (its id is set here); the image knows it.
+    pub(crate) async fn insert_group(&mut self, group: &mut Group) -> AppResult<()> {
+        group.id = roster_store::groups::insert(&mut self.tx, group).await?;
+        self.group_reloaded(group.id).await
+    }
+
+    /// Saves a group's name, description or rule text, none of which moves a member.
+    pub(crate) async fn save_group(&mut self, group: &Group) -> AppResult<()> {
+        roster_store::groups::update(&mut self.tx, group).await?;
+        self.group_reloaded(group.id).await
+    }
+
+    /// Saves an automatic group's definition (rule, switch): the image takes it, and
+    /// its members (and its dependents') move as a diff.
+    pub(crate) async fn save_definition(&mut self, group: &Group, cause: &Cause) -> AppResult<Evaluation> {
+        roster_store::groups::update(&mut self.tx, group).await?;
+        self.automatic_group_changed(group.id, cause).await
+    }
+
+    /// Edits an automatic group's `kind` list: `put` go on it (and off the other list),
+    /// `take` come off it. The group's members move as a diff.
+    pub(crate) async fn edit_list(
+        &mut self,
+        group: &Group,
+        kind: ListKind,
+        put: &[i64],
+        take: &[i64],
+        cause: &Cause,
+    ) -> AppResult<Evaluation> {
+        let other = match kind {
+            ListKind::Include => ListKind::Exclude,
+            ListKind::Exclude => ListKind::Include,
+        };
+        roster_store::groups::remove_from_list(&mut self.tx, group.id, kind, take).await?;
+        roster_store::groups::remove_from_list(&mut self.tx, group.id, other, put).await?;
+        roster_store::groups::add_to_list(&mut self.tx, group.id, kind, put, cause.at, &cause.actor).await?;
+        self.save_definition(group, cause).await
+    }
+
+    /// Deletes a group (the caller checked that no rule names it).
+    pub(crate) async fn delete_group(&mut self, group: i64) -> AppResult<()> {
+        roster_store::groups::delete(&mut self.tx, group).await?;
+        self.group_reloaded(group).await
+    }
+
+    /// Makes `users` members of the manual group `group` (those already members stay
+    /// as they are); returns who joined. Automatic groups that name it follow.
+    pub(crate) async fn join(
+        &mut self,
+        group: &Group,
+        users: &[i64],
+        source: MembershipSource,
+        cause: &Cause,
+    ) -> AppResult<Vec<i64>> {
+        let existing = roster_store::memberships::which_are_members(&mut self.tx, group.id, users).await?;
+        let mut joined: Vec<i64> = users.iter().copied().filter(|u| existing.binary_search(u).is_err()).collect();
+        joined.sort_unstable();
+        joined.dedup();
+        let moves = Moves::Group { group_id: group.id, joined: &joined, source, left: &[] };
+        roster_store::memberships::apply(&mut self.tx, moves, cause).await?;
+        self.manual_members_changed(group.id, &joined, &[], cause).await?;
+        Ok(joined)
+    }
+
+    /// Ends the membership of `users` in the manual group `group` (non-members are
+    /// ignored); returns who left. Automatic groups that name it follow.
+    pub(crate) async fn leave(&mut self, group: &Group, users: &[i64], cause: &Cause) -> AppResult<Vec<i64>> {
+        let left = roster_store::memberships::which_are_members(&mut self.tx, group.id, users).await?;
+        let moves = Moves::Group { group_id: group.id, joined: &[], source: MembershipSource::Manual, left: &left };
+        roster_store::memberships::apply(&mut self.tx, moves, cause).await?;
+        self.manual_members_changed(group.id, &[], &left, cause).await?;
+        Ok(left)
+    }
+
+    /// Records a CSV upload to a group and its report; returns the upload's number.
+    pub(crate) async fn record_upload(
+        &mut self,
+        group: i64,
+        actor: &str,
+        dry_run: bool,
+        applied: bool,
+        report: &str,
+    ) -> AppResult<i64> {
+        let now = self.now;
+        Ok(roster_store::groups::insert_upload(&mut self.tx, group, actor, now, dry_run, applied, report).await?)
+    }
+
+    /// Replaces an upload's report.
+    pub(crate) async fn set_upload_report(&mut self, upload: i64, report: &str) -> AppResult<()> {
+        Ok(roster_store::groups::set_upload_result(&mut self.tx, upload, report).await?)
+    }
+
+    // ------------------------------------------------------------------ the catalog
+
+    /// Creates an additional field.
+    pub(crate) async fn insert_field(&mut self, field: &FieldDef, cause: &Cause) -> AppResult<()> {
+        roster_store::fields::insert(&mut self.tx, field, self.now).await?;
+        self.catalog_changed(false, cause).await
+    }
+
+    /// Saves a changed additional field.
+    pub(crate) async fn update_field(&mut self, field: &FieldDef, cause: &Cause) -> AppResult<()> {
+        roster_store::fields::update(&mut self.tx, field).await?;
+        self.catalog_changed(false, cause).await
+    }
+
+    /// Deletes an additional field and every user's value of it (the caller checked
+    /// that no rule reads it).
+    pub(crate) async fn delete_field(&mut self, code: &str, cause: &Cause) -> AppResult<()> {
+        roster_store::users::drop_field(&mut self.tx, code).await?;
+        roster_store::fields::delete(&mut self.tx, code).await?;
+        self.catalog_changed(false, cause).await
+    }
+
+    /// Creates a branch; returns its id.
+    pub(crate) async fn insert_branch(
+        &mut self,
+        code: &str,
+        name: &str,
+        parent: Option<i64>,
+        cause: &Cause,
+    ) -> AppResult<i64> {
+        let id = roster_store::branches::insert(&mut self.tx, code, name, parent, self.now).await?;
+        self.catalog_changed(false, cause).await?;
+        Ok(id)
+    }
+
+    /// Saves a changed branch; `moved` when its parent changed, which re-evaluates
+    /// everyone (`branch under` may now answer otherwise).
+    pub(crate) async fn update_branch(
+        &mut self,
+        branch: &roster_domain::Branch,
+        moved: bool,
+        cause: &Cause,
+    ) -> AppResult<()> {
+        roster_store::branches::update(&mut self.tx, branch).await?;
+        self.catalog_changed(moved, cause).await
+    }
+
+    /// Deletes a branch (the caller checked that nothing uses it).
+    pub(crate) async fn delete_branch(&mut self, branch: i64, cause: &Cause) -> AppResult<()> {
+        roster_store::branches::delete(&mut self.tx, branch).await?;
+        self.catalog_changed(false, cause).await
+    }
+
+    /// Creates a course; returns its id.
+    pub(crate) async fn insert_course(&mut self, code: &str, name: &str, cause: &Cause) -> AppResult<i64> {
+        let id = roster_store::courses::insert(&mut self.tx, code, name, self.now).await?;
+        self.catalog_changed(false, cause).await?;
+        Ok(id)
+    }
+
+    /// Renames a course.
+    pub(crate) async fn rename_course(&mut self, course: i64, name: &str, cause: &Cause) -> AppResult<()> {
+        roster_store::courses::rename(&mut self.tx, course, name).await?;
+        self.catalog_changed(false, cause).await
+    }
+
+    /// Deletes a course and its enrollments (the caller checked that no rule reads it).
+    pub(crate) async fn delete_course(&mut self, course: i64, cause: &Cause) -> AppResult<()> {
+        roster_store::courses::delete(&mut self.tx, course).await?;
+        self.catalog_changed(false, cause).await
+    }
+
+    /// Records a fact about the platform (such as the day relative dates were last
+    /// evaluated), in the same commit.
+    pub(crate) async fn set_fact(&mut self, name: &str, value: &str) -> AppResult<()> {
+        Ok(roster_store::changes::set_fact(&mut self.tx, name, value).await?)
+    }
+
+    // ------------------------------------------------------------------ keeping groups true
+
+    /// Evaluates, for the user a write changed, the automatic groups whose rules read
+    /// what changed, and writes what moves.
+    async fn reevaluate_change(&mut self, change: &UserChange, why: &Cause) -> AppResult<()> {
+        let today = self.today;
+        let evaluation = self.engine(|e| e.evaluate_change(change, today))?.map_err(engine_error)?;
+        if evaluation.changes.is_empty() {
+            return Ok(());
+        }
+        let user = evaluation.user;
+        let (by_rule, by_list, left) = self.engine(|e| {
+            let (mut by_rule, mut by_list, mut left) = (Vec::new(), Vec::new(), Vec::new());
+            for delta in &evaluation.changes {
+                match delta.change {
+                    MembershipChange::Joined if is_listed(e.included(delta.group), user) => by_list.push(delta.group),
+                    MembershipChange::Joined => by_rule.push(delta.group),
+                    MembershipChange::Left => left.push(delta.group),
+                }
+            }
+            (by_rule, by_list, left)
+        })?;
+        let moves = Moves::User { user_id: user, by_rule: &by_rule, by_list: &by_list, left: &left };
+        roster_store::memberships::apply(&mut self.tx, moves, why).await?;
+        self.engine_mut(|e| e.commit_user(&evaluation))?;
+        Ok(())
+    }
+
+    /// A manual group's members moved: the automatic groups whose rules name it follow.
+    async fn manual_members_changed(&mut self, group: i64, joined: &[i64], left: &[i64], why: &Cause) -> AppResult<()> {
+        self.touch(Touched::Group(group));
+        if joined.is_empty() && left.is_empty() {
+            return Ok(());
+        }
+        let moved = self.engine_mut(|e| -> Result<(Vec<UserChange>, Vec<i64>), roster_engine::EngineError> {
+            let mut changes = e.add_members(group, joined)?;
+            changes.extend(e.remove_members(group, left)?);
+            Ok((changes, e.dependents(group)))
+        })?;
+        let (changes, dependents) = moved.map_err(engine_error)?;
+        if dependents.is_empty() {
+            return Ok(());
+        }
+        if changes.len() <= PER_USER_LIMIT {
+            for change in &changes {
+                self.touch(Touched::User(change.user()));
+                self.reevaluate_change(change, why).await?;
+            }
+            Ok(())
+        } else {
+            self.reevaluate_groups(&[group], why).await.map(drop)
+        }
+    }
+
+    /// An automatic group's definition was saved: the image takes it, and its members
+    /// (and its dependents') move as a diff.
+    async fn automatic_group_changed(&mut self, group: i64, why: &Cause) -> AppResult<Evaluation> {
+        let loaded = live::load_group(&mut self.tx, group).await?;
+        self.touch(Touched::Group(group));
+        let Some(loaded) = loaded else { return Ok(Evaluation::default()) };
+        self.engine_mut(|e| live::apply_group(e, &loaded, false))?.map_err(engine_error)?;
+        self.reevaluate_groups(&[group], why).await
+    }
+
+    /// Evaluates these groups and their dependents for everyone; writes what moves.
+    pub(crate) async fn reevaluate_groups(&mut self, groups: &[i64], why: &Cause) -> AppResult<Evaluation> {
+        let today = self.today;
+        let evaluation = self.engine(|e| e.evaluate_groups(groups, today))?.map_err(engine_error)?;
+        self.write_evaluation(&evaluation, why).await?;
+        Ok(evaluation)
+    }
+
+    /// Evaluates every automatic group; writes what moves (the date roll-over, an
+    /// import, reconcile).
+    pub(crate) async fn reevaluate_all(&mut self, why: &Cause) -> AppResult<Evaluation> {
+        let today = self.today;
+        let evaluation = self.engine(|e| e.evaluate_all(today))?;
+        self.write_evaluation(&evaluation, why).await?;
+        Ok(evaluation)
+    }
+
+    /// Writes the joins and leaves of an evaluation, with events, and records it in the
+    /// image as committed. The evaluation is a diff against the memberships the engine
+    /// holds as committed, which are the database's: nothing is asked of the database
+    /// before writing.
+    ///
+    /// The moves are written by user, not by group: window by window of user ids,
+    /// each statement's pairs sorted by user then group. Both membership indexes, and
+    /// both event indexes, then take their rows in order, a few pages at a time, where
+    /// group after group would scatter writes over the whole user index (twice as slow
+    /// at ten thousand rows, and worse once the index outgrows the page cache).
+    pub(crate) async fn write_evaluation(&mut self, evaluation: &Evaluation, why: &Cause) -> AppResult<()> {
+        /// Users per window; pairs per statement, at least.
+        const WINDOW: u32 = 1 << 12;
+        const STATEMENT: usize = 1 << 17;
+        let mut sets = Vec::new();
+        let mut counts = Vec::new();
+        for g in &evaluation.groups {
+            if g.joined.is_empty() && g.left.is_empty() {
+                continue;
+            }
+            self.touch(Touched::Group(g.group));
+            let delta = i64::try_from(g.joined.len()).unwrap_or(i64::MAX) - i64::try_from(g.left.len()).unwrap_or(0);
+            counts.push((g.group, delta));
+            let (by_rule, by_list) = self.engine(|e| match e.included(g.group) {
+                Some(include) if !include.is_empty() => (&g.joined - include, &g.joined & include),
+                _ => (g.joined.clone(), RoaringBitmap::new()),
+            })?;
+            sets.push((g.group, [by_rule, by_list, g.left.clone()]));
+        }
+        if let Some(last) = sets.iter().flat_map(|(_, s)| s.iter().filter_map(RoaringBitmap::max)).max() {
+            let mut cursors: Vec<(i64, [std::iter::Peekable<roaring::bitmap::Iter<'_>>; 3])> = sets
+                .iter()
+                .map(|(g, [a, b, c])| (*g, [a.iter().peekable(), b.iter().peekable(), c.iter().peekable()]))
+                .collect();
+            let (mut by_rule, mut by_list, mut left) = (Vec::new(), Vec::new(), Vec::new());
+            // The member counts travel with the first statement.
+            let mut counts = Some(counts);
+            let mut end = 0u32;
+            loop {
+                end = end.saturating_add(WINDOW);
+                for (group, sets) in &mut cursors {
+                    for (set, into) in sets.iter_mut().zip([&mut by_rule, &mut by_list, &mut left]) {
+                        while let Some(user) = set.next_if(|u| *u < end) {
+                            into.push((i64::from(user), *group));
+                        }
+                    }
+                }
+                let done = end > last || end == u32::MAX;
+                if done || by_rule.len() + by_list.len() + left.len() >= STATEMENT {
+                    for list in [&mut by_rule, &mut by_list, &mut left] {
+                        list.sort_unstable();
+                    }
+                    let counts = counts.take().unwrap_or_default();
+                    let moves = Moves::Pairs { by_rule: &by_rule, by_list: &by_list, left: &left, counts: &counts };
+                    roster_store::memberships::apply(&mut self.tx, moves, why).await?;
+                    for list in [&mut by_rule, &mut by_list, &mut left] {
+                        list.clear();
+                    }
+                }
+                if done {
+                    break;
+                }
+            }
+        }
+        self.engine_mut(|e| e.commit(evaluation))?;
+        Ok(())
+    }
+
+    /// Records an evaluation in the image only, not in the database: the benchmark
+    /// sizes later rules against groups whose members it has not written yet. The
+    /// image is thrown away when the transaction ends, committed or not.
+    pub(crate) fn hold_in_image(&mut self, evaluation: &Evaluation) -> AppResult<()> {
+        self.diverged = true;
+        self.engine_mut(|e| e.commit(evaluation))
+    }
+
+    /// The catalog (fields, branches, courses) changed: the image takes it; a branch
+    /// move re-evaluates everyone, since `branch under` may now answer otherwise.
+    async fn catalog_changed(&mut self, moved_branch: bool, why: &Cause) -> AppResult<()> {
+        self.touch(Touched::Catalog);
+        self.live.clear_context();
+        let catalog = live::load_catalog(&mut self.tx).await?;
+        let applied = self.engine_mut(|e| e.set_catalog(&catalog))?;
+        if applied.is_err() {
+            // A removal the image cannot follow in place: rebuild it from the database.
+            let engine = live::build(&mut self.tx, &self.live, self.today).await?;
+            self.guard.dirty = true;
+            self.live.replace_engine(engine);
+        }
+        if moved_branch {
+            self.reevaluate_all(why).await?;
+        }
+        Ok(())
+    }
+
+    /// A group was created, renamed or deleted: the image follows.
+    async fn group_reloaded(&mut self, group: i64) -> AppResult<()> {
+        let loaded = live::load_group(&mut self.tx, group).await?;
+        self.touch(Touched::Group(group));
+        match loaded {
+            Some(loaded) => self.engine_mut(|e| live::apply_group(e, &loaded, true))?.map_err(engine_error),
+            None => {
+                let _ = self.engine_mut(|e| e.remove_group(group))?;
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Whether `user` is on a list.
+fn is_listed(list: Option<&RoaringBitmap>, user: i64) -> bool {
+    list.is_some_and(|l| u32::try_from(user).is_ok_and(|u| l.contains(u)))
+}
