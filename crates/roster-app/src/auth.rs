@@ -126,8 +126,25 @@ pub fn new_token() -> String {
     format!("rst_{}", hex::encode(bytes))
 }
 
-/// Hashes a password with argon2id and a random salt.
-pub fn hash_password(password: &str) -> AppResult<String> {
+/// Hashes a password with argon2id and a random salt, on a blocking thread: argon2 is
+/// slow on purpose, and must hold neither an async worker nor (callers see to it) the
+/// write gate.
+pub async fn hash_password(password: &str) -> AppResult<String> {
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || hash_password_now(&password))
+        .await
+        .map_err(|_| AppError::invalid("password", "cannot be hashed"))?
+}
+
+/// Whether `password` matches an argon2 `hash`, checked on a blocking thread.
+pub async fn verify_password(password: &str, hash: &str) -> bool {
+    let (password, hash) = (password.to_owned(), hash.to_owned());
+    tokio::task::spawn_blocking(move || verify_password_now(&password, &hash)).await.unwrap_or(false)
+}
+
+/// [`hash_password`] on the calling thread, for callers that are on a blocking thread
+/// already (an import hashes on every core).
+pub(crate) fn hash_password_now(password: &str) -> AppResult<String> {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
@@ -135,8 +152,7 @@ pub fn hash_password(password: &str) -> AppResult<String> {
         .map_err(|_| AppError::invalid("password", "cannot be hashed"))
 }
 
-/// Whether `password` matches an argon2 `hash`.
-pub fn verify_password(password: &str, hash: &str) -> bool {
+fn verify_password_now(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
         .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
         .unwrap_or(false)
@@ -163,11 +179,11 @@ mod tests {
         assert!(Actor::system("cli").superadmin().is_ok());
     }
 
-    #[test]
-    fn passwords_verify_and_tokens_hash() {
-        let h = hash_password("correct horse").unwrap();
-        assert!(verify_password("correct horse", &h));
-        assert!(!verify_password("wrong", &h));
+    #[tokio::test]
+    async fn passwords_verify_and_tokens_hash() {
+        let h = hash_password("correct horse").await.unwrap();
+        assert!(verify_password("correct horse", &h).await);
+        assert!(!verify_password("wrong", &h).await);
         let t = new_token();
         assert!(t.starts_with("rst_") && t.len() == 68);
         assert_eq!(token_hash(&t), token_hash(&t));

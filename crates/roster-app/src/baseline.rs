@@ -84,9 +84,7 @@ impl Dialect {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(Dialect::Postgres)
         } else {
-            Err(AppError::Internal(StoreError::Config(
-                "the database URL must start with sqlite:// or postgres://".into(),
-            )))
+            Err(AppError::invalid("database_url", "the database URL must start with sqlite:// or postgres://"))
         }
     }
 }
@@ -138,7 +136,7 @@ pub struct BaselineRun {
 }
 
 fn corrupt(message: String) -> AppError {
-    AppError::Internal(StoreError::Corrupt(format!("baseline: {message}")))
+    AppError::invariant(format!("baseline: {message}"))
 }
 
 /// The first `n` columns of every row, as optional text.
@@ -155,7 +153,7 @@ where
 }
 
 fn database(e: sqlx::Error) -> AppError {
-    AppError::Internal(StoreError::Database(e))
+    AppError::Internal(crate::Internal::Store(StoreError::Database(e)))
 }
 
 /// A string literal.

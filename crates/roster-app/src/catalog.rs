@@ -157,8 +157,8 @@ impl App {
         def: &FieldDef,
         value: &str,
     ) -> AppResult<bool> {
-        let key = serde_json::to_string(&serde_json::json!({ def.code.as_str(): value }))
-            .map_err(|e| AppError::Internal(roster_store::StoreError::Corrupt(e.to_string())))?;
+        let key =
+            serde_json::to_string(&serde_json::json!({ def.code.as_str(): value })).map_err(AppError::encoding)?;
         let inner = key.trim_start_matches('{').trim_end_matches('}');
         let n = roster_store::users::count_fields_like(conn, &format!("%{inner}%")).await?;
         Ok(n > 0)

@@ -61,32 +61,49 @@ impl App {
         user_id: &str,
         input: EnrollmentInput,
     ) -> AppResult<EnrollmentView> {
+        let mut views = self.set_enrollments(actor, code, &[user_id.to_owned()], input).await?;
+        views.pop().ok_or_else(|| AppError::NotFound("enrollment".into()))
+    }
+
+    /// Sets the same status for several users in a course, in one transaction: every
+    /// user is enrolled (or changed), or, when one cannot be, none is.
+    pub async fn set_enrollments(
+        &self,
+        actor: &Actor,
+        code: &str,
+        user_ids: &[String],
+        input: EnrollmentInput,
+    ) -> AppResult<Vec<EnrollmentView>> {
         let status = EnrollmentStatus::parse("status", &input.status)?;
-        let id = parse_id("user", user_id)?;
+        let ids = user_ids.iter().map(|u| parse_id("user", u)).collect::<AppResult<Vec<i64>>>()?;
         let mut tx = self.begin().await?;
         let ctx = tx.context().await?;
         let scope = actor.scope(&ctx.tree);
-        self.visible_user(tx.read(), &scope, id).await?;
         let course = roster_store::courses::by_code(tx.read(), code)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("course \"{code}\"")))?;
-        let now = self.now();
-        let previous = roster_store::enrollments::get(tx.read(), id, course.id).await?;
-        let enrollment = Enrollment {
-            user_id: id,
-            course_id: course.id,
-            status,
-            enrolled_at: previous.as_ref().map_or(now, |p| p.enrolled_at),
-            completed_at: match (status, &previous) {
-                (EnrollmentStatus::Completed, Some(p)) if p.status == EnrollmentStatus::Completed => p.completed_at,
-                (EnrollmentStatus::Completed, _) => Some(now),
-                _ => None,
-            },
-        };
         let cause = self.cause(actor, format!("enrollment in \"{}\" set to {}", course.code, status.as_str()));
-        tx.set_enrollment(&enrollment, &cause).await?;
+        let codes = HashMap::from([(course.id, course.code.clone())]);
+        let mut views = Vec::with_capacity(ids.len());
+        for id in ids {
+            self.visible_user(tx.read(), &scope, id).await?;
+            let previous = roster_store::enrollments::get(tx.read(), id, course.id).await?;
+            let enrollment = Enrollment {
+                user_id: id,
+                course_id: course.id,
+                status,
+                enrolled_at: previous.as_ref().map_or(cause.at, |p| p.enrolled_at),
+                completed_at: match (status, &previous) {
+                    (EnrollmentStatus::Completed, Some(p)) if p.status == EnrollmentStatus::Completed => p.completed_at,
+                    (EnrollmentStatus::Completed, _) => Some(cause.at),
+                    _ => None,
+                },
+            };
+            tx.set_enrollment(&enrollment, &cause).await?;
+            views.push(EnrollmentView::new(enrollment, &codes));
+        }
         tx.commit().await?;
-        Ok(EnrollmentView::new(enrollment, &HashMap::from([(course.id, course.code)])))
+        Ok(views)
     }
 
     /// Removes a user's enrollment in a course.

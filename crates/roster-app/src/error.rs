@@ -48,7 +48,27 @@ pub enum AppError {
     TooLarge(String),
     /// A failure of ours; logged, reported as 500 without detail.
     #[error("internal error")]
-    Internal(#[source] StoreError),
+    Internal(#[source] Internal),
+}
+
+/// What failed on our side, by where: what the log says of a 500.
+#[derive(Debug, thiserror::Error)]
+pub enum Internal {
+    /// The database.
+    #[error("store: {0}")]
+    Store(#[source] StoreError),
+    /// The membership engine refused what the app asked of it.
+    #[error("membership engine: {0}")]
+    Engine(String),
+    /// Serializing something we built ourselves.
+    #[error("encoding: {0}")]
+    Encoding(#[source] serde_json::Error),
+    /// A file or thread of ours.
+    #[error("I/O: {0}")]
+    Io(#[source] std::io::Error),
+    /// Something that must hold did not (the image out of step with the database...).
+    #[error("invariant: {0}")]
+    Invariant(String),
 }
 
 impl AppError {
@@ -62,6 +82,21 @@ impl AppError {
         Self::Invalid(DomainError::new(field, message))
     }
 
+    /// A 500 for serializing what we built ourselves: a bug.
+    pub fn encoding(e: serde_json::Error) -> Self {
+        Self::Internal(Internal::Encoding(e))
+    }
+
+    /// A 500 for a file or thread of ours.
+    pub fn io(e: std::io::Error) -> Self {
+        Self::Internal(Internal::Io(e))
+    }
+
+    /// A 500 for something that must hold and did not.
+    pub fn invariant(message: impl Into<String>) -> Self {
+        Self::Internal(Internal::Invariant(message.into()))
+    }
+
     /// A 409 naming `field`.
     pub fn conflict(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Conflict { field: Some(field.into()), message: message.into() }
@@ -73,7 +108,7 @@ impl From<StoreError> for AppError {
         match e {
             StoreError::Conflict { field } => AppError::conflict(field, format!("this {field} is already taken")),
             StoreError::NotFound => AppError::NotFound("the resource".into()),
-            other => AppError::Internal(other),
+            other => AppError::Internal(Internal::Store(other)),
         }
     }
 }

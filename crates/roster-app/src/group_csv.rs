@@ -284,7 +284,7 @@ impl From<&CsvOutcome> for StoredOutcome {
 }
 
 fn internal(e: serde_json::Error) -> AppError {
-    AppError::Internal(roster_store::StoreError::Corrupt(e.to_string()))
+    AppError::encoding(e)
 }
 
 /// The refusal of a file over the limit, stating the limit.

@@ -43,7 +43,7 @@ pub mod views;
 
 pub use auth::{Actor, Role, Scope, Superadmin};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use error::{AppError, AppResult};
+pub use error::{AppError, AppResult, Internal};
 pub use ids::{parse_id, ListParams};
 pub use roster_engine::Explanation;
 pub use roster_store::groups::ListKind;

@@ -124,12 +124,12 @@ pub(crate) fn engine_error(e: roster_engine::EngineError) -> AppError {
                 groups.iter().map(ToString::to_string).collect::<Vec<_>>().join(" → ")
             )),
         },
-        other => AppError::Internal(roster_store::StoreError::Corrupt(format!("membership engine: {other:?}"))),
+        other => AppError::Internal(crate::Internal::Engine(format!("{other:?}"))),
     }
 }
 
 fn stale() -> AppError {
-    AppError::Internal(roster_store::StoreError::Corrupt("the membership image is not built".into()))
+    AppError::invariant("the membership image is not built")
 }
 
 /// A user as the engine sees it, with its enrollments by course id, and every course's
@@ -301,9 +301,7 @@ pub(crate) async fn build(conn: &mut AnyConnection, live: &Live, _today: NaiveDa
             }
         }
         if rest.len() == before {
-            return Err(AppError::Internal(roster_store::StoreError::Corrupt(
-                "stored rules reference groups in a cycle or groups that do not exist".into(),
-            )));
+            return Err(AppError::invariant("stored rules reference groups in a cycle or groups that do not exist"));
         }
         pending = rest;
     }

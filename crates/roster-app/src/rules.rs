@@ -133,5 +133,5 @@ pub(crate) async fn refuse_if_used(
 
 /// A failure to serialize what we built ourselves: a bug, reported as a 500.
 pub(crate) fn internal(e: serde_json::Error) -> AppError {
-    AppError::Internal(roster_store::StoreError::Corrupt(e.to_string()))
+    AppError::encoding(e)
 }

@@ -5,7 +5,7 @@
 //! for a while.
 
 use rand::RngCore;
-use std::sync::OnceLock;
+use tokio::sync::OnceCell;
 
 use crate::auth::{hash_password, token_hash, verify_password};
 use crate::{Actor, App, AppError, AppResult, Role};
@@ -60,10 +60,11 @@ fn secret() -> String {
 
 /// Spends the time checking a password takes, for a username no admin has: a refusal
 /// then takes as long whether the username exists or not.
-fn as_long_as_a_check(password: &str) {
-    static UNUSED: OnceLock<String> = OnceLock::new();
-    let hash = UNUSED.get_or_init(|| hash_password("no admin has this password").unwrap_or_default());
-    verify_password(password, hash);
+async fn as_long_as_a_check(password: &str) {
+    static UNUSED: OnceCell<String> = OnceCell::const_new();
+    let hash =
+        UNUSED.get_or_init(|| async { hash_password("no admin has this password").await.unwrap_or_default() }).await;
+    verify_password(password, hash).await;
 }
 
 /// The throttling key of a username and a client address (hashed: neither is kept).
@@ -95,7 +96,7 @@ impl App {
                 let unknown = roster_store::admins::by_username(&mut conn, username.trim()).await?.is_none();
                 drop(conn);
                 if unknown {
-                    as_long_as_a_check(password);
+                    as_long_as_a_check(password).await;
                 }
                 let mut tx = self.bookkeeping().await?;
                 roster_store::sessions::record_failure(&mut tx, &key, now, THROTTLE_WINDOW_MS).await?;

@@ -117,7 +117,7 @@ impl App {
         if password.chars().count() < 8 {
             return Err(AppError::invalid("password", "must have at least 8 characters"));
         }
-        let hash = hash_password(password)?;
+        let hash = hash_password(password).await?;
         let mut tx = self.bookkeeping().await?;
         self.check_branch_codes(&mut tx, role, branches).await?;
         roster_store::admins::upsert(&mut tx, username.as_str(), &hash, role.as_str(), branches, self.now()).await?;
@@ -130,7 +130,7 @@ impl App {
         let mut conn = self.store.read().await?;
         let admin = roster_store::admins::by_username(&mut conn, username).await?;
         match admin {
-            Some(a) if verify_password(password, &a.password_hash) => Ok(Actor {
+            Some(a) if verify_password(password, &a.password_hash).await => Ok(Actor {
                 name: format!("admin:{}", a.username),
                 role: Role::parse(&a.role)?,
                 branch_codes: a.branches,

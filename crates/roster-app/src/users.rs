@@ -218,10 +218,10 @@ impl App {
 
     /// Creates a user.
     pub async fn create_user(&self, actor: &Actor, input: NewUser) -> AppResult<UserView> {
+        let hash = password_hash(input.password.as_deref()).await?;
         let mut tx = self.begin().await?;
         let ctx = tx.context().await?;
-        let scope = actor.scope(&ctx.tree);
-        let user = self.insert_user(&mut tx, actor, &ctx, &scope, input).await?;
+        let user = self.insert_user(&mut tx, actor, &ctx, input, hash.as_deref()).await?;
         tx.commit().await?;
         Ok(UserView::new(user, &ctx.tree))
     }
@@ -233,9 +233,10 @@ impl App {
         tx: &mut LiveTx,
         actor: &Actor,
         ctx: &Context,
-        scope: &Scope,
         input: NewUser,
+        password_hash: Option<&str>,
     ) -> AppResult<User> {
+        let scope = &actor.scope(&ctx.tree);
         let now = self.now();
         let mut user = User {
             id: 0,
@@ -256,23 +257,19 @@ impl App {
             fields: BTreeMap::new(),
         };
         apply_fields(ctx, &mut user.fields, &input.fields)?;
-        if let Some(p) = &input.password {
-            check_password(p)?;
-        }
         user.branch_id = resolve_branch(ctx, scope, input.branch.as_deref())?;
-        let hash = input.password.as_deref().map(auth::hash_password).transpose()?;
         let cause = self.cause(actor, "user created");
-        tx.insert_user(&mut user, hash.as_deref(), &ctx.fields, &cause).await?;
+        tx.insert_user(&mut user, password_hash, &ctx.fields, &cause).await?;
         Ok(user)
     }
 
     /// Changes a user the caller may see.
     pub async fn update_user(&self, actor: &Actor, id: &str, patch: UserPatch) -> AppResult<UserView> {
         let id = crate::parse_id("user", id)?;
+        let hash = password_hash(patch.password.as_deref()).await?;
         let mut tx = self.begin().await?;
         let ctx = tx.context().await?;
-        let scope = actor.scope(&ctx.tree);
-        let user = self.change_user(&mut tx, actor, &ctx, &scope, id, patch).await?;
+        let user = self.change_user(&mut tx, actor, &ctx, id, patch, hash.as_deref()).await?;
         tx.commit().await?;
         Ok(UserView::new(user, &ctx.tree))
     }
@@ -284,10 +281,11 @@ impl App {
         tx: &mut LiveTx,
         actor: &Actor,
         ctx: &Context,
-        scope: &Scope,
         id: i64,
         patch: UserPatch,
+        password_hash: Option<&str>,
     ) -> AppResult<User> {
+        let scope = &actor.scope(&ctx.tree);
         let mut user = self.visible_user(tx.read(), scope, id).await?;
         if let Some(u) = &patch.username {
             user.username = Username::parse("username", u)?.into_string();
@@ -316,16 +314,9 @@ impl App {
         if let Some(values) = &patch.fields {
             apply_fields(ctx, &mut user.fields, values)?;
         }
-        let hash = match &patch.password {
-            Some(p) => {
-                check_password(p)?;
-                Some(auth::hash_password(p)?)
-            }
-            None => None,
-        };
         user.updated_at = self.now();
         let cause = self.cause(actor, "user changed");
-        tx.update_user(&user, hash.as_deref(), &ctx.fields, &cause).await?;
+        tx.update_user(&user, password_hash, &ctx.fields, &cause).await?;
         Ok(user)
     }
 
@@ -345,5 +336,17 @@ impl App {
         // The memberships go with the user; their history says so.
         tx.delete_user(id, &self.cause(actor, "user deleted")).await?;
         Ok(())
+    }
+}
+
+/// Checks and hashes a new password before the write transaction opens: argon2 is slow
+/// on purpose, and must never hold the write gate.
+async fn password_hash(password: Option<&str>) -> AppResult<Option<String>> {
+    match password {
+        Some(p) => {
+            check_password(p)?;
+            Ok(Some(auth::hash_password(p).await?))
+        }
+        None => Ok(None),
     }
 }

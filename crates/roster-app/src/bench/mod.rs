@@ -71,7 +71,7 @@ fn percentile(sorted: &[Duration], q: f64) -> Duration {
 }
 
 pub(super) fn bench_error(message: String) -> AppError {
-    AppError::Internal(roster_store::StoreError::Corrupt(message))
+    AppError::invariant(message)
 }
 
 impl App {

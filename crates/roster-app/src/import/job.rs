@@ -301,7 +301,7 @@ fn too_large(limit: u64) -> AppError {
 }
 
 pub(super) fn io_error(e: std::io::Error) -> AppError {
-    AppError::Internal(roster_store::StoreError::Corrupt(format!("import file: {e}")))
+    AppError::io(e)
 }
 
 /// A job started by this process: its id, its progress, and its end.
@@ -444,7 +444,7 @@ impl App {
         });
         let outcome = work.await.unwrap_or_else(|panic| {
             tracing::error!(import = id, error = %panic, "user import panicked");
-            Err(AppError::Internal(roster_store::StoreError::Corrupt("the import stopped unexpectedly".into())))
+            Err(AppError::invariant("the import stopped unexpectedly"))
         });
         beat.abort();
         let recorded = match outcome {

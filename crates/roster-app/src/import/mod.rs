@@ -285,7 +285,7 @@ pub struct ImportView {
 }
 
 fn corrupt(e: serde_json::Error) -> AppError {
-    AppError::Internal(roster_store::StoreError::Corrupt(e.to_string()))
+    AppError::encoding(e)
 }
 
 impl ImportView {

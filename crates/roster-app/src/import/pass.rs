@@ -268,7 +268,7 @@ async fn hash_passwords(passwords: Vec<(i64, String)>) -> AppResult<Vec<(i64, St
                 .chunks(per_thread)
                 .map(|part| {
                     s.spawn(move || {
-                        part.iter().map(|(id, p)| Ok((*id, auth::hash_password(p)?))).collect::<AppResult<Vec<_>>>()
+                        part.iter().map(|(id, p)| Ok((*id, auth::hash_password_now(p)?))).collect::<AppResult<Vec<_>>>()
                     })
                 })
                 .collect();

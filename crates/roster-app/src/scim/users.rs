@@ -16,7 +16,7 @@ use super::directory::Directory;
 use super::{not_found, version_of, ScimResource, ScimResult};
 use crate::transaction::LiveTx;
 use crate::users::{NewUser, UserPatch};
-use crate::{Actor, App, AppError, AppResult, Scope};
+use crate::{Actor, App, AppError, AppResult};
 
 /// Epoch milliseconds as a UTC time.
 pub(crate) fn time(ms: i64) -> DateTime<Utc> {
@@ -254,7 +254,7 @@ impl App {
             password: None,
             fields: field_json(&a.fields).into_iter().filter(|(_, v)| !v.is_null()).collect(),
         };
-        let user = self.insert_user(tx, actor, &dir.ctx, &Scope::All, input).await?;
+        let user = self.insert_user(tx, actor, &dir.ctx, input, None).await?;
         dir_store::set_user_external_id(tx.read(), user.id, a.external_id.as_deref()).await.map_err(AppError::from)?;
         load(tx.read(), dir, user.id).await?.ok_or_else(|| not_found(ResourceKind::User, &user.id.to_string()))
     }
@@ -318,7 +318,7 @@ impl App {
             password: None,
             fields: Some(field_json(&a.fields)),
         };
-        self.change_user(tx, actor, &dir.ctx, &Scope::All, id, patch).await?;
+        self.change_user(tx, actor, &dir.ctx, id, patch, None).await?;
         dir_store::set_user_external_id(tx.read(), id, a.external_id.as_deref()).await.map_err(AppError::from)?;
         load(tx.read(), dir, id).await?.ok_or_else(|| not_found(ResourceKind::User, &id.to_string()))
     }

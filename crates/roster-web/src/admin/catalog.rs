@@ -328,23 +328,13 @@ pub(crate) async fn enroll(State(app): State<App>, Path(code): Path<String>, pos
         )
         .await;
     }
-    for user in &users {
-        if let Err(e) = app.set_enrollment(&admin.actor, &code, user, EnrollmentInput { status: status.clone() }).await
-        {
-            let message = page::general_message(&e);
-            let failed = page::status(e);
-            return course_page(
-                &admin,
-                &app,
-                &code,
-                &Default::default(),
-                None,
-                FieldErrors::default(),
-                Some(message),
-                failed,
-            )
-            .await;
-        }
+    // All of them or none: one transaction.
+    let input = EnrollmentInput { status: status.clone() };
+    if let Err(e) = app.set_enrollments(&admin.actor, &code, &users, input).await {
+        let message = page::general_message(&e);
+        let failed = page::status(e);
+        let defaults = Default::default();
+        return course_page(&admin, &app, &code, &defaults, None, FieldErrors::default(), Some(message), failed).await;
     }
     let n = users.len();
     admin.redirect_with(

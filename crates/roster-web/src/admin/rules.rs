@@ -149,8 +149,7 @@ async fn why(app: &App, admin: &Admin, group: &str, user: &str) -> Result<Why, A
         .await?
         .remove(user)
         .map_or_else(|| format!("user {user}"), |u| u.username);
-    let value = serde_json::to_value(&explanation)
-        .map_err(|e| AppError::Internal(roster_app::StoreError::Corrupt(e.to_string())))?;
+    let value = serde_json::to_value(&explanation).map_err(AppError::encoding)?;
     let decided_by = match value["decided_by"].as_str().unwrap_or_default() {
         "suspended" => "the user is suspended and this group does not allow suspended users",
         "include" => "the user is on the include list",

@@ -143,12 +143,8 @@ pub async fn upload_csv(
             v
         })
     }
-    .map_err(|e| ApiError(AppError::Internal(roster_store_error(e))))?;
+    .map_err(|e| ApiError(AppError::encoding(e)))?;
     Ok((status, Json(body)).into_response())
-}
-
-fn roster_store_error(e: serde_json::Error) -> roster_app::StoreError {
-    roster_app::StoreError::Corrupt(e.to_string())
 }
 
 /// The per-row report of an upload, as CSV.

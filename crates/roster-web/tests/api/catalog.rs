@@ -95,4 +95,26 @@ async fn courses_and_enrollments(s: TestServer) {
     assert_eq!(s.call("GET", "/api/v1/courses/DRV-101", None).await.status, 404);
 }
 
-crate::on_both_databases!(fields_of_every_type, the_branch_tree_moves_and_protects_itself, courses_and_enrollments);
+/// The course page enrolls several users at once: all of them, or none when one cannot be.
+async fn several_users_are_enrolled_together_or_not_at_all(s: TestServer) {
+    s.post_ok("/api/v1/courses", json!({"code": "FORK-1", "name": "Forklift Basics"})).await;
+    let (ann, bob) = (create_user(&s, "ann", None).await, create_user(&s, "bob", None).await);
+    let actor = roster_app::Actor::system("t");
+    let input = |status: &str| roster_app::enrollments::EnrollmentInput { status: status.into() };
+    let users = [ann.clone(), "999999".to_owned(), bob.clone()];
+    let refused = s.app.set_enrollments(&actor, "FORK-1", &users, input("enrolled")).await;
+    assert!(matches!(refused, Err(roster_app::AppError::NotFound(_))), "{refused:?}");
+    let list = s.call("GET", "/api/v1/courses/FORK-1/enrollments", None).await.body;
+    assert_eq!(list["items"], json!([]), "nobody was enrolled: ann came before the unknown user");
+    let done = s.app.set_enrollments(&actor, "FORK-1", &[ann, bob], input("in_progress")).await.unwrap();
+    assert_eq!(done.len(), 2);
+    let list = s.call("GET", "/api/v1/courses/FORK-1/enrollments", None).await.body;
+    assert_eq!(list["items"].as_array().unwrap().len(), 2);
+}
+
+crate::on_both_databases!(
+    fields_of_every_type,
+    the_branch_tree_moves_and_protects_itself,
+    courses_and_enrollments,
+    several_users_are_enrolled_together_or_not_at_all
+);

@@ -106,7 +106,7 @@ async fn the_template_lists_every_field_and_imports_as_is(s: TestServer) {
     let id: i64 = max["id"].as_str().unwrap().parse().unwrap();
     let hash = roster_store::users::password_hash(&mut conn, id).await.unwrap().unwrap();
     assert!(hash.starts_with("$argon2"), "stored hashed: {hash}");
-    assert!(roster_app::auth::verify_password("correct horse", &hash));
+    assert!(roster_app::auth::verify_password("correct horse", &hash).await);
 }
 
 async fn files_in_every_encoding_and_delimiter_create_users(s: TestServer) {
