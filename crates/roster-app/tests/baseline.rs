@@ -275,22 +275,7 @@ async fn the_sql_baseline_agrees_with_the_engine_on_every_group() {
     let dir = tempfile::tempdir().unwrap();
     scenario(&format!("sqlite://{}", dir.path().join("roster.db").display())).await;
 
-    let Some(admin_url) = std::env::var("ROSTER_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
-        assert!(std::env::var("CI").is_err(), "CI must set ROSTER_TEST_POSTGRES_URL");
-        return;
-    };
-    let name = format!("roster_baseline_{}", std::process::id());
-    let admin = Store::connect(&admin_url).await.unwrap();
-    let mut conn = admin.read().await.unwrap();
-    roster_store::execute_raw(&mut conn, &format!("CREATE DATABASE {name}")).await.unwrap();
-    drop(conn);
-    let (base, query) = admin_url.split_once('?').map_or((admin_url.as_str(), None), |(b, q)| (b, Some(q)));
-    let root = &base[..base.rfind('/').unwrap()];
-    scenario(&match query {
-        Some(q) => format!("{root}/{name}?{q}"),
-        None => format!("{root}/{name}"),
-    })
-    .await;
-    let mut conn = admin.read().await.unwrap();
-    roster_store::execute_raw(&mut conn, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.unwrap();
+    let Some(pg) = roster_test_support::FreshPostgres::create("roster_baseline").await else { return };
+    scenario(&pg.url).await;
+    pg.drop_database().await;
 }

@@ -199,21 +199,10 @@ async fn sqlite_keeps_the_contract() {
 
 #[tokio::test]
 async fn postgres_keeps_the_contract() {
-    let Some(url) = std::env::var("ROSTER_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
-        assert!(std::env::var("CI").is_err(), "CI must set ROSTER_TEST_POSTGRES_URL");
-        return;
-    };
-    let admin = Store::connect(&url).await.unwrap();
-    let name = format!("roster_contract_{}", rand::random::<u64>());
-    let mut conn = admin.read().await.unwrap();
-    roster_store::execute_raw(&mut conn, &format!("CREATE DATABASE {name}")).await.unwrap();
-    let db_url = match url.rfind('/') {
-        Some(i) => format!("{}/{name}", &url[..i]),
-        None => unreachable!(),
-    };
-    let store = Store::connect(&db_url).await.unwrap();
+    let Some(pg) = roster_test_support::FreshPostgres::create("roster_contract").await else { return };
+    let store = Store::connect(&pg.url).await.unwrap();
     assert_eq!(store.backend(), Backend::Postgres);
     script(store.clone()).await;
     store.close().await;
-    roster_store::execute_raw(&mut conn, &format!("DROP DATABASE {name} WITH (FORCE)")).await.unwrap();
+    pg.drop_database().await;
 }

@@ -10,6 +10,7 @@ use roster_app::groups::{AddMembers, NewGroup};
 use roster_app::users::NewUser;
 use roster_app::{Actor, App, ManualClock, Role, Settings};
 use roster_store::Store;
+use roster_test_support::FreshPostgres;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::future::Future;
@@ -48,18 +49,8 @@ pub struct Server {
     pub users: HashMap<String, String>,
     url: String,
     _dir: Option<tempfile::TempDir>,
-    /// On PostgreSQL: the server's connection and the database to drop at the end.
-    postgres: Option<(Store, String)>,
-}
-
-/// `url` with its database replaced by `name`.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
-    let root = match base.rfind('/') {
-        Some(i) if i > base.find("://").map_or(0, |s| s + 2) => &base[..i],
-        _ => base,
-    };
-    query.map_or_else(|| format!("{root}/{name}"), |q| format!("{root}/{name}?{q}"))
+    /// On PostgreSQL: the database to drop at the end.
+    postgres: Option<FreshPostgres>,
 }
 
 /// Serves `app` on a free port; returns its base URL.
@@ -95,13 +86,8 @@ impl Server {
                 (format!("sqlite://{}", dir.path().join("roster.db").display()), Some(dir), None)
             }
             Db::Postgres => {
-                let admin_url = std::env::var("ROSTER_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())?;
-                let name = format!("roster_admin_{}", rand::random::<u64>());
-                let admin = Store::connect(&admin_url).await.unwrap();
-                let mut conn = admin.read().await.unwrap();
-                roster_store::execute_raw(&mut conn, &format!("CREATE DATABASE {name}")).await.unwrap();
-                drop(conn);
-                (with_database(&admin_url, &name), None, Some((admin, name)))
+                let pg = FreshPostgres::create("roster_admin").await?;
+                (pg.url.clone(), None, Some(pg))
             }
         };
         let app = open(&url).await;
@@ -196,13 +182,8 @@ impl Server {
     /// Closes the database (and drops it, on PostgreSQL).
     pub async fn finish(self) {
         self.app.store().close().await;
-        if let Some((admin, name)) = self.postgres {
-            let mut conn = admin.read().await.unwrap();
-            roster_store::execute_raw(&mut conn, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .await
-                .unwrap();
-            drop(conn);
-            admin.close().await;
+        if let Some(pg) = self.postgres {
+            pg.drop_database().await;
         }
     }
 }

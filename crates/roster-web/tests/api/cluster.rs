@@ -9,7 +9,8 @@ use roster_store::Store;
 use serde_json::json;
 use std::sync::Arc;
 
-use crate::helpers::{postgres_url, spawn_server, sqlx_exec, with_database, TestServer, NOW_MS};
+use crate::helpers::{spawn_server, TestServer, NOW_MS};
+use roster_test_support::FreshPostgres;
 
 async fn members(s: &TestServer, group: &str) -> Vec<String> {
     let page = s.call("GET", &format!("/api/v1/groups/{group}/members?limit=1000"), None).await;
@@ -25,12 +26,8 @@ async fn members(s: &TestServer, group: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_servers_on_one_postgres_keep_every_membership_right() {
-    let Some(admin_url) = postgres_url() else { return };
-    let name = format!("roster_cluster_{}", rand::random::<u64>());
-    let admin = Store::connect(&admin_url).await.unwrap();
-    let mut conn = admin.read().await.unwrap();
-    sqlx_exec(&mut conn, &format!("CREATE DATABASE {name}")).await;
-    let url = with_database(&admin_url, &name);
+    let Some(pg) = FreshPostgres::create("roster_cluster").await else { return };
+    let url = pg.url.clone();
 
     let a = spawn_server(&url, None, None).await;
     let b = spawn_server(&url, None, Some(a.token.clone())).await;
@@ -106,5 +103,5 @@ async fn two_servers_on_one_postgres_keep_every_membership_right() {
         s.app.store().close().await;
     }
     fresh.store().close().await;
-    sqlx_exec(&mut conn, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+    pg.drop_database().await;
 }

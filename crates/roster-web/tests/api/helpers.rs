@@ -4,6 +4,7 @@
 
 use roster_app::{Actor, App, ManualClock, Role, Settings};
 use roster_store::Store;
+use roster_test_support::FreshPostgres;
 use serde_json::Value;
 use std::future::Future;
 use std::sync::Arc;
@@ -28,33 +29,6 @@ pub struct TestServer {
     _dir: Option<tempfile::TempDir>,
 }
 
-/// The admin URL of the PostgreSQL server, when PostgreSQL tests are on.
-pub fn postgres_url() -> Option<String> {
-    match std::env::var("ROSTER_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            // CI must never pass by skipping PostgreSQL.
-            assert!(std::env::var("CI").is_err(), "CI must set ROSTER_TEST_POSTGRES_URL");
-            None
-        }
-    }
-}
-
-pub fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let root = match base.rfind('/') {
-        Some(i) if i > base.find("://").map_or(0, |s| s + 2) => &base[..i],
-        _ => base,
-    };
-    match query {
-        Some(q) => format!("{root}/{name}?{q}"),
-        None => format!("{root}/{name}"),
-    }
-}
-
 /// Runs `test` against a fresh server on `db`; on PostgreSQL the database is dropped
 /// afterwards. Returns without running when PostgreSQL tests are off.
 pub async fn run<F, Fut>(db: Db, test: F)
@@ -62,39 +36,27 @@ where
     F: FnOnce(TestServer) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let (url, dir, admin) = match db {
+    let (url, dir, postgres) = match db {
         Db::Sqlite => {
             let dir = tempfile::tempdir().expect("temp dir");
             let url = format!("sqlite://{}", dir.path().join("roster.db").display());
             (url, Some(dir), None)
         }
         Db::Postgres => {
-            let Some(admin_url) = postgres_url() else {
+            let Some(pg) = FreshPostgres::create("roster_test").await else {
                 eprintln!("PostgreSQL tests are off: set ROSTER_TEST_POSTGRES_URL");
                 return;
             };
-            let name = format!("roster_test_{}", rand::random::<u64>());
-            let admin = Store::connect(&admin_url).await.expect("PostgreSQL reachable");
-            let mut conn = admin.read().await.expect("connection");
-            sqlx_exec(&mut conn, &format!("CREATE DATABASE {name}")).await;
-            drop(conn);
-            (with_database(&admin_url, &name), None, Some((admin, name)))
+            (pg.url.clone(), None, Some(pg))
         }
     };
     let server = spawn(&url, dir).await;
     let app = server.app.clone();
     test(server).await;
     app.store().close().await;
-    if let Some((admin, name)) = admin {
-        let mut conn = admin.read().await.expect("connection");
-        sqlx_exec(&mut conn, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
-        drop(conn);
-        admin.close().await;
+    if let Some(pg) = postgres {
+        pg.drop_database().await;
     }
-}
-
-pub async fn sqlx_exec(conn: &mut roster_store::AnyConnection, sql: &str) {
-    roster_store::execute_raw(conn, sql).await.expect(sql);
 }
 
 async fn spawn(url: &str, dir: Option<tempfile::TempDir>) -> TestServer {

@@ -57,24 +57,7 @@ where
 {
     let dir = tempfile::tempdir().unwrap();
     test(format!("sqlite://{}", dir.path().join("roster.db").display())).await;
-    let Some(admin_url) = std::env::var("ROSTER_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
-        assert!(std::env::var("CI").is_err(), "CI must set ROSTER_TEST_POSTGRES_URL");
-        return;
-    };
-    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let name = format!("roster_cli_{}_{run}", std::process::id());
-    let admin = roster_store::Store::connect(&admin_url).await.unwrap();
-    let mut conn = admin.read().await.unwrap();
-    roster_store::execute_raw(&mut conn, &format!("CREATE DATABASE {name}")).await.unwrap();
-    drop(conn);
-    let (base, query) = admin_url.split_once('?').map_or((admin_url.as_str(), None), |(b, q)| (b, Some(q)));
-    let root = &base[..base.rfind('/').unwrap()];
-    test(match query {
-        Some(q) => format!("{root}/{name}?{q}"),
-        None => format!("{root}/{name}"),
-    })
-    .await;
-    let mut conn = admin.read().await.unwrap();
-    roster_store::execute_raw(&mut conn, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.unwrap();
+    let Some(pg) = roster_test_support::FreshPostgres::create("roster_cli").await else { return };
+    test(pg.url.clone()).await;
+    pg.drop_database().await;
 }
