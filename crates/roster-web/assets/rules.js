@@ -28,22 +28,11 @@
     return s;
   }
 
-  const STANDARD = [
-    ["username", "Username", "text"], ["email", "Email", "text"], ["first_name", "First name", "text"],
-    ["last_name", "Last name", "text"], ["status", "Status", "status"], ["language", "Language", "text"],
-    ["timezone", "Time zone", "text"], ["created_at", "Created", "date"], ["last_login_at", "Last login", "date"],
-    ["branch", "Branch", "branch"],
-  ];
-  const TEXT_OPS = ["=", "!=", "contains", "not_contains", "starts_with", "not_starts_with", "ends_with", "not_ends_with", "matches", "not_matches", "in", "not_in", "is_empty", "is_not_empty"];
-  const OPS = {
-    text: TEXT_OPS,
-    dropdown: TEXT_OPS,
-    number: ["=", "!=", "<", "<=", ">", ">=", "in", "not_in", "between", "is_empty", "is_not_empty"],
-    date: ["=", "!=", "<", "<=", ">", ">=", "between", "is_empty", "is_not_empty"],
-    yes_no: ["=", "!=", "is_empty", "is_not_empty"],
-    status: ["=", "!=", "in", "not_in"],
-    course: ["=", "!=", "in", "not_in"],
-    branch: ["=", "!=", "in", "not_in", "under", "not_under", "is_empty", "is_not_empty"],
+  // Which subjects and operators exist comes from the server (the rule checker's own
+  // lists, in the catalog below); only their words are the builder's.
+  const SUBJECT_LABEL = {
+    username: "Username", email: "Email", first_name: "First name", last_name: "Last name", status: "Status",
+    language: "Language", timezone: "Time zone", created_at: "Created", last_login_at: "Last login", branch: "Branch",
   };
   const OP_LABEL = {
     "=": "is", "!=": "is not", "<": "is less than", "<=": "is at most", ">": "is more than", ">=": "is at least",
@@ -57,6 +46,8 @@
   const UNITS = [["day", "days"], ["week", "weeks"], ["month", "months"], ["year", "years"]];
 
   const catalog = JSON.parse($("#rule-catalog").textContent);
+  const STANDARD = catalog.standard.map((s) => [s.name, SUBJECT_LABEL[s.name] || s.name, s.kind]);
+  const OPS = catalog.operators;
   const initial = JSON.parse($("#rule-editor-state").textContent);
   const builderEl = $("#builder");
   const textEl = $("#rule-text");

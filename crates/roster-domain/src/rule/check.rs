@@ -126,6 +126,42 @@ enum Kind<'c> {
     Course,
 }
 
+/// The operators a saved rule may use on each kind of subject, by the condition
+/// builder's kind names, each as its JSON name: what the admin UI offers, taken from the
+/// checker itself so that it never offers what a save would refuse.
+pub fn operators_by_kind() -> Vec<(&'static str, Vec<&'static str>)> {
+    // A dropdown's operators are text's; the kind only changes the value picker.
+    [
+        ("text", Kind::Text),
+        ("dropdown", Kind::Text),
+        ("number", Kind::Number),
+        ("date", Kind::Date),
+        ("yes_no", Kind::YesNo),
+        ("status", Kind::Status),
+        ("course", Kind::Course),
+        ("branch", Kind::Branch),
+    ]
+    .into_iter()
+    .map(|(name, kind)| (name, kind.ops().iter().map(|op| op.json_name()).collect()))
+    .collect()
+}
+
+/// The standard subjects (not fields or courses), each with the builder's kind name.
+pub fn standard_subject_kinds() -> Vec<(&'static str, &'static str)> {
+    Subject::STANDARD
+        .into_iter()
+        .map(|s| {
+            let kind = match s {
+                Subject::Status => "status",
+                Subject::CreatedAt | Subject::LastLoginAt => "date",
+                Subject::Branch => "branch",
+                _ => "text",
+            };
+            (s.name(), kind)
+        })
+        .collect()
+}
+
 impl Kind<'_> {
     fn of_field(field: &FieldDef) -> Kind<'_> {
         match field.field_type {

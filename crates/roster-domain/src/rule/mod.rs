@@ -72,7 +72,9 @@ pub use ast::{
     Comparison, Condition, CourseStatus, DateUnit, GroupRef, Op, RelativeDate, Rule, Subject, Value, MAX_DEPTH,
     MAX_OFFSET,
 };
-pub use check::{compile_text, compile_tree, regex_for, Catalog, MAX_REGEX_SIZE};
+pub use check::{
+    compile_text, compile_tree, operators_by_kind, regex_for, standard_subject_kinds, Catalog, MAX_REGEX_SIZE,
+};
 pub use error::{Location, RuleError};
 pub use json::MAX_JSON_LEN;
 pub use parser::{parse, MAX_NESTING, MAX_TEXT_LEN};

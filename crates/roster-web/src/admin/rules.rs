@@ -128,6 +128,8 @@ async fn catalog(app: &App, admin: &Admin, group_id: &str) -> Result<Value, AppE
         "courses": courses.items.iter().map(|c| json!({"code": c.code, "name": c.name})).collect::<Vec<_>>(),
         "branches": branches.iter().map(|b| json!({"code": b.code, "name": b.name, "depth": b.path.len().saturating_sub(1)})).collect::<Vec<_>>(),
         "groups": groups.items.iter().filter(|g| g.id != group_id).map(|g| json!({"id": g.id, "name": g.name})).collect::<Vec<_>>(),
+        "operators": roster_domain::rule::operators_by_kind().into_iter().collect::<std::collections::BTreeMap<_, _>>(),
+        "standard": roster_domain::rule::standard_subject_kinds().into_iter().map(|(name, kind)| json!({"name": name, "kind": kind})).collect::<Vec<_>>(),
     }))
 }
 
