@@ -2,8 +2,8 @@
 //! needs a superadmin takes a [`Superadmin`], which only [`Actor::superadmin`] makes;
 //! a use case over users takes the [`Actor`] and narrows every query to its [`Scope`].
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::{PasswordHasher, PasswordVerifier};
 use roster_domain::{BranchTree, DomainError};
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
@@ -120,9 +120,8 @@ pub fn token_hash(token: &str) -> String {
 
 /// A new random API token: `rst_` and 64 hex digits.
 pub fn new_token() -> String {
-    use rand::RngCore;
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    // The thread's generator is cryptographically secure, seeded from the OS.
+    let bytes: [u8; 32] = rand::random();
     format!("rst_{}", hex::encode(bytes))
 }
 
@@ -145,17 +144,15 @@ pub async fn verify_password(password: &str, hash: &str) -> bool {
 /// [`hash_password`] on the calling thread, for callers that are on a blocking thread
 /// already (an import hashes on every core).
 pub(crate) fn hash_password_now(password: &str) -> AppResult<String> {
-    let salt = SaltString::generate(&mut OsRng);
+    // A random salt of the recommended length, from the OS.
     Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
+        .hash_password(password.as_bytes())
         .map(|h| h.to_string())
         .map_err(|_| AppError::invalid("password", "cannot be hashed"))
 }
 
 fn verify_password_now(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
-        .unwrap_or(false)
+    Argon2::default().verify_password(password.as_bytes(), hash).is_ok()
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! million users on SQLite in well under a minute; the benchmark reuses it.
 
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 use roster_domain::{Code, Enrollment, EnrollmentStatus, FieldDef, FieldType, FieldValue, Name, User, UserStatus};
 use std::collections::BTreeMap;
 
@@ -235,7 +235,7 @@ pub fn field_defs() -> Vec<FieldDef> {
 /// Picks an index with Zipf-like skew: the first entries are much more common.
 fn skewed(rng: &mut StdRng, n: usize) -> usize {
     // Inverse-transform of a truncated power law; cheap and good enough for realism.
-    let u: f64 = rng.gen();
+    let u: f64 = rng.random();
     ((n as f64 + 1.0).powf(u) - 1.0) as usize % n
 }
 
@@ -420,24 +420,24 @@ async fn demo_branches(
 }
 
 fn demo_user(rng: &mut StdRng, i: usize, sites: &[Site], now: i64) -> User {
-    let first = FIRST[rng.gen_range(0..FIRST.len())];
-    let last = LAST[rng.gen_range(0..LAST.len())];
+    let first = FIRST[rng.random_range(0..FIRST.len())];
+    let last = LAST[rng.random_range(0..LAST.len())];
     let username = format!("{}.{}{}", ascii_slug(first), ascii_slug(last), i + 1);
     let domain = pick(rng, DOMAINS);
     let site = sites.get(skewed(rng, sites.len().max(1))).cloned();
     let department = pick(rng, DEPARTMENTS);
     let job = match department {
-        "Operations" | "Logistics" if rng.gen_bool(0.55) => {
+        "Operations" | "Logistics" if rng.random_bool(0.55) => {
             pick(rng, &["Driver", "Senior Driver", "Driver Trainer", "Dispatcher"])
         }
         _ => pick(rng, JOB_TITLES),
     };
     let role = if job.contains("Driver") { "Driver" } else { pick(rng, ROLES) };
-    let created_at = now - rng.gen_range(0..5 * 365) * DAY_MS - rng.gen_range(0..DAY_MS);
-    let hire_days = (rng.gen::<f64>().powi(2) * 15.0 * 365.0) as i64;
+    let created_at = now - rng.random_range(0..5 * 365) * DAY_MS - rng.random_range(0..DAY_MS);
+    let hire_days = (rng.random::<f64>().powi(2) * 15.0 * 365.0) as i64;
     let hire =
         chrono::DateTime::from_timestamp_millis(now - hire_days * DAY_MS).map(|d| d.date_naive()).unwrap_or_default();
-    let start = hire + chrono::Duration::days(rng.gen_range(0..30));
+    let start = hire + chrono::Duration::days(rng.random_range(0..30));
     let mut fields = BTreeMap::new();
     let mut put = |code: &str, v: FieldValue| {
         fields.insert(code.to_owned(), v.to_json());
@@ -448,13 +448,13 @@ fn demo_user(rng: &mut StdRng, i: usize, sites: &[Site], now: i64) -> User {
     if let Some(s) = &site {
         put("location", FieldValue::Text(s.city.to_owned()));
     }
-    if rng.gen_bool(0.9) {
+    if rng.random_bool(0.9) {
         put(
             "manager",
             FieldValue::Text(format!(
                 "{} {}",
-                FIRST[rng.gen_range(0..FIRST.len())],
-                LAST[rng.gen_range(0..LAST.len())]
+                FIRST[rng.random_range(0..FIRST.len())],
+                LAST[rng.random_range(0..LAST.len())]
             )),
         );
     }
@@ -463,10 +463,10 @@ fn demo_user(rng: &mut StdRng, i: usize, sites: &[Site], now: i64) -> User {
     put("institutional_id", FieldValue::Text(format!("EMP-{:07}", i + 1)));
     put("role", FieldValue::Text(role.to_owned()));
     put("start_date", FieldValue::Date(start));
-    put("student_or_employee", FieldValue::Text(if rng.gen_bool(0.08) { "Student" } else { "Employee" }.to_owned()));
-    put("supervisor", FieldValue::YesNo(rng.gen_bool(0.12)));
-    if rng.gen_bool(0.85) {
-        put("years_experience", FieldValue::Number(f64::from(rng.gen_range(0..35u8))));
+    put("student_or_employee", FieldValue::Text(if rng.random_bool(0.08) { "Student" } else { "Employee" }.to_owned()));
+    put("supervisor", FieldValue::YesNo(rng.random_bool(0.12)));
+    if rng.random_bool(0.85) {
+        put("years_experience", FieldValue::Number(f64::from(rng.random_range(0..35u8))));
     }
     User {
         id: 0,
@@ -474,13 +474,15 @@ fn demo_user(rng: &mut StdRng, i: usize, sites: &[Site], now: i64) -> User {
         username,
         first_name: Some(first.to_owned()),
         last_name: Some(last.to_owned()),
-        status: if rng.gen_bool(0.05) { UserStatus::Suspended } else { UserStatus::Active },
+        status: if rng.random_bool(0.05) { UserStatus::Suspended } else { UserStatus::Active },
         language: site.as_ref().map(|s| s.language.to_owned()),
         timezone: site.as_ref().map(|s| s.timezone.to_owned()),
-        branch_id: if rng.gen_bool(0.02) { None } else { site.map(|s| s.branch_id) },
+        branch_id: if rng.random_bool(0.02) { None } else { site.map(|s| s.branch_id) },
         created_at,
         updated_at: created_at,
-        last_login_at: rng.gen_bool(0.85).then(|| now - rng.gen_range(0..180) * DAY_MS - rng.gen_range(0..DAY_MS)),
+        last_login_at: rng
+            .random_bool(0.85)
+            .then(|| now - rng.random_range(0..180) * DAY_MS - rng.random_range(0..DAY_MS)),
         fields,
     }
 }
@@ -494,9 +496,9 @@ fn demo_enrollments(
     now: i64,
 ) -> Vec<Enrollment> {
     let is_driver = user.fields.get("role").and_then(|v| v.as_str()) == Some("Driver");
-    let n = rng.gen_range(0.0..per_user * 2.0).round() as usize;
+    let n = rng.random_range(0.0..per_user * 2.0).round() as usize;
     let mut chosen: Vec<i64> = Vec::with_capacity(n + 1);
-    if is_driver && rng.gen_bool(0.9) {
+    if is_driver && rng.random_bool(0.9) {
         if let Some(drv) = courses.first() {
             chosen.push(*drv);
         }
@@ -510,15 +512,15 @@ fn demo_enrollments(
     chosen
         .into_iter()
         .map(|course_id| {
-            let enrolled_at = now - rng.gen_range(1..3 * 365) * DAY_MS;
-            let status = match rng.gen_range(0..100) {
+            let enrolled_at = now - rng.random_range(1..3 * 365) * DAY_MS;
+            let status = match rng.random_range(0..100) {
                 0..=44 => EnrollmentStatus::Completed,
                 45..=69 => EnrollmentStatus::InProgress,
                 70..=89 => EnrollmentStatus::Enrolled,
                 _ => EnrollmentStatus::Failed,
             };
             let completed_at = (status == EnrollmentStatus::Completed)
-                .then(|| (enrolled_at + rng.gen_range(1..120) * DAY_MS).min(now));
+                .then(|| (enrolled_at + rng.random_range(1..120) * DAY_MS).min(now));
             Enrollment { user_id, course_id, status, enrolled_at, completed_at }
         })
         .collect()

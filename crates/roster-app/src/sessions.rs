@@ -4,7 +4,6 @@
 //! username and client address in the database too, and too many lock that pair out
 //! for a while.
 
-use rand::RngCore;
 use tokio::sync::OnceCell;
 
 use crate::auth::{hash_password, token_hash, verify_password};
@@ -53,8 +52,8 @@ pub enum LoginOutcome {
 
 /// 32 random bytes as 64 hex digits.
 fn secret() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    // The thread's generator is cryptographically secure, seeded from the OS.
+    let bytes: [u8; 32] = rand::random();
     hex::encode(bytes)
 }
 

@@ -14,9 +14,9 @@ pub(crate) fn empty() -> &'static RoaringBitmap {
 }
 
 /// Adds a user to a bitmap; users mostly arrive in increasing id order (a build, an
-/// import), which `push` appends without searching.
+/// import), which `try_push` appends without searching.
 pub(crate) fn add(users: &mut RoaringBitmap, user: u32) {
-    if !users.push(user) {
+    if users.try_push(user).is_err() {
         users.insert(user);
     }
 }

@@ -8,7 +8,7 @@ mod report;
 mod rules;
 
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 use roster_domain::rule::compile_text;
 use roster_domain::{Group, GroupPolicy, UserStatus};
 use roster_engine::AutomaticGroup;
@@ -277,17 +277,17 @@ impl App {
     async fn bench_population_change(&self, spec: &BenchSpec, actor: &Actor) -> AppResult<(usize, Duration, u64)> {
         let mut rng = StdRng::seed_from_u64(spec.seed ^ 0x1);
         let count = (spec.users / 100).max(1);
-        let mut ids: Vec<i64> = (0..count).map(|_| rng.gen_range(1..=spec.users.max(1) as i64)).collect();
+        let mut ids: Vec<i64> = (0..count).map(|_| rng.random_range(1..=spec.users.max(1) as i64)).collect();
         ids.sort_unstable();
         ids.dedup();
         let mut tx = self.begin().await?;
         let mut users = Vec::with_capacity(ids.len());
         for id in &ids {
             let Some(mut u) = roster_store::users::get(tx.read(), *id).await? else { continue };
-            u.fields.insert("department".into(), DEPARTMENTS[rng.gen_range(0..DEPARTMENTS.len())].into());
-            u.fields.insert("years_experience".into(), rng.gen_range(0..35).into());
-            u.fields.insert("supervisor".into(), rng.gen_bool(0.2).into());
-            if rng.gen_bool(0.05) {
+            u.fields.insert("department".into(), DEPARTMENTS[rng.random_range(0..DEPARTMENTS.len())].into());
+            u.fields.insert("years_experience".into(), rng.random_range(0..35).into());
+            u.fields.insert("supervisor".into(), rng.random_bool(0.2).into());
+            if rng.random_bool(0.05) {
                 u.status = if u.status == UserStatus::Active { UserStatus::Suspended } else { UserStatus::Active };
             }
             u.updated_at = tx.now;
@@ -308,11 +308,11 @@ impl App {
         let mut rng = StdRng::seed_from_u64(spec.seed ^ 0xabc);
         let mut times = Vec::with_capacity(spec.updates);
         for i in 0..spec.updates {
-            let user = rng.gen_range(1..=users.max(1)) as i64;
+            let user = rng.random_range(1..=users.max(1)) as i64;
             let mut fields: std::collections::BTreeMap<String, serde_json::Value> =
-                [("department".to_owned(), DEPARTMENTS[rng.gen_range(0..DEPARTMENTS.len())].into())].into();
+                [("department".to_owned(), DEPARTMENTS[rng.random_range(0..DEPARTMENTS.len())].into())].into();
             if i % 3 == 0 {
-                fields.insert("years_experience".into(), rng.gen_range(0..35).into());
+                fields.insert("years_experience".into(), rng.random_range(0..35).into());
             }
             let patch = UserPatch { fields: Some(fields), ..UserPatch::default() };
             let started = Instant::now();
