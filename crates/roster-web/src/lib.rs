@@ -8,6 +8,7 @@ pub mod admin;
 pub mod api;
 pub mod error;
 pub mod extract;
+mod files;
 mod metrics;
 pub mod scim;
 

@@ -1,10 +1,10 @@
 //! Groups: the list with its New Group panel, and a group's Users tab (members, the
 //! three ways of assigning users, association by CSV, export), History and Settings.
 
+use crate::files::{csv_file, csv_stream};
 use askama::Template;
-use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use roster_app::group_csv::{human_size, too_large, CsvOptions, CsvOutcome, OnError, RowOutcome};
 use roster_app::groups::{AddMembers, GroupFilter, GroupPatch, MemberFilter, NewGroup};
@@ -490,11 +490,9 @@ async fn receive_csv(
     req: Request,
 ) -> Result<CsvOutcome, AppError> {
     let limit = state.app.settings().max_csv_bytes;
-    let declared = content_length(req.headers());
     // The file is refused before it is read when its request alone is far over the limit.
-    if let Some(size) = declared.filter(|s| *s > limit + 64 * 1024) {
-        return Err(too_large(size, limit));
-    }
+    crate::files::refuse_declared_over(req.headers(), limit, 64 * 1024)?;
+    let declared = crate::files::declared_length(req.headers());
     let mut multipart = Multipart::from_request(req, state)
         .await
         .map_err(|_| AppError::bad_request("file", "send the file as a multipart form"))?;
@@ -537,25 +535,9 @@ async fn receive_csv(
     state.app.associate_csv(&admin.actor, id, &bytes, &options).await
 }
 
-fn content_length(headers: &HeaderMap) -> Option<usize> {
-    headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok())
-}
-
-/// A CSV download.
-pub(crate) fn csv_download(bytes: Vec<u8>, file_name: &str) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{file_name}\"")),
-        ],
-        bytes,
-    )
-        .into_response()
-}
-
 /// `GET /admin/groups/sample.csv`.
 pub(crate) async fn sample(_admin: Admin) -> Response {
-    csv_download(roster_app::group_csv::sample_csv(), "group-association-sample.csv")
+    csv_file(roster_app::group_csv::sample_csv(), "group-association-sample.csv")
 }
 
 /// `GET /admin/groups/{id}/uploads/{upload}/report.csv`.
@@ -565,7 +547,7 @@ pub(crate) async fn upload_report(
     Path((id, upload)): Path<(String, String)>,
 ) -> Response {
     match app.upload_report_csv(&admin.actor, &id, &upload).await {
-        Ok(csv) => csv_download(csv, &format!("upload-{upload}-report.csv")),
+        Ok(csv) => csv_file(csv, &format!("upload-{upload}-report.csv")),
         Err(e) => admin.error(Section::Groups, e),
     }
 }
@@ -576,25 +558,7 @@ pub(crate) async fn export(admin: Admin, State(app): State<App>, Path(id): Path<
         Ok(e) => e,
         Err(e) => return admin.error(Section::Groups, e),
     };
-    let file_name = export.file_name.clone();
-    let stream = futures_util::stream::unfold(export, |mut export| async move {
-        match export.next_chunk().await {
-            Ok(Some(chunk)) => Some((Ok::<_, std::io::Error>(chunk), export)),
-            Ok(None) => None,
-            Err(e) => {
-                tracing::error!(error = %e, "export failed midway");
-                Some((Err(std::io::Error::other("export failed")), export))
-            }
-        }
-    });
-    (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{file_name}\"")),
-        ],
-        Body::from_stream(stream),
-    )
-        .into_response()
+    csv_stream(export)
 }
 
 // ---------------------------------------------------------------- History

@@ -12,10 +12,10 @@ use roster_app::group_csv::human_size;
 use roster_app::App;
 use serde_json::json;
 
-use super::groups::csv_download;
 use super::page::{self, script_json, Chrome, Section};
 use super::rules::error_json;
 use super::session::{csrf_refused, Admin};
+use crate::files::csv_file;
 
 /// The standard fields a column may fill, with their labels.
 const STANDARD_TARGETS: [(&str, &str); 9] = [
@@ -91,7 +91,7 @@ pub(crate) async fn status(admin: Admin, State(app): State<App>, Path(id): Path<
 /// `GET /admin/imports/{id}/report.csv`.
 pub(crate) async fn report(admin: Admin, State(app): State<App>, Path(id): Path<String>) -> Response {
     match app.import_report_csv(&admin.actor, &id).await {
-        Ok(csv) => csv_download(csv, &format!("import-{id}-report.csv")),
+        Ok(csv) => csv_file(csv, &format!("import-{id}-report.csv")),
         Err(e) => admin.error(Section::Imports, e),
     }
 }
@@ -99,7 +99,7 @@ pub(crate) async fn report(admin: Admin, State(app): State<App>, Path(id): Path<
 /// `GET /admin/imports/template.csv`.
 pub(crate) async fn template(admin: Admin, State(app): State<App>) -> Response {
     match app.import_template_csv(&admin.actor).await {
-        Ok(csv) => csv_download(csv, "user-import-template.csv"),
+        Ok(csv) => csv_file(csv, "user-import-template.csv"),
         Err(e) => admin.error(Section::Imports, e),
     }
 }

@@ -1,8 +1,8 @@
 //! `/api/v1/groups`: groups, their members, CSV association and export, history.
 
-use axum::body::Body;
+use crate::files::{csv_file, csv_stream};
 use axum::extract::{Path, Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use roster_app::group_csv::{too_large, CsvOptions, CsvOutcome};
@@ -118,11 +118,7 @@ pub async fn upload_csv(
     req: Request,
 ) -> ApiResult<Response> {
     let limit = app.settings().max_csv_bytes;
-    let declared =
-        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
-    if let Some(size) = declared.filter(|s| *s > limit) {
-        return Err(too_large(size, limit).into());
-    }
+    crate::files::refuse_declared_over(req.headers(), limit, 0)?;
     let bytes =
         axum::body::to_bytes(req.into_body(), limit).await.map_err(|_| ApiError(too_large(limit + 1, limit)))?;
     let outcome = app.associate_csv(&actor, &id, &bytes, &options).await?;
@@ -156,25 +152,13 @@ pub async fn upload_report(
     Path((id, upload)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let csv = app.upload_report_csv(&actor, &id, &upload).await?;
-    Ok(csv_response(csv, &format!("upload-{upload}-report.csv")))
+    Ok(csv_file(csv, &format!("upload-{upload}-report.csv")))
 }
 
 /// A sample association file.
 #[utoipa::path(get, path = "/api/v1/groups/sample.csv", tag = "groups", responses((status = 200, content_type = "text/csv", body = String)))]
 pub async fn sample(Authenticated(_actor): Authenticated) -> Response {
-    csv_response(roster_app::group_csv::sample_csv(), "group-association-sample.csv")
-}
-
-/// A CSV download.
-pub(super) fn csv_response(bytes: Vec<u8>, file_name: &str) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{file_name}\"")),
-        ],
-        bytes,
-    )
-        .into_response()
+    csv_file(roster_app::group_csv::sample_csv(), "group-association-sample.csv")
 }
 
 /// Export the members as CSV (streamed).
@@ -185,26 +169,7 @@ pub async fn export(
     Authenticated(actor): Authenticated,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let export = app.export_members(&actor, &id).await?;
-    let file_name = export.file_name.clone();
-    let stream = futures_util::stream::unfold(export, |mut export| async move {
-        match export.next_chunk().await {
-            Ok(Some(chunk)) => Some((Ok::<_, std::io::Error>(chunk), export)),
-            Ok(None) => None,
-            Err(e) => {
-                tracing::error!(error = %e, "export failed midway");
-                Some((Err(std::io::Error::other("export failed")), export))
-            }
-        }
-    });
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{file_name}\"")),
-        ],
-        Body::from_stream(stream),
-    )
-        .into_response())
+    Ok(csv_stream(app.export_members(&actor, &id).await?))
 }
 
 /// A page of the group's membership history, newest first.

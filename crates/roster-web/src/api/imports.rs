@@ -6,13 +6,12 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures_util::StreamExt;
-use roster_app::group_csv::too_large;
 use roster_app::import::{ImportFile, ImportOptions, ImportView};
 use roster_app::{Actor, App, AppError};
 
-use crate::api::groups::csv_response;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::Authenticated;
+use crate::files::csv_file;
 
 /// Import users from a CSV file: the body is the file (UTF-8 with or without BOM,
 /// UTF-16 with BOM or Windows-1252; comma, semicolon or tab). Users are matched by
@@ -61,11 +60,7 @@ pub(crate) async fn receive_and_start(
 ) -> Result<ImportView, AppError> {
     let options = ImportOptions::from_query(form_urlencoded::parse(query.as_bytes()))?;
     let limit = app.settings().max_import_bytes;
-    let declared =
-        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
-    if let Some(size) = declared.filter(|s| *s > limit) {
-        return Err(too_large(size, limit));
-    }
+    crate::files::refuse_declared_over(req.headers(), limit, 0)?;
     let mut upload = app.receive_import()?;
     let mut body = req.into_body().into_data_stream();
     while let Some(chunk) = body.next().await {
@@ -99,12 +94,12 @@ pub async fn report(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let csv = app.import_report_csv(&actor, &id).await?;
-    Ok(csv_response(csv, &format!("import-{id}-report.csv")))
+    Ok(csv_file(csv, &format!("import-{id}-report.csv")))
 }
 
 /// The import template: a header row with every field, additional fields by name.
 #[utoipa::path(get, path = "/api/v1/imports/users/template.csv", tag = "imports",
     responses((status = 200, content_type = "text/csv", body = String)))]
 pub async fn template(State(app): State<App>, Authenticated(actor): Authenticated) -> ApiResult<Response> {
-    Ok(csv_response(app.import_template_csv(&actor).await?, "user-import-template.csv"))
+    Ok(csv_file(app.import_template_csv(&actor).await?, "user-import-template.csv"))
 }
