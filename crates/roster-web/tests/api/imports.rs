@@ -190,7 +190,10 @@ async fn headers_map_automatically_or_as_told(s: TestServer) {
         ]
     );
     assert_eq!(r.body["unmapped"], json!(["Notes"]));
-    assert_eq!(r.body["state"].as_str().map(|st| st == "queued" || st == "running"), Some(true), "{}", r.body);
+    // A file this small may be checked before the answer is written: any state of a job
+    // that has not failed is right here; the end is checked below.
+    let state = r.body["state"].as_str().unwrap_or_default();
+    assert!(["queued", "running", "succeeded"].contains(&state), "{}", r.body);
     let job = wait(&s, r.body["id"].as_str().unwrap()).await;
     assert_eq!(
         (job["state"].as_str(), job["applied"].as_bool(), counts(&job)),
