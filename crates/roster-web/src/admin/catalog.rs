@@ -5,7 +5,6 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
 use roster_app::catalog::{BranchPatch, CoursePatch, NewBranch, NewCourse};
 use roster_app::enrollments::EnrollmentInput;
 use roster_app::views::BranchView;
@@ -13,7 +12,7 @@ use roster_app::{App, AppError, ListParams};
 use serde::Deserialize;
 
 use super::groups::PAGE_SIZE;
-use super::page::{self, when, Chrome, FieldErrors, Pager, Section};
+use super::page::{self, when, AdminResult, Chrome, FieldErrors, OrPage, Pager, Section};
 use super::session::{Admin, Posted};
 use super::users::{enrollment_label, ENROLLMENT_STATUSES};
 
@@ -64,7 +63,7 @@ fn rows(branches: Vec<BranchView>) -> Vec<BranchRow> {
 }
 
 /// `GET /admin/branches` (`?edit=CODE` opens a branch's form).
-pub(crate) async fn branches(admin: Admin, State(app): State<App>, Query(query): Query<BranchesQuery>) -> Response {
+pub(crate) async fn branches(admin: Admin, State(app): State<App>, Query(query): Query<BranchesQuery>) -> AdminResult {
     let editing = query.edit.unwrap_or_default();
     branches_page(&admin, &app, editing, BranchForm::default(), FieldErrors::default(), false, StatusCode::OK).await
 }
@@ -77,22 +76,19 @@ async fn branches_page(
     errors: FieldErrors,
     new_open: bool,
     status: StatusCode,
-) -> Response {
-    let branches = match app.list_branches(&admin.actor).await {
-        Ok(b) => rows(b),
-        Err(e) => return admin.error(Section::Branches, e),
-    };
+) -> AdminResult {
+    let branches = rows(app.list_branches(&admin.actor).await.or_page(admin, Section::Branches)?);
     if form.code.is_empty() && !editing.is_empty() {
         if let Some(b) = branches.iter().find(|b| b.code == editing) {
             form = BranchForm { code: b.code.clone(), name: b.name.clone(), parent: b.parent.clone() };
         }
     }
     let page = BranchesPage { chrome: admin.chrome(Section::Branches), branches, editing, form, errors, new_open };
-    admin.page_with(status, &page)
+    Ok(admin.page_with(status, &page))
 }
 
 /// `POST /admin/branches`: a new branch.
-pub(crate) async fn create_branch(State(app): State<App>, posted: Posted) -> Response {
+pub(crate) async fn create_branch(State(app): State<App>, posted: Posted) -> AdminResult {
     let Posted { admin, form } = posted;
     let input = NewBranch {
         code: form.one("code").unwrap_or_default().to_owned(),
@@ -100,7 +96,7 @@ pub(crate) async fn create_branch(State(app): State<App>, posted: Posted) -> Res
         parent: form.text("parent"),
     };
     match app.create_branch(&admin.actor, input).await {
-        Ok(b) => admin.redirect_with("/admin/branches", &format!("Branch {} created.", b.code)),
+        Ok(b) => Ok(admin.redirect_with("/admin/branches", &format!("Branch {} created.", b.code))),
         Err(e) => {
             let errors = FieldErrors::from_error(&e, &["code", "name", "parent"]);
             let again = BranchForm {
@@ -114,11 +110,11 @@ pub(crate) async fn create_branch(State(app): State<App>, posted: Posted) -> Res
 }
 
 /// `POST /admin/branches/{code}`: rename or move a branch, or delete it (`action=delete`).
-pub(crate) async fn save_branch(State(app): State<App>, Path(code): Path<String>, posted: Posted) -> Response {
+pub(crate) async fn save_branch(State(app): State<App>, Path(code): Path<String>, posted: Posted) -> AdminResult {
     let Posted { admin, form } = posted;
     if form.one("action") == Some("delete") {
         return match app.delete_branch(&admin.actor, &code).await {
-            Ok(()) => admin.redirect_with("/admin/branches", &format!("Branch {code} deleted.")),
+            Ok(()) => Ok(admin.redirect_with("/admin/branches", &format!("Branch {code} deleted."))),
             Err(e) => {
                 let errors = FieldErrors::from_error(&e, &[]);
                 branches_page(&admin, &app, code, BranchForm::default(), errors, false, page::status(e)).await
@@ -127,7 +123,7 @@ pub(crate) async fn save_branch(State(app): State<App>, Path(code): Path<String>
     }
     let patch = BranchPatch { name: form.text("name"), parent: Some(form.text("parent")) };
     match app.update_branch(&admin.actor, &code, patch).await {
-        Ok(b) => admin.redirect_with("/admin/branches", &format!("Branch {} saved.", b.code)),
+        Ok(b) => Ok(admin.redirect_with("/admin/branches", &format!("Branch {} saved.", b.code))),
         Err(e) => {
             let errors = FieldErrors::from_error(&e, &["name", "parent"]);
             let again = BranchForm {
@@ -162,7 +158,7 @@ struct CoursesPage {
 }
 
 /// `GET /admin/courses`.
-pub(crate) async fn courses(admin: Admin, State(app): State<App>, Query(query): Query<CoursesQuery>) -> Response {
+pub(crate) async fn courses(admin: Admin, State(app): State<App>, Query(query): Query<CoursesQuery>) -> AdminResult {
     let open = query.new.is_some();
     courses_page(&admin, &app, &query, open, String::new(), String::new(), FieldErrors::default(), StatusCode::OK).await
 }
@@ -177,12 +173,9 @@ async fn courses_page(
     name: String,
     errors: FieldErrors,
     status: StatusCode,
-) -> Response {
+) -> AdminResult {
     let paging = ListParams { cursor: query.cursor.clone(), limit: Some(PAGE_SIZE) };
-    let list = match app.list_courses(&admin.actor, &paging).await {
-        Ok(l) => l,
-        Err(e) => return admin.error(Section::Courses, e),
-    };
+    let list = app.list_courses(&admin.actor, &paging).await.or_page(admin, Section::Courses)?;
     let pager =
         Pager::new("/admin/courses", &[], query.cursor.as_deref(), query.trail.as_deref(), list.next_cursor.as_deref());
     let page = CoursesPage {
@@ -194,16 +187,16 @@ async fn courses_page(
         name,
         errors,
     };
-    admin.page_with(status, &page)
+    Ok(admin.page_with(status, &page))
 }
 
 /// `POST /admin/courses`: a new course.
-pub(crate) async fn create_course(State(app): State<App>, posted: Posted) -> Response {
+pub(crate) async fn create_course(State(app): State<App>, posted: Posted) -> AdminResult {
     let Posted { admin, form } = posted;
     let (code, name) =
         (form.one("code").unwrap_or_default().to_owned(), form.one("name").unwrap_or_default().to_owned());
     match app.create_course(&admin.actor, NewCourse { code: code.clone(), name: name.clone() }).await {
-        Ok(c) => admin.redirect_with(&format!("/admin/courses/{}", c.code), &format!("Course {} created.", c.code)),
+        Ok(c) => Ok(admin.redirect_with(&format!("/admin/courses/{}", c.code), &format!("Course {} created.", c.code))),
         Err(e) => {
             let errors = FieldErrors::from_error(&e, &["code", "name"]);
             let status = page::status(e);
@@ -240,7 +233,7 @@ pub(crate) async fn course(
     State(app): State<App>,
     Path(code): Path<String>,
     Query(query): Query<super::groups::PageQuery>,
-) -> Response {
+) -> AdminResult {
     course_page(&admin, &app, &code, &query, None, FieldErrors::default(), None, StatusCode::OK).await
 }
 
@@ -254,7 +247,7 @@ async fn course_page(
     errors: FieldErrors,
     enroll_error: Option<String>,
     status: StatusCode,
-) -> Response {
+) -> AdminResult {
     let built = async {
         let course = app.get_course(&admin.actor, code).await?;
         let paging = ListParams { cursor: query.cursor.clone(), limit: Some(PAGE_SIZE) };
@@ -264,10 +257,7 @@ async fn course_page(
         Ok::<_, AppError>((course, list, users))
     }
     .await;
-    let (course, list, users) = match built {
-        Ok(b) => b,
-        Err(e) => return admin.error(Section::Courses, e),
-    };
+    let (course, list, users) = built.or_page(admin, Section::Courses)?;
     let path = format!("/admin/courses/{}", course.code);
     let pager = Pager::new(&path, &[], query.cursor.as_deref(), query.trail.as_deref(), list.next_cursor.as_deref());
     let page = CoursePage {
@@ -290,15 +280,15 @@ async fn course_page(
         errors,
         enroll_error,
     };
-    admin.page_with(status, &page)
+    Ok(admin.page_with(status, &page))
 }
 
 /// `POST /admin/courses/{code}`: rename a course.
-pub(crate) async fn save_course(State(app): State<App>, Path(code): Path<String>, posted: Posted) -> Response {
+pub(crate) async fn save_course(State(app): State<App>, Path(code): Path<String>, posted: Posted) -> AdminResult {
     let Posted { admin, form } = posted;
     let name = form.one("name").unwrap_or_default().to_owned();
     match app.update_course(&admin.actor, &code, CoursePatch { name: Some(name.clone()) }).await {
-        Ok(c) => admin.redirect_with(&format!("/admin/courses/{}", c.code), "Course saved."),
+        Ok(c) => Ok(admin.redirect_with(&format!("/admin/courses/{}", c.code), "Course saved.")),
         Err(e) => {
             let errors = FieldErrors::from_error(&e, &["name"]);
             let status = page::status(e);
@@ -309,7 +299,7 @@ pub(crate) async fn save_course(State(app): State<App>, Path(code): Path<String>
 
 /// `POST /admin/courses/{code}/enrollments`: enroll users picked in the form, or set
 /// one user's status.
-pub(crate) async fn enroll(State(app): State<App>, Path(code): Path<String>, posted: Posted) -> Response {
+pub(crate) async fn enroll(State(app): State<App>, Path(code): Path<String>, posted: Posted) -> AdminResult {
     let Posted { admin, form } = posted;
     let status = form.one("status").unwrap_or_default().to_owned();
     let users = form.many("users");
@@ -337,12 +327,7 @@ pub(crate) async fn enroll(State(app): State<App>, Path(code): Path<String>, pos
         return course_page(&admin, &app, &code, &defaults, None, FieldErrors::default(), Some(message), failed).await;
     }
     let n = users.len();
-    admin.redirect_with(
-        &format!("/admin/courses/{code}"),
-        &format!(
-            "{n} enrollment{} set to {}.",
-            if n == 1 { "" } else { "s" },
-            enrollment_label(&status).to_lowercase()
-        ),
-    )
+    let plural = if n == 1 { "" } else { "s" };
+    let message = format!("{n} enrollment{plural} set to {}.", enrollment_label(&status).to_lowercase());
+    Ok(admin.redirect_with(&format!("/admin/courses/{code}"), &message))
 }

@@ -12,7 +12,7 @@ use roster_app::views::{GroupView, MemberView};
 use roster_app::{App, AppError, ListParams};
 use serde::Deserialize;
 
-use super::page::{self, url, when, Chrome, FieldErrors, Pager, Section};
+use super::page::{self, url, when, AdminResult, Chrome, FieldErrors, OrPage, Pager, Section};
 use super::session::{Admin, Posted};
 use super::AdminState;
 
@@ -118,7 +118,7 @@ struct GroupsPage {
 }
 
 /// `GET /admin/groups`.
-pub(crate) async fn list(admin: Admin, State(app): State<App>, Query(query): Query<GroupsQuery>) -> Response {
+pub(crate) async fn list(admin: Admin, State(app): State<App>, Query(query): Query<GroupsQuery>) -> AdminResult {
     let open = query.new.is_some();
     groups_page(&admin, &app, &query, open, NewGroupForm::default(), FieldErrors::default(), StatusCode::OK).await
 }
@@ -131,15 +131,12 @@ async fn groups_page(
     form: NewGroupForm,
     errors: FieldErrors,
     status: StatusCode,
-) -> Response {
+) -> AdminResult {
     let q = query.q.clone().unwrap_or_default();
     let policy = query.policy.clone().unwrap_or_default();
     let filter = GroupFilter { q: Some(q.clone()), policy: Some(policy.clone()) };
     let paging = ListParams { cursor: query.cursor.clone(), limit: Some(PAGE_SIZE) };
-    let list = match app.list_groups(&admin.actor, &filter, &paging).await {
-        Ok(l) => l,
-        Err(e) => return admin.error(Section::Groups, e),
-    };
+    let list = app.list_groups(&admin.actor, &filter, &paging).await.or_page(admin, Section::Groups)?;
     let pager = Pager::new(
         "/admin/groups",
         &[("q", &q), ("policy", &policy)],
@@ -159,11 +156,11 @@ async fn groups_page(
         })
         .collect();
     let page = GroupsPage { chrome: admin.chrome(Section::Groups), q, policy, groups, pager, new_open, form, errors };
-    admin.page_with(status, &page)
+    Ok(admin.page_with(status, &page))
 }
 
 /// `POST /admin/groups`: the New Group panel's "Create and edit".
-pub(crate) async fn create(State(app): State<App>, posted: Posted) -> Response {
+pub(crate) async fn create(State(app): State<App>, posted: Posted) -> AdminResult {
     let Posted { admin, form } = posted;
     let input = NewGroup {
         name: form.one("name").unwrap_or_default().to_owned(),
@@ -177,7 +174,7 @@ pub(crate) async fn create(State(app): State<App>, posted: Posted) -> Response {
             } else {
                 format!("/admin/groups/{}", group.id)
             };
-            admin.redirect_with(&to, &format!("Group \"{}\" created.", group.name))
+            Ok(admin.redirect_with(&to, &format!("Group \"{}\" created.", group.name)))
         }
         Err(e) => {
             let errors = FieldErrors::from_error(&e, &["name", "description", "policy"]);
@@ -322,7 +319,7 @@ pub(crate) async fn members(
     State(app): State<App>,
     Path(id): Path<String>,
     Query(query): Query<MembersQuery>,
-) -> Response {
+) -> AdminResult {
     let panel = query.panel.clone().unwrap_or_default();
     members_page(&admin, &app, &id, &query, panel, None, None, StatusCode::OK).await
 }
@@ -337,21 +334,15 @@ async fn members_page(
     panel_error: Option<String>,
     csv_result: Option<CsvResult>,
     status: StatusCode,
-) -> Response {
-    let group = match app.get_group(&admin.actor, id).await {
-        Ok(g) => GroupHead::from(g),
-        Err(e) => return admin.error(Section::Groups, e),
-    };
+) -> AdminResult {
+    let group = GroupHead::from(app.get_group(&admin.actor, id).await.or_page(admin, Section::Groups)?);
     let q = query.q.clone().unwrap_or_default();
     let paging = ListParams { cursor: query.cursor.clone(), limit: Some(PAGE_SIZE) };
-    let list = match app.list_members(&admin.actor, id, &MemberFilter { q: Some(q.clone()) }, &paging).await {
-        Ok(l) => l,
-        Err(e) => return admin.error(Section::Groups, e),
-    };
-    let branches = match branch_options(app, admin).await {
-        Ok(b) => b,
-        Err(e) => return admin.error(Section::Groups, e),
-    };
+    let list = app
+        .list_members(&admin.actor, id, &MemberFilter { q: Some(q.clone()) }, &paging)
+        .await
+        .or_page(admin, Section::Groups)?;
+    let branches = branch_options(app, admin).await.or_page(admin, Section::Groups)?;
     let path = format!("/admin/groups/{}", group.id);
     let pager =
         Pager::new(&path, &[("q", &q)], query.cursor.as_deref(), query.trail.as_deref(), list.next_cursor.as_deref());
@@ -378,12 +369,12 @@ async fn members_page(
         csv_result,
         here,
     };
-    admin.page_with(status, &page)
+    Ok(admin.page_with(status, &page))
 }
 
 /// `POST /admin/groups/{id}/members`: assign users individually, by copying groups,
 /// or by copying a branch.
-pub(crate) async fn assign(State(app): State<App>, Path(id): Path<String>, posted: Posted) -> Response {
+pub(crate) async fn assign(State(app): State<App>, Path(id): Path<String>, posted: Posted) -> AdminResult {
     let Posted { admin, form } = posted;
     let (input, panel) = match form.one("way") {
         Some("groups") => {
@@ -428,7 +419,7 @@ pub(crate) async fn assign(State(app): State<App>, Path(id): Path<String>, poste
                 n => message.push_str(&format!("; {n} were already members")),
             }
             message.push('.');
-            admin.redirect_with(&format!("/admin/groups/{id}"), &message)
+            Ok(admin.redirect_with(&format!("/admin/groups/{id}"), &message))
         }
         Err(message) => {
             let status = StatusCode::UNPROCESSABLE_ENTITY;
@@ -452,17 +443,13 @@ pub(crate) async fn remove(
     State(app): State<App>,
     Path((id, user_id)): Path<(String, String)>,
     posted: Posted,
-) -> Response {
+) -> AdminResult {
     let Posted { admin, form } = posted;
     let back = back_to(form.one("back"), &id);
     let who = form.text("username").unwrap_or_else(|| format!("user {user_id}"));
-    match app.remove_member(&admin.actor, &id, &user_id).await {
-        Ok(group) if group.policy == "automatic" => {
-            admin.redirect_with(&back, &format!("{who} removed and put on the exclude list."))
-        }
-        Ok(_) => admin.redirect_with(&back, &format!("{who} removed.")),
-        Err(e) => admin.error(Section::Groups, e),
-    }
+    let group = app.remove_member(&admin.actor, &id, &user_id).await.or_page(&admin, Section::Groups)?;
+    let done = if group.policy == "automatic" { " and put on the exclude list" } else { "" };
+    Ok(admin.redirect_with(&back, &format!("{who} removed{done}.")))
 }
 
 /// `POST /admin/groups/{id}/csv`: a multipart upload from the CSV panel. Answers the
@@ -472,12 +459,12 @@ pub(crate) async fn upload_csv(
     Path(id): Path<String>,
     admin: Admin,
     req: Request,
-) -> Response {
+) -> AdminResult {
     let fragment = req.headers().get("x-fragment").is_some();
     let header_csrf = admin.csrf_sent(req.headers());
     let (status, result) = CsvResult::new(&id, receive_csv(&state, &admin, &id, header_csrf, req).await);
     if fragment {
-        return (status, page::render(&result)).into_response();
+        return Ok((status, page::render(&result)).into_response());
     }
     members_page(&admin, &state.app, &id, &MembersQuery::default(), "csv".into(), None, Some(result), status).await
 }
@@ -545,20 +532,15 @@ pub(crate) async fn upload_report(
     admin: Admin,
     State(app): State<App>,
     Path((id, upload)): Path<(String, String)>,
-) -> Response {
-    match app.upload_report_csv(&admin.actor, &id, &upload).await {
-        Ok(csv) => csv_file(csv, &format!("upload-{upload}-report.csv")),
-        Err(e) => admin.error(Section::Groups, e),
-    }
+) -> AdminResult {
+    let csv = app.upload_report_csv(&admin.actor, &id, &upload).await.or_page(&admin, Section::Groups)?;
+    Ok(csv_file(csv, &format!("upload-{upload}-report.csv")))
 }
 
 /// `GET /admin/groups/{id}/members.csv`: "Export users' list as CSV", streamed.
-pub(crate) async fn export(admin: Admin, State(app): State<App>, Path(id): Path<String>) -> Response {
-    let export = match app.export_members(&admin.actor, &id).await {
-        Ok(e) => e,
-        Err(e) => return admin.error(Section::Groups, e),
-    };
-    csv_stream(export)
+pub(crate) async fn export(admin: Admin, State(app): State<App>, Path(id): Path<String>) -> AdminResult {
+    let export = app.export_members(&admin.actor, &id).await.or_page(&admin, Section::Groups)?;
+    Ok(csv_stream(export))
 }
 
 // ---------------------------------------------------------------- History
@@ -597,7 +579,7 @@ pub(crate) async fn history(
     State(app): State<App>,
     Path(id): Path<String>,
     Query(query): Query<PageQuery>,
-) -> Response {
+) -> AdminResult {
     let result = async {
         let group = GroupHead::from(app.get_group(&admin.actor, &id).await?);
         let paging = ListParams { cursor: query.cursor.clone(), limit: Some(50) };
@@ -632,10 +614,7 @@ pub(crate) async fn history(
         })
     }
     .await;
-    match result {
-        Ok(page) => admin.page(&page),
-        Err(e) => admin.error(Section::Groups, e),
-    }
+    Ok(admin.page(&result.or_page(&admin, Section::Groups)?))
 }
 
 // ---------------------------------------------------------------- Settings
@@ -652,76 +631,59 @@ struct SettingsPage {
     delete_error: Option<String>,
 }
 
-/// `GET /admin/groups/{id}/settings`: rename, describe, delete.
-pub(crate) async fn settings(admin: Admin, State(app): State<App>, Path(id): Path<String>) -> Response {
-    match app.get_group(&admin.actor, &id).await {
-        Ok(g) => {
-            let group = GroupHead::from(g);
-            let page = SettingsPage {
-                chrome: admin.chrome(Section::Groups),
-                name: group.name.clone(),
-                description: group.description.clone().unwrap_or_default(),
-                group,
-                tab: "settings",
-                errors: FieldErrors::default(),
-                delete_error: None,
-            };
-            admin.page(&page)
+impl SettingsPage {
+    /// The page with the group's name and description in the form.
+    fn of(admin: &Admin, group: GroupHead, delete_error: Option<String>) -> Self {
+        SettingsPage {
+            chrome: admin.chrome(Section::Groups),
+            name: group.name.clone(),
+            description: group.description.clone().unwrap_or_default(),
+            group,
+            tab: "settings",
+            errors: FieldErrors::default(),
+            delete_error,
         }
-        Err(e) => admin.error(Section::Groups, e),
     }
 }
 
+/// `GET /admin/groups/{id}/settings`: rename, describe, delete.
+pub(crate) async fn settings(admin: Admin, State(app): State<App>, Path(id): Path<String>) -> AdminResult {
+    let group = GroupHead::from(app.get_group(&admin.actor, &id).await.or_page(&admin, Section::Groups)?);
+    Ok(admin.page(&SettingsPage::of(&admin, group, None)))
+}
+
 /// `POST /admin/groups/{id}/settings`.
-pub(crate) async fn save_settings(State(app): State<App>, Path(id): Path<String>, posted: Posted) -> Response {
+pub(crate) async fn save_settings(State(app): State<App>, Path(id): Path<String>, posted: Posted) -> AdminResult {
     let Posted { admin, form } = posted;
     let patch = GroupPatch {
         name: Some(form.one("name").unwrap_or_default().to_owned()),
         description: Some(form.text("description")),
         allow_suspended: None,
     };
-    match app.update_group(&admin.actor, &id, patch).await {
-        Ok(_) => admin.redirect_with(&format!("/admin/groups/{id}/settings"), "Group saved."),
-        Err(e) => match app.get_group(&admin.actor, &id).await {
-            Ok(g) => {
-                let errors = FieldErrors::from_error(&e, &["name", "description"]);
-                let page = SettingsPage {
-                    chrome: admin.chrome(Section::Groups),
-                    group: GroupHead::from(g),
-                    tab: "settings",
-                    name: form.one("name").unwrap_or_default().to_owned(),
-                    description: form.one("description").unwrap_or_default().to_owned(),
-                    errors,
-                    delete_error: None,
-                };
-                admin.page_with(page::status(e), &page)
-            }
-            Err(e) => admin.error(Section::Groups, e),
-        },
-    }
+    let Err(e) = app.update_group(&admin.actor, &id, patch).await else {
+        return Ok(admin.redirect_with(&format!("/admin/groups/{id}/settings"), "Group saved."));
+    };
+    let group = GroupHead::from(app.get_group(&admin.actor, &id).await.or_page(&admin, Section::Groups)?);
+    let page = SettingsPage {
+        chrome: admin.chrome(Section::Groups),
+        group,
+        tab: "settings",
+        name: form.one("name").unwrap_or_default().to_owned(),
+        description: form.one("description").unwrap_or_default().to_owned(),
+        errors: FieldErrors::from_error(&e, &["name", "description"]),
+        delete_error: None,
+    };
+    Ok(admin.page_with(page::status(e), &page))
 }
 
 /// `POST /admin/groups/{id}/delete`.
-pub(crate) async fn delete(State(app): State<App>, Path(id): Path<String>, posted: Posted) -> Response {
+pub(crate) async fn delete(State(app): State<App>, Path(id): Path<String>, posted: Posted) -> AdminResult {
     let admin = posted.admin;
     let name = app.get_group(&admin.actor, &id).await.map(|g| g.name).unwrap_or_default();
-    match app.delete_group(&admin.actor, &id).await {
-        Ok(()) => admin.redirect_with("/admin/groups", &format!("Group \"{name}\" deleted.")),
-        Err(e) => match app.get_group(&admin.actor, &id).await {
-            Ok(g) => {
-                let group = GroupHead::from(g);
-                let page = SettingsPage {
-                    chrome: admin.chrome(Section::Groups),
-                    name: group.name.clone(),
-                    description: group.description.clone().unwrap_or_default(),
-                    group,
-                    tab: "settings",
-                    errors: FieldErrors::default(),
-                    delete_error: Some(page::general_message(&e)),
-                };
-                admin.page_with(page::status(e), &page)
-            }
-            Err(e) => admin.error(Section::Groups, e),
-        },
-    }
+    let Err(e) = app.delete_group(&admin.actor, &id).await else {
+        return Ok(admin.redirect_with("/admin/groups", &format!("Group \"{name}\" deleted.")));
+    };
+    let group = GroupHead::from(app.get_group(&admin.actor, &id).await.or_page(&admin, Section::Groups)?);
+    let page = SettingsPage::of(&admin, group, Some(page::general_message(&e)));
+    Ok(admin.page_with(page::status(e), &page))
 }

@@ -12,7 +12,7 @@ use roster_app::group_csv::human_size;
 use roster_app::App;
 use serde_json::json;
 
-use super::page::{self, script_json, Chrome, Section};
+use super::page::{self, script_json, AdminResult, Chrome, OrPage, Section};
 use super::rules::error_json;
 use super::session::{csrf_refused, Admin};
 use crate::files::csv_file;
@@ -41,11 +41,8 @@ struct ImportsPage {
 }
 
 /// `GET /admin/imports`.
-pub(crate) async fn page(admin: Admin, State(app): State<App>) -> Response {
-    let fields = match app.list_fields(&admin.actor).await {
-        Ok(f) => f,
-        Err(e) => return admin.error(Section::Imports, e),
-    };
+pub(crate) async fn page(admin: Admin, State(app): State<App>) -> AdminResult {
+    let fields = app.list_fields(&admin.actor).await.or_page(&admin, Section::Imports)?;
     let mut targets: Vec<serde_json::Value> =
         STANDARD_TARGETS.iter().map(|(value, label)| json!({"value": value, "label": label})).collect();
     targets.extend(fields.iter().map(|f| json!({"value": f.code, "label": format!("{} (additional field)", f.name)})));
@@ -56,7 +53,7 @@ pub(crate) async fn page(admin: Admin, State(app): State<App>) -> Response {
         max_size: human_size(limit),
         max_bytes: limit,
     };
-    admin.page(&page)
+    Ok(admin.page(&page))
 }
 
 /// `POST /admin/json/imports?mode=&map=&dry_run=&date_order=&empty=`: the body is
@@ -89,17 +86,13 @@ pub(crate) async fn status(admin: Admin, State(app): State<App>, Path(id): Path<
 }
 
 /// `GET /admin/imports/{id}/report.csv`.
-pub(crate) async fn report(admin: Admin, State(app): State<App>, Path(id): Path<String>) -> Response {
-    match app.import_report_csv(&admin.actor, &id).await {
-        Ok(csv) => csv_file(csv, &format!("import-{id}-report.csv")),
-        Err(e) => admin.error(Section::Imports, e),
-    }
+pub(crate) async fn report(admin: Admin, State(app): State<App>, Path(id): Path<String>) -> AdminResult {
+    let csv = app.import_report_csv(&admin.actor, &id).await.or_page(&admin, Section::Imports)?;
+    Ok(csv_file(csv, &format!("import-{id}-report.csv")))
 }
 
 /// `GET /admin/imports/template.csv`.
-pub(crate) async fn template(admin: Admin, State(app): State<App>) -> Response {
-    match app.import_template_csv(&admin.actor).await {
-        Ok(csv) => csv_file(csv, "user-import-template.csv"),
-        Err(e) => admin.error(Section::Imports, e),
-    }
+pub(crate) async fn template(admin: Admin, State(app): State<App>) -> AdminResult {
+    let csv = app.import_template_csv(&admin.actor).await.or_page(&admin, Section::Imports)?;
+    Ok(csv_file(csv, "user-import-template.csv"))
 }

@@ -10,6 +10,33 @@ use roster_app::{AppError, Role};
 use super::session::Admin;
 use crate::error::ApiError;
 
+/// An admin page that could not be shown, already rendered as the error page of its
+/// section with the status the API would answer: admin handlers return
+/// [`AdminResult`] and reach it with `?` through [`OrPage::or_page`].
+#[derive(Debug)]
+pub(crate) struct AdminError(Box<Response>);
+
+impl IntoResponse for AdminError {
+    fn into_response(self) -> Response {
+        *self.0
+    }
+}
+
+/// What an admin handler answers: a page, or the error page of its section.
+pub(crate) type AdminResult = Result<Response, AdminError>;
+
+/// `?` for use cases in admin handlers: an error becomes the error page of `section`.
+pub(crate) trait OrPage<T> {
+    /// The value, or the error page of `section` for `admin`.
+    fn or_page(self, admin: &Admin, section: Section) -> Result<T, AdminError>;
+}
+
+impl<T> OrPage<T> for Result<T, AppError> {
+    fn or_page(self, admin: &Admin, section: Section) -> Result<T, AdminError> {
+        self.map_err(|e| AdminError(Box::new(admin.error(section, e))))
+    }
+}
+
 /// The screen family a page belongs to, for the menu and the top bar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Section {

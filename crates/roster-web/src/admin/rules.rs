@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::groups::GroupHead;
-use super::page::{self, script_json, Chrome, Section};
+use super::page::{self, script_json, AdminResult, Chrome, OrPage, Section};
 use super::session::{Admin, Posted};
 
 #[derive(Debug, Default, Deserialize)]
@@ -181,11 +181,8 @@ pub(crate) async fn page(
     State(app): State<App>,
     Path(id): Path<String>,
     Query(query): Query<RulesQuery>,
-) -> Response {
-    let editor = match app.get_rule(&admin.actor, &id).await {
-        Ok(rule) => Editor::stored(rule),
-        Err(e) => return admin.error(Section::Groups, e),
-    };
+) -> AdminResult {
+    let editor = Editor::stored(app.get_rule(&admin.actor, &id).await.or_page(&admin, Section::Groups)?);
     render(&admin, &app, &id, editor, query.why.as_deref(), StatusCode::OK).await
 }
 
@@ -196,7 +193,7 @@ async fn render(
     editor: Editor,
     why_user: Option<&str>,
     status: StatusCode,
-) -> Response {
+) -> AdminResult {
     let built = async {
         let view = app.get_group(&admin.actor, id).await?;
         let allow_suspended = view.allow_suspended.unwrap_or(false);
@@ -207,10 +204,7 @@ async fn render(
         Ok::<_, AppError>((group, allow_suspended, includes, excludes, catalog))
     }
     .await;
-    let (group, allow_suspended, includes, excludes, catalog) = match built {
-        Ok(b) => b,
-        Err(e) => return admin.error(Section::Groups, e),
-    };
+    let (group, allow_suspended, includes, excludes, catalog) = built.or_page(admin, Section::Groups)?;
     let (why, why_error) = match why_user.filter(|u| !u.is_empty()) {
         Some(user) => match why(app, admin, id, user).await {
             Ok(w) => (Some(w), None),
@@ -244,12 +238,12 @@ async fn render(
         why,
         why_error,
     };
-    admin.page_with(status, &page)
+    Ok(admin.page_with(status, &page))
 }
 
 /// `POST /admin/groups/{id}/rules`: save the rule from the builder (`sets`) or the
 /// text form (`text`), as `mode` says.
-pub(crate) async fn save(State(app): State<App>, Path(id): Path<String>, posted: Posted) -> Response {
+pub(crate) async fn save(State(app): State<App>, Path(id): Path<String>, posted: Posted) -> AdminResult {
     let Posted { admin, form } = posted;
     let text = form.one("text").unwrap_or_default().to_owned();
     let sets: Option<Value> = form.one("sets").and_then(|s| serde_json::from_str(s).ok());
@@ -260,16 +254,16 @@ pub(crate) async fn save(State(app): State<App>, Path(id): Path<String>, posted:
         RuleInput { text: Some(text.clone()), ..RuleInput::default() }
     };
     match app.set_rule(&admin.actor, &id, input).await {
-        Ok(outcome) => admin.redirect_with(
-            &format!("/admin/groups/{id}/rules"),
-            &format!(
-                "Rule saved: {} joined, {} left; {} member{} now.",
+        Ok(outcome) => {
+            let members = outcome.group.member_count;
+            let message = format!(
+                "Rule saved: {} joined, {} left; {members} member{} now.",
                 outcome.joined,
                 outcome.left,
-                outcome.group.member_count,
-                if outcome.group.member_count == 1 { "" } else { "s" }
-            ),
-        ),
+                if members == 1 { "" } else { "s" }
+            );
+            Ok(admin.redirect_with(&format!("/admin/groups/{id}/rules"), &message))
+        }
         Err(e) => {
             let error = error_json(&e);
             let status = page::status(e);
@@ -313,20 +307,16 @@ pub(crate) async fn edit_list(State(app): State<App>, Path(id): Path<String>, po
 }
 
 /// `POST /admin/groups/{id}/suspended`: whether suspended users who match may be members.
-pub(crate) async fn allow_suspended(State(app): State<App>, Path(id): Path<String>, posted: Posted) -> Response {
+pub(crate) async fn allow_suspended(State(app): State<App>, Path(id): Path<String>, posted: Posted) -> AdminResult {
     let Posted { admin, form } = posted;
     let allow = form.checked("allow_suspended");
     let patch = GroupPatch { allow_suspended: Some(allow), ..GroupPatch::default() };
-    match app.update_group(&admin.actor, &id, patch).await {
-        Ok(g) => admin.redirect_with(
-            &format!("/admin/groups/{id}/rules"),
-            &format!(
-                "Suspended users are {} allowed; {} member{} now.",
-                if allow { "now" } else { "no longer" },
-                g.member_count,
-                if g.member_count == 1 { "" } else { "s" }
-            ),
-        ),
-        Err(e) => admin.error(Section::Groups, e),
-    }
+    let g = app.update_group(&admin.actor, &id, patch).await.or_page(&admin, Section::Groups)?;
+    let message = format!(
+        "Suspended users are {} allowed; {} member{} now.",
+        if allow { "now" } else { "no longer" },
+        g.member_count,
+        if g.member_count == 1 { "" } else { "s" }
+    );
+    Ok(admin.redirect_with(&format!("/admin/groups/{id}/rules"), &message))
 }

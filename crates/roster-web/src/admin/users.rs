@@ -5,7 +5,6 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
 use roster_app::enrollments::EnrollmentInput;
 use roster_app::users::{UserFilter, UserPatch};
 use roster_app::views::{FieldView, UserView};
@@ -15,7 +14,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
 use super::groups::{branch_options, source_label, BranchOption, EventRow, PageQuery, PAGE_SIZE};
-use super::page::{self, when, Chrome, FieldErrors, Pager, Section};
+use super::page::{self, when, AdminResult, Chrome, FieldErrors, OrPage, Pager, Section};
 use super::session::{Admin, Posted};
 
 /// The course statuses an enrollment may take, with their labels.
@@ -66,13 +65,10 @@ struct UsersPage {
 }
 
 /// `GET /admin/users`.
-pub(crate) async fn list(admin: Admin, State(app): State<App>, Query(query): Query<UsersQuery>) -> Response {
+pub(crate) async fn list(admin: Admin, State(app): State<App>, Query(query): Query<UsersQuery>) -> AdminResult {
     let (q, branch, status) =
         (query.q.unwrap_or_default(), query.branch.unwrap_or_default(), query.status.unwrap_or_default());
-    let branches = match branch_options(&app, &admin).await {
-        Ok(b) => b,
-        Err(e) => return admin.error(Section::Users, e),
-    };
+    let branches = branch_options(&app, &admin).await.or_page(&admin, Section::Users)?;
     let filter =
         UserFilter { q: Some(q.clone()), branch: Some(branch.clone()), status: Some(status.clone()), username: None };
     let paging = ListParams { cursor: query.cursor.clone(), limit: Some(PAGE_SIZE) };
@@ -98,7 +94,16 @@ pub(crate) async fn list(admin: Admin, State(app): State<App>, Query(query): Que
             branch: u.branch.unwrap_or_default(),
         })
         .collect();
-    admin.page(&UsersPage { chrome: admin.chrome(Section::Users), q, branch, status, branches, users, pager, error })
+    Ok(admin.page(&UsersPage {
+        chrome: admin.chrome(Section::Users),
+        q,
+        branch,
+        status,
+        branches,
+        users,
+        pager,
+        error,
+    }))
 }
 
 // ---------------------------------------------------------------- a user's page
@@ -209,7 +214,7 @@ async fn around(app: &App, admin: &Admin) -> Result<Around, AppError> {
 }
 
 /// `GET /admin/users/{id}`.
-pub(crate) async fn page(admin: Admin, State(app): State<App>, Path(id): Path<String>) -> Response {
+pub(crate) async fn page(admin: Admin, State(app): State<App>, Path(id): Path<String>) -> AdminResult {
     user_page(&admin, &app, &id, None, FieldErrors::default(), None, StatusCode::OK).await
 }
 
@@ -221,7 +226,7 @@ async fn user_page(
     errors: FieldErrors,
     enroll_error: Option<String>,
     status: StatusCode,
-) -> Response {
+) -> AdminResult {
     let built = async {
         let user = app.get_user(&admin.actor, id).await?;
         let around = around(app, admin).await?;
@@ -230,10 +235,7 @@ async fn user_page(
         Ok::<_, AppError>((user, around, enrollments, groups))
     }
     .await;
-    let (user, around, enrollments, groups) = match built {
-        Ok(b) => b,
-        Err(e) => return admin.error(Section::Users, e),
-    };
+    let (user, around, enrollments, groups) = built.or_page(admin, Section::Users)?;
     let course_names: HashMap<&str, &str> = around.courses.iter().map(|(c, n)| (c.as_str(), n.as_str())).collect();
     let (form, typed) = posted.unwrap_or_else(|| {
         let form = UserForm {
@@ -301,11 +303,11 @@ async fn user_page(
             .collect(),
         enroll_error,
     };
-    admin.page_with(status, &page)
+    Ok(admin.page_with(status, &page))
 }
 
 /// `POST /admin/users/{id}`: the edit form. Every field is sent; empty clears.
-pub(crate) async fn save(State(app): State<App>, Path(id): Path<String>, posted: Posted) -> Response {
+pub(crate) async fn save(State(app): State<App>, Path(id): Path<String>, posted: Posted) -> AdminResult {
     let Posted { admin, form } = posted;
     let text = |name: &str| form.one(name).unwrap_or_default().to_owned();
     let opt = |name: &str| Some(form.text(name));
@@ -319,10 +321,9 @@ pub(crate) async fn save(State(app): State<App>, Path(id): Path<String>, posted:
         timezone: text("timezone"),
         branch: text("branch"),
     };
-    let typed: BTreeMap<String, String> = match app.list_fields(&admin.actor).await {
-        Ok(fields) => fields.iter().map(|f| (f.code.clone(), text(&format!("fields.{}", f.code)))).collect(),
-        Err(e) => return admin.error(Section::Users, e),
-    };
+    let fields = app.list_fields(&admin.actor).await.or_page(&admin, Section::Users)?;
+    let typed: BTreeMap<String, String> =
+        fields.iter().map(|f| (f.code.clone(), text(&format!("fields.{}", f.code)))).collect();
     let patch = UserPatch {
         username: Some(values.username.clone()),
         email: Some(values.email.clone()),
@@ -343,7 +344,7 @@ pub(crate) async fn save(State(app): State<App>, Path(id): Path<String>, posted:
         ),
     };
     match app.update_user(&admin.actor, &id, patch).await {
-        Ok(u) => admin.redirect_with(&format!("/admin/users/{id}"), &format!("{} saved.", u.username)),
+        Ok(u) => Ok(admin.redirect_with(&format!("/admin/users/{id}"), &format!("{} saved.", u.username))),
         Err(e) => {
             let known = [
                 "username",
@@ -366,7 +367,7 @@ pub(crate) async fn save(State(app): State<App>, Path(id): Path<String>, posted:
 /// `POST /admin/users/{id}/enrollments`: enroll in a course, change the status, or
 /// remove the enrollment (`action=remove`). The flash says which groups the user
 /// joined or left because of it.
-pub(crate) async fn enroll(State(app): State<App>, Path(id): Path<String>, posted: Posted) -> Response {
+pub(crate) async fn enroll(State(app): State<App>, Path(id): Path<String>, posted: Posted) -> AdminResult {
     let Posted { admin, form } = posted;
     let course = form.one("course").unwrap_or_default().to_owned();
     if course.is_empty() {
@@ -396,7 +397,7 @@ pub(crate) async fn enroll(State(app): State<App>, Path(id): Path<String>, poste
             if !left.is_empty() {
                 message.push_str(&format!(" Left: {}.", left.join(", ")));
             }
-            admin.redirect_with(&format!("/admin/users/{id}#enrollments"), &message)
+            Ok(admin.redirect_with(&format!("/admin/users/{id}#enrollments"), &message))
         }
         Err(e) => {
             let message = page::general_message(&e);
@@ -422,7 +423,7 @@ pub(crate) async fn history(
     State(app): State<App>,
     Path(id): Path<String>,
     Query(query): Query<PageQuery>,
-) -> Response {
+) -> AdminResult {
     let result = async {
         let user = app.get_user(&admin.actor, &id).await?;
         let paging = ListParams { cursor: query.cursor.clone(), limit: Some(50) };
@@ -453,8 +454,5 @@ pub(crate) async fn history(
         })
     }
     .await;
-    match result {
-        Ok(page) => admin.page(&page),
-        Err(e) => admin.error(Section::Users, e),
-    }
+    Ok(admin.page(&result.or_page(&admin, Section::Users)?))
 }
