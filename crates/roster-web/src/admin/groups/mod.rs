@@ -1,0 +1,98 @@
+//! Groups, screen by screen: the list with its New Group panel (list.rs), a group's
+//! Users tab — members, the three ways of assigning users, association by CSV, export
+//! (members.rs) — its History (history.rs) and Settings (settings.rs). What several
+//! screens (and the users' screens) share is here.
+
+use roster_app::views::GroupView;
+use roster_app::{App, AppError};
+use serde::Deserialize;
+
+use super::session::Admin;
+
+mod history;
+mod list;
+mod members;
+mod settings;
+
+pub(crate) use history::history;
+pub(crate) use list::{create, list};
+pub(crate) use members::{assign, export, members, remove, sample, upload_csv, upload_report};
+pub(crate) use settings::{delete, save_settings, settings};
+
+/// Rows per page of the admin lists.
+pub(crate) const PAGE_SIZE: usize = 25;
+
+/// The head of every tab of a group's page.
+#[derive(Debug, Clone)]
+pub(crate) struct GroupHead {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub automatic: bool,
+    pub members: i64,
+}
+
+impl From<GroupView> for GroupHead {
+    fn from(g: GroupView) -> Self {
+        Self {
+            automatic: g.policy == "automatic",
+            id: g.id,
+            name: g.name,
+            description: g.description,
+            members: g.member_count,
+        }
+    }
+}
+
+/// A branch in a picker: indented under its parent.
+#[derive(Debug, Clone)]
+pub(crate) struct BranchOption {
+    pub code: String,
+    pub label: String,
+}
+
+/// The branches a picker offers the caller: a training admin's own subtrees only.
+pub(crate) async fn branch_options(app: &App, admin: &Admin) -> Result<Vec<BranchOption>, AppError> {
+    let branches = app.list_branches(&admin.actor).await?;
+    let superadmin = admin.actor.superadmin().is_ok();
+    Ok(branches
+        .into_iter()
+        .filter(|b| {
+            superadmin || b.path.iter().any(|c| admin.actor.branch_codes.iter().any(|own| own.eq_ignore_ascii_case(c)))
+        })
+        .map(|b| BranchOption {
+            label: format!("{}{} ({})", "\u{2003}".repeat(b.path.len().saturating_sub(1)), b.name, b.code),
+            code: b.code,
+        })
+        .collect())
+}
+
+/// How a membership came about, in words.
+pub(crate) fn source_label(source: &str) -> &'static str {
+    match source {
+        "manual" => "Added manually",
+        "copy" => "Copied",
+        "csv" => "CSV",
+        "rule" => "Rule",
+        "include" => "Included",
+        _ => "Other",
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct PageQuery {
+    pub cursor: Option<String>,
+    pub trail: Option<String>,
+}
+
+/// One join or leave as a history table shows it.
+#[derive(Debug)]
+pub(crate) struct EventRow {
+    pub at: String,
+    pub joined: bool,
+    /// The other side of the event: the user on a group's page, the group on a user's.
+    pub subject: String,
+    pub subject_link: Option<String>,
+    pub actor: String,
+    pub cause: String,
+}
