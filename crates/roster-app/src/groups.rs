@@ -291,7 +291,7 @@ impl App {
         let page = roster_store::memberships::page(&mut conn, group.id, &query).await?;
         Ok(List::from_page(page, |m| MemberView {
             user: UserView::new(m.user, &ctx.tree),
-            source: m.membership.source.as_str().to_owned(),
+            source: m.membership.source,
             added_at: crate::clock::rfc3339(m.membership.added_at),
             added_by: m.membership.added_by,
         }))
@@ -479,8 +479,8 @@ impl App {
                 Some(UserGroupView {
                     id: g.id.to_string(),
                     name: g.name.clone(),
-                    policy: g.policy.as_str().to_owned(),
-                    source: m.source.as_str().to_owned(),
+                    policy: g.policy,
+                    source: m.source,
                     added_at: crate::clock::rfc3339(m.added_at),
                 })
             })

@@ -1,7 +1,10 @@
 //! What the use cases return, shaped as clients see it: opaque string ids, codes instead
 //! of internal references, RFC 3339 times.
 
-use roster_domain::{BranchTree, Course, Enrollment, FieldDef, User};
+use roster_domain::{
+    BranchTree, Course, Enrollment, EnrollmentStatus, FieldDef, GroupPolicy, MembershipChange, MembershipSource, User,
+    UserStatus,
+};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use utoipa::ToSchema;
@@ -39,7 +42,8 @@ pub struct UserView {
     /// Family name.
     pub last_name: Option<String>,
     /// `active` or `suspended`.
-    pub status: String,
+    #[schema(value_type = String, example = "active")]
+    pub status: UserStatus,
     /// Language tag.
     pub language: Option<String>,
     /// IANA time zone.
@@ -67,7 +71,7 @@ impl UserView {
             email: u.email,
             first_name: u.first_name,
             last_name: u.last_name,
-            status: u.status.as_str().to_owned(),
+            status: u.status,
             language: u.language,
             timezone: u.timezone,
             fields: u.fields,
@@ -152,7 +156,8 @@ pub struct EnrollmentView {
     /// The course's code.
     pub course: String,
     /// `enrolled`, `in_progress`, `completed` or `failed`.
-    pub status: String,
+    #[schema(value_type = String, example = "completed")]
+    pub status: EnrollmentStatus,
     /// When the user was enrolled.
     pub enrolled_at: String,
     /// When the user completed the course.
@@ -165,7 +170,7 @@ impl EnrollmentView {
         Self {
             user_id: e.user_id.to_string(),
             course: courses.get(&e.course_id).cloned().unwrap_or_default(),
-            status: e.status.as_str().to_owned(),
+            status: e.status,
             enrolled_at: rfc3339(e.enrolled_at),
             completed_at: e.completed_at.map(rfc3339),
         }
@@ -182,7 +187,8 @@ pub struct GroupView {
     /// What the group is for.
     pub description: Option<String>,
     /// `manual` or `automatic`.
-    pub policy: String,
+    #[schema(value_type = String, example = "automatic")]
+    pub policy: GroupPolicy,
     /// How many members it has.
     pub member_count: i64,
     /// An automatic group's rule, as text.
@@ -204,7 +210,7 @@ impl From<roster_domain::Group> for GroupView {
             id: g.id.to_string(),
             name: g.name,
             description: g.description,
-            policy: g.policy.as_str().to_owned(),
+            policy: g.policy,
             member_count: g.member_count,
             rule: g.rule_text,
             allow_suspended: automatic.then_some(g.allow_suspended),
@@ -220,7 +226,8 @@ pub struct MemberView {
     /// The user.
     pub user: UserView,
     /// `manual`, `copy`, `csv`, `rule` or `include`.
-    pub source: String,
+    #[schema(value_type = String, example = "manual")]
+    pub source: MembershipSource,
     /// Member since.
     pub added_at: String,
     /// Who added the user.
@@ -237,7 +244,8 @@ pub struct EventView {
     /// The user's id.
     pub user_id: String,
     /// `joined` or `left`.
-    pub change: String,
+    #[schema(value_type = String, example = "joined")]
+    pub change: MembershipChange,
     /// When.
     pub at: String,
     /// Who caused it.
@@ -252,7 +260,7 @@ impl From<roster_domain::MembershipEvent> for EventView {
             id: e.id.to_string(),
             group_id: e.group_id.to_string(),
             user_id: e.user_id.to_string(),
-            change: e.change.as_str().to_owned(),
+            change: e.change,
             at: rfc3339(e.at),
             actor: e.actor,
             cause: e.cause,
@@ -268,9 +276,11 @@ pub struct UserGroupView {
     /// The group's name.
     pub name: String,
     /// `manual` or `automatic`.
-    pub policy: String,
+    #[schema(value_type = String, example = "automatic")]
+    pub policy: GroupPolicy,
     /// How the user came to be a member.
-    pub source: String,
+    #[schema(value_type = String, example = "rule")]
+    pub source: MembershipSource,
     /// Member since.
     pub added_at: String,
 }

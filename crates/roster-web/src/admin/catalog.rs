@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::groups::PAGE_SIZE;
 use super::page::{self, when, AdminResult, Chrome, FieldErrors, OrPage, Pager, Section};
 use super::session::{Admin, Posted};
-use super::users::{enrollment_label, ENROLLMENT_STATUSES};
+use super::users::{enrollment_label, enrollment_options};
 
 // ---------------------------------------------------------------- branches
 
@@ -270,11 +270,11 @@ async fn course_page(
                 enrolled: when(&e.enrolled_at),
                 completed: e.completed_at.as_deref().map(when).unwrap_or_default(),
                 user_id: e.user_id,
-                status: e.status,
+                status: e.status.as_str().to_owned(),
             })
             .collect(),
         pager,
-        statuses: ENROLLMENT_STATUSES.to_vec(),
+        statuses: enrollment_options(),
         name: name.unwrap_or_else(|| course.name.clone()),
         code: course.code,
         errors,
@@ -320,14 +320,19 @@ pub(crate) async fn enroll(State(app): State<App>, Path(code): Path<String>, pos
     }
     // All of them or none: one transaction.
     let input = EnrollmentInput { status: status.clone() };
-    if let Err(e) = app.set_enrollments(&admin.actor, &code, &users, input).await {
-        let message = page::general_message(&e);
-        let failed = page::status(e);
-        let defaults = Default::default();
-        return course_page(&admin, &app, &code, &defaults, None, FieldErrors::default(), Some(message), failed).await;
-    }
-    let n = users.len();
+    let done = match app.set_enrollments(&admin.actor, &code, &users, input).await {
+        Ok(done) => done,
+        Err(e) => {
+            let message = page::general_message(&e);
+            let failed = page::status(e);
+            let defaults = Default::default();
+            return course_page(&admin, &app, &code, &defaults, None, FieldErrors::default(), Some(message), failed)
+                .await;
+        }
+    };
+    let n = done.len();
     let plural = if n == 1 { "" } else { "s" };
-    let message = format!("{n} enrollment{plural} set to {}.", enrollment_label(&status).to_lowercase());
+    let label = done.first().map_or("", |e| enrollment_label(e.status));
+    let message = format!("{n} enrollment{plural} set to {}.", label.to_lowercase());
     Ok(admin.redirect_with(&format!("/admin/courses/{code}"), &message))
 }

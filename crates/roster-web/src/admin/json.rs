@@ -12,6 +12,7 @@ use roster_app::groups::GroupFilter;
 use roster_app::rules::RuleInput;
 use roster_app::users::UserFilter;
 use roster_app::{App, AppError, ListParams};
+use roster_domain::GroupPolicy;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -68,7 +69,7 @@ pub(crate) async fn groups(admin: Admin, State(app): State<App>, Query(query): Q
             list.items
                 .into_iter()
                 .map(|g| {
-                    let policy = if g.policy == "automatic" { "Automatic" } else { "Manual" };
+                    let policy = if g.policy == GroupPolicy::Automatic { "Automatic" } else { "Manual" };
                     let detail =
                         format!("{policy} · {} member{}", g.member_count, if g.member_count == 1 { "" } else { "s" });
                     json!({"id": g.id, "label": g.name, "detail": detail})

@@ -9,6 +9,7 @@ use roster_app::enrollments::EnrollmentInput;
 use roster_app::users::{UserFilter, UserPatch};
 use roster_app::views::{FieldView, UserView};
 use roster_app::{App, AppError, ListParams};
+use roster_domain::{EnrollmentStatus, GroupPolicy, MembershipChange, UserStatus};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -17,13 +18,19 @@ use super::groups::{branch_options, source_label, BranchOption, EventRow, PageQu
 use super::page::{self, when, AdminResult, Chrome, FieldErrors, OrPage, Pager, Section};
 use super::session::{Admin, Posted};
 
-/// The course statuses an enrollment may take, with their labels.
-pub(crate) const ENROLLMENT_STATUSES: [(&str, &str); 4] =
-    [("enrolled", "Enrolled"), ("in_progress", "In progress"), ("completed", "Completed"), ("failed", "Failed")];
-
 /// A status as a page says it.
-pub(crate) fn enrollment_label(status: &str) -> &'static str {
-    ENROLLMENT_STATUSES.iter().find(|(s, _)| *s == status).map_or("Unknown", |(_, l)| l)
+pub(crate) fn enrollment_label(status: EnrollmentStatus) -> &'static str {
+    match status {
+        EnrollmentStatus::Enrolled => "Enrolled",
+        EnrollmentStatus::InProgress => "In progress",
+        EnrollmentStatus::Completed => "Completed",
+        EnrollmentStatus::Failed => "Failed",
+    }
+}
+
+/// The course statuses an enrollment may take, with their labels, for a picker.
+pub(crate) fn enrollment_options() -> Vec<(&'static str, &'static str)> {
+    EnrollmentStatus::ALL.iter().map(|s| (s.as_str(), enrollment_label(*s))).collect()
 }
 
 fn full_name(u: &UserView) -> String {
@@ -87,7 +94,7 @@ pub(crate) async fn list(admin: Admin, State(app): State<App>, Query(query): Que
         .into_iter()
         .map(|u| UserRow {
             full_name: full_name(&u),
-            suspended: u.status == "suspended",
+            suspended: u.status == UserStatus::Suspended,
             id: u.id,
             username: u.username,
             email: u.email,
@@ -243,7 +250,7 @@ async fn user_page(
             email: user.email.clone(),
             first_name: user.first_name.clone().unwrap_or_default(),
             last_name: user.last_name.clone().unwrap_or_default(),
-            status: user.status.clone(),
+            status: user.status.as_str().to_owned(),
             language: user.language.clone().unwrap_or_default(),
             timezone: user.timezone.clone().unwrap_or_default(),
             branch: user.branch.clone().unwrap_or_default(),
@@ -270,7 +277,7 @@ async fn user_page(
         } else {
             format!("{} ({})", full_name(&user), user.username)
         },
-        suspended: user.status == "suspended",
+        suspended: user.status == UserStatus::Suspended,
         branch_path: user.branch.as_ref().and_then(|b| around.branch_paths.get(b)).cloned().unwrap_or_default(),
         created: when(&user.created_at),
         last_login: user.last_login_at.as_deref().map(when).unwrap_or_else(|| "never".to_owned()),
@@ -285,20 +292,20 @@ async fn user_page(
                 enrolled: when(&e.enrolled_at),
                 completed: e.completed_at.as_deref().map(when).unwrap_or_default(),
                 course: e.course,
-                status: e.status,
+                status: e.status.as_str().to_owned(),
             })
             .collect(),
         courses: around.courses.clone(),
-        statuses: ENROLLMENT_STATUSES.to_vec(),
+        statuses: enrollment_options(),
         groups: groups
             .into_iter()
             .map(|g| GroupRow {
-                automatic: g.policy == "automatic",
-                source_label: source_label(&g.source),
+                automatic: g.policy == GroupPolicy::Automatic,
+                source_label: source_label(g.source),
                 since: when(&g.added_at),
                 id: g.id,
                 name: g.name,
-                source: g.source,
+                source: g.source.as_str().to_owned(),
             })
             .collect(),
         enroll_error,
@@ -382,7 +389,7 @@ pub(crate) async fn enroll(State(app): State<App>, Path(id): Path<String>, poste
         let status = form.one("status").unwrap_or_default().to_owned();
         app.set_enrollment(&admin.actor, &course, &id, EnrollmentInput { status })
             .await
-            .map(|e| format!("Enrollment in {course} set to {}.", enrollment_label(&e.status).to_lowercase()))
+            .map(|e| format!("Enrollment in {course} set to {}.", enrollment_label(e.status).to_lowercase()))
     };
     match result {
         Ok(mut message) => {
@@ -435,7 +442,7 @@ pub(crate) async fn history(
             .iter()
             .map(|e| EventRow {
                 at: when(&e.at),
-                joined: e.change == "joined",
+                joined: e.change == MembershipChange::Joined,
                 subject: groups.get(&e.group_id).cloned().unwrap_or_else(|| format!("group #{} (deleted)", e.group_id)),
                 subject_link: groups.contains_key(&e.group_id).then(|| format!("/admin/groups/{}", e.group_id)),
                 actor: e.actor.clone(),

@@ -3,6 +3,7 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use roster_app::{App, AppError, ListParams};
+use roster_domain::MembershipChange;
 
 use super::{EventRow, GroupHead, PageQuery};
 use crate::admin::page::{when, AdminResult, Chrome, OrPage, Pager, Section};
@@ -38,7 +39,7 @@ pub(crate) async fn history(
                 let label = users.get(&e.user_id);
                 EventRow {
                     at: when(&e.at),
-                    joined: e.change == "joined",
+                    joined: e.change == MembershipChange::Joined,
                     subject: label
                         .map_or_else(|| format!("user #{} (not visible to you)", e.user_id), |u| u.username.clone()),
                     subject_link: label.map(|u| format!("/admin/users/{}", u.id)),

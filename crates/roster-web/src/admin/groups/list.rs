@@ -5,6 +5,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use roster_app::groups::{GroupFilter, NewGroup};
 use roster_app::{App, ListParams};
+use roster_domain::GroupPolicy;
 use serde::Deserialize;
 
 use super::PAGE_SIZE;
@@ -81,7 +82,7 @@ async fn groups_page(
         .items
         .into_iter()
         .map(|g| GroupRow {
-            automatic: g.policy == "automatic",
+            automatic: g.policy == GroupPolicy::Automatic,
             description: g.description.unwrap_or_default(),
             id: g.id,
             name: g.name,
@@ -102,7 +103,7 @@ pub(crate) async fn create(State(app): State<App>, posted: Posted) -> AdminResul
     };
     match app.create_group(&admin.actor, input).await {
         Ok(group) => {
-            let to = if group.policy == "automatic" {
+            let to = if group.policy == GroupPolicy::Automatic {
                 format!("/admin/groups/{}/rules", group.id)
             } else {
                 format!("/admin/groups/{}", group.id)

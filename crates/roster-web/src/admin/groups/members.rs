@@ -10,6 +10,7 @@ use roster_app::group_csv::{human_size, too_large, CsvOptions, CsvOutcome, OnErr
 use roster_app::groups::{AddMembers, MemberFilter};
 use roster_app::views::MemberView;
 use roster_app::{App, AppError, ListParams};
+use roster_domain::{GroupPolicy, UserStatus};
 use serde::Deserialize;
 
 use super::{branch_options, source_label, BranchOption, GroupHead, PAGE_SIZE};
@@ -46,14 +47,14 @@ impl From<MemberView> for MemberRow {
             .collect::<Vec<_>>()
             .join(" ");
         Self {
-            source_label: source_label(&m.source),
-            suspended: m.user.status == "suspended",
+            source_label: source_label(m.source),
+            suspended: m.user.status == UserStatus::Suspended,
             id: m.user.id,
             username: m.user.username,
             full_name,
             email: m.user.email,
             branch: m.user.branch.unwrap_or_default(),
-            source: m.source,
+            source: m.source.as_str().to_owned(),
             added: when(&m.added_at),
         }
     }
@@ -231,7 +232,7 @@ pub(crate) async fn assign(State(app): State<App>, Path(id): Path<String>, poste
     };
     match result {
         Ok(outcome) => {
-            let automatic = outcome.group.policy == "automatic";
+            let automatic = outcome.group.policy == GroupPolicy::Automatic;
             let mut message = match outcome.added {
                 1 => "1 user assigned".to_owned(),
                 n => format!("{n} users assigned"),
@@ -274,7 +275,7 @@ pub(crate) async fn remove(
     let back = back_to(form.one("back"), &id);
     let who = form.text("username").unwrap_or_else(|| format!("user {user_id}"));
     let group = app.remove_member(&admin.actor, &id, &user_id).await.or_page(&admin, Section::Groups)?;
-    let done = if group.policy == "automatic" { " and put on the exclude list" } else { "" };
+    let done = if group.policy == GroupPolicy::Automatic { " and put on the exclude list" } else { "" };
     Ok(admin.redirect_with(&back, &format!("{who} removed{done}.")))
 }
 

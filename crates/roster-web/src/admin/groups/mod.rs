@@ -5,6 +5,7 @@
 
 use roster_app::views::GroupView;
 use roster_app::{App, AppError};
+use roster_domain::{GroupPolicy, MembershipSource};
 use serde::Deserialize;
 
 use super::session::Admin;
@@ -35,7 +36,7 @@ pub(crate) struct GroupHead {
 impl From<GroupView> for GroupHead {
     fn from(g: GroupView) -> Self {
         Self {
-            automatic: g.policy == "automatic",
+            automatic: g.policy == GroupPolicy::Automatic,
             id: g.id,
             name: g.name,
             description: g.description,
@@ -68,14 +69,13 @@ pub(crate) async fn branch_options(app: &App, admin: &Admin) -> Result<Vec<Branc
 }
 
 /// How a membership came about, in words.
-pub(crate) fn source_label(source: &str) -> &'static str {
+pub(crate) fn source_label(source: MembershipSource) -> &'static str {
     match source {
-        "manual" => "Added manually",
-        "copy" => "Copied",
-        "csv" => "CSV",
-        "rule" => "Rule",
-        "include" => "Included",
-        _ => "Other",
+        MembershipSource::Manual => "Added manually",
+        MembershipSource::Copy => "Copied",
+        MembershipSource::Csv => "CSV",
+        MembershipSource::Rule => "Rule",
+        MembershipSource::Include => "Included",
     }
 }
 
