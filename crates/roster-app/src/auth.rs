@@ -71,15 +71,17 @@ impl Scope {
     }
 }
 
-/// An authenticated caller.
+/// An authenticated caller. Only the app makes one with a role and branches (from a
+/// token or a login); outside it, only [`Actor::system`] — the operator at the command
+/// line — can be made, so no HTTP code can hand a use case a caller it invented.
 #[derive(Debug, Clone)]
 pub struct Actor {
     /// Who, for logs and membership events (`token:hr-sync`, `admin:alice`, `cli`).
-    pub name: String,
+    pub(crate) name: String,
     /// What they may do.
-    pub role: Role,
+    pub(crate) role: Role,
     /// The branch codes a training admin was given.
-    pub branch_codes: Vec<String>,
+    pub(crate) branch_codes: Vec<String>,
 }
 
 /// Proof that the caller is a superadmin; the only way into superadmin-only use cases.
@@ -90,6 +92,21 @@ impl Actor {
     /// The command line and the demo act as a superadmin named `actor`.
     pub fn system(name: &str) -> Self {
         Self { name: name.to_owned(), role: Role::Superadmin, branch_codes: vec![] }
+    }
+
+    /// Who, for logs and membership events (`token:hr-sync`, `admin:alice`, `cli`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// What they may do.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The branch codes a training admin was given (none for a superadmin).
+    pub fn branch_codes(&self) -> &[String] {
+        &self.branch_codes
     }
 
     /// The superadmin capability, or 403.

@@ -96,12 +96,12 @@ impl Admin {
     /// The frame for a page of `section`.
     pub fn chrome(&self, section: Section) -> Chrome {
         Chrome {
-            user: self.actor.name.strip_prefix("admin:").unwrap_or(&self.actor.name).to_owned(),
-            role: match self.actor.role {
+            user: self.actor.name().strip_prefix("admin:").unwrap_or(self.actor.name()).to_owned(),
+            role: match self.actor.role() {
                 Role::Superadmin => "Superadmin",
                 Role::TrainingAdmin => "Training admin",
             },
-            superadmin: self.actor.role == Role::Superadmin,
+            superadmin: self.actor.role() == Role::Superadmin,
             csrf: self.csrf.clone(),
             flash: self.flash.as_deref().map(|f| f.trim_start_matches(super::session::ERROR_MARK).to_owned()),
             flash_error: self.flash.as_deref().is_some_and(|f| f.starts_with(super::session::ERROR_MARK)),

@@ -341,7 +341,7 @@ pub(crate) async fn log_in(State(state): State<AdminState>, req: Request) -> Res
     }
     match state.app.log_in(&username, password, &client).await {
         Ok(LoginOutcome::LoggedIn { id, session }) => {
-            tracing::info!(admin = %session.actor.name, "admin logged in");
+            tracing::info!(admin = %session.actor.name(), "admin logged in");
             let mut response = Redirect::to(&next).into_response();
             let max_age = (session.expires_at - state.app.now()) / 1000;
             let headers = response.headers_mut();

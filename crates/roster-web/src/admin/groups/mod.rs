@@ -59,7 +59,8 @@ pub(crate) async fn branch_options(app: &App, admin: &Admin) -> Result<Vec<Branc
     Ok(branches
         .into_iter()
         .filter(|b| {
-            superadmin || b.path.iter().any(|c| admin.actor.branch_codes.iter().any(|own| own.eq_ignore_ascii_case(c)))
+            superadmin
+                || b.path.iter().any(|c| admin.actor.branch_codes().iter().any(|own| own.eq_ignore_ascii_case(c)))
         })
         .map(|b| BranchOption {
             label: format!("{}{} ({})", "\u{2003}".repeat(b.path.len().saturating_sub(1)), b.name, b.code),
