@@ -110,6 +110,21 @@ async fn several_users_are_enrolled_together_or_not_at_all(s: TestServer) {
     assert_eq!(done.len(), 2);
     let list = s.call("GET", "/api/v1/courses/FORK-1/enrollments", None).await.body;
     assert_eq!(list["items"].as_array().unwrap().len(), 2);
+
+    // A training admin's list with a user outside its branches is refused exactly as one
+    // with an id nobody has: the same 404, and nobody enrolled.
+    for (code, name) in [("FR", "France"), ("US", "United States")] {
+        s.post_ok("/api/v1/branches", json!({"code": code, "name": name})).await;
+    }
+    let (cleo, dan) = (create_user(&s, "cleo", Some("FR")).await, create_user(&s, "dan", Some("US")).await);
+    let trainer = s.app.authenticate_token(&s.training_admin("fr-admin", &["FR"]).await).await.unwrap();
+    let outside = s.app.set_enrollments(&trainer, "FORK-1", &[cleo.clone(), dan], input("enrolled")).await;
+    let unknown = s.app.set_enrollments(&trainer, "FORK-1", &[cleo.clone(), "999999".into()], input("enrolled")).await;
+    assert_eq!(format!("{outside:?}"), format!("{unknown:?}"), "an outside user is answered as an unknown one");
+    assert!(matches!(outside, Err(roster_app::AppError::NotFound(_))), "{outside:?}");
+    let list = s.call("GET", "/api/v1/courses/FORK-1/enrollments", None).await.body;
+    assert_eq!(list["items"].as_array().unwrap().len(), 2, "cleo was not enrolled either");
+    assert_eq!(s.app.set_enrollments(&trainer, "FORK-1", &[cleo], input("enrolled")).await.unwrap().len(), 1);
 }
 
 crate::on_both_databases!(
