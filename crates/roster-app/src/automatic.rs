@@ -179,7 +179,7 @@ impl App {
     /// leaves the other. A training admin's list edits keep the users it cannot see.
     pub async fn set_list(&self, actor: &Actor, id: &str, kind: ListKind, input: ListInput) -> AppResult<RuleOutcome> {
         let mut tx = self.begin().await?;
-        let mut group = self.group(tx.read(), id).await?;
+        let group = self.group(tx.read(), id).await?;
         automatic_only(&group)?;
         let ctx = Context::load(tx.read()).await?;
         let scope = actor.scope(&ctx.tree);
@@ -187,13 +187,12 @@ impl App {
         let current = roster_store::groups::list_users(tx.read(), group.id, kind).await?;
         let reachable = self.within_scope(tx.read(), &scope, current.clone()).await?;
         let gone: Vec<i64> = reachable.iter().copied().filter(|u| wanted.binary_search(u).is_err()).collect();
-        group.updated_at = tx.now;
         let what = match kind {
             ListKind::Include => "include list",
             ListKind::Exclude => "exclude list",
         };
         let cause = self.cause(actor, format!("{what} edited by {}", actor.name));
-        let evaluation = tx.edit_list(&group, kind, &wanted, &gone, &cause).await?;
+        let evaluation = tx.edit_list(group.id, kind, &wanted, &gone, &cause).await?;
         self.finish_definition(tx, group.id, &evaluation).await
     }
 

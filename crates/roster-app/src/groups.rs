@@ -11,8 +11,7 @@ use serde::Deserialize;
 use std::collections::HashMap;
 use utoipa::ToSchema;
 
-use crate::transaction::Cause;
-use crate::transaction::LiveTx;
+use crate::transaction::{Cause, LiveTx};
 use crate::views::{EventView, GroupView, List, MemberView, UserGroupView, UserView};
 use crate::{parse_id, Actor, App, AppError, AppResult, Context, ListParams, Scope};
 
@@ -526,7 +525,7 @@ pub(crate) async fn add_users(
         GroupPolicy::Manual => Ok(Applied { joined: tx.join(group, users, source, cause).await?, left: vec![] }),
         GroupPolicy::Automatic => {
             let before = roster_store::memberships::which_are_members(tx.read(), group.id, users).await?;
-            tx.edit_list(group, ListKind::Include, users, &[], cause).await?;
+            tx.edit_list(group.id, ListKind::Include, users, &[], cause).await?;
             let after = roster_store::memberships::which_are_members(tx.read(), group.id, users).await?;
             Ok(Applied { joined: minus(&after, &before), left: vec![] })
         }
@@ -540,7 +539,7 @@ pub(crate) async fn remove_users(tx: &mut LiveTx, group: &Group, users: &[i64], 
         GroupPolicy::Manual => Ok(Applied { joined: vec![], left: tx.leave(group, users, cause).await? }),
         GroupPolicy::Automatic => {
             let before = roster_store::memberships::which_are_members(tx.read(), group.id, users).await?;
-            tx.edit_list(group, ListKind::Exclude, users, &[], cause).await?;
+            tx.edit_list(group.id, ListKind::Exclude, users, &[], cause).await?;
             let after = roster_store::memberships::which_are_members(tx.read(), group.id, users).await?;
             Ok(Applied { joined: vec![], left: minus(&before, &after) })
         }

@@ -289,10 +289,10 @@ impl LiveTx {
     }
 
     /// Edits an automatic group's `kind` list: `put` go on it (and off the other list),
-    /// `take` come off it. The group's members move as a diff.
+    /// `take` come off it; the group's `updated_at` says when. Its members move as a diff.
     pub(crate) async fn edit_list(
         &mut self,
-        group: &Group,
+        group: i64,
         kind: ListKind,
         put: &[i64],
         take: &[i64],
@@ -302,10 +302,11 @@ impl LiveTx {
             ListKind::Include => ListKind::Exclude,
             ListKind::Exclude => ListKind::Include,
         };
-        roster_store::groups::remove_from_list(&mut self.tx, group.id, kind, take).await?;
-        roster_store::groups::remove_from_list(&mut self.tx, group.id, other, put).await?;
-        roster_store::groups::add_to_list(&mut self.tx, group.id, kind, put, cause.at, &cause.actor).await?;
-        self.save_definition(group, cause).await
+        roster_store::groups::remove_from_list(&mut self.tx, group, kind, take).await?;
+        roster_store::groups::remove_from_list(&mut self.tx, group, other, put).await?;
+        roster_store::groups::add_to_list(&mut self.tx, group, kind, put, cause.at, &cause.actor).await?;
+        roster_store::groups::touch(&mut self.tx, group, cause.at).await?;
+        self.automatic_group_changed(group, cause).await
     }
 
     /// Deletes a group (the caller checked that no rule names it).

@@ -47,6 +47,14 @@ pub async fn insert(tx: &mut WriteTx, g: &Group) -> Result<i64, StoreError> {
     .await?)
 }
 
+/// Records that a group's definition changed at `at` (its include or exclude list),
+/// without writing the rest of its row.
+pub async fn touch(tx: &mut WriteTx, id: i64, at: i64) -> Result<(), StoreError> {
+    let conn: &mut AnyConnection = tx;
+    sqlx::query("UPDATE groups SET updated_at = $1 WHERE id = $2").bind(at).bind(id).execute(conn).await?;
+    Ok(())
+}
+
 /// Writes a group's name, description, rule and switch.
 pub async fn update(tx: &mut WriteTx, g: &Group) -> Result<(), StoreError> {
     let conn: &mut AnyConnection = tx;

@@ -15,8 +15,7 @@ use super::users::{time, without_meta};
 use super::{members_read_only, not_found, version_of, ScimResource, ScimResult};
 use crate::groups::{add_users, remove_users};
 use crate::groups::{GroupPatch, NewGroup};
-use crate::transaction::Cause;
-use crate::transaction::LiveTx;
+use crate::transaction::{Cause, LiveTx};
 use crate::{Actor, App, AppError, AppResult, Scope};
 
 /// A stored group with its SCIM representation.
