@@ -84,9 +84,17 @@ pub struct Actor {
     pub(crate) branch_codes: Vec<String>,
 }
 
-/// Proof that the caller is a superadmin; the only way into superadmin-only use cases.
-#[derive(Debug, Clone, Copy)]
-pub struct Superadmin(());
+/// Proof that the caller is a superadmin, and who it is; the only way into
+/// superadmin-only use cases (fields, branches, courses, admins, tokens).
+#[derive(Debug, Clone)]
+pub struct Superadmin(Actor);
+
+impl Superadmin {
+    /// The superadmin acting, for causes and logs.
+    pub fn actor(&self) -> &Actor {
+        &self.0
+    }
+}
 
 impl Actor {
     /// The command line and the demo act as a superadmin named `actor`.
@@ -112,15 +120,16 @@ impl Actor {
     /// The superadmin capability, or 403.
     pub fn superadmin(&self) -> AppResult<Superadmin> {
         match self.role {
-            Role::Superadmin => Ok(Superadmin(())),
+            Role::Superadmin => Ok(Superadmin(self.clone())),
             Role::TrainingAdmin => {
                 Err(AppError::Forbidden("this needs a superadmin; a training admin may not do it".into()))
             }
         }
     }
 
-    /// The users this actor reaches, resolved against the current org chart.
-    pub fn scope(&self, tree: &BranchTree) -> Scope {
+    /// The users this actor reaches, resolved against the current org chart. Only
+    /// [`crate::reach::Reach`] asks, so the scope is applied in one place.
+    pub(crate) fn scope(&self, tree: &BranchTree) -> Scope {
         match self.role {
             Role::Superadmin => Scope::All,
             Role::TrainingAdmin => Scope::Branches(

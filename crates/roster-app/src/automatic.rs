@@ -6,14 +6,14 @@ use roster_domain::{Group, GroupPolicy};
 use roster_engine::{AutomaticGroup, Evaluation, Explanation};
 use roster_store::groups::ListKind;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use utoipa::ToSchema;
 
 use crate::live::engine_error;
+use crate::reach::Reach;
 use crate::rules::{catalog, check_cycles, compile, internal, stored_rule, RuleInput};
 use crate::transaction::LiveTx;
 use crate::views::GroupView;
-use crate::{parse_id, Actor, App, AppError, AppResult, Context, Scope};
+use crate::{parse_id, Actor, App, AppError, AppResult};
 
 /// How many sample users a preview shows each way.
 const SAMPLES: usize = 10;
@@ -159,9 +159,9 @@ impl App {
         let mut conn = self.store.read().await?;
         let group = self.group(&mut conn, id).await?;
         automatic_only(&group)?;
-        let ctx = Context::load(&mut conn).await?;
+        let reach = Reach::of(&mut conn, actor).await?;
         let ids = roster_store::groups::list_users(&mut conn, group.id, kind).await?;
-        let ids = self.within_scope(&mut conn, &actor.scope(&ctx.tree), ids).await?;
+        let ids = reach.keep(&mut conn, ids).await?;
         self.user_refs(&mut conn, &ids).await
     }
 
@@ -181,11 +181,13 @@ impl App {
         let mut tx = self.begin().await?;
         let group = self.group(tx.read(), id).await?;
         automatic_only(&group)?;
-        let ctx = Context::load(tx.read()).await?;
-        let scope = actor.scope(&ctx.tree);
-        let wanted = self.list_user_ids(tx.read(), &scope, &input.users).await?;
+        let reach = Reach::of(tx.read(), actor).await?;
+        if input.users.len() > 100_000 {
+            return Err(AppError::bad_request("users", "a list holds at most 100,000 users"));
+        }
+        let wanted = reach.users_named(tx.read(), &input.users).await?;
         let current = roster_store::groups::list_users(tx.read(), group.id, kind).await?;
-        let reachable = self.within_scope(tx.read(), &scope, current.clone()).await?;
+        let reachable = reach.keep(tx.read(), current).await?;
         let gone: Vec<i64> = reachable.iter().copied().filter(|u| wanted.binary_search(u).is_err()).collect();
         let what = match kind {
             ListKind::Include => "include list",
@@ -194,34 +196,6 @@ impl App {
         let cause = self.cause(actor, format!("{what} edited by {}", actor.name));
         let evaluation = tx.edit_list(group.id, kind, &wanted, &gone, &cause).await?;
         self.finish_definition(tx, group.id, &evaluation).await
-    }
-
-    async fn list_user_ids(
-        &self,
-        conn: &mut roster_store::AnyConnection,
-        scope: &Scope,
-        raw: &[String],
-    ) -> AppResult<Vec<i64>> {
-        if raw.len() > 100_000 {
-            return Err(AppError::bad_request("users", "a list holds at most 100,000 users"));
-        }
-        let mut ids = Vec::with_capacity(raw.len());
-        for (i, r) in raw.iter().enumerate() {
-            ids.push(
-                r.parse::<i64>()
-                    .map_err(|_| AppError::invalid(format!("users[{i}]"), format!("\"{r}\" is not a user id")))?,
-            );
-        }
-        let found: HashMap<i64, Option<i64>> =
-            roster_store::users::branches_of(conn, &ids).await?.into_iter().map(|f| (f.id, f.branch_id)).collect();
-        for (i, id) in ids.iter().enumerate() {
-            if !found.get(id).is_some_and(|b| scope.contains(*b)) {
-                return Err(AppError::invalid(format!("users[{i}]"), format!("no user has the id \"{id}\"")));
-            }
-        }
-        ids.sort_unstable();
-        ids.dedup();
-        Ok(ids)
     }
 
     /// What a rule would do, saving nothing.
@@ -275,8 +249,7 @@ impl App {
         let mut tx = self.begin().await?;
         let group = self.group(tx.read(), id).await?;
         automatic_only(&group)?;
-        let ctx = Context::load(tx.read()).await?;
-        self.visible_user(tx.read(), &actor.scope(&ctx.tree), user).await?;
+        Reach::of(tx.read(), actor).await?.user(tx.read(), user).await?;
         if group.rule_tree.is_none() {
             return Err(AppError::conflict("rule", format!("\"{}\" has no rule yet", group.name)));
         }

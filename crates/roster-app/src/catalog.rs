@@ -6,7 +6,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::views::{BranchView, CourseView, FieldView, List};
-use crate::{Actor, App, AppError, AppResult, Context, ListParams};
+use crate::{Actor, App, AppError, AppResult, Context, ListParams, Superadmin};
 
 /// A new additional field.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -96,8 +96,8 @@ impl App {
     }
 
     /// Creates an additional field (superadmin).
-    pub async fn create_field(&self, actor: &Actor, input: NewField) -> AppResult<FieldView> {
-        actor.superadmin()?;
+    pub async fn create_field(&self, admin: &Superadmin, input: NewField) -> AppResult<FieldView> {
+        let actor = admin.actor();
         let def = FieldDef {
             code: Code::parse("code", &input.code)?,
             name: Name::parse("name", &input.name)?,
@@ -119,8 +119,8 @@ impl App {
     }
 
     /// Renames a field or changes a dropdown's options (superadmin).
-    pub async fn update_field(&self, actor: &Actor, code: &str, patch: FieldPatch) -> AppResult<FieldView> {
-        actor.superadmin()?;
+    pub async fn update_field(&self, admin: &Superadmin, code: &str, patch: FieldPatch) -> AppResult<FieldView> {
+        let actor = admin.actor();
         let mut tx = self.begin().await?;
         let ctx = Context::load(tx.read()).await?;
         let mut def = ctx.field(code).cloned().ok_or_else(|| field_not_found(code))?;
@@ -165,8 +165,8 @@ impl App {
     }
 
     /// Deletes a field and every value of it (superadmin).
-    pub async fn delete_field(&self, actor: &Actor, code: &str) -> AppResult<()> {
-        actor.superadmin()?;
+    pub async fn delete_field(&self, admin: &Superadmin, code: &str) -> AppResult<()> {
+        let actor = admin.actor();
         let mut tx = self.begin().await?;
         let ctx = Context::load(tx.read()).await?;
         let def = ctx.field(code).cloned().ok_or_else(|| field_not_found(code))?;
@@ -199,8 +199,8 @@ impl App {
     }
 
     /// Creates a branch (superadmin).
-    pub async fn create_branch(&self, actor: &Actor, input: NewBranch) -> AppResult<BranchView> {
-        actor.superadmin()?;
+    pub async fn create_branch(&self, admin: &Superadmin, input: NewBranch) -> AppResult<BranchView> {
+        let actor = admin.actor();
         let code = Code::parse("code", &input.code)?;
         let name = Name::parse("name", &input.name)?;
         let mut tx = self.begin().await?;
@@ -224,8 +224,8 @@ impl App {
     }
 
     /// Renames or moves a branch (superadmin); a move under its own subtree is refused.
-    pub async fn update_branch(&self, actor: &Actor, code: &str, patch: BranchPatch) -> AppResult<BranchView> {
-        actor.superadmin()?;
+    pub async fn update_branch(&self, admin: &Superadmin, code: &str, patch: BranchPatch) -> AppResult<BranchView> {
+        let actor = admin.actor();
         let mut tx = self.begin().await?;
         let tree = BranchTree::new(roster_store::branches::all(tx.read()).await?);
         let mut branch = tree.by_code(code).cloned().ok_or_else(|| AppError::NotFound(format!("branch \"{code}\"")))?;
@@ -258,8 +258,8 @@ impl App {
     }
 
     /// Deletes a branch that has no users and no sub-branches (superadmin).
-    pub async fn delete_branch(&self, actor: &Actor, code: &str) -> AppResult<()> {
-        actor.superadmin()?;
+    pub async fn delete_branch(&self, admin: &Superadmin, code: &str) -> AppResult<()> {
+        let actor = admin.actor();
         let mut tx = self.begin().await?;
         let tree = BranchTree::new(roster_store::branches::all(tx.read()).await?);
         let branch = tree.by_code(code).ok_or_else(|| AppError::NotFound(format!("branch \"{code}\"")))?;
@@ -303,8 +303,8 @@ impl App {
     }
 
     /// Creates a course (superadmin).
-    pub async fn create_course(&self, actor: &Actor, input: NewCourse) -> AppResult<CourseView> {
-        actor.superadmin()?;
+    pub async fn create_course(&self, admin: &Superadmin, input: NewCourse) -> AppResult<CourseView> {
+        let actor = admin.actor();
         let code = Code::parse("code", &input.code)?;
         let name = Name::parse("name", &input.name)?;
         let mut tx = self.begin().await?;
@@ -318,8 +318,8 @@ impl App {
     }
 
     /// Renames a course (superadmin).
-    pub async fn update_course(&self, actor: &Actor, code: &str, patch: CoursePatch) -> AppResult<CourseView> {
-        actor.superadmin()?;
+    pub async fn update_course(&self, admin: &Superadmin, code: &str, patch: CoursePatch) -> AppResult<CourseView> {
+        let actor = admin.actor();
         let mut tx = self.begin().await?;
         let mut course = roster_store::courses::by_code(tx.read(), code)
             .await?
@@ -333,8 +333,8 @@ impl App {
     }
 
     /// Deletes a course and its enrollments (superadmin).
-    pub async fn delete_course(&self, actor: &Actor, code: &str) -> AppResult<()> {
-        actor.superadmin()?;
+    pub async fn delete_course(&self, admin: &Superadmin, code: &str) -> AppResult<()> {
+        let actor = admin.actor();
         let mut tx = self.begin().await?;
         let course = roster_store::courses::by_code(tx.read(), code)
             .await?

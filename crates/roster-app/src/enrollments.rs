@@ -5,8 +5,9 @@ use serde::Deserialize;
 use std::collections::HashMap;
 use utoipa::ToSchema;
 
+use crate::reach::Reach;
 use crate::views::{EnrollmentView, List};
-use crate::{parse_id, Actor, App, AppError, AppResult, Context, ListParams};
+use crate::{parse_id, Actor, App, AppError, AppResult, ListParams};
 
 /// The status to set for a user in a course.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -25,9 +26,7 @@ impl App {
     pub async fn user_enrollments(&self, actor: &Actor, user_id: &str) -> AppResult<Vec<EnrollmentView>> {
         let id = parse_id("user", user_id)?;
         let mut conn = self.store.read().await?;
-        let ctx = Context::load(&mut conn).await?;
-        let scope = actor.scope(&ctx.tree);
-        self.visible_user(&mut conn, &scope, id).await?;
+        Reach::of(&mut conn, actor).await?.user(&mut conn, id).await?;
         let codes = self.course_codes(&mut conn).await?;
         let rows = roster_store::enrollments::of_user(&mut conn, id).await?;
         Ok(rows.into_iter().map(|e| EnrollmentView::new(e, &codes)).collect())
@@ -42,11 +41,11 @@ impl App {
     ) -> AppResult<List<EnrollmentView>> {
         let (after, limit) = page.resolve()?;
         let mut conn = self.store.read().await?;
-        let ctx = Context::load(&mut conn).await?;
+        let reach = Reach::of(&mut conn, actor).await?;
         let course = roster_store::courses::by_code(&mut conn, code)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("course \"{code}\"")))?;
-        let filter = actor.scope(&ctx.tree).branch_filter();
+        let filter = reach.branch_filter();
         let rows = roster_store::enrollments::of_course(&mut conn, course.id, filter.as_deref(), after, limit).await?;
         let codes = HashMap::from([(course.id, course.code)]);
         Ok(List::from_page(rows, |e| EnrollmentView::new(e, &codes)))
@@ -77,8 +76,7 @@ impl App {
         let status = EnrollmentStatus::parse("status", &input.status)?;
         let ids = user_ids.iter().map(|u| parse_id("user", u)).collect::<AppResult<Vec<i64>>>()?;
         let mut tx = self.begin().await?;
-        let ctx = tx.context().await?;
-        let scope = actor.scope(&ctx.tree);
+        let reach = Reach::within(tx.context().await?, actor);
         let course = roster_store::courses::by_code(tx.read(), code)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("course \"{code}\"")))?;
@@ -86,7 +84,7 @@ impl App {
         let codes = HashMap::from([(course.id, course.code.clone())]);
         let mut views = Vec::with_capacity(ids.len());
         for id in ids {
-            self.visible_user(tx.read(), &scope, id).await?;
+            reach.user(tx.read(), id).await?;
             let previous = roster_store::enrollments::get(tx.read(), id, course.id).await?;
             let enrollment = Enrollment {
                 user_id: id,
@@ -110,9 +108,7 @@ impl App {
     pub async fn delete_enrollment(&self, actor: &Actor, code: &str, user_id: &str) -> AppResult<()> {
         let id = parse_id("user", user_id)?;
         let mut tx = self.begin().await?;
-        let ctx = tx.context().await?;
-        let scope = actor.scope(&ctx.tree);
-        let user = self.visible_user(tx.read(), &scope, id).await?;
+        let user = Reach::within(tx.context().await?, actor).user(tx.read(), id).await?;
         let course = roster_store::courses::by_code(tx.read(), code)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("course \"{code}\"")))?;

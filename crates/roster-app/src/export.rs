@@ -6,7 +6,8 @@ use roster_domain::{BranchTree, FieldDef};
 use roster_store::memberships::MemberQuery;
 
 use crate::clock::rfc3339;
-use crate::{Actor, App, AppResult, Context};
+use crate::reach::Reach;
+use crate::{Actor, App, AppResult};
 
 /// Members fetched per chunk.
 const CHUNK: usize = 2000;
@@ -31,7 +32,7 @@ impl App {
     pub async fn export_members(&self, actor: &Actor, id: &str) -> AppResult<MemberExport> {
         let mut conn = self.store.read().await?;
         let group = self.group(&mut conn, id).await?;
-        let ctx = Context::load(&mut conn).await?;
+        let reach = Reach::of(&mut conn, actor).await?;
         let slug: String = group
             .name
             .chars()
@@ -44,9 +45,9 @@ impl App {
         Ok(MemberExport {
             app: self.clone(),
             group_id: group.id,
-            branch_ids: actor.scope(&ctx.tree).branch_filter(),
-            fields: ctx.fields,
-            tree: ctx.tree,
+            branch_ids: reach.branch_filter(),
+            fields: reach.ctx.fields.clone(),
+            tree: reach.ctx.tree.clone(),
             after: None,
             started: false,
             done: false,

@@ -12,8 +12,9 @@ use std::collections::HashMap;
 use utoipa::ToSchema;
 
 use crate::groups::{add_users, remove_users};
+use crate::reach::Reach;
 use crate::transaction::Cause;
-use crate::{Actor, App, AppError, AppResult, Context, Scope};
+use crate::{Actor, App, AppError, AppResult};
 
 /// How an upload treats rows in error.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
@@ -191,9 +192,8 @@ impl App {
         let parsed = parse(bytes)?;
         let mut tx = self.begin().await?;
         let group = self.group(tx.read(), id).await?;
-        let ctx = Context::load(tx.read()).await?;
-        let scope = actor.scope(&ctx.tree);
-        let users = resolve(tx.read(), &parsed, &scope).await?;
+        let reach = Reach::of(tx.read(), actor).await?;
+        let users = resolve(tx.read(), &parsed, &reach).await?;
         let members: Vec<i64> = users.values().flat_map(|f| f.iter().map(|u| u.id)).collect();
         let mut current = roster_store::memberships::which_are_members(tx.read(), group.id, &members).await?;
         current.sort_unstable();
@@ -308,14 +308,14 @@ pub fn human_size(bytes: usize) -> String {
 }
 
 /// Looks up every user the file names, keeping those the caller may reach.
-async fn resolve(conn: &mut AnyConnection, parsed: &Parsed, scope: &Scope) -> AppResult<HashMap<String, Vec<Found>>> {
+async fn resolve(conn: &mut AnyConnection, parsed: &Parsed, reach: &Reach) -> AppResult<HashMap<String, Vec<Found>>> {
     let mut keys: Vec<String> =
         parsed.rows.iter().map(|(_, u, _)| u.to_lowercase()).filter(|k| !k.is_empty()).collect();
     keys.sort_unstable();
     keys.dedup();
     let mut found: HashMap<String, Vec<Found>> = HashMap::new();
     for (key, user) in roster_store::users::find_by_keys(conn, parsed.by, &keys).await? {
-        if scope.contains(user.branch_id) {
+        if reach.reaches(user.branch_id) {
             found.entry(key).or_default().push(user);
         }
     }

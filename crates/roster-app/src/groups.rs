@@ -11,9 +11,10 @@ use serde::Deserialize;
 use std::collections::HashMap;
 use utoipa::ToSchema;
 
+use crate::reach::Reach;
 use crate::transaction::{Cause, LiveTx};
 use crate::views::{EventView, GroupView, List, MemberView, UserGroupView, UserView};
-use crate::{parse_id, Actor, App, AppError, AppResult, Context, ListParams, Scope};
+use crate::{parse_id, Actor, App, AppError, AppResult, ListParams};
 
 /// The most users one request may add or remove by id.
 pub const MAX_USERS_PER_REQUEST: usize = 10_000;
@@ -280,10 +281,11 @@ impl App {
         let (after, limit) = page.resolve()?;
         let mut conn = self.store.read().await?;
         let group = self.group(&mut conn, id).await?;
-        let ctx = Context::load(&mut conn).await?;
+        let reach = Reach::of(&mut conn, actor).await?;
+        let ctx = &reach.ctx;
         let query = MemberQuery {
             q: filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_owned),
-            branch_ids: actor.scope(&ctx.tree).branch_filter(),
+            branch_ids: reach.branch_filter(),
             after,
             limit,
         };
@@ -305,19 +307,17 @@ impl App {
         }
         let mut tx = self.begin().await?;
         let group = self.group(tx.read(), id).await?;
-        let ctx = Context::load(tx.read()).await?;
-        let scope = actor.scope(&ctx.tree);
+        let reach = Reach::of(tx.read(), actor).await?;
         let (candidates, source, why) = if let Some(users) = &input.users {
-            (
-                self.users_by_ids(tx.read(), &scope, users).await?,
-                MembershipSource::Manual,
-                "added individually".to_owned(),
-            )
+            if users.is_empty() || users.len() > MAX_USERS_PER_REQUEST {
+                return Err(AppError::bad_request("users", format!("give 1 to {MAX_USERS_PER_REQUEST} user ids")));
+            }
+            (reach.users_named(tx.read(), users).await?, MembershipSource::Manual, "added individually".to_owned())
         } else if let Some(groups) = &input.from_groups {
-            self.copy_from_groups(tx.read(), &scope, &group, groups).await?
+            self.copy_from_groups(tx.read(), &reach, &group, groups).await?
         } else {
             let code = input.from_branch.as_deref().unwrap_or_default();
-            self.copy_from_branch(tx.read(), &ctx, &scope, code, input.include_descendants.unwrap_or(true)).await?
+            self.copy_from_branch(tx.read(), &reach, code, input.include_descendants.unwrap_or(true)).await?
         };
         let cause = Cause { actor: actor.name.clone(), why, at: self.now() };
         let Applied { joined, .. } = add_users(&mut tx, &group, &candidates, source, &cause).await?;
@@ -326,39 +326,10 @@ impl App {
         Ok(AddOutcome { added: joined.len(), already_members: candidates.len() - joined.len(), group: group.into() })
     }
 
-    pub(crate) async fn users_by_ids(
-        &self,
-        conn: &mut AnyConnection,
-        scope: &Scope,
-        ids: &[String],
-    ) -> AppResult<Vec<i64>> {
-        if ids.is_empty() || ids.len() > MAX_USERS_PER_REQUEST {
-            return Err(AppError::bad_request("users", format!("give 1 to {MAX_USERS_PER_REQUEST} user ids")));
-        }
-        let mut parsed = Vec::with_capacity(ids.len());
-        for (i, raw) in ids.iter().enumerate() {
-            let id = raw
-                .parse::<i64>()
-                .map_err(|_| AppError::invalid(format!("users[{i}]"), format!("\"{raw}\" is not a user id")))?;
-            parsed.push(id);
-        }
-        let found: HashMap<i64, Option<i64>> =
-            roster_store::users::branches_of(conn, &parsed).await?.into_iter().map(|f| (f.id, f.branch_id)).collect();
-        for (i, id) in parsed.iter().enumerate() {
-            match found.get(id) {
-                Some(branch) if scope.contains(*branch) => {}
-                _ => return Err(AppError::invalid(format!("users[{i}]"), format!("no user has the id \"{id}\""))),
-            }
-        }
-        parsed.sort_unstable();
-        parsed.dedup();
-        Ok(parsed)
-    }
-
     async fn copy_from_groups(
         &self,
         conn: &mut AnyConnection,
-        scope: &Scope,
+        reach: &Reach,
         target: &Group,
         ids: &[String],
     ) -> AppResult<(Vec<i64>, MembershipSource, String)> {
@@ -377,49 +348,24 @@ impl App {
             users.extend(roster_store::memberships::member_ids(conn, source.id).await?);
             names.push(format!("\"{}\"", source.name));
         }
-        let users = self.within_scope(conn, scope, users).await?;
+        let users = reach.keep(conn, users).await?;
         Ok((users, MembershipSource::Copy, format!("copied from group {}", names.join(", "))))
     }
 
     async fn copy_from_branch(
         &self,
         conn: &mut AnyConnection,
-        ctx: &Context,
-        scope: &Scope,
+        reach: &Reach,
         code: &str,
         descendants: bool,
     ) -> AppResult<(Vec<i64>, MembershipSource, String)> {
-        let branch = ctx
-            .tree
-            .by_code(code)
-            .ok_or_else(|| AppError::invalid("from_branch", format!("no branch has the code \"{code}\"")))?;
-        if !scope.contains(Some(branch.id)) {
-            return Err(AppError::Forbidden(format!("branch \"{code}\" is outside your branches")));
-        }
+        let branch = reach.branch("from_branch", code)?;
         let branches: Vec<i64> =
-            if descendants { ctx.tree.subtree(branch.id).into_iter().collect() } else { vec![branch.id] };
+            if descendants { reach.ctx.tree.subtree(branch.id).into_iter().collect() } else { vec![branch.id] };
         let users = roster_store::users::ids_in_branches(conn, &branches).await?;
         let why =
             format!("copied from branch \"{}\"{}", branch.code, if descendants { " and its sub-branches" } else { "" });
         Ok((users, MembershipSource::Copy, why))
-    }
-
-    /// Keeps the users the caller may reach.
-    pub(crate) async fn within_scope(
-        &self,
-        conn: &mut AnyConnection,
-        scope: &Scope,
-        mut users: Vec<i64>,
-    ) -> AppResult<Vec<i64>> {
-        users.sort_unstable();
-        users.dedup();
-        if *scope == Scope::All {
-            return Ok(users);
-        }
-        let found = roster_store::users::branches_of(conn, &users).await?;
-        let mut kept: Vec<i64> = found.into_iter().filter(|f| scope.contains(f.branch_id)).map(|f| f.id).collect();
-        kept.sort_unstable();
-        Ok(kept)
     }
 
     /// Removes a user from a group (for an automatic group: puts them on its exclude list).
@@ -427,9 +373,7 @@ impl App {
         let user_id = parse_id("user", user_id)?;
         let mut tx = self.begin().await?;
         let group = self.group(tx.read(), id).await?;
-        let ctx = Context::load(tx.read()).await?;
-        let scope = actor.scope(&ctx.tree);
-        self.visible_user(tx.read(), &scope, user_id).await?;
+        Reach::of(tx.read(), actor).await?.user(tx.read(), user_id).await?;
         let is_member =
             !roster_store::memberships::which_are_members(tx.read(), group.id, &[user_id]).await?.is_empty();
         if !is_member && group.policy == GroupPolicy::Manual {
@@ -456,8 +400,7 @@ impl App {
         let (before, limit) = page.resolve()?;
         let id = parse_id("user", user_id)?;
         let mut conn = self.store.read().await?;
-        let ctx = Context::load(&mut conn).await?;
-        self.visible_user(&mut conn, &actor.scope(&ctx.tree), id).await?;
+        Reach::of(&mut conn, actor).await?.user(&mut conn, id).await?;
         let page = roster_store::events::page(&mut conn, Subject::User(id), before, limit).await?;
         Ok(List::from_page(page, EventView::from))
     }
@@ -466,8 +409,7 @@ impl App {
     pub async fn user_groups(&self, actor: &Actor, user_id: &str) -> AppResult<Vec<UserGroupView>> {
         let id = parse_id("user", user_id)?;
         let mut conn = self.store.read().await?;
-        let ctx = Context::load(&mut conn).await?;
-        self.visible_user(&mut conn, &actor.scope(&ctx.tree), id).await?;
+        Reach::of(&mut conn, actor).await?.user(&mut conn, id).await?;
         let groups: HashMap<i64, Group> =
             roster_store::groups::all(&mut conn).await?.into_iter().map(|g| (g.id, g)).collect();
         let memberships = roster_store::memberships::of_user(&mut conn, id).await?;

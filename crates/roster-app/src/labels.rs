@@ -4,7 +4,8 @@
 
 use std::collections::HashMap;
 
-use crate::{Actor, App, AppError, AppResult, Context};
+use crate::reach::Reach;
+use crate::{Actor, App, AppError, AppResult};
 
 /// The most ids one call may name.
 pub const MAX_LABELS: usize = 1000;
@@ -37,12 +38,11 @@ impl App {
     pub async fn user_labels(&self, actor: &Actor, ids: &[String]) -> AppResult<HashMap<String, UserLabel>> {
         let ids = bounded(ids)?;
         let mut conn = self.store.read().await?;
-        let ctx = Context::load(&mut conn).await?;
-        let scope = actor.scope(&ctx.tree);
+        let reach = Reach::of(&mut conn, actor).await?;
         let mut out = HashMap::with_capacity(ids.len());
         for id in ids {
             let Some(user) = roster_store::users::get(&mut conn, id).await? else { continue };
-            if !scope.contains(user.branch_id) {
+            if !reach.reaches(user.branch_id) {
                 continue;
             }
             let full_name = [user.first_name.as_deref(), user.last_name.as_deref()]

@@ -32,6 +32,7 @@ pub mod import;
 pub mod labels;
 mod live;
 pub mod maintenance;
+mod reach;
 pub mod rule_check;
 pub mod rules;
 pub mod scim;

@@ -162,7 +162,7 @@ mod tests {
         let clock = ManualClock::new(1_000_000);
         let app = App::new(store, Arc::new(clock.clone()), Settings::default());
         let system = Actor::system("test");
-        app.create_admin(system.superadmin().unwrap(), "alice", "correct horse", Role::Superadmin, &[]).await.unwrap();
+        app.create_admin(&system.superadmin().unwrap(), "alice", "correct horse", Role::Superadmin, &[]).await.unwrap();
         (app, clock, dir)
     }
 

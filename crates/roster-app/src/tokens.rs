@@ -22,7 +22,7 @@ pub struct TokenInfo {
 
 impl App {
     /// Creates an API token and returns it; only its hash is kept.
-    pub async fn create_token(&self, _: Superadmin, name: &str, role: Role, branches: &[String]) -> AppResult<String> {
+    pub async fn create_token(&self, _: &Superadmin, name: &str, role: Role, branches: &[String]) -> AppResult<String> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
             return Err(AppError::invalid("name", "a token name has 1 to 100 characters"));
@@ -62,7 +62,7 @@ impl App {
     }
 
     /// Every token.
-    pub async fn list_tokens(&self, _: Superadmin) -> AppResult<Vec<TokenInfo>> {
+    pub async fn list_tokens(&self, _: &Superadmin) -> AppResult<Vec<TokenInfo>> {
         let mut conn = self.store.read().await?;
         roster_store::tokens::all(&mut conn)
             .await?
@@ -80,7 +80,7 @@ impl App {
     }
 
     /// Revokes a token by name.
-    pub async fn revoke_token(&self, _: Superadmin, name: &str) -> AppResult<()> {
+    pub async fn revoke_token(&self, _: &Superadmin, name: &str) -> AppResult<()> {
         let mut tx = self.bookkeeping().await?;
         if !roster_store::tokens::delete(&mut tx, name).await? {
             return Err(AppError::NotFound(format!("token \"{name}\"")));
@@ -107,7 +107,7 @@ impl App {
     /// Creates an admin login for the web UI, or resets its password.
     pub async fn create_admin(
         &self,
-        _: Superadmin,
+        _: &Superadmin,
         username: &str,
         password: &str,
         role: Role,

@@ -3,14 +3,14 @@
 use roster_domain::values::optional_text;
 use roster_domain::{parse_language, parse_timezone, DomainError, Email, User, UserStatus, Username};
 use roster_store::users::UserQuery;
-use roster_store::AnyConnection;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
+use crate::reach::Reach;
 use crate::transaction::LiveTx;
 use crate::views::{List, UserView};
-use crate::{auth, Actor, App, AppError, AppResult, Context, ListParams, Scope};
+use crate::{auth, Actor, App, AppError, AppResult, Context, ListParams};
 
 /// Longest password accepted (argon2 hashes anything; this bounds the work).
 const MAX_PASSWORD: usize = 256;
@@ -106,24 +106,6 @@ pub struct UserFilter {
     pub status: Option<String>,
 }
 
-/// Resolves a branch code within the caller's scope.
-fn resolve_branch(ctx: &Context, scope: &Scope, code: Option<&str>) -> AppResult<Option<i64>> {
-    let Some(code) = code.map(str::trim).filter(|c| !c.is_empty()) else {
-        if *scope != Scope::All {
-            return Err(AppError::Forbidden("a training admin must place users in one of its branches".into()));
-        }
-        return Ok(None);
-    };
-    let branch = ctx
-        .tree
-        .by_code(code)
-        .ok_or_else(|| AppError::invalid("branch", format!("no branch has the code \"{code}\"")))?;
-    if !scope.contains(Some(branch.id)) {
-        return Err(AppError::Forbidden(format!("branch \"{code}\" is outside your branches")));
-    }
-    Ok(Some(branch.id))
-}
-
 /// Checks and merges field values into `into`; `null` removes.
 fn apply_fields(
     ctx: &Context,
@@ -154,26 +136,13 @@ pub(crate) fn check_password(password: &str) -> Result<(), DomainError> {
 }
 
 impl App {
-    pub(crate) async fn scoped(&self, conn: &mut AnyConnection, actor: &Actor) -> AppResult<(Context, Scope)> {
-        let ctx = Context::load(conn).await?;
-        let scope = actor.scope(&ctx.tree);
-        Ok((ctx, scope))
-    }
-
-    /// A user the caller may see, or 404.
-    pub(crate) async fn visible_user(&self, conn: &mut AnyConnection, scope: &Scope, id: i64) -> AppResult<User> {
-        match roster_store::users::get(conn, id).await? {
-            Some(u) if scope.contains(u.branch_id) => Ok(u),
-            _ => Err(AppError::NotFound("user".into())),
-        }
-    }
-
     /// A page of the users the caller may see.
     pub async fn list_users(&self, actor: &Actor, filter: &UserFilter, page: &ListParams) -> AppResult<List<UserView>> {
         let (after, limit) = page.resolve()?;
         let mut conn = self.store.read().await?;
-        let (ctx, scope) = self.scoped(&mut conn, actor).await?;
-        let mut branch_ids = scope.branch_filter();
+        let reach = Reach::of(&mut conn, actor).await?;
+        let ctx = &reach.ctx;
+        let mut branch_ids = reach.branch_filter();
         if let Some(code) = filter.branch.as_deref().filter(|c| !c.is_empty()) {
             let b = ctx
                 .tree
@@ -211,19 +180,19 @@ impl App {
     pub async fn get_user(&self, actor: &Actor, id: &str) -> AppResult<UserView> {
         let id = crate::parse_id("user", id)?;
         let mut conn = self.store.read().await?;
-        let (ctx, scope) = self.scoped(&mut conn, actor).await?;
-        let user = self.visible_user(&mut conn, &scope, id).await?;
-        Ok(UserView::new(user, &ctx.tree))
+        let reach = Reach::of(&mut conn, actor).await?;
+        let user = reach.user(&mut conn, id).await?;
+        Ok(UserView::new(user, &reach.ctx.tree))
     }
 
     /// Creates a user.
     pub async fn create_user(&self, actor: &Actor, input: NewUser) -> AppResult<UserView> {
         let hash = password_hash(input.password.as_deref()).await?;
         let mut tx = self.begin().await?;
-        let ctx = tx.context().await?;
-        let user = self.insert_user(&mut tx, actor, &ctx, input, hash.as_deref()).await?;
+        let reach = Reach::within(tx.context().await?, actor);
+        let user = self.insert_user(&mut tx, actor, &reach, input, hash.as_deref()).await?;
         tx.commit().await?;
-        Ok(UserView::new(user, &ctx.tree))
+        Ok(UserView::new(user, &reach.ctx.tree))
     }
 
     /// Creates a user inside the caller's transaction: validation, the row, its password
@@ -232,11 +201,10 @@ impl App {
         &self,
         tx: &mut LiveTx,
         actor: &Actor,
-        ctx: &Context,
+        reach: &Reach,
         input: NewUser,
         password_hash: Option<&str>,
     ) -> AppResult<User> {
-        let scope = &actor.scope(&ctx.tree);
         let now = self.now();
         let mut user = User {
             id: 0,
@@ -256,10 +224,10 @@ impl App {
             last_login_at: None,
             fields: BTreeMap::new(),
         };
-        apply_fields(ctx, &mut user.fields, &input.fields)?;
-        user.branch_id = resolve_branch(ctx, scope, input.branch.as_deref())?;
+        apply_fields(&reach.ctx, &mut user.fields, &input.fields)?;
+        user.branch_id = reach.place(input.branch.as_deref())?;
         let cause = self.cause(actor, "user created");
-        tx.insert_user(&mut user, password_hash, &ctx.fields, &cause).await?;
+        tx.insert_user(&mut user, password_hash, &reach.ctx.fields, &cause).await?;
         Ok(user)
     }
 
@@ -268,10 +236,10 @@ impl App {
         let id = crate::parse_id("user", id)?;
         let hash = password_hash(patch.password.as_deref()).await?;
         let mut tx = self.begin().await?;
-        let ctx = tx.context().await?;
-        let user = self.change_user(&mut tx, actor, &ctx, id, patch, hash.as_deref()).await?;
+        let reach = Reach::within(tx.context().await?, actor);
+        let user = self.change_user(&mut tx, actor, &reach, id, patch, hash.as_deref()).await?;
         tx.commit().await?;
-        Ok(UserView::new(user, &ctx.tree))
+        Ok(UserView::new(user, &reach.ctx.tree))
     }
 
     /// Changes a user inside the caller's transaction; its automatic memberships follow.
@@ -280,13 +248,12 @@ impl App {
         &self,
         tx: &mut LiveTx,
         actor: &Actor,
-        ctx: &Context,
+        reach: &Reach,
         id: i64,
         patch: UserPatch,
         password_hash: Option<&str>,
     ) -> AppResult<User> {
-        let scope = &actor.scope(&ctx.tree);
-        let mut user = self.visible_user(tx.read(), scope, id).await?;
+        let mut user = reach.user(tx.read(), id).await?;
         if let Some(u) = &patch.username {
             user.username = Username::parse("username", u)?.into_string();
         }
@@ -309,14 +276,14 @@ impl App {
             user.timezone = parse_timezone("timezone", v.as_deref())?;
         }
         if let Some(b) = &patch.branch {
-            user.branch_id = resolve_branch(ctx, scope, b.as_deref())?;
+            user.branch_id = reach.place(b.as_deref())?;
         }
         if let Some(values) = &patch.fields {
-            apply_fields(ctx, &mut user.fields, values)?;
+            apply_fields(&reach.ctx, &mut user.fields, values)?;
         }
         user.updated_at = self.now();
         let cause = self.cause(actor, "user changed");
-        tx.update_user(&user, password_hash, &ctx.fields, &cause).await?;
+        tx.update_user(&user, password_hash, &reach.ctx.fields, &cause).await?;
         Ok(user)
     }
 
@@ -324,15 +291,15 @@ impl App {
     pub async fn delete_user(&self, actor: &Actor, id: &str) -> AppResult<()> {
         let id = crate::parse_id("user", id)?;
         let mut tx = self.begin().await?;
-        let (_, scope) = self.scoped(tx.read(), actor).await?;
-        self.remove_user(&mut tx, actor, &scope, id).await?;
+        let reach = Reach::of(tx.read(), actor).await?;
+        self.remove_user(&mut tx, actor, &reach, id).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Deletes a user inside the caller's transaction, ending its memberships.
-    pub(crate) async fn remove_user(&self, tx: &mut LiveTx, actor: &Actor, scope: &Scope, id: i64) -> AppResult<()> {
-        self.visible_user(tx.read(), scope, id).await?;
+    pub(crate) async fn remove_user(&self, tx: &mut LiveTx, actor: &Actor, reach: &Reach, id: i64) -> AppResult<()> {
+        reach.user(tx.read(), id).await?;
         // The memberships go with the user; their history says so.
         tx.delete_user(id, &self.cause(actor, "user deleted")).await?;
         Ok(())

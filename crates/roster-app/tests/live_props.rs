@@ -62,13 +62,14 @@ const DAY: i64 = 86_400_000;
 const NOW: i64 = 1_772_452_800_000;
 
 async fn setup(app: &App, actor: &Actor) -> Vec<String> {
+    let admin = &actor.superadmin().unwrap();
     for (code, parent) in [("EMEA", None), ("FR", Some("EMEA")), ("US", None)] {
-        app.create_branch(actor, NewBranch { code: code.into(), name: code.into(), parent: parent.map(Into::into) })
+        app.create_branch(admin, NewBranch { code: code.into(), name: code.into(), parent: parent.map(Into::into) })
             .await
             .unwrap();
     }
     app.create_field(
-        actor,
+        admin,
         NewField {
             code: "department".into(),
             name: "Department".into(),
@@ -79,13 +80,13 @@ async fn setup(app: &App, actor: &Actor) -> Vec<String> {
     .await
     .unwrap();
     app.create_field(
-        actor,
+        admin,
         NewField { code: "hired".into(), name: "Hired".into(), field_type: "date".into(), options: vec![] },
     )
     .await
     .unwrap();
     for c in ["C1", "C2"] {
-        app.create_course(actor, NewCourse { code: c.into(), name: c.into() }).await.unwrap();
+        app.create_course(admin, NewCourse { code: c.into(), name: c.into() }).await.unwrap();
     }
     app.create_group(actor, NewGroup { name: "Manual".into(), description: None, policy: None }).await.unwrap();
     let mut autos = Vec::new();

@@ -5,7 +5,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
-use roster_app::{Actor, App, AppError};
+use roster_app::{Actor, App, AppError, Superadmin};
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -43,6 +43,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             let field = if path == "." { field_in_message(&message).unwrap_or_else(|| "body".into()) } else { path };
             ApiError(AppError::bad_request(field, strip_position(&message)))
         })?;
+        de.end().map_err(|_| ApiError(AppError::bad_request("body", "the JSON body is followed by more content")))?;
         Ok(Self(value))
     }
 }
@@ -96,10 +97,34 @@ where
             .headers
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .map(str::trim)
+            .and_then(bearer_token)
             .ok_or(ApiError(AppError::Unauthorized))?;
         let actor = app.authenticate_token(token).await?;
         Ok(Self(actor))
+    }
+}
+
+/// The token of an `Authorization` value whose scheme is `Bearer`, in any case
+/// (RFC 9110 §11.1: the scheme is case-insensitive).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// An authenticated superadmin, or 401/403 — decided before the body is read, so a
+/// caller without the right learns nothing from how its body would have been judged.
+#[derive(Debug, Clone)]
+pub struct AsSuperadmin(pub Superadmin);
+
+impl<S: Send + Sync> FromRequestParts<S> for AsSuperadmin
+where
+    App: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Authenticated(actor) = Authenticated::from_request_parts(parts, state).await?;
+        Ok(Self(actor.superadmin()?))
     }
 }

@@ -217,6 +217,7 @@ async fn main() -> anyhow::Result<()> {
     let backend = format!("{:?}", store.backend());
     let app = App::new(store, clock, Settings::default());
     let actor = Actor::system("bench");
+    let admin = actor.superadmin()?;
 
     let started = Instant::now();
     let fields = roster_app::demo::field_defs();
@@ -224,12 +225,12 @@ async fn main() -> anyhow::Result<()> {
         let field_type = f.field_type.as_str().to_owned();
         let input =
             NewField { code: f.code.to_string(), name: f.name.to_string(), field_type, options: f.options.clone() };
-        app.create_field(&actor, input).await?;
+        app.create_field(&admin, input).await?;
     }
     let tree = branches();
     for (code, parent) in &tree {
         app.create_branch(
-            &actor,
+            &admin,
             NewBranch { code: code.clone(), name: format!("Branch {code}"), parent: parent.clone() },
         )
         .await?;

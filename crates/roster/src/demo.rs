@@ -48,10 +48,10 @@ pub async fn run(app: App, users: usize, listen: Option<&str>) -> anyhow::Result
     let system = Actor::system("demo");
     let admin = system.superadmin()?;
     // Fresh credentials at every start: nothing secret is fixed in the code.
-    let _ = app.revoke_token(admin, "demo").await;
-    let token = app.create_token(admin, "demo", Role::Superadmin, &[]).await?;
+    let _ = app.revoke_token(&admin, "demo").await;
+    let token = app.create_token(&admin, "demo", Role::Superadmin, &[]).await?;
     let password = roster_app::auth::new_token()[4..20].to_owned();
-    app.create_admin(admin, "admin", &password, Role::Superadmin, &[]).await?;
+    app.create_admin(&admin, "admin", &password, Role::Superadmin, &[]).await?;
     let host = listen.replace("0.0.0.0", "127.0.0.1");
     let banner = format!(
         "\nRoster demo is serving on http://{host}\n\n  admin UI:  http://{host}/admin   (user: admin, password: {password})\n  API:       http://{host}/api/v1   (Authorization: Bearer {token})\n  try:       curl -H 'Authorization: Bearer {token}' http://{host}/api/v1/users?limit=5\n\nPress Ctrl-C to stop."

@@ -58,7 +58,7 @@ async fn main() -> anyhow::Result<()> {
             let app = open(&cli).await?;
             let password = read_password(*password_stdin)?;
             let system = Actor::system("cli");
-            app.create_admin(system.superadmin()?, username, &password, Role::Superadmin, &[]).await?;
+            app.create_admin(&system.superadmin()?, username, &password, Role::Superadmin, &[]).await?;
             println!("superadmin \"{username}\" can now log in to the web UI");
             Ok(())
         }
@@ -186,12 +186,12 @@ async fn token(app: App, cmd: &TokenCommand) -> anyhow::Result<()> {
             let role = Role::parse(role)?;
             let branches: Vec<String> =
                 branches.iter().map(|b| b.trim().to_owned()).filter(|b| !b.is_empty()).collect();
-            let token = app.create_token(admin, name, role, &branches).await?;
+            let token = app.create_token(&admin, name, role, &branches).await?;
             eprintln!("token \"{name}\" ({}) created; it is shown only once:", role.as_str());
             println!("{token}");
         }
         TokenCommand::List => {
-            for t in app.list_tokens(admin).await? {
+            for t in app.list_tokens(&admin).await? {
                 let scope =
                     if t.branches.is_empty() { String::new() } else { format!(" branches={}", t.branches.join(",")) };
                 println!(
@@ -204,7 +204,7 @@ async fn token(app: App, cmd: &TokenCommand) -> anyhow::Result<()> {
             }
         }
         TokenCommand::Revoke { name } => {
-            app.revoke_token(admin, name).await?;
+            app.revoke_token(&admin, name).await?;
             println!("token \"{name}\" revoked");
         }
     }

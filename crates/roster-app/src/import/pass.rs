@@ -7,11 +7,13 @@ use roster_domain::User;
 use roster_store::imports::ImportState;
 use roster_store::AnyConnection;
 use std::collections::HashMap;
+use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use super::check::{Action, Checker};
 use super::job::{io_error, Ended, Job, Phase, Source};
 use super::{mapping, ImportCounts, ImportFailure, Issue, Outcome, MAX_REPORTED_ISSUES};
+use crate::reach::Reach;
 use crate::transaction::LiveTx;
 use crate::{auth, App, AppError, AppResult, Context};
 
@@ -179,8 +181,8 @@ impl App {
     ) -> AppResult<Checked> {
         let header = reader.header().clone();
         let plan = mapping::plan(&header, &job.options.mapping, &ctx.fields, job.options.mode)?;
-        let scope = job.actor.scope(&ctx.tree);
-        let mut checker = Checker::new(&plan, &header, &ctx.tree, &scope, &job.options, self.now());
+        let reach = Reach::within(Arc::new(ctx.clone()), &job.actor);
+        let mut checker = Checker::new(&plan, &header, &ctx.tree, reach.scope(), &job.options, self.now());
         let mut checked = Checked::default();
         let mut batches = read_batches(reader);
         while let Some(batch) = batches.recv().await {

@@ -28,7 +28,9 @@ use roster_scim::schema::{Attribute, Mutability, Returned};
 use roster_scim::{AdditionalField, FieldKind, Limits, ResourceKind, ServiceProvider};
 use roster_store::AnyConnection;
 
+use crate::reach::Reach;
 use crate::{AppResult, Context};
+use std::sync::Arc;
 
 /// The most resources one list response holds (`count` is clamped to it).
 pub const MAX_RESULTS: usize = 1000;
@@ -59,8 +61,8 @@ const LANGUAGES: &[&str] = &[
 pub struct Directory {
     /// The published service provider.
     pub sp: ServiceProvider,
-    /// The field definitions and the org chart.
-    pub(crate) ctx: Context,
+    /// The field definitions and the org chart; provisioning reaches every user.
+    pub(crate) reach: Reach,
     /// Enterprise attribute name → the code of the field that holds it.
     pub enterprise: Vec<(&'static str, String)>,
 }
@@ -106,7 +108,7 @@ impl Directory {
                     }
                 }
             });
-        Self { sp, ctx, enterprise }
+        Self { sp, reach: Reach::everything(Arc::new(ctx)), enterprise }
     }
 
     /// The field holding an enterprise attribute, if one does.

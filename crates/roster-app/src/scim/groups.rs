@@ -13,10 +13,11 @@ use serde_json::{Map, Value};
 use super::directory::Directory;
 use super::users::{time, without_meta};
 use super::{members_read_only, not_found, version_of, ScimResource, ScimResult};
+use crate::groups::MAX_USERS_PER_REQUEST;
 use crate::groups::{add_users, remove_users};
 use crate::groups::{GroupPatch, NewGroup};
 use crate::transaction::{Cause, LiveTx};
-use crate::{Actor, App, AppError, AppResult, Scope};
+use crate::{Actor, App, AppError, AppResult};
 
 /// A stored group with its SCIM representation.
 #[derive(Debug, Clone)]
@@ -112,12 +113,14 @@ fn field_ci<'v>(value: &'v Value, key: &str) -> Option<&'v Value> {
 }
 
 /// The member ids a SCIM Group names, checked to be users.
-async fn member_ids(app: &App, conn: &mut AnyConnection, scim: &roster_scim::Group) -> ScimResult<Vec<i64>> {
+async fn member_ids(dir: &Directory, conn: &mut AnyConnection, scim: &roster_scim::Group) -> ScimResult<Vec<i64>> {
     let ids: Vec<String> = scim.member_ids().map(str::to_owned).collect();
-    if ids.is_empty() {
-        return Ok(Vec::new());
+    if ids.len() > MAX_USERS_PER_REQUEST {
+        return Err(ScimError::invalid_value(format!(
+            "members: at most {MAX_USERS_PER_REQUEST} members can be sent in one request"
+        )));
     }
-    app.users_by_ids(conn, &Scope::All, &ids).await.map_err(|e| match e {
+    dir.reach.users_named(conn, &ids).await.map_err(|e| match e {
         AppError::Invalid(d) => ScimError::invalid_value(format!("members: {}", d.message)),
         other => other.into(),
     })
@@ -132,7 +135,7 @@ impl App {
         body: &Value,
     ) -> ScimResult<ScimResource> {
         let scim = roster_scim::Group::from_json(body, &dir.sp)?;
-        let members = member_ids(self, tx.read(), &scim).await?;
+        let members = member_ids(dir, tx.read(), &scim).await?;
         let description = asserted_description(body)?.flatten();
         let input = NewGroup { name: scim.display_name.clone(), description, policy: None };
         let group = self.insert_group(tx, input).await?;
@@ -205,7 +208,7 @@ impl App {
     ) -> ScimResult<ScimResource> {
         let group = current.group;
         if asserts_members {
-            let wanted: BTreeSet<i64> = member_ids(self, tx.read(), scim).await?.into_iter().collect();
+            let wanted: BTreeSet<i64> = member_ids(dir, tx.read(), scim).await?.into_iter().collect();
             let have: BTreeSet<i64> = current.members.unwrap_or_default().into_iter().collect();
             if wanted != have {
                 if group.policy == GroupPolicy::Automatic {

@@ -304,7 +304,7 @@ impl App {
             ResourceKind::User => {
                 let current = users::load(tx.read(), &dir, key).await?.ok_or_else(|| not_found(kind, id))?;
                 roster_scim::etag::check_if_match(if_match, Some(&current.version))?;
-                self.remove_user(&mut tx, actor, &crate::Scope::All, key).await?;
+                self.remove_user(&mut tx, actor, &dir.reach, key).await?;
             }
             ResourceKind::Group => {
                 let current = groups::load(tx.read(), &dir, key, false).await?.ok_or_else(|| not_found(kind, id))?;

@@ -82,6 +82,7 @@ pub(super) fn to_scim(dir: &Directory, u: &User, external_id: Option<String>) ->
     });
     let display = [u.first_name.as_deref(), u.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
     let fields: BTreeMap<String, FieldValue> = dir
+        .reach
         .ctx
         .fields
         .iter()
@@ -254,7 +255,7 @@ impl App {
             password: None,
             fields: field_json(&a.fields).into_iter().filter(|(_, v)| !v.is_null()).collect(),
         };
-        let user = self.insert_user(tx, actor, &dir.ctx, input, None).await?;
+        let user = self.insert_user(tx, actor, &dir.reach, input, None).await?;
         dir_store::set_user_external_id(tx.read(), user.id, a.external_id.as_deref()).await.map_err(AppError::from)?;
         load(tx.read(), dir, user.id).await?.ok_or_else(|| not_found(ResourceKind::User, &user.id.to_string()))
     }
@@ -318,7 +319,7 @@ impl App {
             password: None,
             fields: Some(field_json(&a.fields)),
         };
-        self.change_user(tx, actor, &dir.ctx, id, patch, None).await?;
+        self.change_user(tx, actor, &dir.reach, id, patch, None).await?;
         dir_store::set_user_external_id(tx.read(), id, a.external_id.as_deref()).await.map_err(AppError::from)?;
         load(tx.read(), dir, id).await?.ok_or_else(|| not_found(ResourceKind::User, &id.to_string()))
     }

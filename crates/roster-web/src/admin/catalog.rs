@@ -95,7 +95,7 @@ pub(crate) async fn create_branch(State(app): State<App>, posted: Posted) -> Adm
         name: form.one("name").unwrap_or_default().to_owned(),
         parent: form.text("parent"),
     };
-    match app.create_branch(&admin.actor, input).await {
+    match app.create_branch(&admin.superadmin(Section::Branches)?, input).await {
         Ok(b) => Ok(admin.redirect_with("/admin/branches", &format!("Branch {} created.", b.code))),
         Err(e) => {
             let errors = FieldErrors::from_error(&e, &["code", "name", "parent"]);
@@ -113,7 +113,7 @@ pub(crate) async fn create_branch(State(app): State<App>, posted: Posted) -> Adm
 pub(crate) async fn save_branch(State(app): State<App>, Path(code): Path<String>, posted: Posted) -> AdminResult {
     let Posted { admin, form } = posted;
     if form.one("action") == Some("delete") {
-        return match app.delete_branch(&admin.actor, &code).await {
+        return match app.delete_branch(&admin.superadmin(Section::Branches)?, &code).await {
             Ok(()) => Ok(admin.redirect_with("/admin/branches", &format!("Branch {code} deleted."))),
             Err(e) => {
                 let errors = FieldErrors::from_error(&e, &[]);
@@ -122,7 +122,7 @@ pub(crate) async fn save_branch(State(app): State<App>, Path(code): Path<String>
         };
     }
     let patch = BranchPatch { name: form.text("name"), parent: Some(form.text("parent")) };
-    match app.update_branch(&admin.actor, &code, patch).await {
+    match app.update_branch(&admin.superadmin(Section::Branches)?, &code, patch).await {
         Ok(b) => Ok(admin.redirect_with("/admin/branches", &format!("Branch {} saved.", b.code))),
         Err(e) => {
             let errors = FieldErrors::from_error(&e, &["name", "parent"]);
@@ -195,7 +195,10 @@ pub(crate) async fn create_course(State(app): State<App>, posted: Posted) -> Adm
     let Posted { admin, form } = posted;
     let (code, name) =
         (form.one("code").unwrap_or_default().to_owned(), form.one("name").unwrap_or_default().to_owned());
-    match app.create_course(&admin.actor, NewCourse { code: code.clone(), name: name.clone() }).await {
+    match app
+        .create_course(&admin.superadmin(Section::Courses)?, NewCourse { code: code.clone(), name: name.clone() })
+        .await
+    {
         Ok(c) => Ok(admin.redirect_with(&format!("/admin/courses/{}", c.code), &format!("Course {} created.", c.code))),
         Err(e) => {
             let errors = FieldErrors::from_error(&e, &["code", "name"]);
@@ -287,7 +290,8 @@ async fn course_page(
 pub(crate) async fn save_course(State(app): State<App>, Path(code): Path<String>, posted: Posted) -> AdminResult {
     let Posted { admin, form } = posted;
     let name = form.one("name").unwrap_or_default().to_owned();
-    match app.update_course(&admin.actor, &code, CoursePatch { name: Some(name.clone()) }).await {
+    match app.update_course(&admin.superadmin(Section::Courses)?, &code, CoursePatch { name: Some(name.clone()) }).await
+    {
         Ok(c) => Ok(admin.redirect_with(&format!("/admin/courses/{}", c.code), "Course saved.")),
         Err(e) => {
             let errors = FieldErrors::from_error(&e, &["name"]);

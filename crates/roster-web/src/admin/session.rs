@@ -20,10 +20,10 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use roster_app::sessions::LoginOutcome;
-use roster_app::Actor;
+use roster_app::{Actor, Superadmin};
 use std::net::SocketAddr;
 
-use super::page::{self, bare_error};
+use super::page::{self, bare_error, OrPage};
 use super::AdminState;
 
 /// The session cookie.
@@ -112,6 +112,11 @@ pub(crate) struct Admin {
 }
 
 impl Admin {
+    /// The superadmin capability, or the 403 page of `section`.
+    pub fn superadmin(&self, section: page::Section) -> Result<Superadmin, page::AdminError> {
+        self.actor.superadmin().or_page(self, section)
+    }
+
     /// Whether the request carries this session's CSRF token in `X-CSRF-Token`.
     pub fn csrf_sent(&self, headers: &HeaderMap) -> bool {
         headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).is_some_and(|token| same_secret(token, &self.csrf))

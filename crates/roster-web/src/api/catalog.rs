@@ -9,7 +9,7 @@ use roster_app::views::{BranchView, CourseView, EnrollmentView, FieldView, List}
 use roster_app::{App, ListParams};
 
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{ApiJson, ApiQuery, Authenticated};
+use crate::extract::{ApiJson, ApiQuery, AsSuperadmin, Authenticated};
 
 /// Every additional field.
 #[utoipa::path(get, path = "/api/v1/fields", tag = "fields", responses((status = 200, body = Vec<FieldView>)))]
@@ -25,10 +25,10 @@ pub async fn list_fields(
     responses((status = 201, body = FieldView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create_field(
     State(app): State<App>,
-    Authenticated(actor): Authenticated,
+    AsSuperadmin(admin): AsSuperadmin,
     ApiJson(input): ApiJson<NewField>,
 ) -> ApiResult<(StatusCode, Json<FieldView>)> {
-    Ok((StatusCode::CREATED, Json(app.create_field(&actor, input).await?)))
+    Ok((StatusCode::CREATED, Json(app.create_field(&admin, input).await?)))
 }
 
 /// One additional field.
@@ -46,21 +46,21 @@ pub async fn get_field(
     responses((status = 200, body = FieldView), (status = 404, body = ErrorBody)))]
 pub async fn update_field(
     State(app): State<App>,
-    Authenticated(actor): Authenticated,
+    AsSuperadmin(admin): AsSuperadmin,
     Path(code): Path<String>,
     ApiJson(patch): ApiJson<FieldPatch>,
 ) -> ApiResult<Json<FieldView>> {
-    Ok(Json(app.update_field(&actor, &code, patch).await?))
+    Ok(Json(app.update_field(&admin, &code, patch).await?))
 }
 
 /// Delete a field and its values (superadmin).
 #[utoipa::path(delete, path = "/api/v1/fields/{code}", tag = "fields", responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn delete_field(
     State(app): State<App>,
-    Authenticated(actor): Authenticated,
+    AsSuperadmin(admin): AsSuperadmin,
     Path(code): Path<String>,
 ) -> ApiResult<StatusCode> {
-    app.delete_field(&actor, &code).await?;
+    app.delete_field(&admin, &code).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -78,10 +78,10 @@ pub async fn list_branches(
     responses((status = 201, body = BranchView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_branch(
     State(app): State<App>,
-    Authenticated(actor): Authenticated,
+    AsSuperadmin(admin): AsSuperadmin,
     ApiJson(input): ApiJson<NewBranch>,
 ) -> ApiResult<(StatusCode, Json<BranchView>)> {
-    Ok((StatusCode::CREATED, Json(app.create_branch(&actor, input).await?)))
+    Ok((StatusCode::CREATED, Json(app.create_branch(&admin, input).await?)))
 }
 
 /// One branch.
@@ -99,21 +99,21 @@ pub async fn get_branch(
     responses((status = 200, body = BranchView), (status = 422, body = ErrorBody)))]
 pub async fn update_branch(
     State(app): State<App>,
-    Authenticated(actor): Authenticated,
+    AsSuperadmin(admin): AsSuperadmin,
     Path(code): Path<String>,
     ApiJson(patch): ApiJson<BranchPatch>,
 ) -> ApiResult<Json<BranchView>> {
-    Ok(Json(app.update_branch(&actor, &code, patch).await?))
+    Ok(Json(app.update_branch(&admin, &code, patch).await?))
 }
 
 /// Delete a branch with no users and no sub-branches (superadmin).
 #[utoipa::path(delete, path = "/api/v1/branches/{code}", tag = "branches", responses((status = 204), (status = 409, body = ErrorBody)))]
 pub async fn delete_branch(
     State(app): State<App>,
-    Authenticated(actor): Authenticated,
+    AsSuperadmin(admin): AsSuperadmin,
     Path(code): Path<String>,
 ) -> ApiResult<StatusCode> {
-    app.delete_branch(&actor, &code).await?;
+    app.delete_branch(&admin, &code).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -132,10 +132,10 @@ pub async fn list_courses(
     responses((status = 201, body = CourseView), (status = 409, body = ErrorBody)))]
 pub async fn create_course(
     State(app): State<App>,
-    Authenticated(actor): Authenticated,
+    AsSuperadmin(admin): AsSuperadmin,
     ApiJson(input): ApiJson<NewCourse>,
 ) -> ApiResult<(StatusCode, Json<CourseView>)> {
-    Ok((StatusCode::CREATED, Json(app.create_course(&actor, input).await?)))
+    Ok((StatusCode::CREATED, Json(app.create_course(&admin, input).await?)))
 }
 
 /// One course.
@@ -152,21 +152,21 @@ pub async fn get_course(
 #[utoipa::path(patch, path = "/api/v1/courses/{code}", tag = "courses", request_body = CoursePatch, responses((status = 200, body = CourseView)))]
 pub async fn update_course(
     State(app): State<App>,
-    Authenticated(actor): Authenticated,
+    AsSuperadmin(admin): AsSuperadmin,
     Path(code): Path<String>,
     ApiJson(patch): ApiJson<CoursePatch>,
 ) -> ApiResult<Json<CourseView>> {
-    Ok(Json(app.update_course(&actor, &code, patch).await?))
+    Ok(Json(app.update_course(&admin, &code, patch).await?))
 }
 
 /// Delete a course and its enrollments (superadmin).
 #[utoipa::path(delete, path = "/api/v1/courses/{code}", tag = "courses", responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn delete_course(
     State(app): State<App>,
-    Authenticated(actor): Authenticated,
+    AsSuperadmin(admin): AsSuperadmin,
     Path(code): Path<String>,
 ) -> ApiResult<StatusCode> {
-    app.delete_course(&actor, &code).await?;
+    app.delete_course(&admin, &code).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -102,10 +102,10 @@ impl Server {
             ("US", "United States", Some("AMER")),
         ] {
             let input = NewBranch { code: code.into(), name: name.into(), parent: parent.map(Into::into) };
-            app.create_branch(&system, input).await.unwrap();
+            app.create_branch(&sa, input).await.unwrap();
         }
         for (code, name) in [("DRV-101", "Driver Safety Fundamentals"), ("SAFE-2", "Warehouse Safety")] {
-            app.create_course(&system, NewCourse { code: code.into(), name: name.into() }).await.unwrap();
+            app.create_course(&sa, NewCourse { code: code.into(), name: name.into() }).await.unwrap();
         }
         let department = NewField {
             code: "department".into(),
@@ -113,14 +113,14 @@ impl Server {
             field_type: "dropdown".into(),
             options: vec!["Sales".into(), "Logistics".into(), "Finance".into()],
         };
-        app.create_field(&system, department).await.unwrap();
+        app.create_field(&sa, department).await.unwrap();
         let staff = NewField {
             code: "staff_number".into(),
             name: "Staff Number".into(),
             field_type: "text".into(),
             options: vec![],
         };
-        app.create_field(&system, staff).await.unwrap();
+        app.create_field(&sa, staff).await.unwrap();
         let people = [
             ("alice.martin", "Alice", "Martin", "FR-PAR", "Logistics"),
             ("bruno.petit", "Bruno", "Petit", "FR-PAR", "Logistics"),
@@ -168,8 +168,8 @@ impl Server {
         let team = app.create_group(&system, team).await.unwrap();
         let members = ["karim.haddad", "lena.fischer", "david.moreau"].iter().map(|u| users[*u].clone()).collect();
         app.add_members(&system, &team.id, AddMembers { users: Some(members), ..AddMembers::default() }).await.unwrap();
-        app.create_admin(sa, ADMIN.0, ADMIN.1, Role::Superadmin, &[]).await.unwrap();
-        app.create_admin(sa, TRAINER.0, TRAINER.1, Role::TrainingAdmin, &["EMEA".to_owned()]).await.unwrap();
+        app.create_admin(&sa, ADMIN.0, ADMIN.1, Role::Superadmin, &[]).await.unwrap();
+        app.create_admin(&sa, TRAINER.0, TRAINER.1, Role::TrainingAdmin, &["EMEA".to_owned()]).await.unwrap();
         let base = serve(app.clone()).await;
         Some(Self { base, app, users, url, _dir: dir, postgres })
     }

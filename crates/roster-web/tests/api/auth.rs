@@ -14,9 +14,9 @@ async fn calls_without_a_valid_token_are_refused(s: TestServer) {
     assert_eq!(s.call_as("rst_forged", "GET", "/api/v1/users", None).await.status, 401);
     let system = roster_app::Actor::system("test");
     let admin = system.superadmin().unwrap();
-    let temp = s.app.create_token(admin, "temp", roster_app::Role::Superadmin, &[]).await.unwrap();
+    let temp = s.app.create_token(&admin, "temp", roster_app::Role::Superadmin, &[]).await.unwrap();
     assert_eq!(s.call_as(&temp, "GET", "/api/v1/users", None).await.status, 200);
-    s.app.revoke_token(admin, "temp").await.unwrap();
+    s.app.revoke_token(&admin, "temp").await.unwrap();
     assert_eq!(s.call_as(&temp, "GET", "/api/v1/users", None).await.status, 401, "a revoked token stops working");
 }
 

@@ -74,7 +74,7 @@ pub async fn spawn_server(url: &str, dir: Option<tempfile::TempDir>, token: Opti
     let token = match token {
         Some(t) => t,
         None => app
-            .create_token(system.superadmin().expect("superadmin"), "test-admin", Role::Superadmin, &[])
+            .create_token(&system.superadmin().expect("superadmin"), "test-admin", Role::Superadmin, &[])
             .await
             .expect("token"),
     };
@@ -151,7 +151,7 @@ impl TestServer {
         let system = Actor::system("test");
         let branches: Vec<String> = branches.iter().map(|b| (*b).to_owned()).collect();
         self.app
-            .create_token(system.superadmin().expect("superadmin"), name, Role::TrainingAdmin, &branches)
+            .create_token(&system.superadmin().expect("superadmin"), name, Role::TrainingAdmin, &branches)
             .await
             .expect("token")
     }
