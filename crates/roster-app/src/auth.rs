@@ -11,7 +11,8 @@ use std::collections::HashSet;
 use crate::{AppError, AppResult};
 
 /// What an administrator or token may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Everything.
     Superadmin,

@@ -15,6 +15,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod admins;
 pub mod auth;
 pub mod automatic;
 pub mod baseline;

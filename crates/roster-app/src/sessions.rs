@@ -109,6 +109,7 @@ impl App {
         let (id, csrf_token, expires_at) = (secret(), secret(), now + SESSION_TTL_MS);
         roster_store::sessions::insert(&mut tx, &token_hash(&id), admin.id, &csrf_token, now, expires_at).await?;
         roster_store::sessions::clear_failures(&mut tx, &key).await?;
+        roster_store::admins::touch_login(&mut tx, admin.id, now).await?;
         // Housekeeping rides along with logins: nothing else needs to run on a timer.
         roster_store::sessions::delete_expired(&mut tx, now).await?;
         roster_store::sessions::delete_stale_failures(&mut tx, now - THROTTLE_WINDOW_MS).await?;
@@ -151,6 +152,7 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::admins::NewAdmin;
     use crate::{ManualClock, Settings};
     use std::sync::Arc;
 
@@ -162,14 +164,21 @@ mod tests {
         let clock = ManualClock::new(1_000_000);
         let app = App::new(store, Arc::new(clock.clone()), Settings::default());
         let system = Actor::system("test");
-        app.create_admin(&system.superadmin().unwrap(), "alice", "correct horse", Role::Superadmin, &[]).await.unwrap();
+        let alice = NewAdmin {
+            username: "alice".into(),
+            password: "correct horse battery".into(),
+            role: "superadmin".into(),
+            branches: vec![],
+        };
+        app.create_admin(&system.superadmin().unwrap(), alice).await.unwrap();
         (app, clock, dir)
     }
 
     #[tokio::test]
     async fn a_session_lives_until_it_expires_or_logs_out() {
         let (app, clock, _dir) = app().await;
-        let LoginOutcome::LoggedIn { id, session } = app.log_in("Alice", "correct horse", "10.0.0.1").await.unwrap()
+        let LoginOutcome::LoggedIn { id, session } =
+            app.log_in("Alice", "correct horse battery", "10.0.0.1").await.unwrap()
         else {
             panic!("login refused")
         };
@@ -179,7 +188,8 @@ mod tests {
         assert!(app.session("not-a-session").await.unwrap().is_none());
         clock.advance(SESSION_TTL_MS);
         assert!(app.session(&id).await.unwrap().is_none(), "expired");
-        let LoginOutcome::LoggedIn { id, .. } = app.log_in("alice", "correct horse", "10.0.0.1").await.unwrap() else {
+        let LoginOutcome::LoggedIn { id, .. } = app.log_in("alice", "correct horse battery", "10.0.0.1").await.unwrap()
+        else {
             panic!("login refused")
         };
         app.log_out(&id).await.unwrap();
@@ -192,16 +202,16 @@ mod tests {
         for _ in 0..MAX_FAILED_LOGINS {
             assert!(matches!(app.log_in("alice", "wrong", "10.0.0.1").await.unwrap(), LoginOutcome::Refused));
         }
-        let throttled = app.log_in("alice", "correct horse", "10.0.0.1").await.unwrap();
+        let throttled = app.log_in("alice", "correct horse battery", "10.0.0.1").await.unwrap();
         assert!(matches!(throttled, LoginOutcome::Throttled { retry_after_secs } if retry_after_secs == 900));
         // Another address is not locked out.
         assert!(matches!(
-            app.log_in("alice", "correct horse", "10.0.0.2").await.unwrap(),
+            app.log_in("alice", "correct horse battery", "10.0.0.2").await.unwrap(),
             LoginOutcome::LoggedIn { .. }
         ));
         clock.advance(THROTTLE_WINDOW_MS);
         assert!(matches!(
-            app.log_in("alice", "correct horse", "10.0.0.1").await.unwrap(),
+            app.log_in("alice", "correct horse battery", "10.0.0.1").await.unwrap(),
             LoginOutcome::LoggedIn { .. }
         ));
     }

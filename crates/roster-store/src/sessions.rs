@@ -51,7 +51,8 @@ pub async fn insert(
 pub async fn live(conn: &mut AnyConnection, id_hash: &str, now: i64) -> Result<Option<SessionRecord>, StoreError> {
     let row = sqlx::query(
         "SELECT s.admin_id, a.username, a.role, a.branches, s.csrf_token, s.created_at, s.expires_at \
-         FROM sessions s JOIN admins a ON a.id = s.admin_id WHERE s.id_hash = $1 AND s.expires_at > $2",
+         FROM sessions s JOIN admins a ON a.id = s.admin_id \
+         WHERE s.id_hash = $1 AND s.expires_at > $2 AND a.suspended = 0",
     )
     .bind(id_hash)
     .bind(now)
@@ -120,4 +121,10 @@ pub async fn clear_failures(conn: &mut AnyConnection, key: &str) -> Result<(), S
 pub async fn delete_stale_failures(conn: &mut AnyConnection, before: i64) -> Result<u64, StoreError> {
     let done = sqlx::query("DELETE FROM login_failures WHERE window_start <= $1").bind(before).execute(conn).await?;
     Ok(done.rows_affected())
+}
+
+/// Ends every session of an admin (suspended, deleted, or given another role).
+pub async fn delete_of_admin(conn: &mut AnyConnection, admin_id: i64) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM sessions WHERE admin_id = $1").bind(admin_id).execute(conn).await?;
+    Ok(())
 }

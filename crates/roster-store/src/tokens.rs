@@ -72,9 +72,16 @@ pub async fn all(conn: &mut AnyConnection) -> Result<Vec<TokenRecord>, StoreErro
     rows.iter().map(from_row).collect()
 }
 
-/// Revokes a token by name; false when there was none.
-pub async fn delete(conn: &mut AnyConnection, name: &str) -> Result<bool, StoreError> {
-    let done = sqlx::query("DELETE FROM api_tokens WHERE name = $1").bind(name).execute(conn).await?;
+/// A token by id.
+pub async fn get(conn: &mut AnyConnection, id: i64) -> Result<Option<TokenRecord>, StoreError> {
+    let row =
+        sqlx::query(&format!("SELECT {COLUMNS} FROM api_tokens WHERE id = $1")).bind(id).fetch_optional(conn).await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Revokes a token by id; false when there was none.
+pub async fn delete(conn: &mut AnyConnection, id: i64) -> Result<bool, StoreError> {
+    let done = sqlx::query("DELETE FROM api_tokens WHERE id = $1").bind(id).execute(conn).await?;
     Ok(done.rows_affected() > 0)
 }
 

@@ -119,7 +119,7 @@ pub enum TokenCommand {
     },
     /// List tokens (names and roles, never the tokens).
     List,
-    /// Revoke a token by name.
+    /// Revoke a token by name; it stops working at once.
     Revoke {
         /// The token's name.
         name: String,
@@ -129,14 +129,50 @@ pub enum TokenCommand {
 /// `roster admin ...`
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
-    /// Create a superadmin login for the web UI (or reset its password).
+    /// Create a login for the web UI: a superadmin, or a training admin of some branches.
     Create {
         /// The login name.
         #[arg(long)]
         username: String,
+        /// superadmin or training_admin.
+        #[arg(long, default_value = "superadmin")]
+        role: String,
+        /// For a training admin: the branch codes it manages (and their sub-branches).
+        #[arg(long, value_delimiter = ',')]
+        branches: Vec<String>,
         /// Read the password from standard input instead of prompting.
         #[arg(long)]
         password_stdin: bool,
+    },
+    /// List the logins: name, role, branches, status, last login.
+    List,
+    /// Change a login: role, branches, password, suspended or active.
+    Set {
+        /// The login name.
+        username: String,
+        /// superadmin or training_admin.
+        #[arg(long)]
+        role: Option<String>,
+        /// The branch codes of a training admin.
+        #[arg(long, value_delimiter = ',')]
+        branches: Option<Vec<String>>,
+        /// Suspend the login (its sessions end) ...
+        #[arg(long, conflicts_with = "reactivate")]
+        suspend: bool,
+        /// ... or let it log in again.
+        #[arg(long)]
+        reactivate: bool,
+        /// Set a new password, read from standard input (its sessions end).
+        #[arg(long)]
+        password_stdin: bool,
+        /// Set a new password, prompted for.
+        #[arg(long, conflicts_with = "password_stdin")]
+        password: bool,
+    },
+    /// Delete a login (never the last superadmin that can log in).
+    Delete {
+        /// The login name.
+        username: String,
     },
 }
 

@@ -1,8 +1,10 @@
 //! `roster demo`: a filled database, served, with credentials printed.
 
 use indicatif::{ProgressBar, ProgressStyle};
+use roster_app::admins::{AdminPatch, NewAdmin};
 use roster_app::demo::DemoSpec;
-use roster_app::{Actor, App, Role};
+use roster_app::tokens::NewToken;
+use roster_app::{Actor, App};
 use std::io::IsTerminal;
 use std::time::Instant;
 
@@ -48,10 +50,28 @@ pub async fn run(app: App, users: usize, listen: Option<&str>) -> anyhow::Result
     let system = Actor::system("demo");
     let admin = system.superadmin()?;
     // Fresh credentials at every start: nothing secret is fixed in the code.
-    let _ = app.revoke_token(&admin, "demo").await;
-    let token = app.create_token(&admin, "demo", Role::Superadmin, &[]).await?;
+    if let Ok(id) = app.token_named(&admin, "demo").await {
+        app.revoke_token(&admin, &id).await?;
+    }
+    let demo = NewToken { name: "demo".into(), role: "superadmin".into(), branches: vec![] };
+    let token = app.create_token(&admin, demo).await?.token;
     let password = roster_app::auth::new_token()[4..20].to_owned();
-    app.create_admin(&admin, "admin", &password, Role::Superadmin, &[]).await?;
+    match app.admin_named(&admin, "admin").await {
+        Ok(existing) => {
+            let patch =
+                AdminPatch { password: Some(password.clone()), suspended: Some(false), ..AdminPatch::default() };
+            app.update_admin(&admin, &existing.id, patch).await?;
+        }
+        Err(_) => {
+            let input = NewAdmin {
+                username: "admin".into(),
+                password: password.clone(),
+                role: "superadmin".into(),
+                branches: vec![],
+            };
+            app.create_admin(&admin, input).await?;
+        }
+    }
     let host = listen.replace("0.0.0.0", "127.0.0.1");
     let banner = format!(
         "\nRoster demo is serving on http://{host}\n\n  admin UI:  http://{host}/admin   (user: admin, password: {password})\n  API:       http://{host}/api/v1   (Authorization: Bearer {token})\n  try:       curl -H 'Authorization: Bearer {token}' http://{host}/api/v1/users?limit=5\n\nPress Ctrl-C to stop."

@@ -9,7 +9,9 @@ mod users;
 
 use anyhow::Context as _;
 use clap::Parser;
-use roster_app::{Actor, App, Role, Settings, SystemClock};
+use roster_app::admins::{AdminPatch, NewAdmin};
+use roster_app::tokens::NewToken;
+use roster_app::{Actor, App, Settings, SystemClock};
 use roster_store::Store;
 use std::io::Read as _;
 use std::sync::Arc;
@@ -54,14 +56,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Groups(cmd) => groups::run(open(&cli).await?, cmd).await,
         Command::Users(cmd) => users::run(open(&cli).await?, cmd).await,
         Command::Token(cmd) => token(open(&cli).await?, cmd).await,
-        Command::Admin(AdminCommand::Create { username, password_stdin }) => {
-            let app = open(&cli).await?;
-            let password = read_password(*password_stdin)?;
-            let system = Actor::system("cli");
-            app.create_admin(&system.superadmin()?, username, &password, Role::Superadmin, &[]).await?;
-            println!("superadmin \"{username}\" can now log in to the web UI");
-            Ok(())
-        }
+        Command::Admin(cmd) => admin(open(&cli).await?, cmd).await,
         Command::Bench { users, groups, updates, import_users, seed, bench_database_url, json } => {
             let spec = bench::Spec {
                 users: *users,
@@ -178,33 +173,75 @@ fn read_password(from_stdin: bool) -> anyhow::Result<String> {
     Ok(password.trim_end_matches(['\r', '\n']).to_owned())
 }
 
+async fn admin(app: App, cmd: &AdminCommand) -> anyhow::Result<()> {
+    let system = Actor::system("cli");
+    let sa = system.superadmin()?;
+    match cmd {
+        AdminCommand::Create { username, role, branches, password_stdin } => {
+            let password = read_password(*password_stdin)?;
+            let input =
+                NewAdmin { username: username.clone(), password, role: role.clone(), branches: branches.clone() };
+            let created = app.create_admin(&sa, input).await?;
+            let scope = if created.branches.is_empty() {
+                String::new()
+            } else {
+                format!(" of {}", created.branches.join(", "))
+            };
+            println!("{} \"{}\"{scope} can now log in to the web UI", created.role.as_str(), created.username);
+        }
+        AdminCommand::List => {
+            for a in app.list_admins(&sa).await? {
+                let scope =
+                    if a.branches.is_empty() { String::new() } else { format!(" branches={}", a.branches.join(",")) };
+                let status = if a.suspended { "suspended" } else { "active" };
+                let login = a.last_login_at.as_deref().unwrap_or("never");
+                println!("{}\t{}{scope}\t{status}\tlast login {login}", a.username, a.role.as_str());
+            }
+        }
+        AdminCommand::Set { username, role, branches, suspend, reactivate, password_stdin, password } => {
+            let id = app.admin_named(&sa, username).await?.id;
+            let password = if *password_stdin || *password { Some(read_password(*password_stdin)?) } else { None };
+            let suspended = if *suspend {
+                Some(true)
+            } else if *reactivate {
+                Some(false)
+            } else {
+                None
+            };
+            let patch = AdminPatch { password, role: role.clone(), branches: branches.clone(), suspended };
+            let saved = app.update_admin(&sa, &id, patch).await?;
+            println!("\"{}\" saved", saved.username);
+        }
+        AdminCommand::Delete { username } => {
+            let id = app.admin_named(&sa, username).await?.id;
+            app.delete_admin(&sa, &id).await?;
+            println!("\"{username}\" deleted");
+        }
+    }
+    Ok(())
+}
+
 async fn token(app: App, cmd: &TokenCommand) -> anyhow::Result<()> {
     let system = Actor::system("cli");
     let admin = system.superadmin()?;
     match cmd {
         TokenCommand::Create { name, role, branches } => {
-            let role = Role::parse(role)?;
-            let branches: Vec<String> =
-                branches.iter().map(|b| b.trim().to_owned()).filter(|b| !b.is_empty()).collect();
-            let token = app.create_token(&admin, name, role, &branches).await?;
-            eprintln!("token \"{name}\" ({}) created; it is shown only once:", role.as_str());
-            println!("{token}");
+            let input = NewToken { name: name.clone(), role: role.clone(), branches: branches.clone() };
+            let created = app.create_token(&admin, input).await?;
+            eprintln!("token \"{name}\" ({}) created; it is shown only once:", created.info.role.as_str());
+            println!("{}", created.token);
         }
         TokenCommand::List => {
             for t in app.list_tokens(&admin).await? {
                 let scope =
                     if t.branches.is_empty() { String::new() } else { format!(" branches={}", t.branches.join(",")) };
-                println!(
-                    "{}\t{}{}\tcreated {}",
-                    t.name,
-                    t.role.as_str(),
-                    scope,
-                    roster_app::clock::rfc3339(t.created_at)
-                );
+                let used = t.last_used_at.as_deref().unwrap_or("never");
+                println!("{}\t{}{}\tcreated {}\tlast used {used}", t.name, t.role.as_str(), scope, t.created_at);
             }
         }
         TokenCommand::Revoke { name } => {
-            app.revoke_token(&admin, name).await?;
+            let id = app.token_named(&admin, name).await?;
+            app.revoke_token(&admin, &id).await?;
             println!("token \"{name}\" revoked");
         }
     }

@@ -1,5 +1,6 @@
 //! `/api/v1`: the REST API, and its OpenAPI document generated from the handlers.
 
+mod access;
 mod catalog;
 mod groups;
 pub(crate) mod imports;
@@ -32,6 +33,8 @@ pub const MAX_JSON_BODY: usize = 1024 * 1024;
         rules::get_rule, rules::set_rule, rules::get_includes, rules::set_includes, rules::get_excludes,
         rules::set_excludes, rules::preview, rules::explain,
         imports::start, imports::status, imports::report, imports::template,
+        access::list_admins, access::create_admin, access::get_admin, access::update_admin, access::delete_admin,
+        access::list_tokens, access::create_token, access::revoke_token,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = []))
@@ -101,6 +104,10 @@ pub fn router() -> Router<App> {
             "/courses/{code}/enrollments/{user_id}",
             axum::routing::put(catalog::set_enrollment).delete(catalog::delete_enrollment),
         )
+        .route("/admins", get(access::list_admins).post(access::create_admin))
+        .route("/admins/{id}", get(access::get_admin).patch(access::update_admin).delete(access::delete_admin))
+        .route("/tokens", get(access::list_tokens).post(access::create_token))
+        .route("/tokens/{id}", axum::routing::delete(access::revoke_token))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
 }

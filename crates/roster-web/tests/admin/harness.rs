@@ -4,11 +4,12 @@
 use fantoccini::elements::Element;
 use fantoccini::error::CmdError;
 use fantoccini::{Client, ClientBuilder, Locator};
+use roster_app::admins::NewAdmin;
 use roster_app::catalog::{NewBranch, NewCourse, NewField};
 use roster_app::enrollments::EnrollmentInput;
 use roster_app::groups::{AddMembers, NewGroup};
 use roster_app::users::NewUser;
-use roster_app::{Actor, App, ManualClock, Role, Settings};
+use roster_app::{Actor, App, ManualClock, Settings};
 use roster_store::Store;
 use roster_test_support::FreshPostgres;
 use serde_json::{json, Value};
@@ -168,8 +169,12 @@ impl Server {
         let team = app.create_group(&system, team).await.unwrap();
         let members = ["karim.haddad", "lena.fischer", "david.moreau"].iter().map(|u| users[*u].clone()).collect();
         app.add_members(&system, &team.id, AddMembers { users: Some(members), ..AddMembers::default() }).await.unwrap();
-        app.create_admin(&sa, ADMIN.0, ADMIN.1, Role::Superadmin, &[]).await.unwrap();
-        app.create_admin(&sa, TRAINER.0, TRAINER.1, Role::TrainingAdmin, &["EMEA".to_owned()]).await.unwrap();
+        for (who, role, branches) in
+            [(ADMIN, "superadmin", vec![]), (TRAINER, "training_admin", vec!["EMEA".to_owned()])]
+        {
+            let input = NewAdmin { username: who.0.into(), password: who.1.into(), role: role.into(), branches };
+            app.create_admin(&sa, input).await.unwrap();
+        }
         let base = serve(app.clone()).await;
         Some(Self { base, app, users, url, _dir: dir, postgres })
     }

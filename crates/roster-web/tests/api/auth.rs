@@ -12,11 +12,11 @@ async fn calls_without_a_valid_token_are_refused(s: TestServer) {
     let body: serde_json::Value = anonymous.json().await.unwrap();
     assert_eq!(body["error"]["code"], "unauthorized");
     assert_eq!(s.call_as("rst_forged", "GET", "/api/v1/users", None).await.status, 401);
-    let system = roster_app::Actor::system("test");
-    let admin = system.superadmin().unwrap();
-    let temp = s.app.create_token(&admin, "temp", roster_app::Role::Superadmin, &[]).await.unwrap();
+    let created = s.post_ok("/api/v1/tokens", json!({"name": "temp", "role": "superadmin"})).await;
+    let temp = created["token"].as_str().unwrap().to_owned();
     assert_eq!(s.call_as(&temp, "GET", "/api/v1/users", None).await.status, 200);
-    s.app.revoke_token(&admin, "temp").await.unwrap();
+    let revoked = s.call("DELETE", &format!("/api/v1/tokens/{}", created["id"].as_str().unwrap()), None).await;
+    assert_eq!(revoked.status, 204);
     assert_eq!(s.call_as(&temp, "GET", "/api/v1/users", None).await.status, 401, "a revoked token stops working");
 }
 

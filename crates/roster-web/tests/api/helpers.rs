@@ -2,7 +2,8 @@
 //! or a fresh PostgreSQL database (created on `ROSTER_TEST_POSTGRES_URL`'s server and
 //! dropped afterwards).
 
-use roster_app::{Actor, App, ManualClock, Role, Settings};
+use roster_app::tokens::NewToken;
+use roster_app::{Actor, App, ManualClock, Settings};
 use roster_store::Store;
 use roster_test_support::FreshPostgres;
 use serde_json::Value;
@@ -73,10 +74,15 @@ pub async fn spawn_server(url: &str, dir: Option<tempfile::TempDir>, token: Opti
     let system = Actor::system("test");
     let token = match token {
         Some(t) => t,
-        None => app
-            .create_token(&system.superadmin().expect("superadmin"), "test-admin", Role::Superadmin, &[])
+        None => {
+            app.create_token(
+                &system.superadmin().expect("superadmin"),
+                NewToken { name: "test-admin".into(), role: "superadmin".into(), branches: vec![] },
+            )
             .await
-            .expect("token"),
+            .expect("token")
+            .token
+        }
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
@@ -151,9 +157,13 @@ impl TestServer {
         let system = Actor::system("test");
         let branches: Vec<String> = branches.iter().map(|b| (*b).to_owned()).collect();
         self.app
-            .create_token(&system.superadmin().expect("superadmin"), name, Role::TrainingAdmin, &branches)
+            .create_token(
+                &system.superadmin().expect("superadmin"),
+                NewToken { name: name.into(), role: "training_admin".into(), branches },
+            )
             .await
             .expect("token")
+            .token
     }
 
     /// Posts JSON and asserts the status; returns the body.
