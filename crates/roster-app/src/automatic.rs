@@ -142,16 +142,30 @@ impl App {
         group.updated_at = tx.now;
         let cause = self.cause(actor, format!("rule edited by {}", actor.name));
         let evaluation = tx.save_definition(&group, &cause).await?;
-        self.finish_definition(tx, group.id, &evaluation).await
+        self.finish_definition(tx, actor, group.id, &evaluation).await
     }
 
-    /// Commits what a definition change did and shapes the answer.
-    async fn finish_definition(&self, mut tx: LiveTx, group: i64, evaluation: &Evaluation) -> AppResult<RuleOutcome> {
-        let (joined, left) = evaluation.get(group).map_or((0, 0), |g| (g.joined.len(), g.left.len()));
+    /// Commits what a definition change did and shapes the answer, counting only the
+    /// users the caller reaches.
+    async fn finish_definition(
+        &self,
+        mut tx: LiveTx,
+        actor: &Actor,
+        group: i64,
+        evaluation: &Evaluation,
+    ) -> AppResult<RuleOutcome> {
+        let population = Reach::of(tx.read(), actor).await?.population(tx.read()).await?;
+        let count = |users: &roaring::RoaringBitmap| match &population {
+            Some(reached) => users.intersection_len(reached),
+            None => users.len(),
+        };
+        let (joined, left) = evaluation.get(group).map_or((0, 0), |g| (count(&g.joined), count(&g.left)));
         let saved =
             roster_store::groups::get(tx.read(), group).await?.ok_or_else(|| AppError::NotFound("group".into()))?;
+        let rule = RuleView::of(stored_rule(&saved));
+        let group = self.seen_by(tx.read(), actor, saved).await?;
         tx.commit().await?;
-        Ok(RuleOutcome { rule: RuleView::of(stored_rule(&saved)), group: saved.into(), joined, left })
+        Ok(RuleOutcome { rule, group, joined, left })
     }
 
     /// The users on an automatic group's include or exclude list (those the caller may see).
@@ -195,11 +209,11 @@ impl App {
         };
         let cause = self.cause(actor, format!("{what} edited by {}", actor.name));
         let evaluation = tx.edit_list(group.id, kind, &wanted, &gone, &cause).await?;
-        self.finish_definition(tx, group.id, &evaluation).await
+        self.finish_definition(tx, actor, group.id, &evaluation).await
     }
 
     /// What a rule would do, saving nothing.
-    pub async fn preview_rule(&self, _actor: &Actor, input: PreviewInput) -> AppResult<PreviewView> {
+    pub async fn preview_rule(&self, actor: &Actor, input: PreviewInput) -> AppResult<PreviewView> {
         let mut tx = self.begin().await?;
         let group = match input.group.as_deref() {
             Some(id) => {
@@ -231,6 +245,12 @@ impl App {
         let preview = tx
             .engine(|e| e.preview(&candidate, group.as_ref().map(|g| g.id), today, SAMPLES))?
             .map_err(engine_error)?;
+        // A training admin learns nothing of the users outside its branches: not one
+        // count, not one sample.
+        let preview = match Reach::of(tx.read(), actor).await?.population(tx.read()).await? {
+            Some(reached) => preview.within(&reached, SAMPLES),
+            None => preview,
+        };
         let join_samples = self.user_refs(tx.read(), &preview.join_samples).await?;
         let leave_samples = self.user_refs(tx.read(), &preview.leave_samples).await?;
         Ok(PreviewView {

@@ -246,13 +246,16 @@ impl App {
     }
 
     /// The per-row report of an upload, as CSV.
-    pub async fn upload_report_csv(&self, _actor: &Actor, id: &str, upload: &str) -> AppResult<Vec<u8>> {
+    pub async fn upload_report_csv(&self, actor: &Actor, id: &str, upload: &str) -> AppResult<Vec<u8>> {
         let upload = crate::parse_id("upload", upload)?;
         let mut conn = self.store.read().await?;
         let group: Group = self.group(&mut conn, id).await?;
-        let stored = roster_store::groups::upload_result(&mut conn, group.id, upload)
-            .await?
-            .ok_or_else(|| AppError::NotFound("upload".into()))?;
+        // An upload's report names the users its file named: only whoever uploaded it,
+        // or a superadmin, may read it; to anyone else it does not exist.
+        let stored = match roster_store::groups::upload_result(&mut conn, group.id, upload).await? {
+            Some((by, result)) if by == actor.name() || actor.superadmin().is_ok() => result,
+            _ => return Err(AppError::NotFound("upload".into())),
+        };
         let stored: StoredOutcome = serde_json::from_str(&stored).map_err(internal)?;
         let mut out = String::from(roster_csv::UTF8_BOM);
         roster_csv::encode_row(&mut out, ["row", "user", "action", "outcome", "message"]);

@@ -138,7 +138,7 @@ impl App {
     /// A page of groups.
     pub async fn list_groups(
         &self,
-        _actor: &Actor,
+        actor: &Actor,
         filter: &GroupFilter,
         page: &ListParams,
     ) -> AppResult<List<GroupView>> {
@@ -156,7 +156,9 @@ impl App {
         }
         let mut conn = self.store.read().await?;
         let page = roster_store::groups::list(&mut conn, q, policy, after, limit).await?;
-        Ok(List::from_page(page, GroupView::from))
+        let mut list = List::from_page(page, GroupView::from);
+        Reach::of(&mut conn, actor).await?.count_members(&mut conn, &mut list.items).await?;
+        Ok(list)
     }
 
     /// A group by id or, failing that, by name (any case): for the command line.
@@ -174,17 +176,27 @@ impl App {
     }
 
     /// One group.
-    pub async fn get_group(&self, _actor: &Actor, id: &str) -> AppResult<GroupView> {
+    pub async fn get_group(&self, actor: &Actor, id: &str) -> AppResult<GroupView> {
         let mut conn = self.store.read().await?;
-        Ok(self.group(&mut conn, id).await?.into())
+        let group = self.group(&mut conn, id).await?;
+        self.seen_by(&mut conn, actor, group).await
+    }
+
+    /// A group as `actor` may see it: its member count is of the members it reaches.
+    pub(crate) async fn seen_by(&self, conn: &mut AnyConnection, actor: &Actor, group: Group) -> AppResult<GroupView> {
+        let mut views = [GroupView::from(group)];
+        Reach::of(conn, actor).await?.count_members(conn, &mut views).await?;
+        let [view] = views;
+        Ok(view)
     }
 
     /// Renames or re-describes a group.
     pub async fn update_group(&self, actor: &Actor, id: &str, patch: GroupPatch) -> AppResult<GroupView> {
         let mut tx = self.begin().await?;
         let group = self.change_group(&mut tx, actor, id, patch).await?;
+        let view = self.seen_by(tx.read(), actor, group).await?;
         tx.commit().await?;
-        Ok(group.into())
+        Ok(view)
     }
 
     /// Renames or re-describes a group inside the caller's transaction. Every way of
@@ -322,8 +334,9 @@ impl App {
         let cause = Cause { actor: actor.name.clone(), why, at: self.now() };
         let Applied { joined, .. } = add_users(&mut tx, &group, &candidates, source, &cause).await?;
         let group = self.group(tx.read(), id).await?;
+        let group = self.seen_by(tx.read(), actor, group).await?;
         tx.commit().await?;
-        Ok(AddOutcome { added: joined.len(), already_members: candidates.len() - joined.len(), group: group.into() })
+        Ok(AddOutcome { added: joined.len(), already_members: candidates.len() - joined.len(), group })
     }
 
     async fn copy_from_groups(
@@ -382,16 +395,20 @@ impl App {
         let cause = Cause { actor: actor.name.clone(), why: "removed individually".into(), at: self.now() };
         remove_users(&mut tx, &group, &[user_id], &cause).await?;
         let group = self.group(tx.read(), id).await?;
+        let view = self.seen_by(tx.read(), actor, group).await?;
         tx.commit().await?;
-        Ok(group.into())
+        Ok(view)
     }
 
-    /// A page of a group's membership history, newest first.
-    pub async fn group_events(&self, _actor: &Actor, id: &str, page: &ListParams) -> AppResult<List<EventView>> {
+    /// A page of a group's membership history, newest first: of the users the caller
+    /// may see.
+    pub async fn group_events(&self, actor: &Actor, id: &str, page: &ListParams) -> AppResult<List<EventView>> {
         let (before, limit) = page.resolve()?;
         let mut conn = self.store.read().await?;
         let group = self.group(&mut conn, id).await?;
-        let page = roster_store::events::page(&mut conn, Subject::Group(group.id), before, limit).await?;
+        let within = Reach::of(&mut conn, actor).await?.branch_filter();
+        let page =
+            roster_store::events::page(&mut conn, Subject::Group(group.id), within.as_deref(), before, limit).await?;
         Ok(List::from_page(page, EventView::from))
     }
 
@@ -401,7 +418,7 @@ impl App {
         let id = parse_id("user", user_id)?;
         let mut conn = self.store.read().await?;
         Reach::of(&mut conn, actor).await?.user(&mut conn, id).await?;
-        let page = roster_store::events::page(&mut conn, Subject::User(id), before, limit).await?;
+        let page = roster_store::events::page(&mut conn, Subject::User(id), None, before, limit).await?;
         Ok(List::from_page(page, EventView::from))
     }
 

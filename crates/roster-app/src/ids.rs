@@ -20,7 +20,28 @@ pub struct ListParams {
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// How many items, 1 to 1000 (default 100).
+    #[serde(default, deserialize_with = "page_limit")]
+    #[param(value_type = Option<u32>)]
     pub limit: Option<usize>,
+}
+
+/// A page size as a client wrote it: anything but a whole number from 1 to the maximum
+/// is refused with one message, never a parser's.
+fn page_limit<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Number(i64),
+        Text(String),
+    }
+    let refuse = || serde::de::Error::custom(format!("limit must be a whole number from 1 to {MAX_PAGE}"));
+    let n = match Option::<Raw>::deserialize(d)? {
+        None => return Ok(None),
+        Some(Raw::Number(n)) => n,
+        Some(Raw::Text(t)) if t.trim().is_empty() => return Ok(None),
+        Some(Raw::Text(t)) => t.trim().parse::<i64>().map_err(|_| refuse())?,
+    };
+    usize::try_from(n).ok().filter(|n| (1..=MAX_PAGE).contains(n)).map(Some).ok_or_else(refuse)
 }
 
 impl ListParams {

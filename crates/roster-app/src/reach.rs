@@ -5,11 +5,13 @@
 //! filter. Nothing else in the app reads an actor's branches, so a use case cannot
 //! forget the scope: without a `Reach` it has no way to name a user by id.
 
+use roaring::RoaringBitmap;
 use roster_domain::{Branch, User};
 use roster_store::AnyConnection;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::views::GroupView;
 use crate::{Actor, AppError, AppResult, Context, Scope};
 
 /// A caller's scope resolved against the current org chart, with that chart and the
@@ -100,6 +102,24 @@ impl Reach {
         ids.sort_unstable();
         ids.dedup();
         Ok(ids)
+    }
+
+    /// Every user the caller reaches, as a set; `None` when it reaches everyone.
+    pub(crate) async fn population(&self, conn: &mut AnyConnection) -> AppResult<Option<RoaringBitmap>> {
+        let Some(branches) = self.branch_filter() else { return Ok(None) };
+        let ids = roster_store::users::ids_in_branches(conn, &branches).await?;
+        Ok(Some(ids.into_iter().filter_map(|id| u32::try_from(id).ok()).collect()))
+    }
+
+    /// The member counts a caller may read: of the members it reaches.
+    pub(crate) async fn count_members(&self, conn: &mut AnyConnection, groups: &mut [GroupView]) -> AppResult<()> {
+        let Some(branches) = self.branch_filter() else { return Ok(()) };
+        let ids: Vec<i64> = groups.iter().filter_map(|g| g.id.parse().ok()).collect();
+        let counts = roster_store::memberships::counts_in_branches(conn, &ids, &branches).await?;
+        for g in groups {
+            g.member_count = g.id.parse().ok().and_then(|id| counts.get(&id).copied()).unwrap_or(0);
+        }
+        Ok(())
     }
 
     /// A branch by code, named in `field`: 422 when no branch has it, 403 when it lies

@@ -39,6 +39,27 @@ pub struct Preview {
     pub leave_samples: Vec<i64>,
 }
 
+impl Preview {
+    /// The same preview seen by a caller that reaches only `users`: members, joins and
+    /// leaves of anyone else are left out of the sets, the counts and the samples.
+    pub fn within(self, users: &RoaringBitmap, samples: usize) -> Self {
+        let members = self.members & users;
+        let joined = self.joined & users;
+        let left = self.left & users;
+        let sample = |set: &RoaringBitmap| set.iter().take(samples).map(i64::from).collect();
+        Self {
+            member_count: members.len(),
+            join_count: joined.len(),
+            leave_count: left.len(),
+            join_samples: sample(&joined),
+            leave_samples: sample(&left),
+            members,
+            joined,
+            left,
+        }
+    }
+}
+
 impl Engine {
     /// Evaluates a candidate definition on `today` against the population, for an
     /// existing group (against its current members) or a new one (against nobody),

@@ -122,23 +122,41 @@ pub enum Subject {
     User(i64),
 }
 
-/// A page of events, newest first; `before` is the cursor (an event id).
+/// A page of events, newest first; `before` is the cursor (an event id). With
+/// `branch_ids`, only events of users now in those branches.
 pub async fn page(
     conn: &mut AnyConnection,
     subject: Subject,
+    branch_ids: Option<&[i64]>,
     before: Option<i64>,
     limit: usize,
 ) -> Result<Page<MembershipEvent>, StoreError> {
+    if branch_ids.is_some_and(<[i64]>::is_empty) {
+        return Ok(Page { items: vec![], next: None });
+    }
     let (column, id) = match subject {
         Subject::Group(id) => ("group_id", id),
         Subject::User(id) => ("user_id", id),
     };
-    let sql = format!(
+    let mut p = Params::new(conn);
+    let mut sql = format!(
         "SELECT id, group_id, user_id, change, at, actor, cause FROM membership_events \
-         WHERE {column} = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
+         WHERE {column} = {} AND id < {}",
+        p.next(),
+        p.next()
     );
-    let rows =
-        sqlx::query(&sql).bind(id).bind(before.unwrap_or(i64::MAX)).bind((limit + 1) as i64).fetch_all(conn).await?;
+    if let Some(ids) = branch_ids {
+        sql.push_str(&format!(
+            " AND user_id IN (SELECT u.id FROM users u WHERE u.branch_id IN ({}))",
+            p.list(ids.len())
+        ));
+    }
+    sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", p.next()));
+    let mut q = sqlx::query(&sql).bind(id).bind(before.unwrap_or(i64::MAX));
+    for b in branch_ids.into_iter().flatten() {
+        q = q.bind(*b);
+    }
+    let rows = q.bind((limit + 1) as i64).fetch_all(conn).await?;
     let items = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
     Ok(Page::from_rows(items, limit, |e| e.id))
 }

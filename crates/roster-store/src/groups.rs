@@ -258,12 +258,17 @@ pub async fn set_upload_result(tx: &mut WriteTx, id: i64, result: &str) -> Resul
 }
 
 /// The stored outcome of an upload to a group.
-pub async fn upload_result(conn: &mut AnyConnection, group_id: i64, id: i64) -> Result<Option<String>, StoreError> {
-    Ok(sqlx::query_scalar("SELECT result FROM csv_uploads WHERE id = $1 AND group_id = $2")
+pub async fn upload_result(
+    conn: &mut AnyConnection,
+    group_id: i64,
+    id: i64,
+) -> Result<Option<(String, String)>, StoreError> {
+    let row = sqlx::query("SELECT actor, result FROM csv_uploads WHERE id = $1 AND group_id = $2")
         .bind(id)
         .bind(group_id)
         .fetch_optional(conn)
-        .await?)
+        .await?;
+    row.map(|row| Ok((col(&row, "actor")?, col(&row, "result")?))).transpose()
 }
 
 /// The groups on one of whose lists a user is.

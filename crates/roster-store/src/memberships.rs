@@ -357,3 +357,28 @@ pub async fn page(conn: &mut AnyConnection, group_id: i64, query: &MemberQuery) 
         .collect::<Result<Vec<_>, StoreError>>()?;
     Ok(Page::from_rows(members, query.limit, |m| m.user.id))
 }
+
+/// How many members of each of `groups` are users of `branch_ids` (groups with none are
+/// absent).
+pub async fn counts_in_branches(
+    conn: &mut AnyConnection,
+    groups: &[i64],
+    branch_ids: &[i64],
+) -> Result<std::collections::HashMap<i64, i64>, StoreError> {
+    if groups.is_empty() || branch_ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let mut p = Params::new(conn);
+    let sql = format!(
+        "SELECT m.group_id, COUNT(*) AS n FROM memberships m JOIN users u ON u.id = m.user_id \
+         WHERE m.group_id IN ({}) AND u.branch_id IN ({}) GROUP BY m.group_id",
+        p.list(groups.len()),
+        p.list(branch_ids.len())
+    );
+    let mut q = sqlx::query(&sql);
+    for id in groups.iter().chain(branch_ids) {
+        q = q.bind(*id);
+    }
+    let rows = q.fetch_all(conn).await?;
+    rows.iter().map(|row| Ok((col(row, "group_id")?, col(row, "n")?))).collect()
+}

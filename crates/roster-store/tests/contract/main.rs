@@ -177,7 +177,7 @@ async fn script(store: Store) {
     for g in [g1, g2] {
         let expected: Vec<i64> = pairs.iter().filter(|p| p.1 == g && !gone.contains(p)).map(|p| p.0).collect();
         assert_eq!(roster_store::memberships::member_ids(&mut conn, g).await.unwrap(), expected);
-        let events = roster_store::events::page(&mut conn, Subject::Group(g), None, 5000).await.unwrap();
+        let events = roster_store::events::page(&mut conn, Subject::Group(g), None, None, 5000).await.unwrap();
         let moved = |change| {
             let mut users: Vec<i64> = events.items.iter().filter(|e| e.change == change).map(|e| e.user_id).collect();
             users.sort_unstable();

@@ -187,7 +187,77 @@ async fn the_bearer_scheme_is_matched_in_any_case_and_json_ends_where_it_ends(s:
     assert_eq!(s.call("GET", "/api/v1/users?username=j", None).await.body["items"], json!([]), "nothing created");
 }
 
+async fn a_training_admin_learns_nothing_of_users_outside_its_branches(s: TestServer) {
+    seed(&s).await;
+    let inside = create_user(&s, "in.paris", Some("PAR")).await;
+    let outside = create_user(&s, "ceo.smith", Some("US")).await;
+    s.call("PATCH", &format!("/api/v1/users/{outside}"), Some(json!({"fields": {"department": "Sales"}}))).await;
+    let ta = s.training_admin("fr-admin", &["FR"]).await;
+
+    // Previews count and sample only its users, whatever the rule asks.
+    let preview = |text: &str| json!({"text": text});
+    let r = s.call_as(&ta, "POST", "/api/v1/rules/preview", Some(preview(r#"username matches ".""#))).await;
+    assert_eq!((r.status, r.body["member_count"].as_u64()), (200, Some(1)), "{}", r.body);
+    assert!(!r.body.to_string().contains("ceo.smith"), "{}", r.body);
+    let probe = preview(r#"username = "ceo.smith" and field("department") = "Sales""#);
+    let r = s.call_as(&ta, "POST", "/api/v1/rules/preview", Some(probe.clone())).await;
+    assert_eq!(r.body["member_count"], 0, "an outside user's field cannot be probed: {}", r.body);
+    assert_eq!(
+        s.call("POST", "/api/v1/rules/preview", Some(probe)).await.body["member_count"],
+        1,
+        "the superadmin sees it"
+    );
+
+    // A group with both: counts, events and rule outcomes are of its users only.
+    let g = s.post_ok("/api/v1/groups", json!({"name": "Everyone"})).await["id"].as_str().unwrap().to_owned();
+    s.post_ok(&format!("/api/v1/groups/{g}/members"), json!({"users": [inside, outside]})).await;
+    assert_eq!(s.call("GET", &format!("/api/v1/groups/{g}"), None).await.body["member_count"], 2);
+    assert_eq!(s.call_as(&ta, "GET", &format!("/api/v1/groups/{g}"), None).await.body["member_count"], 1);
+    let listed = s.call_as(&ta, "GET", "/api/v1/groups", None).await.body;
+    let row = listed["items"].as_array().unwrap().iter().find(|x| x["id"] == g.as_str()).unwrap().clone();
+    assert_eq!(row["member_count"], 1, "{row}");
+    let events = s.call_as(&ta, "GET", &format!("/api/v1/groups/{g}/events"), None).await.body;
+    let users: Vec<&str> =
+        events["items"].as_array().unwrap().iter().map(|e| e["user_id"].as_str().unwrap_or("")).collect();
+    assert!(!users.is_empty() && users.iter().all(|u| *u == inside), "{events}");
+    assert!(!events.to_string().contains(&format!("\"{outside}\"")), "{events}");
+    let all_events = s.call("GET", &format!("/api/v1/groups/{g}/events"), None).await.body;
+    assert_eq!(all_events["items"].as_array().unwrap().len(), 2, "the superadmin sees both: {all_events}");
+
+    let auto = s.post_ok("/api/v1/groups", json!({"name": "Sales", "policy": "automatic"})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = s
+        .call_as(&ta, "PUT", &format!("/api/v1/groups/{auto}/rule"), Some(json!({"text": r#"username matches ".""#})))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!((r.body["joined"].as_u64(), r.body["group"]["member_count"].as_u64()), (Some(1), Some(1)), "{}", r.body);
+
+    // Another admin's CSV report does not exist for it.
+    let up = s
+        .send_raw(
+            "POST",
+            &format!("/api/v1/groups/{g}/members/csv?dry_run=true"),
+            "text/csv",
+            b"username\nceo.smith\n".to_vec(),
+        )
+        .await;
+    let upload = up.body["upload"].as_str().unwrap().to_owned();
+    let report = format!("/api/v1/groups/{g}/uploads/{upload}/report.csv");
+    assert_eq!(s.call_as(&ta, "GET", &report, None).await.status, 404);
+    assert_eq!(s.call("GET", &report, None).await.status, 200);
+
+    // A bad page size says what is wanted.
+    for limit in ["-5", "0", "abc", "100000"] {
+        let r = s.call_as(&ta, "GET", &format!("/api/v1/users?limit={limit}"), None).await;
+        assert_eq!((r.status, r.field()), (400, "limit"), "{limit}: {}", r.body);
+        assert!(r.message().contains("whole number from 1 to 1000"), "{limit}: {}", r.body);
+    }
+}
+
 crate::on_both_databases!(
+    a_training_admin_learns_nothing_of_users_outside_its_branches,
     a_superadmin_manages_admins_and_the_training_admin_acts_within_its_branches,
     bad_admins_are_refused_naming_the_field_and_nothing_is_stored,
     the_last_superadmin_that_can_log_in_stays,
