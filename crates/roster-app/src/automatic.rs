@@ -134,6 +134,7 @@ impl App {
         let mut tx = self.begin().await?;
         let mut group = self.group(tx.read(), id).await?;
         automatic_only(&group)?;
+        Reach::of(tx.read(), actor).await?.manage(&group)?;
         let rule = compile(&input, &catalog(tx.read()).await?)?;
         let groups = roster_store::groups::all(tx.read()).await?;
         check_cycles(&groups, &group, &rule)?;
@@ -195,7 +196,9 @@ impl App {
         let mut tx = self.begin().await?;
         let group = self.group(tx.read(), id).await?;
         automatic_only(&group)?;
-        let reach = Reach::of(tx.read(), actor).await?;
+        let caller = Reach::of(tx.read(), actor).await?;
+        caller.manage(&group)?;
+        let reach = caller.for_group(&group);
         if input.users.len() > 100_000 {
             return Err(AppError::bad_request("users", "a list holds at most 100,000 users"));
         }
@@ -235,8 +238,13 @@ impl App {
             ),
             None => (vec![], vec![]),
         };
+        // The group's scope is one more branch condition of its rule.
+        let scoped = match group.as_ref().and_then(|g| g.scope.as_deref()) {
+            Some(codes) => rule.clone().within_branches(codes),
+            None => rule.clone(),
+        };
         let candidate = AutomaticGroup {
-            rule: rule.clone(),
+            rule: scoped,
             include,
             exclude,
             allow_suspended: input.allow_suspended.or(group.as_ref().map(|g| g.allow_suspended)).unwrap_or(false),

@@ -268,6 +268,21 @@ impl App {
             r.referenced_branches().iter().any(|b| b.eq_ignore_ascii_case(&branch_code))
         })
         .await?;
+        let scoped: Vec<String> = roster_store::groups::all(tx.read())
+            .await?
+            .into_iter()
+            .filter(|g| g.scope.iter().flatten().any(|c| c.eq_ignore_ascii_case(&branch_code)))
+            .map(|g| format!("\"{}\"", g.name))
+            .collect();
+        if !scoped.is_empty() {
+            return Err(AppError::conflict(
+                "code",
+                format!(
+                    "branch \"{branch_code}\" is the scope of groups {}; change their branches first",
+                    scoped.join(", ")
+                ),
+            ));
+        }
         if !tree.children(branch.id).is_empty() {
             return Err(AppError::conflict(
                 "code",

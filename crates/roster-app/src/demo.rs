@@ -357,6 +357,7 @@ impl App {
                         name: name.clone(),
                         description: Some(description.clone()),
                         policy: Some("automatic".into()),
+                        scope: None,
                     },
                 )
                 .await?;
@@ -370,6 +371,7 @@ impl App {
                     name: "Fleet Safety Committee".into(),
                     description: Some("Chosen by hand: the drivers of the Paris site".into()),
                     policy: None,
+                    scope: None,
                 },
             )
             .await?;

@@ -192,8 +192,9 @@ impl App {
         let parsed = parse(bytes)?;
         let mut tx = self.begin().await?;
         let group = self.group(tx.read(), id).await?;
-        let reach = Reach::of(tx.read(), actor).await?;
-        let users = resolve(tx.read(), &parsed, &reach).await?;
+        let caller = Reach::of(tx.read(), actor).await?;
+        caller.manage(&group)?;
+        let users = resolve(tx.read(), &parsed, &caller.for_group(&group)).await?;
         let members: Vec<i64> = users.values().flat_map(|f| f.iter().map(|u| u.id)).collect();
         let mut current = roster_store::memberships::which_are_members(tx.read(), group.id, &members).await?;
         current.sort_unstable();

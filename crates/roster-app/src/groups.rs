@@ -31,6 +31,10 @@ pub struct NewGroup {
     /// `manual` (default) or `automatic`.
     #[serde(default)]
     pub policy: Option<String>,
+    /// The branch codes whose users it may hold (each with its sub-branches). Absent:
+    /// platform-wide for a superadmin, the caller's own branches for a training admin.
+    #[serde(default)]
+    pub scope: Option<Vec<String>>,
 }
 
 /// A change to a group's name or description.
@@ -45,6 +49,11 @@ pub struct GroupPatch {
     pub description: Option<Option<String>>,
     /// An automatic group: whether suspended users who match the rule are members.
     pub allow_suspended: Option<bool>,
+    /// New branch codes whose users it may hold; `null` makes it platform-wide
+    /// (superadmin only). An automatic group's members follow at once.
+    #[serde(default, deserialize_with = "crate::ids::present")]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub scope: Option<Option<Vec<String>>>,
 }
 
 /// Filters of the groups list.
@@ -99,17 +108,19 @@ impl App {
     }
 
     /// Creates a group.
-    pub async fn create_group(&self, _actor: &Actor, input: NewGroup) -> AppResult<GroupView> {
+    pub async fn create_group(&self, actor: &Actor, input: NewGroup) -> AppResult<GroupView> {
         let mut tx = self.begin().await?;
-        let group = self.insert_group(&mut tx, input).await?;
+        let reach = Reach::within(tx.context().await?, actor);
+        let group = self.insert_group(&mut tx, &reach, input).await?;
         tx.commit().await?;
         Ok(group.into())
     }
 
     /// Creates a group inside the caller's transaction. Every way of creating a group
     /// goes through here.
-    pub(crate) async fn insert_group(&self, tx: &mut LiveTx, input: NewGroup) -> AppResult<Group> {
+    pub(crate) async fn insert_group(&self, tx: &mut LiveTx, reach: &Reach, input: NewGroup) -> AppResult<Group> {
         let name = Name::parse("name", &input.name)?;
+        let scope = reach.group_scope("scope", input.scope.as_deref())?;
         let description = optional_text("description", input.description.as_deref(), 2000)?;
         let policy = match input.policy.as_deref() {
             None => GroupPolicy::Manual,
@@ -127,6 +138,7 @@ impl App {
             member_count: 0,
             created_at: now,
             updated_at: now,
+            scope,
         };
         if roster_store::groups::by_name(tx.read(), &group.name).await?.is_some() {
             return Err(AppError::conflict("name", format!("a group named \"{}\" exists", group.name)));
@@ -193,7 +205,9 @@ impl App {
     /// Renames or re-describes a group.
     pub async fn update_group(&self, actor: &Actor, id: &str, patch: GroupPatch) -> AppResult<GroupView> {
         let mut tx = self.begin().await?;
-        let group = self.change_group(&mut tx, actor, id, patch).await?;
+        let changed = self.change_group(&mut tx, actor, id, patch).await?;
+        // Read back: a switch or a new scope moved members, and the count with them.
+        let group = self.group(tx.read(), &changed.id.to_string()).await?;
         let view = self.seen_by(tx.read(), actor, group).await?;
         tx.commit().await?;
         Ok(view)
@@ -209,6 +223,8 @@ impl App {
         patch: GroupPatch,
     ) -> AppResult<Group> {
         let mut group = self.group(tx.read(), id).await?;
+        let reach = Reach::within(tx.context().await?, actor);
+        reach.manage(&group)?;
         if let Some(n) = &patch.name {
             let name = Name::parse("name", n)?.into_string();
             if let Some(other) = roster_store::groups::by_name(tx.read(), &name).await? {
@@ -221,6 +237,19 @@ impl App {
         if let Some(d) = &patch.description {
             group.description = optional_text("description", d.as_deref(), 2000)?;
         }
+        let rescoped = match &patch.scope {
+            None => false,
+            Some(None) if reach.is_everything() => group.scope.take().is_some(),
+            Some(None) => {
+                return Err(AppError::Forbidden("only a superadmin may make a group platform-wide".into()));
+            }
+            Some(Some(codes)) => {
+                let scope = reach.group_scope("scope", Some(codes))?;
+                let changed = scope != group.scope;
+                group.scope = scope;
+                changed
+            }
+        };
         let switched = match patch.allow_suspended {
             Some(allow) if allow != group.allow_suspended => {
                 crate::automatic::automatic_only(&group)?;
@@ -234,9 +263,15 @@ impl App {
             None => false,
         };
         group.updated_at = self.now();
-        if switched {
-            let why =
-                if group.allow_suspended { "suspended users allowed" } else { "suspended users no longer allowed" };
+        let automatic = group.policy == GroupPolicy::Automatic;
+        if switched || (rescoped && automatic) {
+            let why = if rescoped {
+                "branches changed"
+            } else if group.allow_suspended {
+                "suspended users allowed"
+            } else {
+                "suspended users no longer allowed"
+            };
             tx.save_definition(&group, &self.cause(actor, format!("{why} by {}", actor.name))).await?;
         } else {
             tx.save_group(&group).await?;
@@ -257,8 +292,10 @@ impl App {
     }
 
     /// Deletes a group, unless another group's rule refers to it.
-    pub async fn delete_group(&self, _actor: &Actor, id: &str) -> AppResult<()> {
+    pub async fn delete_group(&self, actor: &Actor, id: &str) -> AppResult<()> {
         let mut tx = self.begin().await?;
+        let group = self.group(tx.read(), id).await?;
+        Reach::within(tx.context().await?, actor).manage(&group)?;
         self.remove_group(&mut tx, id).await?;
         tx.commit().await?;
         Ok(())
@@ -319,7 +356,10 @@ impl App {
         }
         let mut tx = self.begin().await?;
         let group = self.group(tx.read(), id).await?;
-        let reach = Reach::of(tx.read(), actor).await?;
+        let caller = Reach::of(tx.read(), actor).await?;
+        caller.manage(&group)?;
+        // Only users the group's scope holds can join it, whoever adds them.
+        let reach = caller.for_group(&group);
         let (candidates, source, why) = if let Some(users) = &input.users {
             if users.is_empty() || users.len() > MAX_USERS_PER_REQUEST {
                 return Err(AppError::bad_request("users", format!("give 1 to {MAX_USERS_PER_REQUEST} user ids")));
@@ -329,7 +369,7 @@ impl App {
             self.copy_from_groups(tx.read(), &reach, &group, groups).await?
         } else {
             let code = input.from_branch.as_deref().unwrap_or_default();
-            self.copy_from_branch(tx.read(), &reach, code, input.include_descendants.unwrap_or(true)).await?
+            self.copy_from_branch(tx.read(), &caller, &reach, code, input.include_descendants.unwrap_or(true)).await?
         };
         let cause = Cause { actor: actor.name.clone(), why, at: self.now() };
         let Applied { joined, .. } = add_users(&mut tx, &group, &candidates, source, &cause).await?;
@@ -368,14 +408,16 @@ impl App {
     async fn copy_from_branch(
         &self,
         conn: &mut AnyConnection,
+        caller: &Reach,
         reach: &Reach,
         code: &str,
         descendants: bool,
     ) -> AppResult<(Vec<i64>, MembershipSource, String)> {
-        let branch = reach.branch("from_branch", code)?;
+        let branch = caller.branch("from_branch", code)?;
         let branches: Vec<i64> =
-            if descendants { reach.ctx.tree.subtree(branch.id).into_iter().collect() } else { vec![branch.id] };
+            if descendants { caller.ctx.tree.subtree(branch.id).into_iter().collect() } else { vec![branch.id] };
         let users = roster_store::users::ids_in_branches(conn, &branches).await?;
+        let users = reach.keep(conn, users).await?;
         let why =
             format!("copied from branch \"{}\"{}", branch.code, if descendants { " and its sub-branches" } else { "" });
         Ok((users, MembershipSource::Copy, why))
@@ -386,7 +428,9 @@ impl App {
         let user_id = parse_id("user", user_id)?;
         let mut tx = self.begin().await?;
         let group = self.group(tx.read(), id).await?;
-        Reach::of(tx.read(), actor).await?.user(tx.read(), user_id).await?;
+        let reach = Reach::of(tx.read(), actor).await?;
+        reach.user(tx.read(), user_id).await?;
+        reach.manage(&group)?;
         let is_member =
             !roster_store::memberships::which_are_members(tx.read(), group.id, &[user_id]).await?.is_empty();
         if !is_member && group.policy == GroupPolicy::Manual {

@@ -207,9 +207,11 @@ pub(crate) async fn load_group(conn: &mut AnyConnection, id: i64) -> AppResult<O
     let members = roster_store::memberships::member_ids(conn, id).await?;
     let automatic = match (group.policy, stored_rule(&group)) {
         (GroupPolicy::Automatic, rule) => Some(AutomaticGroup {
-            rule: match rule {
-                Some(rule) => rule,
-                None => nobody()?,
+            // A scoped group's members are its rule's matches within its branches.
+            rule: match (rule, &group.scope) {
+                (Some(rule), Some(codes)) => rule.within_branches(codes),
+                (Some(rule), None) => rule,
+                (None, _) => nobody()?,
             },
             include: roster_store::groups::list_users(conn, id, ListKind::Include).await?,
             exclude: roster_store::groups::list_users(conn, id, ListKind::Exclude).await?,

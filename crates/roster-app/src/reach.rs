@@ -6,9 +6,9 @@
 //! forget the scope: without a `Reach` it has no way to name a user by id.
 
 use roaring::RoaringBitmap;
-use roster_domain::{Branch, User};
+use roster_domain::{Branch, Group, User};
 use roster_store::AnyConnection;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::views::GroupView;
@@ -20,6 +20,10 @@ use crate::{Actor, AppError, AppResult, Context, Scope};
 pub(crate) struct Reach {
     pub ctx: Arc<Context>,
     scope: Scope,
+    /// The branch codes it was given (a training admin's), canonical; empty for everything.
+    codes: Vec<String>,
+    /// Whether this reach was narrowed to a group's branches (its refusals say so).
+    narrowed: bool,
 }
 
 impl Reach {
@@ -31,12 +35,77 @@ impl Reach {
     /// Resolves `actor`'s scope in an org chart already read.
     pub(crate) fn within(ctx: Arc<Context>, actor: &Actor) -> Self {
         let scope = actor.scope(&ctx.tree);
-        Self { ctx, scope }
+        let codes = match scope {
+            Scope::All => Vec::new(),
+            Scope::Branches(_) => {
+                actor.branch_codes.iter().filter_map(|c| ctx.tree.by_code(c)).map(|b| b.code.clone()).collect()
+            }
+        };
+        Self { ctx, scope, codes, narrowed: false }
     }
 
     /// Everything, for the system's own work (SCIM provisioning, maintenance).
     pub(crate) fn everything(ctx: Arc<Context>) -> Self {
-        Self { ctx, scope: Scope::All }
+        Self { ctx, scope: Scope::All, codes: Vec::new(), narrowed: false }
+    }
+
+    /// The branch ids a group's scope covers (each code with its sub-branches); `None`
+    /// for a platform-wide group.
+    fn group_branches(&self, group: &Group) -> Option<HashSet<i64>> {
+        let codes = group.scope.as_ref()?;
+        Some(codes.iter().filter_map(|c| self.ctx.tree.by_code(c)).flat_map(|b| self.ctx.tree.subtree(b.id)).collect())
+    }
+
+    /// Whether the caller manages `group`: a superadmin every group; a training admin
+    /// the groups whose scope lies within its branches. Others are read-only to it (403).
+    pub(crate) fn manage(&self, group: &Group) -> AppResult<()> {
+        if self.is_everything() {
+            return Ok(());
+        }
+        match self.group_branches(group) {
+            None => Err(AppError::Forbidden(format!(
+                "\"{}\" is a platform-wide group: only a superadmin may change it",
+                group.name
+            ))),
+            Some(ids) if ids.iter().all(|b| self.reaches(Some(*b))) => Ok(()),
+            Some(_) => Err(AppError::Forbidden(format!(
+                "\"{}\" reaches branches outside yours: only a superadmin may change it",
+                group.name
+            ))),
+        }
+    }
+
+    /// This reach narrowed to the users `group` may hold: who may be added to it.
+    pub(crate) fn for_group(&self, group: &Group) -> Reach {
+        let Some(ids) = self.group_branches(group) else { return self.clone() };
+        let scope = match &self.scope {
+            Scope::All => Scope::Branches(ids),
+            Scope::Branches(mine) => Scope::Branches(mine.intersection(&ids).copied().collect()),
+        };
+        Reach { ctx: self.ctx.clone(), scope, codes: self.codes.clone(), narrowed: true }
+    }
+
+    /// The scope a group gets, as `field` asked for it: a superadmin's group is
+    /// platform-wide unless it names branches; a training admin's is its branches, or a
+    /// part of them it names. Codes are checked (422) and must be the caller's (403).
+    pub(crate) fn group_scope(&self, field: &str, asked: Option<&[String]>) -> AppResult<Option<Vec<String>>> {
+        let Some(asked) = asked else {
+            return Ok((!self.is_everything()).then(|| self.codes.clone()));
+        };
+        if asked.is_empty() {
+            return Err(AppError::invalid(
+                field,
+                "name one or more branches; a superadmin leaves it out (null) for a platform-wide group",
+            ));
+        }
+        let mut codes: Vec<String> = Vec::with_capacity(asked.len());
+        for code in asked.iter().map(|c| c.trim()) {
+            let branch = self.branch(field, code)?;
+            if !codes.contains(&branch.code) {
+                codes.push(branch.code.clone());
+            }
+        }
+        Ok(Some(codes))
     }
 
     /// The scope itself, for checks that run away from the connection (an import's
@@ -96,7 +165,12 @@ impl Reach {
             roster_store::users::branches_of(conn, &ids).await?.into_iter().map(|f| (f.id, f.branch_id)).collect();
         for (i, id) in ids.iter().enumerate() {
             if !found.get(id).is_some_and(|b| self.reaches(*b)) {
-                return Err(AppError::invalid(format!("users[{i}]"), format!("no user has the id \"{id}\"")));
+                let message = if self.narrowed {
+                    format!("no user of the group's branches has the id \"{id}\"")
+                } else {
+                    format!("no user has the id \"{id}\"")
+                };
+                return Err(AppError::invalid(format!("users[{i}]"), message));
             }
         }
         ids.sort_unstable();

@@ -189,8 +189,12 @@ pub struct GroupView {
     /// `manual` or `automatic`.
     #[schema(value_type = String, example = "automatic")]
     pub policy: GroupPolicy,
-    /// How many members it has.
+    /// How many members it has — of the members the caller can see.
     pub member_count: i64,
+    /// The branch codes whose users it may hold (each with its sub-branches); absent
+    /// for a platform-wide group.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Vec<String>>,
     /// An automatic group's rule, as text.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
@@ -212,6 +216,7 @@ impl From<roster_domain::Group> for GroupView {
             description: g.description,
             policy: g.policy,
             member_count: g.member_count,
+            scope: g.scope,
             rule: g.rule_text,
             allow_suspended: automatic.then_some(g.allow_suspended),
             created_at: rfc3339(g.created_at),

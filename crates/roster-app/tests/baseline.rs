@@ -164,7 +164,12 @@ const EMPTY: &[&str] = &[
 ];
 
 async fn create(app: &App, actor: &Actor, name: &str, automatic: bool) -> String {
-    let group = NewGroup { name: name.into(), description: None, policy: automatic.then(|| "automatic".to_owned()) };
+    let group = NewGroup {
+        name: name.into(),
+        description: None,
+        policy: automatic.then(|| "automatic".to_owned()),
+        scope: None,
+    };
     app.create_group(actor, group).await.unwrap().id
 }
 

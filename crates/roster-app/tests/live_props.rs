@@ -88,13 +88,21 @@ async fn setup(app: &App, actor: &Actor) -> Vec<String> {
     for c in ["C1", "C2"] {
         app.create_course(admin, NewCourse { code: c.into(), name: c.into() }).await.unwrap();
     }
-    app.create_group(actor, NewGroup { name: "Manual".into(), description: None, policy: None }).await.unwrap();
+    app.create_group(actor, NewGroup { name: "Manual".into(), description: None, policy: None, scope: None })
+        .await
+        .unwrap();
     let mut autos = Vec::new();
     for i in 0..3 {
         let g = app
             .create_group(
                 actor,
-                NewGroup { name: format!("Auto {i}"), description: None, policy: Some("automatic".into()) },
+                NewGroup {
+                    name: format!("Auto {i}"),
+                    description: None,
+                    policy: Some("automatic".into()),
+                    // One group is scoped: its rule's matches count only within EMEA.
+                    scope: (i == 1).then(|| vec!["EMEA".to_owned()]),
+                },
             )
             .await
             .unwrap();
@@ -230,6 +238,15 @@ async fn run(ops: Vec<Op>) {
     }
     let drift = app.reconcile(false).await.unwrap();
     assert!(drift.drifted.is_empty(), "{drift:?}");
+    // The scoped group holds no one outside EMEA but whom its include list names.
+    let page = roster_app::ListParams { cursor: None, limit: Some(1000) };
+    let members = app.list_members(&actor, &autos[1], &Default::default(), &page).await.unwrap();
+    let included: Vec<String> =
+        app.get_list(&actor, &autos[1], ListKind::Include).await.unwrap().into_iter().map(|u| u.id).collect();
+    for m in members.items {
+        let inside = matches!(m.user.branch.as_deref(), Some("EMEA" | "FR"));
+        assert!(inside || included.contains(&m.user.id), "{} ({:?}) is outside the scope", m.user.id, m.user.branch);
+    }
 }
 
 fn clock_now(clock: &ManualClock) -> i64 {

@@ -170,6 +170,9 @@ pub struct Group {
     pub created_at: i64,
     /// When it was last changed, epoch milliseconds.
     pub updated_at: i64,
+    /// The branch codes (each with its sub-branches) whose users it may hold; `None` is
+    /// platform-wide. An automatic group's members are its rule's matches within it.
+    pub scope: Option<Vec<String>>,
 }
 
 /// A user's membership of a group.

@@ -14,12 +14,6 @@ use sqlx::AnyConnection;
 use crate::params::Params;
 use crate::{col, StoreError};
 
-const USER_COLUMNS: &str = "id, username, email, first_name, last_name, status, language, timezone, \
-                            branch_id, fields, created_at, updated_at, last_login_at, external_id";
-
-const GROUP_COLUMNS: &str = "id, name, description, policy, rule_text, rule_tree, allow_suspended, member_count, \
-                             created_at, updated_at, external_id";
-
 /// A column a [`Condition`] may compare, on the table searched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Column {
@@ -342,7 +336,7 @@ pub async fn find_users(
     limit: u64,
 ) -> Result<Vec<(User, Option<String>)>, StoreError> {
     let mut r = Render::new(conn, Table::Users);
-    let mut sql = format!("SELECT {USER_COLUMNS} FROM users WHERE {}", r.condition(condition));
+    let mut sql = format!("SELECT {}, external_id FROM users WHERE {}", crate::users::COLUMNS, r.condition(condition));
     sql.push_str(&r.order(order));
     let (offset, limit) = limits(offset, limit);
     sql.push_str(&format!(" LIMIT {} OFFSET {}", r.bind(Bind::Int(limit)), r.bind(Bind::Int(offset))));
@@ -365,7 +359,8 @@ pub async fn find_groups(
     limit: u64,
 ) -> Result<Vec<(Group, Option<String>)>, StoreError> {
     let mut r = Render::new(conn, Table::Groups);
-    let mut sql = format!("SELECT {GROUP_COLUMNS} FROM groups WHERE {}", r.condition(condition));
+    let mut sql =
+        format!("SELECT {}, external_id FROM groups WHERE {}", crate::groups::COLUMNS, r.condition(condition));
     sql.push_str(&r.order(order));
     let (offset, limit) = limits(offset, limit);
     sql.push_str(&format!(" LIMIT {} OFFSET {}", r.bind(Bind::Int(limit)), r.bind(Bind::Int(offset))));

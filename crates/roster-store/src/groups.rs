@@ -7,12 +7,13 @@ use sqlx::AnyConnection;
 use crate::params::Params;
 use crate::{col, like_pattern, Page, StoreError, WriteTx};
 
-const COLUMNS: &str =
-    "id, name, description, policy, rule_text, rule_tree, allow_suspended, member_count, created_at, updated_at";
+pub(crate) const COLUMNS: &str =
+    "id, name, description, policy, rule_text, rule_tree, allow_suspended, member_count, created_at, updated_at, scope";
 
 pub(crate) fn from_row(row: &AnyRow) -> Result<Group, StoreError> {
     let policy: String = col(row, "policy")?;
     let allow: i64 = col(row, "allow_suspended")?;
+    let scope: Option<String> = col(row, "scope")?;
     Ok(Group {
         id: col(row, "id")?,
         name: col(row, "name")?,
@@ -24,7 +25,12 @@ pub(crate) fn from_row(row: &AnyRow) -> Result<Group, StoreError> {
         member_count: col(row, "member_count")?,
         created_at: col(row, "created_at")?,
         updated_at: col(row, "updated_at")?,
+        scope: scope.map(|s| serde_json::from_str(&s)).transpose()?,
     })
+}
+
+fn scope_json(g: &Group) -> Result<Option<String>, StoreError> {
+    Ok(g.scope.as_ref().map(serde_json::to_string).transpose()?)
 }
 
 /// Inserts a group and returns its id.
@@ -32,7 +38,7 @@ pub async fn insert(tx: &mut WriteTx, g: &Group) -> Result<i64, StoreError> {
     let conn: &mut AnyConnection = tx;
     Ok(sqlx::query_scalar(
         "INSERT INTO groups (name, name_key, description, policy, rule_text, rule_tree, allow_suspended, \
-         member_count, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9) RETURNING id",
+         member_count, created_at, updated_at, scope) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10) RETURNING id",
     )
     .bind(&g.name)
     .bind(g.name.to_lowercase())
@@ -43,6 +49,7 @@ pub async fn insert(tx: &mut WriteTx, g: &Group) -> Result<i64, StoreError> {
     .bind(i64::from(g.allow_suspended))
     .bind(g.created_at)
     .bind(g.updated_at)
+    .bind(scope_json(g)?)
     .fetch_one(conn)
     .await?)
 }
@@ -60,7 +67,7 @@ pub async fn update(tx: &mut WriteTx, g: &Group) -> Result<(), StoreError> {
     let conn: &mut AnyConnection = tx;
     let done = sqlx::query(
         "UPDATE groups SET name = $1, name_key = $2, description = $3, rule_text = $4, rule_tree = $5, \
-         allow_suspended = $6, updated_at = $7 WHERE id = $8",
+         allow_suspended = $6, updated_at = $7, scope = $8 WHERE id = $9",
     )
     .bind(&g.name)
     .bind(g.name.to_lowercase())
@@ -69,6 +76,7 @@ pub async fn update(tx: &mut WriteTx, g: &Group) -> Result<(), StoreError> {
     .bind(&g.rule_tree)
     .bind(i64::from(g.allow_suspended))
     .bind(g.updated_at)
+    .bind(scope_json(g)?)
     .bind(g.id)
     .execute(conn)
     .await?;

@@ -7,8 +7,11 @@ use sqlx::{AnyConnection, Executor};
 use crate::{Backend, StoreError};
 
 /// Every migration, in order: (version, SQL).
-const MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("../migrations/0001_foundation.sql")), (2, include_str!("../migrations/0002_admins.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_foundation.sql")),
+    (2, include_str!("../migrations/0002_admins.sql")),
+    (3, include_str!("../migrations/0003_group_scope.sql")),
+];
 
 fn dialect(sql: &str, backend: Backend) -> String {
     let id = match backend {

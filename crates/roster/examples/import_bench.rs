@@ -236,7 +236,12 @@ async fn main() -> anyhow::Result<()> {
         .await?;
     }
     for i in 0..groups {
-        let input = NewGroup { name: format!("Segment {i:04}"), description: None, policy: Some("automatic".into()) };
+        let input = NewGroup {
+            name: format!("Segment {i:04}"),
+            description: None,
+            policy: Some("automatic".into()),
+            scope: None,
+        };
         let g = app.create_group(&actor, input).await?;
         app.set_rule(&actor, &g.id, RuleInput { text: Some(rule(i, &fields, &tree)), tree: None, sets: None }).await?;
     }

@@ -244,6 +244,7 @@ impl App {
                 member_count: 0,
                 created_at: now,
                 updated_at: now,
+                scope: None,
             };
             tx.insert_group(&mut group).await?;
             let id = group.id;

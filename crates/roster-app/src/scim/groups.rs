@@ -137,8 +137,8 @@ impl App {
         let scim = roster_scim::Group::from_json(body, &dir.sp)?;
         let members = member_ids(dir, tx.read(), &scim).await?;
         let description = asserted_description(body)?.flatten();
-        let input = NewGroup { name: scim.display_name.clone(), description, policy: None };
-        let group = self.insert_group(tx, input).await?;
+        let input = NewGroup { name: scim.display_name.clone(), description, policy: None, scope: None };
+        let group = self.insert_group(tx, &dir.reach, input).await?;
         dir_store::set_group_external_id(tx.read(), group.id, scim.external_id.as_deref())
             .await
             .map_err(AppError::from)?;
@@ -228,7 +228,7 @@ impl App {
         let rename = (scim.display_name != group.name).then(|| scim.display_name.clone());
         let redescribe = description.filter(|d| *d != group.description);
         if rename.is_some() || redescribe.is_some() {
-            let patch = GroupPatch { name: rename, description: redescribe, allow_suspended: None };
+            let patch = GroupPatch { name: rename, description: redescribe, allow_suspended: None, scope: None };
             self.change_group(tx, actor, &group.id.to_string(), patch).await?;
         }
         dir_store::set_group_external_id(tx.read(), group.id, scim.external_id.as_deref())

@@ -508,6 +508,21 @@ impl Rule {
         })
     }
 
+    /// This rule held only by users of `branches`, each with its sub-branches: how a
+    /// group's scope joins its rule (`... and (branch under "FR" or branch under "DE")`),
+    /// so evaluation, preview and "why" treat the scope as one more branch condition.
+    /// An empty list holds for nobody.
+    pub fn within_branches(self, branches: &[String]) -> Rule {
+        let compare = |subject, op, values| Rule::Condition(Condition::Compare(Comparison { subject, op, values }));
+        let under =
+            branches.iter().map(|code| compare(Subject::Branch, Op::Under, vec![Value::Text(code.clone())])).collect();
+        let scope = Rule::any(under).unwrap_or_else(|| compare(Subject::Username, Op::IsEmpty, vec![]));
+        match Rule::all(vec![self, scope.clone()]) {
+            Some(rule) => rule,
+            None => scope,
+        }
+    }
+
     /// How deeply `and`, `or` and `not` nest: 0 for a single condition.
     pub fn depth(&self) -> usize {
         match self {
@@ -640,6 +655,21 @@ fn sorted(items: impl Iterator<Item = String>) -> Vec<String> {
 #[cfg(test)]
 #[expect(clippy::unwrap_used, reason = "a failing test panics")]
 mod tests {
+
+    #[test]
+    fn a_scope_joins_the_rule_as_a_branch_condition() {
+        let rule = crate::rule::parse(r#"username contains "a" or email ends with ".fr""#).unwrap();
+        let scoped = rule.within_branches(&["FR".into(), "DE".into()]);
+        assert_eq!(
+            scoped.to_string(),
+            r#"(username contains "a" or email ends with ".fr") and (branch under "FR" or branch under "DE")"#
+        );
+        let lone = crate::rule::parse(r#"username contains "a""#).unwrap().within_branches(&["FR".into()]);
+        assert_eq!(lone.to_string(), r#"username contains "a" and branch under "FR""#);
+        let none = crate::rule::parse(r#"username contains "a""#).unwrap().within_branches(&[]);
+        assert_eq!(none.to_string(), r#"username contains "a" and username is empty"#);
+    }
+
     use super::*;
 
     fn cmp(subject: Subject, op: Op, values: Vec<Value>) -> Rule {

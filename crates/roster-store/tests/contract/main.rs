@@ -155,11 +155,17 @@ async fn script(store: Store) {
         member_count: 0,
         created_at: 1,
         updated_at: 1,
+        scope: (name == "Two").then(|| vec!["FR".to_owned(), "DE".to_owned()]),
     };
     let (g1, g2) = (
         roster_store::groups::insert(&mut tx, &group("One")).await.unwrap(),
         roster_store::groups::insert(&mut tx, &group("Two")).await.unwrap(),
     );
+    let scopes = (
+        roster_store::groups::get(&mut tx, g1).await.unwrap().unwrap().scope,
+        roster_store::groups::get(&mut tx, g2).await.unwrap().unwrap().scope,
+    );
+    assert_eq!(scopes, (None, Some(vec!["FR".to_owned(), "DE".to_owned()])), "a scope is kept as written");
     let pairs: Vec<(i64, i64)> =
         ids[2..].iter().flat_map(|u| [(*u, g1), (*u, g2)]).filter(|(u, g)| (u + g) % 3 != 0).collect();
     let cause = Cause { actor: "rules".into(), why: "a rule".into(), at: 7 };

@@ -165,6 +165,7 @@ impl Server {
             name: "Warehouse team".into(),
             description: Some("Everyone on the warehouse floor".into()),
             policy: None,
+            scope: None,
         };
         let team = app.create_group(&system, team).await.unwrap();
         let members = ["karim.haddad", "lena.fischer", "david.moreau"].iter().map(|u| users[*u].clone()).collect();

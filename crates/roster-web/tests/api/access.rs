@@ -224,15 +224,28 @@ async fn a_training_admin_learns_nothing_of_users_outside_its_branches(s: TestSe
     let all_events = s.call("GET", &format!("/api/v1/groups/{g}/events"), None).await.body;
     assert_eq!(all_events["items"].as_array().unwrap().len(), 2, "the superadmin sees both: {all_events}");
 
-    let auto = s.post_ok("/api/v1/groups", json!({"name": "Sales", "policy": "automatic"})).await["id"]
+    let auto = s
+        .post_ok("/api/v1/groups", json!({"name": "Sales", "policy": "automatic", "scope": ["EMEA", "AMER"]}))
+        .await["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    let r = s
-        .call_as(&ta, "PUT", &format!("/api/v1/groups/{auto}/rule"), Some(json!({"text": r#"username matches ".""#})))
-        .await;
+    let everyone = json!({"text": r#"username matches ".""#});
+    let rule = format!("/api/v1/groups/{auto}/rule");
+    let r = s.call_as(&ta, "PUT", &rule, Some(everyone.clone())).await;
+    assert_eq!(r.status, 403, "a group reaching AMER is read-only to a French admin: {}", r.body);
+    let r = s.call("PUT", &rule, Some(everyone.clone())).await;
+    assert_eq!((r.body["joined"].as_u64(), r.body["group"]["member_count"].as_u64()), (Some(2), Some(2)), "{}", r.body);
+    assert_eq!(s.call_as(&ta, "GET", &format!("/api/v1/groups/{auto}"), None).await.body["member_count"], 1);
+    // Scoped to France, its rule's matches are France's users; the French admin manages it.
+    let r = s.call("PATCH", &format!("/api/v1/groups/{auto}"), Some(json!({"scope": ["FR"]}))).await;
+    assert_eq!((r.status, r.body["member_count"].clone()), (200, json!(1)), "{}", r.body);
+    let r = s.call_as(&ta, "PUT", &rule, Some(json!({"text": r#"username starts with "in.""#}))).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!((r.body["joined"].as_u64(), r.body["group"]["member_count"].as_u64()), (Some(1), Some(1)), "{}", r.body);
+    assert_eq!((r.body["left"].as_u64(), r.body["group"]["member_count"].as_u64()), (Some(0), Some(1)), "{}", r.body);
+    let why = s.call("GET", &format!("/api/v1/groups/{auto}/explain/{outside}"), None).await.body;
+    assert_eq!(why["rule_holds"], false, "the scope is a condition of the rule: {why}");
+    assert!(why.to_string().contains(r#"branch under \"FR\""#), "{why}");
 
     // Another admin's CSV report does not exist for it.
     let up = s

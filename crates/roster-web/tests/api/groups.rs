@@ -318,18 +318,22 @@ async fn export_round_trips_into_a_new_group(s: TestServer) {
 
 async fn training_admins_reach_only_their_users(s: TestServer) {
     let (g, ids) = people(&s).await;
+    s.post_ok(&format!("/api/v1/groups/{g}/members"), json!({"users": [ids[0], ids[1]]})).await;
     let ta = s.training_admin("fr-admin", &["FR"]).await;
-    let r = s.call_as(&ta, "POST", &format!("/api/v1/groups/{g}/members"), Some(json!({"users": [ids[1]]}))).await;
-    assert_eq!((r.status, r.field()), (422, "users[0]"), "bob is in US: not reachable");
-    let r = s.call_as(&ta, "POST", &format!("/api/v1/groups/{g}/members"), Some(json!({"from_branch": "EMEA"}))).await;
-    assert_eq!(r.status, 403, "EMEA is above the admin's branch");
-    s.call_as(&ta, "POST", &format!("/api/v1/groups/{g}/members"), Some(json!({"from_branch": "FR"}))).await;
-    s.post_ok(&format!("/api/v1/groups/{g}/members"), json!({"users": [ids[1]]})).await;
-    let r = s.call_as(&ta, "POST", &format!("/api/v1/groups/{g}/members/csv"), None).await;
-    assert_eq!(r.status, 422);
-    let seen = s.call_as(&ta, "GET", &format!("/api/v1/groups/{g}/members"), None).await.body;
-    assert_eq!(seen["items"].as_array().unwrap().len(), 3, "ann, zoe, jose; not bob");
+    // A platform-wide group is read-only to it, and shows only its users.
+    let r = s.call_as(&ta, "POST", &format!("/api/v1/groups/{g}/members"), Some(json!({"users": [ids[2]]}))).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.message().contains("platform-wide"), "{}", r.body);
+    for (method, path, body) in [
+        ("PATCH", format!("/api/v1/groups/{g}"), Some(json!({"name": "Mine now"}))),
+        ("DELETE", format!("/api/v1/groups/{g}"), None),
+        ("DELETE", format!("/api/v1/groups/{g}/members/{}", ids[0]), None),
+    ] {
+        assert_eq!(s.call_as(&ta, method, &path, body).await.status, 403, "{method} {path}");
+    }
     assert_eq!(s.call_as(&ta, "DELETE", &format!("/api/v1/groups/{g}/members/{}", ids[1]), None).await.status, 404);
+    let seen = s.call_as(&ta, "GET", &format!("/api/v1/groups/{g}/members"), None).await.body;
+    assert_eq!(seen["items"].as_array().unwrap().len(), 1, "ann; not bob: {seen}");
     let export = s
         .http
         .get(format!("{}/api/v1/groups/{g}/members.csv", s.base))
@@ -341,13 +345,49 @@ async fn training_admins_reach_only_their_users(s: TestServer) {
         .await
         .unwrap();
     assert!(!export.contains("bob.martin"));
-    assert_eq!(export.lines().count(), 4);
-    let csv = s.send_raw("POST", "/", "text/csv", vec![]).await;
-    assert_eq!(csv.status, 404);
-    let mut req = s.http.post(format!("{}/api/v1/groups/{g}/members/csv?on_error=skip", s.base)).bearer_auth(&ta);
+    assert_eq!(export.lines().count(), 2);
+
+    // Its own groups are scoped to its branches, or a part of them; never wider.
+    let mine = s.call_as(&ta, "POST", "/api/v1/groups", Some(json!({"name": "FR drivers"}))).await;
+    assert_eq!((mine.status, mine.body["scope"].clone()), (201, json!(["FR"])), "{}", mine.body);
+    let mine = mine.body["id"].as_str().unwrap().to_owned();
+    let r = s.call_as(&ta, "POST", "/api/v1/groups", Some(json!({"name": "US drivers", "scope": ["US"]}))).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = s.call_as(&ta, "POST", "/api/v1/groups", Some(json!({"name": "Nowhere", "scope": ["XX"]}))).await;
+    assert_eq!((r.status, r.field()), (422, "scope"), "{}", r.body);
+    let r = s.call_as(&ta, "POST", "/api/v1/groups", Some(json!({"name": "Paris", "scope": ["par"]}))).await;
+    assert_eq!((r.status, r.body["scope"].clone()), (201, json!(["PAR"])), "{}", r.body);
+    let r = s.call_as(&ta, "PATCH", &format!("/api/v1/groups/{mine}"), Some(json!({"scope": null}))).await;
+    assert_eq!(r.status, 403, "only a superadmin makes a group platform-wide");
+    let r = s.call_as(&ta, "POST", "/api/v1/groups", Some(json!({"name": "Everything", "scope": []}))).await;
+    assert_eq!((r.status, r.field()), (422, "scope"));
+
+    let r = s.call_as(&ta, "POST", &format!("/api/v1/groups/{mine}/members"), Some(json!({"users": [ids[1]]}))).await;
+    assert_eq!((r.status, r.field()), (422, "users[0]"), "bob is in US: not reachable");
+    let r =
+        s.call_as(&ta, "POST", &format!("/api/v1/groups/{mine}/members"), Some(json!({"from_branch": "EMEA"}))).await;
+    assert_eq!(r.status, 403, "EMEA is above the admin's branch");
+    let r = s.call_as(&ta, "POST", &format!("/api/v1/groups/{mine}/members"), Some(json!({"from_branch": "FR"}))).await;
+    assert_eq!(r.body["added"], 3, "ann, zoe, jose: {}", r.body);
+    // Nor can a superadmin put an outside user in a group scoped to France.
+    let r = s.call("POST", &format!("/api/v1/groups/{mine}/members"), Some(json!({"users": [ids[1]]}))).await;
+    assert_eq!((r.status, r.field()), (422, "users[0]"), "{}", r.body);
+    let r = s.call("POST", &format!("/api/v1/groups/{mine}/members"), Some(json!({"from_groups": [g]}))).await;
+    assert_eq!(r.body["added"], 0, "bob is not copied in: {}", r.body);
+    let r = s.call_as(&ta, "POST", &format!("/api/v1/groups/{mine}/members/csv"), None).await;
+    assert_eq!(r.status, 422);
+    let mut req = s.http.post(format!("{}/api/v1/groups/{mine}/members/csv?on_error=skip", s.base)).bearer_auth(&ta);
     req = req.header("content-type", "text/csv").body("username\nbob.martin\nann.lee\n");
     let r: Value = req.send().await.unwrap().json().await.unwrap();
     assert_eq!((r["counts"]["not_found"].as_u64(), r["counts"]["already_members"].as_u64()), (Some(1), Some(1)));
+    let csv = s.send_raw("POST", "/", "text/csv", vec![]).await;
+    assert_eq!(csv.status, 404);
+
+    // A superadmin can hand a group to the French admins by scoping it.
+    let r = s.call("PATCH", &format!("/api/v1/groups/{g}"), Some(json!({"scope": ["FR"]}))).await;
+    assert_eq!((r.status, r.body["scope"].clone()), (200, json!(["FR"])), "{}", r.body);
+    let r = s.call_as(&ta, "PATCH", &format!("/api/v1/groups/{g}"), Some(json!({"name": "Drivers (FR)"}))).await;
+    assert_eq!(r.status, 200, "{}", r.body);
 }
 
 crate::on_both_databases!(

@@ -100,6 +100,7 @@ pub(crate) async fn create(State(app): State<App>, posted: Posted) -> AdminResul
         name: form.one("name").unwrap_or_default().to_owned(),
         description: form.text("description"),
         policy: form.text("policy"),
+        scope: None,
     };
     match app.create_group(&admin.actor, input).await {
         Ok(group) => {

@@ -48,7 +48,7 @@ pub(crate) async fn save_settings(State(app): State<App>, Path(id): Path<String>
     let patch = GroupPatch {
         name: Some(form.one("name").unwrap_or_default().to_owned()),
         description: Some(form.text("description")),
-        allow_suspended: None,
+        ..GroupPatch::default()
     };
     let Err(e) = app.update_group(&admin.actor, &id, patch).await else {
         return Ok(admin.redirect_with(&format!("/admin/groups/{id}/settings"), "Group saved."));
