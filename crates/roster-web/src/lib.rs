@@ -10,6 +10,7 @@ pub mod error;
 pub mod extract;
 mod files;
 mod metrics;
+pub mod routes;
 pub mod scim;
 
 use axum::extract::State;
@@ -21,6 +22,8 @@ use std::future::Future;
 use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
+
+use crate::routes::Routes;
 
 pub use metrics::Metrics;
 
@@ -38,23 +41,33 @@ async fn healthz(State(app): State<App>) -> (StatusCode, Json<serde_json::Value>
 
 /// Every route of the server, with request ids, tracing and metrics.
 pub fn router(app: App) -> Router {
+    routes(app).0
+}
+
+/// The server's router and the path of every route it serves (`/api/v1/users/{id}`,
+/// `/scim/v2/Users`, `/admin/groups`...), for the authorization matrix test.
+pub fn routes(app: App) -> (Router, Vec<String>) {
     let metrics = Metrics::default();
     let admin = admin::router(app.clone(), admin::AdminConfig::from_env());
-    Router::new()
+    let track = metrics.clone();
+    Routes::<App>::new()
         .nest("/api/v1", api::router())
         .nest(scim::PREFIX, scim::router())
         .route("/healthz", get(healthz))
-        .with_state(app)
+        .map(|r| r.with_state(app))
         .nest("/admin", admin)
         .route("/admin/", get(|| async { axum::response::Redirect::to("/admin/groups") }))
-        .route("/metrics", get(metrics::expose).with_state(metrics.clone()))
-        .layer(middleware::from_fn_with_state(metrics, metrics::track))
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-            let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
-            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-        }))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .route("/metrics", get(metrics::expose).with_state(metrics))
+        .map(|r| {
+            r.layer(middleware::from_fn_with_state(track, metrics::track))
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                    let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                }))
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        })
+        .into_parts()
 }
 
 /// Serves until `shutdown` resolves, then finishes the requests in flight.

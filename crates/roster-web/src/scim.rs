@@ -11,11 +11,12 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, MethodRouter};
-use axum::Router;
 use roster_app::scim::{ScimResource, ScimSearch, MAX_PAYLOAD};
 use roster_app::{Actor, App};
 use roster_scim::{etag, ListParams, Projection, ResourceKind, ScimError};
 use serde_json::Value;
+
+use crate::routes::Routes;
 
 /// Where the SCIM API is mounted.
 pub const PREFIX: &str = "/scim/v2";
@@ -332,7 +333,7 @@ async fn method_not_allowed() -> ScimFailure {
 }
 
 /// The routes of one resource type: `/Users`, `/Users/.search`, `/Users/{id}`.
-fn resource_routes(kind: ResourceKind) -> Router<App> {
+fn resource_routes(kind: ResourceKind) -> Routes<App> {
     let collection: MethodRouter<App> =
         get(move |State(app): State<App>, caller: Caller, RawQuery(q): RawQuery| list(kind, app, caller, q))
             .post(move |State(app): State<App>, caller: Caller, RawQuery(q): RawQuery, body: ScimBody| {
@@ -367,16 +368,16 @@ fn resource_routes(kind: ResourceKind) -> Router<App> {
     })
     .fallback(method_not_allowed);
     let endpoint = kind.endpoint();
-    Router::new()
+    Routes::new()
         .route(endpoint, collection)
         .route(&format!("{endpoint}/.search"), searching)
         .route(&format!("{endpoint}/{{id}}"), one)
 }
 
 /// The `/scim/v2` routes.
-pub fn router() -> Router<App> {
+pub fn router() -> Routes<App> {
     let read_only = |handler: MethodRouter<App>| handler.fallback(method_not_allowed);
-    Router::new()
+    Routes::new()
         .route("/ServiceProviderConfig", read_only(get(service_provider_config)))
         .route("/Schemas", read_only(get(schemas)))
         .route("/Schemas/{id}", read_only(get(schema)))
@@ -386,6 +387,5 @@ pub fn router() -> Router<App> {
         .route("/.search", post(search_all).fallback(method_not_allowed))
         .merge(resource_routes(ResourceKind::User))
         .merge(resource_routes(ResourceKind::Group))
-        .fallback(not_found)
-        .layer(DefaultBodyLimit::max(MAX_PAYLOAD))
+        .map(|r| r.fallback(not_found).layer(DefaultBodyLimit::max(MAX_PAYLOAD)))
 }

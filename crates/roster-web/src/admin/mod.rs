@@ -28,9 +28,10 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use roster_app::App;
 use std::sync::{Arc, OnceLock};
+
+use crate::routes::Routes;
 
 pub use session::CookieSecurity;
 
@@ -68,10 +69,10 @@ impl FromRef<AdminState> for App {
 const MAX_FORM_BODY: usize = 1024 * 1024;
 
 /// The `/admin` routes, ready to nest.
-pub fn router(app: App, config: AdminConfig) -> Router {
+pub fn router(app: App, config: AdminConfig) -> Routes {
     let csv_limit = app.settings().max_csv_bytes + 64 * 1024;
     let state = AdminState { app, config: Arc::new(config) };
-    Router::new()
+    Routes::new()
         .route("/", get(|| async { Redirect::to("/admin/groups") }))
         .route("/login", get(session::login_page).post(session::log_in))
         .route("/logout", post(session::log_out))
@@ -107,10 +108,12 @@ pub fn router(app: App, config: AdminConfig) -> Router {
         .route("/json/rules/preview", post(json::preview))
         .route("/json/imports", post(imports::start).layer(DefaultBodyLimit::disable()))
         .route("/json/imports/{id}", get(imports::status))
-        .fallback(not_found)
-        .layer(DefaultBodyLimit::max(MAX_FORM_BODY))
-        .layer(middleware::from_fn(hardened))
-        .with_state(state)
+        .map(|r| {
+            r.fallback(not_found)
+                .layer(DefaultBodyLimit::max(MAX_FORM_BODY))
+                .layer(middleware::from_fn(hardened))
+                .with_state(state)
+        })
 }
 
 /// What every admin answer says to the browser: only this site's scripts and styles,

@@ -9,11 +9,12 @@ mod users;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use roster_app::App;
 use utoipa::OpenApi;
 
 use crate::error::ApiError;
+use crate::routes::Routes;
 
 /// The largest JSON body accepted.
 pub const MAX_JSON_BODY: usize = 1024 * 1024;
@@ -64,8 +65,8 @@ async fn not_found() -> ApiError {
 }
 
 /// The `/api/v1` routes.
-pub fn router() -> Router<App> {
-    Router::new()
+pub fn router() -> Routes<App> {
+    Routes::new()
         .route("/openapi.json", get(|| async { Json(openapi()) }))
         .route("/users", get(users::list).post(users::create))
         .route("/users/{id}", get(users::get).patch(users::update).delete(users::delete))
@@ -108,6 +109,5 @@ pub fn router() -> Router<App> {
         .route("/admins/{id}", get(access::get_admin).patch(access::update_admin).delete(access::delete_admin))
         .route("/tokens", get(access::list_tokens).post(access::create_token))
         .route("/tokens/{id}", axum::routing::delete(access::revoke_token))
-        .fallback(not_found)
-        .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+        .map(|r| r.fallback(not_found).layer(DefaultBodyLimit::max(MAX_JSON_BODY)))
 }
