@@ -182,6 +182,7 @@ impl App {
         bytes: &[u8],
         options: &CsvOptions,
     ) -> AppResult<CsvOutcome> {
+        self.check_manages(actor, id).await?;
         let limit = self.settings.max_csv_bytes;
         if bytes.len() > limit {
             return Err(too_large(bytes.len(), limit));

@@ -187,6 +187,16 @@ impl App {
             .ok_or_else(|| AppError::NotFound(format!("group \"{id_or_name}\"")))
     }
 
+    /// Whether the caller may change group `id`: 403 when it may only read it (a
+    /// training admin and a group reaching outside its branches), 404 when there is none.
+    /// Every change checks this itself; screens ask first, so a refusal comes before
+    /// anything about the form.
+    pub async fn check_manages(&self, actor: &Actor, id: &str) -> AppResult<()> {
+        let mut conn = self.store.read().await?;
+        let group = self.group(&mut conn, id).await?;
+        Reach::of(&mut conn, actor).await?.manage(&group)
+    }
+
     /// One group.
     pub async fn get_group(&self, actor: &Actor, id: &str) -> AppResult<GroupView> {
         let mut conn = self.store.read().await?;
@@ -350,6 +360,7 @@ impl App {
     /// Adds users to a group individually, or copies the members of other groups or the
     /// users of a branch. Only users in the caller's scope are added.
     pub async fn add_members(&self, actor: &Actor, id: &str, input: AddMembers) -> AppResult<AddOutcome> {
+        self.check_manages(actor, id).await?;
         let ways = [input.users.is_some(), input.from_groups.is_some(), input.from_branch.is_some()];
         if ways.iter().filter(|w| **w).count() != 1 {
             return Err(AppError::bad_request("users", "give exactly one of users, from_groups or from_branch"));

@@ -14,6 +14,7 @@
 //! Handlers stay thin: they read the form, call one use case of `roster_app::App` as the
 //! session's actor (the app layer enforces what a training admin may see), and render.
 
+mod access;
 mod catalog;
 mod groups;
 mod imports;
@@ -103,6 +104,10 @@ pub fn router(app: App, config: AdminConfig) -> Routes {
         .route("/imports", get(imports::page))
         .route("/imports/template.csv", get(imports::template))
         .route("/imports/{id}/report.csv", get(imports::report))
+        .route("/admins", get(access::admins).post(access::create_admin))
+        .route("/admins/{id}", post(access::save_admin))
+        .route("/tokens", get(access::tokens).post(access::create_token))
+        .route("/tokens/{id}/revoke", post(access::revoke_token))
         .route("/json/users", get(json::users))
         .route("/json/groups", get(json::groups))
         .route("/json/rules/preview", post(json::preview))

@@ -45,6 +45,7 @@ pub(crate) enum Section {
     Branches,
     Courses,
     Imports,
+    Access,
 }
 
 /// The frame of every page.
@@ -77,6 +78,7 @@ impl Chrome {
             Section::Branches => "branches",
             Section::Courses => "courses",
             Section::Imports => "imports",
+            Section::Access => "access",
         };
         current == name
     }

@@ -245,6 +245,7 @@ async fn render(
 /// text form (`text`), as `mode` says.
 pub(crate) async fn save(State(app): State<App>, Path(id): Path<String>, posted: Posted) -> AdminResult {
     let Posted { admin, form } = posted;
+    app.check_manages(&admin.actor, &id).await.or_page(&admin, Section::Groups)?;
     let text = form.one("text").unwrap_or_default().to_owned();
     let sets: Option<Value> = form.one("sets").and_then(|s| serde_json::from_str(s).ok());
     let builder = form.one("mode") == Some("builder") && sets.is_some();
@@ -277,6 +278,9 @@ pub(crate) async fn save(State(app): State<App>, Path(id): Path<String>, posted:
 /// exclude list.
 pub(crate) async fn edit_list(State(app): State<App>, Path(id): Path<String>, posted: Posted) -> Response {
     let Posted { admin, form } = posted;
+    if let Err(e) = app.check_manages(&admin.actor, &id).await {
+        return admin.error(Section::Groups, e);
+    }
     let (kind, what) = match form.one("list") {
         Some("exclude") => (ListKind::Exclude, "Exclude list"),
         _ => (ListKind::Include, "Include list"),
@@ -309,6 +313,7 @@ pub(crate) async fn edit_list(State(app): State<App>, Path(id): Path<String>, po
 /// `POST /admin/groups/{id}/suspended`: whether suspended users who match may be members.
 pub(crate) async fn allow_suspended(State(app): State<App>, Path(id): Path<String>, posted: Posted) -> AdminResult {
     let Posted { admin, form } = posted;
+    app.check_manages(&admin.actor, &id).await.or_page(&admin, Section::Groups)?;
     let allow = form.checked("allow_suspended");
     let patch = GroupPatch { allow_suspended: Some(allow), ..GroupPatch::default() };
     let g = app.update_group(&admin.actor, &id, patch).await.or_page(&admin, Section::Groups)?;

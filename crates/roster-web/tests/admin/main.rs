@@ -12,6 +12,7 @@
 
 mod harness;
 
+mod access;
 mod catalog;
 mod groups;
 mod http;

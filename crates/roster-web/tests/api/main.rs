@@ -10,5 +10,6 @@ mod catalog;
 mod cluster;
 mod groups;
 mod imports;
+mod matrix;
 mod scim;
 mod users;

@@ -28,6 +28,8 @@ struct GroupRow {
     description: String,
     automatic: bool,
     members: i64,
+    /// Its branches, or empty when platform-wide.
+    scope: String,
 }
 
 /// What the New Group panel holds.
@@ -87,6 +89,7 @@ async fn groups_page(
             id: g.id,
             name: g.name,
             members: g.member_count,
+            scope: g.scope.map(|s| s.join(", ")).unwrap_or_default(),
         })
         .collect();
     let page = GroupsPage { chrome: admin.chrome(Section::Groups), q, policy, groups, pager, new_open, form, errors };

@@ -203,6 +203,7 @@ async fn members_page(
 /// or by copying a branch.
 pub(crate) async fn assign(State(app): State<App>, Path(id): Path<String>, posted: Posted) -> AdminResult {
     let Posted { admin, form } = posted;
+    app.check_manages(&admin.actor, &id).await.or_page(&admin, Section::Groups)?;
     let (input, panel) = match form.one("way") {
         Some("groups") => {
             (AddMembers { from_groups: Some(form.many("from_groups")), ..AddMembers::default() }, "assign-groups")
@@ -287,6 +288,7 @@ pub(crate) async fn upload_csv(
     admin: Admin,
     req: Request,
 ) -> AdminResult {
+    state.app.check_manages(&admin.actor, &id).await.or_page(&admin, Section::Groups)?;
     let fragment = req.headers().get("x-fragment").is_some();
     let header_csrf = admin.csrf_sent(req.headers());
     let (status, result) = CsvResult::new(&id, receive_csv(&state, &admin, &id, header_csrf, req).await);

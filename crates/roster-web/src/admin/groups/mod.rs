@@ -31,6 +31,8 @@ pub(crate) struct GroupHead {
     pub description: Option<String>,
     pub automatic: bool,
     pub members: i64,
+    /// Its branches, or empty when platform-wide.
+    pub scope: String,
 }
 
 impl From<GroupView> for GroupHead {
@@ -41,6 +43,7 @@ impl From<GroupView> for GroupHead {
             name: g.name,
             description: g.description,
             members: g.member_count,
+            scope: g.scope.map(|s| s.join(", ")).unwrap_or_default(),
         }
     }
 }

@@ -45,6 +45,7 @@ pub(crate) async fn settings(admin: Admin, State(app): State<App>, Path(id): Pat
 /// `POST /admin/groups/{id}/settings`.
 pub(crate) async fn save_settings(State(app): State<App>, Path(id): Path<String>, posted: Posted) -> AdminResult {
     let Posted { admin, form } = posted;
+    app.check_manages(&admin.actor, &id).await.or_page(&admin, Section::Groups)?;
     let patch = GroupPatch {
         name: Some(form.one("name").unwrap_or_default().to_owned()),
         description: Some(form.text("description")),
@@ -69,6 +70,7 @@ pub(crate) async fn save_settings(State(app): State<App>, Path(id): Path<String>
 /// `POST /admin/groups/{id}/delete`.
 pub(crate) async fn delete(State(app): State<App>, Path(id): Path<String>, posted: Posted) -> AdminResult {
     let admin = posted.admin;
+    app.check_manages(&admin.actor, &id).await.or_page(&admin, Section::Groups)?;
     let name = app.get_group(&admin.actor, &id).await.map(|g| g.name).unwrap_or_default();
     let Err(e) = app.delete_group(&admin.actor, &id).await else {
         return Ok(admin.redirect_with("/admin/groups", &format!("Group \"{name}\" deleted.")));

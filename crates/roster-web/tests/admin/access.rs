@@ -1,0 +1,91 @@
+//! Delegated administration as a new superadmin would set it up: a training admin made
+//! on the Administrators screen logs in and works within its branches; an API token
+//! made on the tokens screen shows its secret once.
+
+use crate::harness::{enabled, Browser, Server, ADMIN};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_superadmin_makes_a_training_admin_who_then_works_within_its_branches() {
+    if !enabled() {
+        return;
+    }
+    let server = Server::start().await;
+    let mut b = Browser::open(&server.base, "delegation").await;
+    b.log_in(ADMIN).await;
+    b.click("#admin-menu > summary").await;
+    let page = b.page().await;
+    b.click("#admin-menu a[href='/admin/admins']").await;
+    b.next_page(page).await;
+    b.click("#new-admin-button").await;
+    b.find("#new-admin:not([hidden]) #admin-username").await;
+    b.fill("#admin-username", "claire").await;
+    b.fill("#admin-password", "short").await;
+    b.choose("#admin-branches", "FR").await;
+    b.submit("#create-admin").await;
+    assert!(b.text("#new-admin").await.contains("at least 12 characters"), "a short password is refused");
+    b.fill("#admin-password", "a long enough secret").await;
+    let kept = b.js("return [...document.querySelector('#admin-branches').selectedOptions].map(o => o.value)").await;
+    assert_eq!(kept, serde_json::json!(["FR"]), "the refused form keeps its branches");
+    b.shot("new-admin").await;
+    b.submit("#create-admin").await;
+    b.wait_text("#flash", "claire can now log in.").await;
+    let table = b.text("#admins-table").await;
+    assert!(table.contains("claire") && table.contains("Training admin") && table.contains("FR"), "{table}");
+    b.shot("admins").await;
+
+    // A token: its secret is on the page once, and never again.
+    b.go("/admin/tokens").await;
+    b.click("#new-token-button").await;
+    b.find("#new-token:not([hidden]) #token-name").await;
+    b.fill("#token-name", "lms-fr").await;
+    b.choose("#token-branches", "FR").await;
+    b.submit("#create-token").await;
+    let secret = b.js("return document.querySelector('#token-secret').value").await;
+    let secret = secret.as_str().unwrap().to_owned();
+    assert!(secret.starts_with("rst_"), "{secret}");
+    b.shot("token-created").await;
+    b.go("/admin/tokens").await;
+    let listed = b.text("#tokens-table").await;
+    assert!(listed.contains("lms-fr") && !b.js("return document.body.innerHTML").await.to_string().contains(&secret));
+
+    b.click("#admin-menu > summary").await;
+    b.submit("#admin-menu .menu-logout button").await;
+    b.find("#username").await;
+
+    // The new training admin sees France's users only, and its groups are France's.
+    b.log_in(("claire", "a long enough secret")).await;
+    b.go("/admin/users").await;
+    let users = b.text("#users-table").await;
+    assert!(users.contains("alice.martin") && users.contains("karim.haddad"), "{users}");
+    assert!(!users.contains("grace.lee") && !users.contains("lena.fischer"), "{users}");
+    let menu = b.js("return document.querySelector('#admin-menu').innerText").await;
+    assert!(!menu.to_string().contains("Administrators"), "the access screens are a superadmin's: {menu}");
+    b.go("/admin/admins").await;
+    b.wait_text("#error-message", "superadmin").await;
+
+    b.go("/admin/groups").await;
+    b.click("#new-group-button").await;
+    b.find("#new-group:not([hidden]) #group-name").await;
+    b.fill("#group-name", "France drivers").await;
+    b.submit("#create-group").await;
+    b.wait_text("#flash", "Group \"France drivers\" created.").await;
+    b.click("#assign-menu > summary").await;
+    b.click("#assign-menu a[data-open-panel=assign-branch]").await;
+    b.choose("#from-branch", "FR").await;
+    b.submit("#assign-branch-submit").await;
+    b.wait_text("#flash", "7 users assigned.").await;
+    b.shot("trainer-group").await;
+
+    // A platform-wide group is read-only to it.
+    let system = roster_app::Actor::system("t");
+    let all = server.app.list_groups(&system, &Default::default(), &Default::default()).await.unwrap();
+    let team = all.items.into_iter().find(|g| g.name == "Warehouse team").unwrap().id;
+    b.go(&format!("/admin/groups/{team}/settings")).await;
+    assert_eq!(b.text("#group-scope").await, "Platform-wide");
+    b.fill("#settings-name", "Taken over").await;
+    b.submit("#save-settings").await;
+    b.wait_text("#error-message", "platform-wide").await;
+    b.shot("read-only-group").await;
+    b.close().await;
+    server.finish().await;
+}
