@@ -69,12 +69,65 @@ async fn a_superadmin_makes_a_training_admin_who_then_works_within_its_branches(
     b.fill("#group-name", "France drivers").await;
     b.submit("#create-group").await;
     b.wait_text("#flash", "Group \"France drivers\" created.").await;
+    // Individually (the picker offers only its users), from a branch, and by CSV.
+    b.click("#assign-menu > summary").await;
+    b.click("#assign-menu a[data-open-panel=assign-users]").await;
+    b.pick("#user-picker", "alic", "alice.martin").await;
+    b.submit("#assign-users-submit").await;
+    b.wait_text("#flash", "1 user assigned.").await;
+    let offered = b
+        .js_async(
+            "const done = arguments[arguments.length - 1];
+             fetch('/admin/json/users?q=grace').then(r => r.json()).then(done);",
+        )
+        .await;
+    assert!(!offered.to_string().contains("grace.lee"), "{offered}");
     b.click("#assign-menu > summary").await;
     b.click("#assign-menu a[data-open-panel=assign-branch]").await;
     b.choose("#from-branch", "FR").await;
     b.submit("#assign-branch-submit").await;
-    b.wait_text("#flash", "7 users assigned.").await;
+    b.wait_text("#flash", "6 users assigned; 1 was already a member.").await;
     b.shot("trainer-group").await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("france.csv");
+    std::fs::write(&file, "username,action\ngrace.lee,add\nbruno.petit,remove\n").unwrap();
+    b.click("#csv-button").await;
+    b.find("#csv-file").await.send_keys(&file.display().to_string()).await.unwrap();
+    b.wait_text("#csv-file-name", "france.csv").await;
+    b.click("#csv input[name=on_error]").await;
+    b.click("#csv-upload").await;
+    b.wait_text("#csv-summary", "File applied.").await;
+    assert!(b.text("#csv-rows").await.contains("grace.lee"), "the name it typed, reported as not found");
+    let export = b
+        .js_async(
+            "const done = arguments[arguments.length - 1];
+             fetch(document.getElementById('export-button').href).then(r => r.text()).then(done);",
+        )
+        .await;
+    let export = export.as_str().unwrap();
+    assert!(export.contains("alice.martin") && !export.contains("bruno.petit") && !export.contains("grace.lee"));
+
+    // An automatic group with a course, an additional field and a standard field: its
+    // members are France's matches only (grace.lee completed the course too, in the US).
+    b.go("/admin/groups").await;
+    b.click("#new-group-button").await;
+    b.fill("#group-name", "France safe drivers").await;
+    b.click("#new-group input[value=automatic]").await;
+    b.submit("#create-group").await;
+    b.wait_text("#flash", "Group \"France safe drivers\" created.").await;
+    b.click("#mode-text").await;
+    b.fill(
+        "#rule-text",
+        "(course(\"DRV-101\") = completed or field(\"Department\") = \"Finance\") and email ends with \"@acme.test\"",
+    )
+    .await;
+    b.wait_text("#preview-join", "+3").await;
+    let samples = b.text("#preview-join-samples").await;
+    assert!(samples.contains("alice.martin") && !samples.contains("grace.lee"), "{samples}");
+    b.submit("#save-rule").await;
+    b.wait_text("#flash", "Rule saved: 3 joined, 0 left; 3 members now.").await;
+    assert!(b.text("#group-scope").await.contains("FR"));
+    b.shot("trainer-automatic-group").await;
 
     // A platform-wide group is read-only to it.
     let system = roster_app::Actor::system("t");
