@@ -51,12 +51,12 @@ pub struct DemoSummary {
     pub groups: usize,
 }
 
-pub(crate) const FIRST: &[&str] = &[
+pub const FIRST: &[&str] = &[
     "James", "Maria", "Wei", "Fatima", "Olivia", "Liam", "Sofia", "Mohammed", "Emma", "Noah", "Zoë", "José", "Anna",
     "Lukas", "Chloé", "Hiroshi", "Priya", "Mateo", "Aisha", "Ethan", "Ingrid", "Kofi", "Elena", "Oscar", "Yuki",
     "Amara", "Léa", "Diego", "Hannah", "Raj", "Nora", "Björn", "Camille", "Tomasz", "Isabel", "Kenji",
 ];
-pub(crate) const LAST: &[&str] = &[
+pub const LAST: &[&str] = &[
     "Smith",
     "García",
     "Wang",
@@ -90,7 +90,7 @@ pub(crate) const LAST: &[&str] = &[
     "Nowak",
     "Walker",
 ];
-pub(crate) const DEPARTMENTS: &[&str] = &[
+pub const DEPARTMENTS: &[&str] = &[
     "Operations",
     "Sales",
     "Logistics",
@@ -102,7 +102,7 @@ pub(crate) const DEPARTMENTS: &[&str] = &[
     "Legal",
     "Facilities",
 ];
-pub(crate) const JOB_TITLES: &[&str] = &[
+pub const JOB_TITLES: &[&str] = &[
     "Driver",
     "Warehouse Associate",
     "Sales Representative",
@@ -124,11 +124,11 @@ pub(crate) const JOB_TITLES: &[&str] = &[
     "Facilities Technician",
     "Data Analyst",
 ];
-pub(crate) const PRODUCTS: &[&str] = &["Freight", "Parcel", "Cold Chain", "Last Mile", "Consulting", "Retail"];
-pub(crate) const EMPLOYEE_STATUS: &[&str] = &["Full-time", "Part-time", "Contractor", "Intern", "Seasonal"];
-pub(crate) const ROLES: &[&str] = &["Employee", "Driver", "Manager", "Instructor", "Director"];
+pub const PRODUCTS: &[&str] = &["Freight", "Parcel", "Cold Chain", "Last Mile", "Consulting", "Retail"];
+pub const EMPLOYEE_STATUS: &[&str] = &["Full-time", "Part-time", "Contractor", "Intern", "Seasonal"];
+pub const ROLES: &[&str] = &["Employee", "Driver", "Manager", "Instructor", "Director"];
 const STUDENT_OR_EMPLOYEE: &[&str] = &["Employee", "Student"];
-pub(crate) const DOMAINS: &[&str] =
+pub const DOMAINS: &[&str] =
     &["acme.com", "acme.co.uk", "acme.de", "partners.acme-logistics.com", "gmail.com", "outlook.com"];
 
 /// A country of the demo map: code, name, language, time zone, site cities.
@@ -531,7 +531,7 @@ fn demo_enrollments(
 /// Writes `count` new demo users (numbered from `first`, so their usernames are new) as a
 /// user-import CSV file: the standard columns, then every demo field by name. Their sites
 /// are the leaf branches already stored.
-pub(crate) fn write_import_csv(
+pub fn write_import_csv(
     out: &mut impl std::io::Write,
     branches: &[roster_domain::Branch],
     first: usize,

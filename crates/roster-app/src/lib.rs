@@ -10,16 +10,16 @@
 //! - [`views`]: what the use cases return, as clients see it; [`labels`] and
 //!   [`rule_check`]: what the admin screens need besides (names for ids, a rule
 //!   checked as it is typed).
-//! - [`demo`]: the deterministic generator of realistic data, reused by the benchmark;
-//!   [`baseline`]: the benchmark's comparison, each rule as one SQL query.
+//! - [`demo`]: the deterministic generator of realistic data, reused by the benchmark
+//!   (the `roster-bench` crate, which times whole-population steps through `bulk`).
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod admins;
 pub mod auth;
 pub mod automatic;
-pub mod baseline;
-pub mod bench;
+#[cfg(feature = "bench")]
+pub mod bulk;
 pub mod catalog;
 pub mod clock;
 pub mod demo;

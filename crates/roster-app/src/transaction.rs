@@ -592,6 +592,7 @@ impl LiveTx {
     /// Records an evaluation in the image only, not in the database: the benchmark
     /// sizes later rules against groups whose members it has not written yet. The
     /// image is thrown away when the transaction ends, committed or not.
+    #[cfg(feature = "bench")]
     pub(crate) fn hold_in_image(&mut self, evaluation: &Evaluation) -> AppResult<()> {
         self.diverged = true;
         self.engine_mut(|e| e.commit(evaluation))

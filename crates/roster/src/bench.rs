@@ -2,7 +2,7 @@
 //! baseline beside it.
 
 use anyhow::Context as _;
-use roster_app::bench::BenchSpec;
+use roster_bench::BenchSpec;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -59,10 +59,10 @@ async fn measure(cli: &Cli, url: &str, spec: &Spec) -> anyhow::Result<()> {
         database_url: url.to_owned(),
     };
     let started = Instant::now();
-    let report = app
-        .bench(&bench, |step| eprintln!("[{:>7.1} s] {step}...", started.elapsed().as_secs_f64()))
-        .await
-        .context("the benchmark failed")?;
+    let report =
+        roster_bench::run(&app, &bench, |step| eprintln!("[{:>7.1} s] {step}...", started.elapsed().as_secs_f64()))
+            .await
+            .context("the benchmark failed")?;
     eprintln!("[{:>7.1} s] done", started.elapsed().as_secs_f64());
     let json = serde_json::to_string_pretty(&report)?;
     std::fs::write(&spec.json, json).with_context(|| format!("cannot write {}", spec.json.display()))?;

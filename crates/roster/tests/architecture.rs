@@ -24,8 +24,12 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("roster-app", &["roster-domain", "roster-engine", "roster-store", "roster-csv", "roster-scim"]),
     // HTTP over the app; the domain's and SCIM's wire types, never the store or engine.
     ("roster-web", &["roster-app", "roster-domain", "roster-scim"]),
-    // The binary: the app, the server, and the store to open and migrate the database.
-    ("roster", &["roster-app", "roster-web", "roster-store"]),
+    // The benchmark: the app's public API (its `bench` feature for whole-population
+    // steps), the engine's evaluation to compare, the store and its own SQL baseline.
+    ("roster-bench", &["roster-app", "roster-domain", "roster-engine", "roster-store"]),
+    // The binary: the app, the server, the benchmark, and the store to open and migrate
+    // the database.
+    ("roster", &["roster-app", "roster-web", "roster-bench", "roster-store"]),
     // What the test suites share (a fresh PostgreSQL database): a dev-dependency only,
     // which no crate above lists, so none can use it at run time.
     ("roster-test-support", &["roster-store"]),
@@ -82,6 +86,17 @@ fn crates_depend_only_on_what_the_architecture_allows() {
         assert!(packages.contains_key(*name), "{name} is in the invariants but not in the workspace");
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// Crates that reach the database only through the store: no database driver in them.
+const NO_DRIVER: &[&str] = &["roster-app", "roster-web"];
+
+#[test]
+fn only_the_store_and_the_benchmark_speak_sql() {
+    let packages = run_time_dependencies();
+    for name in NO_DRIVER {
+        assert!(!packages[*name].contains("sqlx"), "{name} must reach the database through roster-store only");
+    }
 }
 
 #[test]

@@ -7,7 +7,7 @@ use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::RngExt;
 
-use crate::demo::{DEPARTMENTS, DOMAINS, EMPLOYEE_STATUS, FIRST, JOB_TITLES, LAST, PRODUCTS, ROLES};
+use roster_app::demo::{DEPARTMENTS, DOMAINS, EMPLOYEE_STATUS, FIRST, JOB_TITLES, LAST, PRODUCTS, ROLES};
 
 /// What rules may name: the stored branch and course codes, and earlier groups.
 #[derive(Debug, Clone, Default)]

@@ -62,7 +62,7 @@ use sqlx::postgres::PgConnection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{ConnectOptions, Connection};
 
-use crate::{AppError, AppResult};
+use roster_app::{AppError, AppResult};
 
 /// How many ids one `INSERT` into the scratch table carries.
 const INSERT_BATCH: usize = 1000;
@@ -153,7 +153,7 @@ where
 }
 
 fn database(e: sqlx::Error) -> AppError {
-    AppError::Internal(crate::Internal::Store(StoreError::Database(e)))
+    AppError::Internal(roster_app::Internal::Store(StoreError::Database(e)))
 }
 
 /// A string literal.

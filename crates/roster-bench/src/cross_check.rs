@@ -6,11 +6,12 @@ use roster_engine::Evaluation;
 use std::time::Duration;
 
 use super::report::{BenchReport, Measure};
+use super::Bench;
 use super::{bench_error, BenchSpec};
 use crate::baseline::{self, Dialect, SqlContext};
-use crate::{App, AppResult};
+use roster_app::AppResult;
 
-impl App {
+impl Bench<'_> {
     /// Runs every group's rule as one SQL query on the same database, checks that each
     /// gives Roster's members — any difference fails the run — and reports both times
     /// side by side.
@@ -23,7 +24,7 @@ impl App {
         today: NaiveDate,
     ) -> AppResult<()> {
         let groups = baseline::load_groups(&spec.database_url).await?;
-        let run = baseline::run(&spec.database_url, &groups, self.settings.timezone, today).await?;
+        let run = baseline::run(&spec.database_url, &groups, self.app.settings().timezone, today).await?;
         let mut slowest: Option<(Duration, i64)> = None;
         for ours in &evaluation.groups {
             let theirs = run
@@ -67,13 +68,13 @@ impl App {
         );
         if let Some((elapsed, id)) = slowest {
             if let Some(group) = groups.iter().find(|g| g.id == id) {
-                let mut conn = self.store.read().await?;
+                let mut conn = self.app.store().read().await?;
                 let fields = roster_store::fields::all(&mut conn).await?;
                 drop(conn);
                 let dialect = Dialect::of_url(&spec.database_url)?;
                 let ctx = SqlContext::new(
                     dialect,
-                    self.settings.timezone,
+                    self.app.settings().timezone,
                     today,
                     fields.iter().map(|f| (f.code.as_str().to_owned(), f.field_type)),
                 );

@@ -5,12 +5,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::{DateTime, NaiveDate};
-use roster_app::baseline::{self, BaselineGroup};
 use roster_app::demo::DemoSpec;
 use roster_app::groups::{AddMembers, GroupPatch, NewGroup};
 use roster_app::rules::RuleInput;
 use roster_app::users::NewUser;
 use roster_app::{automatic::ListInput, Actor, App, ListKind, ManualClock, Settings};
+use roster_bench::baseline::{self, BaselineGroup};
 use roster_store::Store;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;

@@ -2,7 +2,15 @@
 //! rules of realistic sizes, and every measure of the performance targets, each printed
 //! beside its target — and beside the SQL-per-rule baseline, run in the same process on
 //! the same database, whose result must equal Roster's for every group.
+//!
+//! It drives the product only through `roster_app`'s public API: the use cases an API
+//! call runs (a user update, a rule edit, an import), and for the whole-population steps
+//! it times one by one — groups drafted without members, the first evaluation, a mass
+//! change of users — `App::bulk` and `App::rebuild_image` (the app's `bench` feature).
 
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod baseline;
 mod cross_check;
 mod report;
 mod rules;
@@ -10,19 +18,18 @@ mod rules;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use roster_domain::rule::compile_text;
-use roster_domain::{Group, GroupPolicy, UserStatus};
-use roster_engine::AutomaticGroup;
+use roster_domain::UserStatus;
 use std::time::{Duration, Instant};
 
 pub use report::{BenchReport, Measure};
 use rules::{random_rule, Vocabulary};
 
-use crate::automatic::PreviewInput;
-use crate::demo::{DemoSpec, DEPARTMENTS};
-use crate::import::{ImportFile, ImportMode, ImportOptions};
-use crate::rules::{catalog, internal, RuleInput};
-use crate::users::UserPatch;
-use crate::{Actor, App, AppError, AppResult};
+use roster_app::automatic::PreviewInput;
+use roster_app::demo::{DemoSpec, DEPARTMENTS};
+use roster_app::import::{ImportFile, ImportMode, ImportOptions};
+use roster_app::rules::RuleInput;
+use roster_app::users::UserPatch;
+use roster_app::{Actor, App, AppError, AppResult};
 
 /// What to measure with.
 #[derive(Debug, Clone)]
@@ -70,13 +77,22 @@ fn percentile(sorted: &[Duration], q: f64) -> Duration {
     sorted.get(at).copied().unwrap_or_default()
 }
 
-pub(super) fn bench_error(message: String) -> AppError {
+pub(crate) fn bench_error(message: String) -> AppError {
     AppError::invariant(message)
 }
 
-impl App {
-    /// Runs the benchmark on this (empty) database.
-    pub async fn bench(&self, spec: &BenchSpec, mut progress: impl FnMut(&str)) -> AppResult<BenchReport> {
+/// Runs the benchmark on `app`'s (empty) database.
+pub async fn run(app: &App, spec: &BenchSpec, progress: impl FnMut(&str)) -> AppResult<BenchReport> {
+    Bench { app }.run(spec, progress).await
+}
+
+/// The benchmark's steps, over the app's public API.
+struct Bench<'a> {
+    app: &'a App,
+}
+
+impl Bench<'_> {
+    async fn run(&self, spec: &BenchSpec, mut progress: impl FnMut(&str)) -> AppResult<BenchReport> {
         let mut report = BenchReport::new(spec);
         let actor = Actor::system("bench");
 
@@ -90,7 +106,7 @@ impl App {
             seed: spec.seed,
             groups: false,
         };
-        let summary = self.generate_demo(&demo, |_| {}).await?;
+        let summary = self.app.generate_demo(&demo, |_| {}).await?;
         report.note(format!(
             "{} users, {} enrollments, {} branches, {} courses",
             summary.users, summary.enrollments, summary.branches, summary.courses
@@ -98,31 +114,30 @@ impl App {
         report.add(Measure::seconds("population generated and stored", started.elapsed()));
 
         progress("building the image of the population");
-        self.live.forget();
         let started = Instant::now();
-        let tx = self.begin().await?;
+        self.app.rebuild_image().await?;
         report.add(Measure::seconds("image built from the database (users and enrollments)", started.elapsed()));
-        let today = tx.today;
 
         progress("drawing the groups' rules");
         let started = Instant::now();
-        let sizes = self.bench_groups(tx, spec).await?;
+        let sizes = self.bench_groups(spec, &actor).await?;
         report.add(Measure::seconds("rules drawn and sized against the image", started.elapsed()));
         report.note(sizes);
 
         // A fresh image, as a server starting on this database builds it.
         progress("building the image with the groups");
-        self.live.forget();
         let started = Instant::now();
-        let mut tx = self.begin().await?;
+        self.app.rebuild_image().await?;
         report.add(Measure::seconds("image built from the database (with the groups)", started.elapsed()));
+        let mut bulk = self.app.bulk(&actor).await?;
+        let today = bulk.today();
 
         progress("evaluating every group");
         let mut evaluation = None;
         let mut times = Vec::new();
         for _ in 0..5 {
             let started = Instant::now();
-            let e = tx.engine(|e| e.evaluate_all(today))?;
+            let e = bulk.evaluate_all()?;
             times.push(started.elapsed());
             evaluation = Some(e);
         }
@@ -138,9 +153,8 @@ impl App {
 
         progress("persisting every membership");
         let started = Instant::now();
-        let cause = self.cause(&actor, "benchmark: first evaluation");
-        tx.write_evaluation(&evaluation, &cause).await?;
-        tx.commit().await?;
+        bulk.write_evaluation(&evaluation, "benchmark: first evaluation").await?;
+        bulk.commit().await?;
         report.add(
             Measure::seconds("every membership persisted from empty", started.elapsed())
                 .detail(format!("{members} memberships and as many events")),
@@ -181,9 +195,8 @@ impl App {
         self.bench_import(&mut report, spec, &actor).await?;
 
         progress("building the image as at start-up");
-        self.live.forget();
         let started = Instant::now();
-        drop(self.begin().await?);
+        self.app.rebuild_image().await?;
         report
             .add(Measure::seconds("image built from the database at start-up (memberships stored)", started.elapsed()));
 
@@ -198,10 +211,10 @@ impl App {
     /// Draws the automatic groups: random rules, each kept when the image says its size
     /// falls in the group's band; saves them without members (the engine commits each in
     /// memory only, so later rules can reference it with its size known).
-    async fn bench_groups(&self, mut tx: crate::transaction::LiveTx, spec: &BenchSpec) -> AppResult<String> {
-        let today = tx.today;
+    async fn bench_groups(&self, spec: &BenchSpec, actor: &Actor) -> AppResult<String> {
+        let mut bulk = self.app.bulk(actor).await?;
         let mut rng = StdRng::seed_from_u64(spec.seed ^ 0x5eed);
-        let mut cat = catalog(tx.read()).await?;
+        let mut cat = bulk.rule_catalog().await?;
         let mut vocabulary =
             Vocabulary { branches: cat.branches.clone(), courses: cat.courses.clone(), groups: Vec::new() };
         let population = spec.users.max(1) as f64;
@@ -214,13 +227,10 @@ impl App {
                 let (text, depth) = random_rule(&mut rng, &vocabulary, i % 5 == 4);
                 let rule = compile_text(&text, &cat)
                     .map_err(|e| bench_error(format!("generated rule `{text}` does not compile: {e}")))?;
-                let candidate =
-                    AutomaticGroup { rule, include: Vec::new(), exclude: Vec::new(), allow_suspended: false };
-                let preview =
-                    tx.engine(|e| e.preview(&candidate, None, today, 0))?.map_err(crate::live::engine_error)?;
-                let share = preview.member_count as f64 / population;
-                if (low..=high).contains(&share) || (attempt == TRIES - 1 && preview.member_count > 0) {
-                    kept = Some((candidate.rule, depth, share));
+                let size = bulk.size(&rule)?;
+                let share = size as f64 / population;
+                if (low..=high).contains(&share) || (attempt == TRIES - 1 && size > 0) {
+                    kept = Some((rule, depth, share));
                     break;
                 }
             }
@@ -228,34 +238,15 @@ impl App {
                 return Err(bench_error(format!("no rule of {low}–{high} of the users found for group {i}")));
             };
             let name = format!("Bench {i:04}");
-            let now = tx.now;
-            let mut group = Group {
-                id: 0,
-                name: name.clone(),
-                description: Some(format!(
-                    "Benchmark group, drawn to hold {:.1}%–{:.1}% of users",
-                    low * 100.0,
-                    high * 100.0
-                )),
-                policy: GroupPolicy::Automatic,
-                rule_text: Some(rule.to_string()),
-                rule_tree: Some(serde_json::to_string(&rule).map_err(internal)?),
-                allow_suspended: false,
-                member_count: 0,
-                created_at: now,
-                updated_at: now,
-                scope: None,
-            };
-            tx.insert_group(&mut group).await?;
-            let id = group.id;
-            let evaluation = tx.engine(|e| e.evaluate_groups(&[id], today))?.map_err(crate::live::engine_error)?;
-            tx.hold_in_image(&evaluation)?;
+            let description =
+                format!("Benchmark group, drawn to hold {:.1}%–{:.1}% of users", low * 100.0, high * 100.0);
+            let id = bulk.draft_automatic_group(&name, &description, &rule).await?;
             cat.groups.push((id, name.clone()));
             vocabulary.groups.push((name, depth));
             chains[depth.min(rules::MAX_CHAIN)] += 1;
             shares.push(share);
         }
-        tx.commit().await?;
+        bulk.commit().await?;
         shares.sort_by(f64::total_cmp);
         let at = |q: f64| shares.get(((shares.len() as f64 - 1.0) * q) as usize).copied().unwrap_or(0.0) * 100.0;
         Ok(format!(
@@ -281,24 +272,24 @@ impl App {
         let mut ids: Vec<i64> = (0..count).map(|_| rng.random_range(1..=spec.users.max(1) as i64)).collect();
         ids.sort_unstable();
         ids.dedup();
-        let mut tx = self.begin().await?;
+        let mut bulk = self.app.bulk(actor).await?;
+        let now = self.app.now();
         let mut users = Vec::with_capacity(ids.len());
         for id in &ids {
-            let Some(mut u) = roster_store::users::get(tx.read(), *id).await? else { continue };
+            let Some(mut u) = bulk.user(*id).await? else { continue };
             u.fields.insert("department".into(), DEPARTMENTS[rng.random_range(0..DEPARTMENTS.len())].into());
             u.fields.insert("years_experience".into(), rng.random_range(0..35).into());
             u.fields.insert("supervisor".into(), rng.random_bool(0.2).into());
             if rng.random_bool(0.05) {
                 u.status = if u.status == UserStatus::Active { UserStatus::Suspended } else { UserStatus::Active };
             }
-            u.updated_at = tx.now;
+            u.updated_at = now;
             users.push(u);
         }
-        tx.update_users(&users).await?;
+        bulk.update_users(&users).await?;
         let started = Instant::now();
-        let cause = self.cause(actor, "benchmark: 1% of users changed");
-        let evaluation = tx.reevaluate_all(&cause).await?;
-        tx.commit().await?;
+        let evaluation = bulk.reevaluate_all("benchmark: 1% of users changed").await?;
+        bulk.commit().await?;
         let elapsed = started.elapsed();
         let moved = evaluation.groups.iter().map(|g| g.joined.len() + g.left.len()).sum();
         Ok((users.len(), elapsed, moved))
@@ -317,7 +308,7 @@ impl App {
             }
             let patch = UserPatch { fields: Some(fields), ..UserPatch::default() };
             let started = Instant::now();
-            self.update_user(actor, &user.to_string(), patch).await?;
+            self.app.update_user(actor, &user.to_string(), patch).await?;
             times.push(started.elapsed());
         }
         times.sort();
@@ -327,7 +318,7 @@ impl App {
     /// Edits the rule of the group nearest 10% of the users: preview, then apply.
     async fn bench_rule_edit(&self, report: &mut BenchReport, actor: &Actor) -> AppResult<()> {
         let group = {
-            let mut conn = self.store.read().await?;
+            let mut conn = self.app.store().read().await?;
             roster_store::groups::by_name(&mut conn, "Bench 0000").await?
         }
         .ok_or_else(|| bench_error("group Bench 0000 is missing".into()))?;
@@ -339,6 +330,7 @@ impl App {
         );
         let started = Instant::now();
         let preview = self
+            .app
             .preview_rule(
                 actor,
                 PreviewInput { text: Some(text.clone()), group: Some(group.id.to_string()), ..PreviewInput::default() },
@@ -350,8 +342,10 @@ impl App {
             group.member_count, preview.join_count, preview.leave_count
         )));
         let started = Instant::now();
-        let outcome =
-            self.set_rule(actor, &group.id.to_string(), RuleInput { text: Some(text), ..RuleInput::default() }).await?;
+        let outcome = self
+            .app
+            .set_rule(actor, &group.id.to_string(), RuleInput { text: Some(text), ..RuleInput::default() })
+            .await?;
         let apply_time = started.elapsed();
         report.add(
             Measure::millis("rule edit on a large group: applied and committed", apply_time)
@@ -364,20 +358,20 @@ impl App {
     /// Imports new users from a CSV file through the import job, every group updated.
     async fn bench_import(&self, report: &mut BenchReport, spec: &BenchSpec, actor: &Actor) -> AppResult<()> {
         let branches = {
-            let mut conn = self.store.read().await?;
+            let mut conn = self.app.store().read().await?;
             roster_store::branches::all(&mut conn).await?
         };
         let path = std::env::temp_dir().join(format!("roster-bench-import-{}.csv", std::process::id()));
         {
             let file = std::fs::File::create(&path).map_err(|e| bench_error(format!("{}: {e}", path.display())))?;
             let mut out = std::io::BufWriter::new(file);
-            crate::demo::write_import_csv(
+            roster_app::demo::write_import_csv(
                 &mut out,
                 &branches,
                 spec.users,
                 spec.import_users,
                 spec.seed ^ 0x2,
-                self.now(),
+                self.app.now(),
             )
             .and_then(|()| std::io::Write::flush(&mut out))
             .map_err(|e| bench_error(format!("{}: {e}", path.display())))?;
@@ -386,11 +380,11 @@ impl App {
         let file = ImportFile::open(&path).map_err(|e| bench_error(format!("{}: {e}", path.display())))?;
         let started = Instant::now();
         let options = ImportOptions { mode: ImportMode::Create, ..ImportOptions::default() };
-        let mut job = self.start_import(actor, file, options).await?;
+        let mut job = self.app.start_import(actor, file, options).await?;
         job.finished().await;
         let elapsed = started.elapsed();
         let _ = std::fs::remove_file(&path);
-        let view = self.import_status(actor, &job.id).await?;
+        let view = self.app.import_status(actor, &job.id).await?;
         if !view.applied {
             return Err(bench_error(format!("the import was not applied: {:?}", view.error)));
         }
