@@ -162,10 +162,8 @@ impl App {
             .map(|p| GroupPolicy::parse("policy", p))
             .transpose()
             .map_err(|e| AppError::bad_request("policy", e.message))?;
-        let q = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
-        if q.is_some_and(|q| q.chars().count() > 200) {
-            return Err(AppError::bad_request("q", "the search text must be at most 200 characters"));
-        }
+        let q = crate::ids::search_text("q", filter.q.as_deref())?;
+        let q = q.as_deref();
         let mut conn = self.store.read().await?;
         let page = roster_store::groups::list(&mut conn, q, policy, after, limit).await?;
         let mut list = List::from_page(page, GroupView::from);
@@ -343,7 +341,7 @@ impl App {
         let reach = Reach::of(&mut conn, actor).await?;
         let ctx = &reach.ctx;
         let query = MemberQuery {
-            q: filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_owned),
+            q: crate::ids::search_text("q", filter.q.as_deref())?,
             branch_ids: reach.branch_filter(),
             after,
             limit,

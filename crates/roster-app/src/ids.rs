@@ -62,6 +62,20 @@ impl ListParams {
     }
 }
 
+/// A search text a client typed (`q`, `username`): trimmed, `None` when empty, at most
+/// 200 characters, and without control characters — a NUL would match everything on
+/// SQLite and be refused by PostgreSQL's driver — each refused with 400 naming `field`.
+pub(crate) fn search_text(field: &str, raw: Option<&str>) -> AppResult<Option<String>> {
+    let Some(text) = raw.map(str::trim).filter(|t| !t.is_empty()) else { return Ok(None) };
+    if text.chars().count() > 200 {
+        return Err(AppError::bad_request(field, "the search text must be at most 200 characters"));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(AppError::bad_request(field, "the search text must not contain control characters"));
+    }
+    Ok(Some(text.to_owned()))
+}
+
 /// Deserializes a present property (even `null`) as `Some`, so PATCH can tell "clear"
 /// from "leave alone".
 pub(crate) fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>

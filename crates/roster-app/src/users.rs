@@ -161,12 +161,10 @@ impl App {
             .map(|s| UserStatus::parse("status", s))
             .transpose()
             .map_err(|e| AppError::bad_request("status", e.message))?;
-        if filter.q.as_ref().is_some_and(|q| q.chars().count() > 200) {
-            return Err(AppError::bad_request("q", "the search text must be at most 200 characters"));
-        }
+
         let query = UserQuery {
-            q: filter.q.clone().filter(|q| !q.trim().is_empty()).map(|q| q.trim().to_owned()),
-            username: filter.username.clone().filter(|u| !u.is_empty()),
+            q: crate::ids::search_text("q", filter.q.as_deref())?,
+            username: crate::ids::search_text("username", filter.username.as_deref())?,
             branch_ids,
             status,
             after,
