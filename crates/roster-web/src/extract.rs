@@ -106,7 +106,7 @@ where
 
 /// The token of an `Authorization` value whose scheme is `Bearer`, in any case
 /// (RFC 9110 §11.1: the scheme is case-insensitive).
-fn bearer_token(value: &str) -> Option<&str> {
+pub(crate) fn bearer_token(value: &str) -> Option<&str> {
     let (scheme, token) = value.trim_start().split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)

@@ -114,10 +114,14 @@ impl FromRequestParts<App> for Caller {
             .headers
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .map(str::trim)
+            .and_then(crate::extract::bearer_token)
             .ok_or_else(unauthorized)?;
         let actor = app.authenticate_token(token).await.map_err(ScimError::from)?;
+        // Provisioning is a superadmin's: refused here, before any body is read, so a
+        // caller without the right learns nothing from how its request would be judged.
+        if actor.superadmin().is_err() {
+            return Err(ScimFailure(ScimError::new(403, None, "SCIM provisioning needs a superadmin's token")));
+        }
         let host = parts
             .headers
             .get(HOST)

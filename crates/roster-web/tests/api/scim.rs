@@ -537,6 +537,16 @@ pub async fn bad_input_is_refused_in_scim_terms(s: TestServer) {
     let ta = s.training_admin("ta", &["EMEA"]).await;
     let r = s.call_as(&ta, "GET", "/scim/v2/Users", None).await;
     assert_eq!((r.status, r.body["status"].as_str()), (403, Some("403")));
+    // A training admin's malformed body is refused for who sends it, not for its shape.
+    let mut req = s.http.post(format!("{}/scim/v2/Users", s.base)).bearer_auth(&ta);
+    req = req.header("content-type", "application/scim+json").body("{\"userName\": ");
+    assert_eq!(req.send().await.unwrap().status(), 403);
+    let mut req = s.http.post(format!("{}/scim/v2/Users", s.base)).bearer_auth(&ta);
+    req = req.header("content-type", "text/plain").body("x");
+    assert_eq!(req.send().await.unwrap().status(), 403, "not even its content type is judged");
+    // The scheme is matched in any case here too.
+    let r = s.http.get(format!("{}/scim/v2/Users", s.base)).header("authorization", format!("BEARER {}", s.token));
+    assert_eq!(r.send().await.unwrap().status(), 200);
 }
 
 crate::on_both_databases!(
