@@ -203,9 +203,9 @@ async fn lists_page_and_filter(s: TestServer) {
     assert_eq!((r.status, r.field()), (400, "status"));
 }
 
-async fn a_nul_in_a_filter_and_an_unknown_time_zone_are_refused(s: TestServer) {
+async fn a_nul_in_a_filter_is_refused_naming_the_parameter(s: TestServer) {
     seed(&s).await;
-    let id = create_user(&s, "ann.lee", Some("PAR")).await;
+    create_user(&s, "ann.lee", Some("PAR")).await;
     s.post_ok("/api/v1/groups", json!({"name": "Drivers"})).await;
     for (path, field) in [
         ("/api/v1/users?q=a%00b", "q"),
@@ -216,23 +216,10 @@ async fn a_nul_in_a_filter_and_an_unknown_time_zone_are_refused(s: TestServer) {
         let r = s.call("GET", path, None).await;
         assert_eq!((r.status, r.field()), (400, field), "{path}: {}", r.body);
     }
-    let r = s.call("PATCH", &format!("/api/v1/users/{id}"), Some(json!({"timezone": "Mars/Olympus"}))).await;
-    assert_eq!((r.status, r.field()), (422, "timezone"), "{}", r.body);
-    let r = s.call("PATCH", &format!("/api/v1/users/{id}"), Some(json!({"timezone": "europe/paris"}))).await;
-    assert_eq!((r.status, r.body["timezone"].as_str()), (200, Some("Europe/Paris")), "{}", r.body);
-    let r = s
-        .call(
-            "POST",
-            "/api/v1/users",
-            Some(json!({"username": "mars", "email": "m@acme.com", "timezone": "Mars/Olympus"})),
-        )
-        .await;
-    assert_eq!((r.status, r.field()), (422, "timezone"));
-    assert_eq!(s.call("GET", "/api/v1/users?username=mars", None).await.body["items"], json!([]), "nothing stored");
 }
 
 crate::on_both_databases!(
-    a_nul_in_a_filter_and_an_unknown_time_zone_are_refused,
+    a_nul_in_a_filter_is_refused_naming_the_parameter,
     create_read_update_delete,
     bad_input_is_refused_naming_the_field,
     usernames_are_unique_regardless_of_case,
