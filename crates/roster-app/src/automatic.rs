@@ -155,7 +155,8 @@ impl App {
         group: i64,
         evaluation: &Evaluation,
     ) -> AppResult<RuleOutcome> {
-        let population = Reach::of(tx.read(), actor).await?.population(tx.read()).await?;
+        let reach = Reach::of(tx.read(), actor).await?;
+        let population = reach.population(tx.read()).await?;
         let count = |users: &roaring::RoaringBitmap| match &population {
             Some(reached) => users.intersection_len(reached),
             None => users.len(),
@@ -164,7 +165,7 @@ impl App {
         let saved =
             roster_store::groups::get(tx.read(), group).await?.ok_or_else(|| AppError::NotFound("group".into()))?;
         let rule = RuleView::of(stored_rule(&saved));
-        let group = self.seen_by(tx.read(), actor, saved).await?;
+        let group = reach.view(tx.read(), saved).await?;
         tx.commit().await?;
         Ok(RuleOutcome { rule, group, joined, left })
     }

@@ -199,15 +199,7 @@ impl App {
     pub async fn get_group(&self, actor: &Actor, id: &str) -> AppResult<GroupView> {
         let mut conn = self.store.read().await?;
         let group = self.group(&mut conn, id).await?;
-        self.seen_by(&mut conn, actor, group).await
-    }
-
-    /// A group as `actor` may see it: its member count is of the members it reaches.
-    pub(crate) async fn seen_by(&self, conn: &mut AnyConnection, actor: &Actor, group: Group) -> AppResult<GroupView> {
-        let mut views = [GroupView::from(group)];
-        Reach::of(conn, actor).await?.count_members(conn, &mut views).await?;
-        let [view] = views;
-        Ok(view)
+        Reach::of(&mut conn, actor).await?.view(&mut conn, group).await
     }
 
     /// Renames or re-describes a group.
@@ -216,7 +208,7 @@ impl App {
         let changed = self.change_group(&mut tx, actor, id, patch).await?;
         // Read back: a switch or a new scope moved members, and the count with them.
         let group = self.group(tx.read(), &changed.id.to_string()).await?;
-        let view = self.seen_by(tx.read(), actor, group).await?;
+        let view = Reach::within(tx.context().await?, actor).view(tx.read(), group).await?;
         tx.commit().await?;
         Ok(view)
     }
@@ -358,15 +350,14 @@ impl App {
     /// Adds users to a group individually, or copies the members of other groups or the
     /// users of a branch. Only users in the caller's scope are added.
     pub async fn add_members(&self, actor: &Actor, id: &str, input: AddMembers) -> AppResult<AddOutcome> {
-        self.check_manages(actor, id).await?;
-        let ways = [input.users.is_some(), input.from_groups.is_some(), input.from_branch.is_some()];
-        if ways.iter().filter(|w| **w).count() != 1 {
-            return Err(AppError::bad_request("users", "give exactly one of users, from_groups or from_branch"));
-        }
         let mut tx = self.begin().await?;
         let group = self.group(tx.read(), id).await?;
         let caller = Reach::of(tx.read(), actor).await?;
         caller.manage(&group)?;
+        let ways = [input.users.is_some(), input.from_groups.is_some(), input.from_branch.is_some()];
+        if ways.iter().filter(|w| **w).count() != 1 {
+            return Err(AppError::bad_request("users", "give exactly one of users, from_groups or from_branch"));
+        }
         // Only users the group's scope holds can join it, whoever adds them.
         let reach = caller.for_group(&group);
         let (candidates, source, why) = if let Some(users) = &input.users {
@@ -383,7 +374,7 @@ impl App {
         let cause = Cause { actor: actor.name.clone(), why, at: self.now() };
         let Applied { joined, .. } = add_users(&mut tx, &group, &candidates, source, &cause).await?;
         let group = self.group(tx.read(), id).await?;
-        let group = self.seen_by(tx.read(), actor, group).await?;
+        let group = caller.view(tx.read(), group).await?;
         tx.commit().await?;
         Ok(AddOutcome { added: joined.len(), already_members: candidates.len() - joined.len(), group })
     }
@@ -448,7 +439,7 @@ impl App {
         let cause = Cause { actor: actor.name.clone(), why: "removed individually".into(), at: self.now() };
         remove_users(&mut tx, &group, &[user_id], &cause).await?;
         let group = self.group(tx.read(), id).await?;
-        let view = self.seen_by(tx.read(), actor, group).await?;
+        let view = reach.view(tx.read(), group).await?;
         tx.commit().await?;
         Ok(view)
     }

@@ -185,6 +185,14 @@ impl Reach {
         Ok(Some(ids.into_iter().filter_map(|id| u32::try_from(id).ok()).collect()))
     }
 
+    /// A group as the caller may see it: its member count is of the members it reaches.
+    pub(crate) async fn view(&self, conn: &mut AnyConnection, group: Group) -> AppResult<GroupView> {
+        let mut views = [GroupView::from(group)];
+        self.count_members(conn, &mut views).await?;
+        let [view] = views;
+        Ok(view)
+    }
+
     /// The member counts a caller may read: of the members it reaches.
     pub(crate) async fn count_members(&self, conn: &mut AnyConnection, groups: &mut [GroupView]) -> AppResult<()> {
         let Some(branches) = self.branch_filter() else { return Ok(()) };

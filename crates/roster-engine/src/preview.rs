@@ -43,9 +43,11 @@ impl Preview {
     /// The same preview seen by a caller that reaches only `users`: members, joins and
     /// leaves of anyone else are left out of the sets, the counts and the samples.
     pub fn within(self, users: &RoaringBitmap, samples: usize) -> Self {
-        let members = self.members & users;
-        let joined = self.joined & users;
-        let left = self.left & users;
+        Self::of(self.members & users, self.joined & users, self.left & users, samples)
+    }
+
+    /// The preview of these sets, with their counts and up to `samples` ids each way.
+    fn of(members: RoaringBitmap, joined: RoaringBitmap, left: RoaringBitmap, samples: usize) -> Self {
         let sample = |set: &RoaringBitmap| set.iter().take(samples).map(i64::from).collect();
         Self {
             member_count: members.len(),
@@ -99,18 +101,7 @@ impl Engine {
             allow_suspended: candidate.allow_suspended,
         };
         let members = definition.members(matched, &self.image.active);
-        let joined = &members - current;
-        let left = current - &members;
-        let sample = |users: &RoaringBitmap| users.iter().take(samples).map(i64::from).collect();
-        Ok(Preview {
-            member_count: members.len(),
-            join_count: joined.len(),
-            leave_count: left.len(),
-            join_samples: sample(&joined),
-            leave_samples: sample(&left),
-            members,
-            joined,
-            left,
-        })
+        let (joined, left) = (&members - current, current - &members);
+        Ok(Preview::of(members, joined, left, samples))
     }
 }
