@@ -185,7 +185,7 @@ impl App {
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             if let Some(u) = roster_store::users::get(conn, *id).await? {
-                out.push(UserRef { id: u.id.to_string(), username: u.username });
+                out.push(UserRef { id: u.id.to_string(), username: u.username.into_string() });
             }
         }
         Ok(out)

@@ -5,7 +5,9 @@
 
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-use roster_domain::{Code, Enrollment, EnrollmentStatus, FieldDef, FieldType, FieldValue, Name, User, UserStatus};
+use roster_domain::{
+    Code, Email, Enrollment, EnrollmentStatus, FieldDef, FieldType, FieldValue, Name, User, UserStatus, Username,
+};
 use std::collections::BTreeMap;
 
 use crate::groups::{AddMembers, NewGroup};
@@ -298,7 +300,8 @@ impl App {
         let mut made = 0;
         while made < spec.users {
             let n = CHUNK.min(spec.users - made);
-            let mut users: Vec<User> = (made..made + n).map(|i| demo_user(&mut rng, i, &sites, now)).collect();
+            let mut users: Vec<User> =
+                (made..made + n).map(|i| demo_user(&mut rng, i, &sites, now)).collect::<Result<_, _>>()?;
             let mut tx = self.begin().await?;
             tx.insert_users(&mut users).await?;
             let enrollments: Vec<Enrollment> = users
@@ -421,7 +424,7 @@ async fn demo_branches(
     Ok(sites)
 }
 
-fn demo_user(rng: &mut StdRng, i: usize, sites: &[Site], now: i64) -> User {
+fn demo_user(rng: &mut StdRng, i: usize, sites: &[Site], now: i64) -> Result<User, roster_domain::DomainError> {
     let first = FIRST[rng.random_range(0..FIRST.len())];
     let last = LAST[rng.random_range(0..LAST.len())];
     let username = format!("{}.{}{}", ascii_slug(first), ascii_slug(last), i + 1);
@@ -470,10 +473,10 @@ fn demo_user(rng: &mut StdRng, i: usize, sites: &[Site], now: i64) -> User {
     if rng.random_bool(0.85) {
         put("years_experience", FieldValue::Number(f64::from(rng.random_range(0..35u8))));
     }
-    User {
+    Ok(User {
         id: 0,
-        email: format!("{username}@{domain}"),
-        username,
+        email: Email::parse("email", &format!("{username}@{domain}"))?,
+        username: Username::parse("username", &username)?,
         first_name: Some(first.to_owned()),
         last_name: Some(last.to_owned()),
         status: if rng.random_bool(0.05) { UserStatus::Suspended } else { UserStatus::Active },
@@ -486,7 +489,7 @@ fn demo_user(rng: &mut StdRng, i: usize, sites: &[Site], now: i64) -> User {
             .random_bool(0.85)
             .then(|| now - rng.random_range(0..180) * DAY_MS - rng.random_range(0..DAY_MS)),
         fields,
-    }
+    })
 }
 
 fn demo_enrollments(
@@ -568,11 +571,11 @@ pub fn write_import_csv(
     out.write_all(line.as_bytes())?;
     let mut rng = StdRng::seed_from_u64(seed);
     for i in first..first + count {
-        let u = demo_user(&mut rng, i, &sites, now);
+        let u = demo_user(&mut rng, i, &sites, now).map_err(|e| std::io::Error::other(e.message))?;
         line.clear();
         let standard = [
-            u.username.clone(),
-            u.email.clone(),
+            u.username.as_str().to_owned(),
+            u.email.as_str().to_owned(),
             u.first_name.clone().unwrap_or_default(),
             u.last_name.clone().unwrap_or_default(),
             u.status.as_str().to_owned(),

@@ -80,8 +80,8 @@ impl MemberExport {
         for m in &page.items {
             let u = &m.user;
             let mut row: Vec<String> = vec![
-                u.username.clone(),
-                u.email.clone(),
+                u.username.as_str().to_owned(),
+                u.email.as_str().to_owned(),
                 u.first_name.clone().unwrap_or_default(),
                 u.last_name.clone().unwrap_or_default(),
                 u.status.as_str().to_owned(),

@@ -312,10 +312,18 @@ pub fn human_size(bytes: usize) -> String {
     }
 }
 
+/// The form under which a user cell is matched: a username's or an address's key.
+fn key_of(by: KeyColumn, cell: &str) -> String {
+    match by {
+        KeyColumn::Username => roster_domain::Username::fold(cell),
+        KeyColumn::Email => roster_domain::Email::fold(cell),
+    }
+}
+
 /// Looks up every user the file names, keeping those the caller may reach.
 async fn resolve(conn: &mut AnyConnection, parsed: &Parsed, reach: &Reach) -> AppResult<HashMap<String, Vec<Found>>> {
     let mut keys: Vec<String> =
-        parsed.rows.iter().map(|(_, u, _)| u.to_lowercase()).filter(|k| !k.is_empty()).collect();
+        parsed.rows.iter().map(|(_, u, _)| key_of(parsed.by, u)).filter(|k| !k.is_empty()).collect();
     keys.sort_unstable();
     keys.dedup();
     let mut found: HashMap<String, Vec<Found>> = HashMap::new();
@@ -354,7 +362,7 @@ fn plan(parsed: &Parsed, users: &HashMap<String, Vec<Found>>, current: &[i64]) -
             report.push(line(RowOutcome::Invalid, Some("the user cell is empty".into())));
             continue;
         }
-        let id = match users.get(&user.to_lowercase()).map(Vec::as_slice) {
+        let id = match users.get(&key_of(parsed.by, user)).map(Vec::as_slice) {
             Some([one]) => one.id,
             Some([_, _, ..]) => {
                 report.push(line(

@@ -50,7 +50,12 @@ impl App {
                 .flatten()
                 .collect::<Vec<_>>()
                 .join(" ");
-            let label = UserLabel { id: id.to_string(), username: user.username, full_name, email: user.email };
+            let label = UserLabel {
+                id: id.to_string(),
+                username: user.username.into_string(),
+                full_name,
+                email: user.email.into_string(),
+            };
             out.insert(id.to_string(), label);
         }
         Ok(out)

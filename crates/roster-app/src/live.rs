@@ -140,8 +140,8 @@ pub(crate) fn user_record(u: &User, fields: &[FieldDef], live: &Live) -> UserRec
     let defs: HashMap<&str, &FieldDef> = fields.iter().map(|f| (f.code.as_str(), f)).collect();
     UserRecord {
         id: u.id,
-        username: u.username.clone(),
-        email: u.email.clone(),
+        username: u.username.as_str().to_owned(),
+        email: u.email.as_str().to_owned(),
         first_name: u.first_name.clone(),
         last_name: u.last_name.clone(),
         status: u.status,

@@ -68,7 +68,7 @@ async fn as_long_as_a_check(password: &str) {
 
 /// The throttling key of a username and a client address (hashed: neither is kept).
 fn throttle_key(username: &str, client: &str) -> String {
-    token_hash(&format!("{}\n{client}", username.trim().to_lowercase()))
+    token_hash(&format!("{}\n{client}", roster_domain::Username::fold(username)))
 }
 
 impl App {

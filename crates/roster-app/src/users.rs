@@ -54,12 +54,14 @@ pub struct NewUser {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
-    /// New login name.
-    #[serde(default)]
-    pub username: Option<String>,
-    /// New email address.
-    #[serde(default)]
-    pub email: Option<String>,
+    /// New login name; required, so `null` is refused (422).
+    #[serde(default, deserialize_with = "crate::ids::present")]
+    #[schema(value_type = Option<String>)]
+    pub username: Option<Option<String>>,
+    /// New email address; required, so `null` is refused (422).
+    #[serde(default, deserialize_with = "crate::ids::present")]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
     /// Given name; `null` clears.
     #[serde(default, deserialize_with = "crate::ids::present")]
     #[schema(value_type = Option<String>)]
@@ -68,9 +70,10 @@ pub struct UserPatch {
     #[serde(default, deserialize_with = "crate::ids::present")]
     #[schema(value_type = Option<String>)]
     pub last_name: Option<Option<String>>,
-    /// `active` or `suspended`.
-    #[serde(default)]
-    pub status: Option<String>,
+    /// `active` or `suspended`; `null` is refused (422).
+    #[serde(default, deserialize_with = "crate::ids::present")]
+    #[schema(value_type = Option<String>)]
+    pub status: Option<Option<String>>,
     /// Language tag; `null` clears.
     #[serde(default, deserialize_with = "crate::ids::present")]
     #[schema(value_type = Option<String>)]
@@ -206,8 +209,8 @@ impl App {
         let now = self.now();
         let mut user = User {
             id: 0,
-            username: Username::parse("username", &input.username)?.into_string(),
-            email: Email::parse("email", &input.email)?.into_string(),
+            username: Username::parse("username", &input.username)?,
+            email: Email::parse("email", &input.email)?,
             first_name: optional_text("first_name", input.first_name.as_deref(), 100)?,
             last_name: optional_text("last_name", input.last_name.as_deref(), 100)?,
             status: match input.status.as_deref() {
@@ -253,10 +256,10 @@ impl App {
     ) -> AppResult<User> {
         let mut user = reach.user(tx.read(), id).await?;
         if let Some(u) = &patch.username {
-            user.username = Username::parse("username", u)?.into_string();
+            user.username = Username::parse("username", required("username", u)?)?;
         }
         if let Some(e) = &patch.email {
-            user.email = Email::parse("email", e)?.into_string();
+            user.email = Email::parse("email", required("email", e)?)?;
         }
         if let Some(v) = &patch.first_name {
             user.first_name = optional_text("first_name", v.as_deref(), 100)?;
@@ -265,7 +268,7 @@ impl App {
             user.last_name = optional_text("last_name", v.as_deref(), 100)?;
         }
         if let Some(s) = &patch.status {
-            user.status = UserStatus::parse("status", s)?;
+            user.status = UserStatus::parse("status", required("status", s)?)?;
         }
         if let Some(v) = &patch.language {
             user.language = parse_language("language", v.as_deref())?;
@@ -314,4 +317,11 @@ async fn password_hash(password: Option<&str>) -> AppResult<Option<String>> {
         }
         None => Ok(None),
     }
+}
+
+/// A required standard field in a patch: `null` cannot clear it.
+fn required<'a>(field: &str, value: &'a Option<String>) -> Result<&'a str, DomainError> {
+    value.as_deref().ok_or_else(|| {
+        DomainError::new(field, "is required and cannot be cleared: leave it out to keep the current value")
+    })
 }

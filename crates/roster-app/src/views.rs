@@ -67,8 +67,8 @@ impl UserView {
         Self {
             id: u.id.to_string(),
             branch: u.branch_id.and_then(|b| tree.get(b)).map(|b| b.code.clone()),
-            username: u.username,
-            email: u.email,
+            username: u.username.into_string(),
+            email: u.email.into_string(),
             first_name: u.first_name,
             last_name: u.last_name,
             status: u.status,

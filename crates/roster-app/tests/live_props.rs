@@ -151,7 +151,7 @@ async fn run(ops: Vec<Op>) {
             Op::UpdateUser { user, dept, branch, suspend } => {
                 if let Some(id) = pick(&users, user) {
                     let patch = UserPatch {
-                        status: Some(if suspend { "suspended" } else { "active" }.into()),
+                        status: Some(Some(if suspend { "suspended" } else { "active" }.into())),
                         branch: Some(BRANCHES[branch as usize].map(Into::into)),
                         fields: Some(
                             [(

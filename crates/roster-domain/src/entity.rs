@@ -108,9 +108,9 @@ pub struct User {
     /// Internal id; shown to clients as an opaque string.
     pub id: i64,
     /// Login name.
-    pub username: String,
+    pub username: crate::Username,
     /// Email address.
-    pub email: String,
+    pub email: crate::Email,
     /// Given name.
     pub first_name: Option<String>,
     /// Family name.

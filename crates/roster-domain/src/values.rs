@@ -3,11 +3,32 @@
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use unicode_normalization::UnicodeNormalization;
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
 use crate::DomainError;
 
-fn has_control(s: &str) -> bool {
-    s.chars().any(char::is_control)
+/// Whether `c` is invisible or changes the direction of the text around it: the
+/// Unicode format characters (category Cf: zero-width spaces and joiners, the bidi
+/// marks, embeddings and isolates, the byte-order mark...). Such a character lets
+/// `anna\u{200f}` sit beside `anna` looking identical (DESIGN §7).
+pub fn is_hidden(c: char) -> bool {
+    c.general_category() == GeneralCategory::Format
+}
+
+/// Refuses the characters a reader cannot see: control characters other than `allowed`
+/// and the format characters of [`is_hidden`]. The message names the first one found.
+pub fn refuse_hidden(field: &str, s: &str, allowed: &[char]) -> Result<(), DomainError> {
+    match s.chars().find(|&c| (c.is_control() && !allowed.contains(&c)) || is_hidden(c)) {
+        None => Ok(()),
+        Some(c) if c.is_control() => {
+            Err(DomainError::new(field, format!("must not contain control characters (found U+{:04X})", u32::from(c))))
+        }
+        Some(c) => Err(DomainError::new(
+            field,
+            format!("must not contain invisible or direction-changing characters (found U+{:04X})", u32::from(c)),
+        )),
+    }
 }
 
 fn bounded<'a>(field: &str, raw: &'a str, max: usize) -> Result<&'a str, DomainError> {
@@ -18,9 +39,7 @@ fn bounded<'a>(field: &str, raw: &'a str, max: usize) -> Result<&'a str, DomainE
     if s.chars().count() > max {
         return Err(DomainError::new(field, format!("must be at most {max} characters")));
     }
-    if has_control(s) {
-        return Err(DomainError::new(field, "must not contain control characters"));
-    }
+    refuse_hidden(field, s, &[])?;
     Ok(s)
 }
 
@@ -32,6 +51,12 @@ macro_rules! string_newtype {
         pub struct $name(String);
 
         impl $name {
+            /// A value read back from the database, where it was checked when written.
+            /// Not for input: use `parse`.
+            pub fn stored(text: String) -> Self {
+                Self(text)
+            }
+
             /// The text, as stored.
             pub fn as_str(&self) -> &str {
                 &self.0
@@ -66,7 +91,7 @@ macro_rules! string_newtype {
 
 string_newtype!(
     /// A login name: unique among users regardless of case, at most 100 characters,
-    /// no spaces or control characters.
+    /// no spaces, control or invisible characters; kept in Unicode NFC.
     Username
 );
 string_newtype!(
@@ -91,12 +116,18 @@ impl Username {
         if s.chars().any(char::is_whitespace) {
             return Err(DomainError::new(field, "must not contain spaces"));
         }
-        Ok(Self(s.to_owned()))
+        Ok(Self(s.nfc().collect()))
     }
 
-    /// The case-folded form under which usernames are unique.
+    /// The form under which usernames are unique: NFC, then lower case.
     pub fn key(&self) -> String {
-        self.0.to_lowercase()
+        Self::fold(&self.0)
+    }
+
+    /// The unique form of a username as someone typed it (a login, a filter, a CSV
+    /// cell): trimmed, NFC, lower case. The only case folding of usernames.
+    pub fn fold(raw: &str) -> String {
+        raw.trim().nfc().collect::<String>().to_lowercase()
     }
 }
 
@@ -118,6 +149,16 @@ impl Email {
             return Err(invalid());
         }
         Ok(Self(s.to_owned()))
+    }
+
+    /// The form under which an address is matched: lower case.
+    pub fn key(&self) -> String {
+        Self::fold(&self.0)
+    }
+
+    /// The matching form of an address as someone typed it: trimmed, lower case.
+    pub fn fold(raw: &str) -> String {
+        raw.trim().to_lowercase()
     }
 }
 
@@ -145,10 +186,10 @@ pub fn optional_text(field: &str, raw: Option<&str>, max: usize) -> Result<Optio
     match raw.map(str::trim) {
         None | Some("") => Ok(None),
         Some(s) if s.chars().count() > max => Err(DomainError::new(field, format!("must be at most {max} characters"))),
-        Some(s) if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') => {
-            Err(DomainError::new(field, "must not contain control characters"))
+        Some(s) => {
+            refuse_hidden(field, s, &['\n', '\t'])?;
+            Ok(Some(s.to_owned()))
         }
-        Some(s) => Ok(Some(s.to_owned())),
     }
 }
 
@@ -164,6 +205,31 @@ mod tests {
         assert!(Username::parse("username", "a b").is_err());
         assert!(Username::parse("username", "").is_err());
         assert!(Username::parse("username", &"x".repeat(101)).is_err());
+    }
+
+    #[test]
+    fn invisible_and_direction_changing_characters_are_refused() {
+        for bad in ["anna\u{200f}", "an\u{200b}na", "\u{202e}anna", "anna\u{feff}", "an\u{0}na", "a\u{2066}b"] {
+            let err = Username::parse("username", bad).unwrap_err();
+            assert_eq!(err.field, "username", "{bad:?}");
+            assert!(err.message.contains("U+"), "{}", err.message);
+            assert!(Name::parse("name", bad).is_err(), "{bad:?}");
+            assert!(optional_text("first_name", Some(bad), 100).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            optional_text("d", Some("two\nlines\tand a tab"), 100).unwrap().as_deref(),
+            Some("two\nlines\tand a tab")
+        );
+        assert!(Name::parse("name", "Zoë Ñandú 東京").is_ok());
+    }
+
+    #[test]
+    fn usernames_are_kept_and_keyed_in_nfc() {
+        let composed = Username::parse("username", "Zo\u{eb}").unwrap();
+        let decomposed = Username::parse("username", "Zoe\u{308}").unwrap();
+        assert_eq!(decomposed.as_str(), "Zo\u{eb}");
+        assert_eq!(composed.key(), decomposed.key());
+        assert_eq!(Username::fold(" ZOE\u{308} "), "zo\u{eb}");
     }
 
     #[test]

@@ -57,7 +57,7 @@ pub async fn insert(
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
     .bind(username)
-    .bind(username.to_lowercase())
+    .bind(roster_domain::Username::fold(username))
     .bind(password_hash)
     .bind(role)
     .bind(serde_json::to_string(branches)?)
@@ -88,7 +88,7 @@ pub async fn delete(conn: &mut AnyConnection, id: i64) -> Result<bool, StoreErro
 /// An administrator by login name, in any case.
 pub async fn by_username(conn: &mut AnyConnection, username: &str) -> Result<Option<AdminRecord>, StoreError> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM admins WHERE username_key = $1"))
-        .bind(username.to_lowercase())
+        .bind(roster_domain::Username::fold(username))
         .fetch_optional(conn)
         .await?;
     row.as_ref().map(from_row).transpose()

@@ -1,6 +1,6 @@
 //! The `users` table.
 
-use roster_domain::{User, UserStatus};
+use roster_domain::{Email, User, UserStatus, Username};
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 use std::collections::BTreeMap;
@@ -45,8 +45,8 @@ pub fn from_row(row: &AnyRow) -> Result<User, StoreError> {
     let fields: BTreeMap<String, serde_json::Value> = serde_json::from_str(&fields)?;
     Ok(User {
         id: col(row, "id")?,
-        username: col(row, "username")?,
-        email: col(row, "email")?,
+        username: Username::stored(col(row, "username")?),
+        email: Email::stored(col(row, "email")?),
         first_name: col(row, "first_name")?,
         last_name: col(row, "last_name")?,
         status: UserStatus::parse("status", &status).map_err(|e| StoreError::Corrupt(e.message))?,
@@ -68,10 +68,10 @@ pub async fn insert(tx: &mut WriteTx, u: &User) -> Result<i64, StoreError> {
          language, timezone, branch_id, fields, search, created_at, updated_at, last_login_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
     )
-    .bind(&u.username)
-    .bind(u.username.to_lowercase())
-    .bind(&u.email)
-    .bind(u.email.to_lowercase())
+    .bind(u.username.as_str())
+    .bind(u.username.key())
+    .bind(u.email.as_str())
+    .bind(u.email.key())
     .bind(&u.first_name)
     .bind(&u.last_name)
     .bind(u.status.as_str())
@@ -106,10 +106,10 @@ pub async fn insert_many(tx: &mut WriteTx, users: &[User]) -> Result<Vec<i64>, S
         let mut q = sqlx::query_scalar::<_, i64>(&sql);
         for u in chunk {
             q = q
-                .bind(&u.username)
-                .bind(u.username.to_lowercase())
-                .bind(&u.email)
-                .bind(u.email.to_lowercase())
+                .bind(u.username.as_str())
+                .bind(u.username.key())
+                .bind(u.email.as_str())
+                .bind(u.email.key())
                 .bind(&u.first_name)
                 .bind(&u.last_name)
                 .bind(u.status.as_str())
@@ -137,10 +137,10 @@ pub async fn update(tx: &mut WriteTx, u: &User) -> Result<(), StoreError> {
          last_name = $6, status = $7, language = $8, timezone = $9, branch_id = $10, fields = $11, \
          search = $12, updated_at = $13, last_login_at = $14 WHERE id = $15",
     )
-    .bind(&u.username)
-    .bind(u.username.to_lowercase())
-    .bind(&u.email)
-    .bind(u.email.to_lowercase())
+    .bind(u.username.as_str())
+    .bind(u.username.key())
+    .bind(u.email.as_str())
+    .bind(u.email.key())
     .bind(&u.first_name)
     .bind(&u.last_name)
     .bind(u.status.as_str())
@@ -179,7 +179,7 @@ pub async fn get(conn: &mut AnyConnection, id: i64) -> Result<Option<User>, Stor
 /// One user by username, in any case.
 pub async fn get_by_username(conn: &mut AnyConnection, username: &str) -> Result<Option<User>, StoreError> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE username_key = $1"))
-        .bind(username.to_lowercase())
+        .bind(Username::fold(username))
         .fetch_optional(conn)
         .await?;
     row.as_ref().map(from_row).transpose()
@@ -188,7 +188,7 @@ pub async fn get_by_username(conn: &mut AnyConnection, username: &str) -> Result
 /// The ids of the users with this email (any case); emails need not be unique.
 pub async fn ids_by_email(conn: &mut AnyConnection, email: &str) -> Result<Vec<i64>, StoreError> {
     Ok(sqlx::query_scalar("SELECT id FROM users WHERE email_key = $1 ORDER BY id")
-        .bind(email.to_lowercase())
+        .bind(Email::fold(email))
         .fetch_all(conn)
         .await?)
 }
@@ -218,7 +218,7 @@ pub async fn list(conn: &mut AnyConnection, query: &UserQuery) -> Result<Page<Us
         q = q.bind(like_pattern(text));
     }
     if let Some(u) = &query.username {
-        q = q.bind(u.to_lowercase());
+        q = q.bind(Username::fold(u));
     }
     if let Some(s) = query.status {
         q = q.bind(s.as_str());
@@ -402,8 +402,8 @@ pub async fn batch(conn: &mut AnyConnection, after: i64, limit: i64) -> Result<V
         .map(|r| {
             Ok(User {
                 id: r.0,
-                username: r.1,
-                email: r.2,
+                username: Username::stored(r.1),
+                email: Email::stored(r.2),
                 first_name: r.3,
                 last_name: r.4,
                 status: UserStatus::parse("status", &r.5).map_err(|e| StoreError::Corrupt(e.message))?,

@@ -272,8 +272,8 @@ impl<'a> Checker<'a> {
             v.fields.into_iter().filter_map(|(code, value)| Some((code, value?.to_json()))).collect();
         let user = User {
             id: 0,
-            username: change.username.into_string(),
-            email: email.into_string(),
+            username: change.username,
+            email,
             first_name: v.first_name.flatten(),
             last_name: v.last_name.flatten(),
             status: v.status.unwrap_or(UserStatus::Active),
@@ -290,10 +290,10 @@ impl<'a> Checker<'a> {
 
     fn update(&self, change: RowChange, existing: &User) -> Action {
         let mut user = existing.clone();
-        user.username = change.username.into_string();
+        user.username = change.username;
         let v = change.values;
         if let Some(e) = v.email {
-            user.email = e.into_string();
+            user.email = e;
         }
         let set = |slot: &mut Option<String>, value: Option<Option<String>>| {
             if let Some(v) = value {

@@ -204,7 +204,7 @@ impl App {
             let existing: HashMap<String, User> = roster_store::imports::users_by_username(sink.conn(), &keys)
                 .await?
                 .into_iter()
-                .map(|u| (u.username.to_lowercase(), u))
+                .map(|u| (u.username.key(), u))
                 .collect();
             let mut writes = Writes::default();
             for change in changes {

@@ -259,7 +259,11 @@ fn text(column: Column, op: CompareOp, value: &CompValue) -> Plan {
             _ => Condition::False,
         }),
         CompValue::String(s) => {
-            let folded = if column == Column::ExternalId { s.clone() } else { s.to_lowercase() };
+            let folded = match column {
+                Column::ExternalId => s.clone(),
+                Column::UsernameKey => roster_domain::Username::fold(s),
+                _ => s.to_lowercase(),
+            };
             if folded.is_empty() && op.is_substring() {
                 return Plan::exact(present);
             }

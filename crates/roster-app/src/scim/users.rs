@@ -109,10 +109,10 @@ pub(super) fn to_scim(dir: &Directory, u: &User, external_id: Option<String>) ->
     roster_scim::User {
         id: Some(u.id.to_string()),
         external_id,
-        user_name: u.username.clone(),
+        user_name: u.username.as_str().to_owned(),
         name,
-        display_name: Some(if display.is_empty() { u.username.clone() } else { display }),
-        emails: vec![UserEmail { value: u.email.clone(), kind: Some("work".into()), primary: false }],
+        display_name: Some(if display.is_empty() { u.username.as_str().to_owned() } else { display }),
+        emails: vec![UserEmail { value: u.email.as_str().to_owned(), kind: Some("work".into()), primary: false }],
         active: Some(u.status == UserStatus::Active),
         preferred_language: u.language.clone(),
         locale: None,
@@ -308,11 +308,11 @@ impl App {
         a: Asserted,
     ) -> ScimResult<ScimResource> {
         let patch = UserPatch {
-            username: Some(a.username),
-            email: Some(a.email),
+            username: Some(Some(a.username)),
+            email: Some(Some(a.email)),
             first_name: Some(a.first_name),
             last_name: Some(a.last_name),
-            status: Some(a.status.as_str().to_owned()),
+            status: Some(Some(a.status.as_str().to_owned())),
             language: Some(a.language),
             timezone: Some(a.timezone),
             branch: None,

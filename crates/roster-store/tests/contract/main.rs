@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 fn user(name: &str, branch: Option<i64>) -> User {
     User {
         id: 0,
-        username: name.to_owned(),
-        email: format!("{}@acme.com", name.to_lowercase()),
+        username: roster_domain::Username::parse("username", name).unwrap(),
+        email: roster_domain::Email::parse("email", &format!("{}@acme.com", name.to_lowercase())).unwrap(),
         first_name: Some("Zoë".into()),
         last_name: None,
         status: UserStatus::Active,
@@ -85,7 +85,7 @@ async fn script(store: Store) {
     assert_eq!(roster_store::enrollments::of_users_between(&mut conn, 0, ids[8]).await.unwrap(), enrollments[..9]);
     assert!(roster_store::enrollments::of_users_between(&mut conn, ids[9], ids[1202]).await.unwrap().is_empty());
     let first = roster_store::users::get(&mut conn, ids[0]).await.unwrap().unwrap();
-    assert_eq!(first.username, "u0000");
+    assert_eq!(first.username.as_str(), "u0000");
     assert_eq!(first.first_name.as_deref(), Some("Zoë"), "text round-trips exactly");
     assert_eq!(first.fields["department"], "Sales");
     assert_eq!(roster_store::users::get_by_username(&mut conn, "U0001").await.unwrap().unwrap().id, ids[1]);

@@ -332,11 +332,11 @@ pub(crate) async fn save(State(app): State<App>, Path(id): Path<String>, posted:
     let typed: BTreeMap<String, String> =
         fields.iter().map(|f| (f.code.clone(), text(&format!("fields.{}", f.code)))).collect();
     let patch = UserPatch {
-        username: Some(values.username.clone()),
-        email: Some(values.email.clone()),
+        username: Some(Some(values.username.clone())),
+        email: Some(Some(values.email.clone())),
         first_name: opt("first_name"),
         last_name: opt("last_name"),
-        status: Some(values.status.clone()),
+        status: Some(Some(values.status.clone())),
         language: opt("language"),
         timezone: opt("timezone"),
         branch: opt("branch"),

@@ -218,7 +218,44 @@ async fn a_nul_in_a_filter_is_refused_naming_the_parameter(s: TestServer) {
     }
 }
 
+async fn hidden_characters_and_null_required_fields_are_refused(s: TestServer) {
+    seed(&s).await;
+    s.post_ok("/api/v1/fields", json!({"code": "note", "name": "Note", "type": "text"})).await;
+    let ann = create_user(&s, "anna", Some("PAR")).await;
+    let before = s.call("GET", &format!("/api/v1/users/{ann}"), None).await.body;
+    for (body, field) in [
+        (json!({"username": "anna\u{200f}", "email": "a2@acme.com"}), "username"),
+        (json!({"username": "an\u{200b}na", "email": "a2@acme.com"}), "username"),
+        (json!({"username": "anna2", "email": "a2@acme.com", "first_name": "\u{202e}Anna"}), "first_name"),
+        (json!({"username": "anna2", "email": "a2@acme.com", "fields": {"note": "a\u{0}b"}}), "fields.note"),
+    ] {
+        let r = s.call("POST", "/api/v1/users", Some(body.clone())).await;
+        assert_eq!((r.status, r.field()), (422, field), "{body}: {}", r.body);
+        assert!(r.message().contains("U+"), "the message names the character: {}", r.message());
+    }
+    let path = format!("/api/v1/users/{ann}");
+    for (body, field) in [
+        (json!({"email": null}), "email"),
+        (json!({"username": null}), "username"),
+        (json!({"status": null}), "status"),
+        (json!({"last_name": "Lee\u{2066}"}), "last_name"),
+        (json!({"fields": {"note": "x\u{7}"}}), "fields.note"),
+    ] {
+        let r = s.call("PATCH", &path, Some(body.clone())).await;
+        assert_eq!((r.status, r.field()), (422, field), "{body}: {}", r.body);
+    }
+    assert_eq!(s.call("GET", &path, None).await.body, before, "nothing was applied");
+    // A username is kept in NFC, so its decomposed spelling is the same name.
+    let zoe = s.post_ok("/api/v1/users", json!({"username": "zo\u{eb}", "email": "z@acme.com"})).await;
+    assert_eq!(zoe["username"], "zo\u{eb}");
+    let r = s.call("POST", "/api/v1/users", Some(json!({"username": "ZOE\u{308}", "email": "z2@acme.com"}))).await;
+    assert_eq!((r.status, r.field()), (409, "username"), "{}", r.body);
+    let found = s.call("GET", "/api/v1/users?username=zoe%CC%88", None).await.body;
+    assert_eq!(found["items"].as_array().unwrap().len(), 1, "the decomposed spelling finds it: {found}");
+}
+
 crate::on_both_databases!(
+    hidden_characters_and_null_required_fields_are_refused,
     a_nul_in_a_filter_is_refused_naming_the_parameter,
     create_read_update_delete,
     bad_input_is_refused_naming_the_field,
