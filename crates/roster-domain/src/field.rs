@@ -181,7 +181,7 @@ impl FieldDef {
                 if s.chars().count() > MAX_TEXT_VALUE {
                     return Err(DomainError::new(field, format!("must be at most {MAX_TEXT_VALUE} characters")));
                 }
-                crate::values::refuse_hidden(field, s, &['\n', '\t'])?;
+                crate::values::refuse_hidden(field, s, &['\n', '\r', '\t'])?;
                 FieldValue::Text(s.to_owned())
             }
             FieldType::Number => {

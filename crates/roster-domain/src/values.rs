@@ -187,7 +187,7 @@ pub fn optional_text(field: &str, raw: Option<&str>, max: usize) -> Result<Optio
         None | Some("") => Ok(None),
         Some(s) if s.chars().count() > max => Err(DomainError::new(field, format!("must be at most {max} characters"))),
         Some(s) => {
-            refuse_hidden(field, s, &['\n', '\t'])?;
+            refuse_hidden(field, s, &['\n', '\r', '\t'])?;
             Ok(Some(s.to_owned()))
         }
     }
