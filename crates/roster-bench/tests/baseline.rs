@@ -265,6 +265,7 @@ async fn scenario(url: &str) {
         }
     }
     assert!(failures.is_empty(), "{url}: {} failures:\n{}", failures.len(), failures.join("\n"));
+    drop(conn);
     store.close().await;
 }
 

@@ -87,7 +87,7 @@ pub async fn delete(conn: &mut AnyConnection, id: i64) -> Result<bool, StoreErro
 
 /// An administrator by login name, in any case.
 pub async fn by_username(conn: &mut AnyConnection, username: &str) -> Result<Option<AdminRecord>, StoreError> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM admins WHERE username_key = $1"))
+    let row = sqlx::query(crate::built(format!("SELECT {COLUMNS} FROM admins WHERE username_key = $1")))
         .bind(roster_domain::Username::fold(username))
         .fetch_optional(conn)
         .await?;
@@ -96,13 +96,18 @@ pub async fn by_username(conn: &mut AnyConnection, username: &str) -> Result<Opt
 
 /// An administrator by id.
 pub async fn get(conn: &mut AnyConnection, id: i64) -> Result<Option<AdminRecord>, StoreError> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM admins WHERE id = $1")).bind(id).fetch_optional(conn).await?;
+    let row = sqlx::query(crate::built(format!("SELECT {COLUMNS} FROM admins WHERE id = $1")))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
     row.as_ref().map(from_row).transpose()
 }
 
 /// Every administrator, by login name.
 pub async fn all(conn: &mut AnyConnection) -> Result<Vec<AdminRecord>, StoreError> {
-    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM admins ORDER BY username_key")).fetch_all(conn).await?;
+    let rows = sqlx::query(crate::built(format!("SELECT {COLUMNS} FROM admins ORDER BY username_key")))
+        .fetch_all(conn)
+        .await?;
     rows.iter().map(from_row).collect()
 }
 

@@ -43,8 +43,12 @@ pub async fn append(tx: &mut WriteTx, touched: &[Touched], at: i64) -> Result<Op
             p.next(),
             p.id_table()
         );
-        let seqs =
-            sqlx::query_scalar::<_, i64>(&sql).bind(kind).bind(at).bind(p.ids(&ids)).fetch_all(&mut *conn).await?;
+        let seqs = sqlx::query_scalar::<_, i64>(crate::built(sql))
+            .bind(kind)
+            .bind(at)
+            .bind(p.ids(&ids))
+            .fetch_all(&mut *conn)
+            .await?;
         last = seqs.into_iter().max().max(last);
     }
     Ok(last)

@@ -296,9 +296,9 @@ fn successor(prefix: &str) -> Option<String> {
 }
 
 fn bind_all<'q>(
-    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
     binds: Vec<Bind>,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
     for b in binds {
         q = match b {
             Bind::Text(t) => q.bind(t),
@@ -312,7 +312,7 @@ async fn count(conn: &mut AnyConnection, table: Table, condition: &Condition) ->
     let mut r = Render::new(conn, table);
     let name = if table == Table::Users { "users" } else { "groups" };
     let sql = format!("SELECT COUNT(*) AS n FROM {name} WHERE {}", r.condition(condition));
-    let row = bind_all(sqlx::query(&sql), r.binds).fetch_one(conn).await?;
+    let row = bind_all(sqlx::query(crate::built(sql)), r.binds).fetch_one(conn).await?;
     let n: i64 = col(&row, "n")?;
     Ok(u64::try_from(n).unwrap_or(0))
 }
@@ -340,7 +340,7 @@ pub async fn find_users(
     sql.push_str(&r.order(order));
     let (offset, limit) = limits(offset, limit);
     sql.push_str(&format!(" LIMIT {} OFFSET {}", r.bind(Bind::Int(limit)), r.bind(Bind::Int(offset))));
-    let rows = bind_all(sqlx::query(&sql), r.binds).fetch_all(conn).await?;
+    let rows = bind_all(sqlx::query(crate::built(sql)), r.binds).fetch_all(conn).await?;
     rows.iter().map(|row| Ok((crate::users::from_row(row)?, col(row, "external_id")?))).collect()
 }
 
@@ -364,7 +364,7 @@ pub async fn find_groups(
     sql.push_str(&r.order(order));
     let (offset, limit) = limits(offset, limit);
     sql.push_str(&format!(" LIMIT {} OFFSET {}", r.bind(Bind::Int(limit)), r.bind(Bind::Int(offset))));
-    let rows = bind_all(sqlx::query(&sql), r.binds).fetch_all(conn).await?;
+    let rows = bind_all(sqlx::query(crate::built(sql)), r.binds).fetch_all(conn).await?;
     rows.iter().map(|row| Ok((crate::groups::from_row(row)?, col(row, "external_id")?))).collect()
 }
 
@@ -411,7 +411,7 @@ async fn pairs(conn: &mut AnyConnection, select: &str, ids: &[i64], tail: &str) 
     let mut out = Vec::new();
     for chunk in ids.chunks(500) {
         let sql = format!("{select} ({}){tail} ORDER BY a, b", Params::new(conn).list(chunk.len()));
-        let mut q = sqlx::query(&sql);
+        let mut q = sqlx::query(crate::built(sql));
         for id in chunk {
             q = q.bind(*id);
         }

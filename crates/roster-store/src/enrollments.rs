@@ -22,10 +22,11 @@ const COLUMNS: &str = "user_id, course_id, status, enrolled_at, completed_at";
 
 /// A user's enrollments, by course id.
 pub async fn of_user(conn: &mut AnyConnection, user_id: i64) -> Result<Vec<Enrollment>, StoreError> {
-    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM enrollments WHERE user_id = $1 ORDER BY course_id"))
-        .bind(user_id)
-        .fetch_all(conn)
-        .await?;
+    let rows =
+        sqlx::query(crate::built(format!("SELECT {COLUMNS} FROM enrollments WHERE user_id = $1 ORDER BY course_id")))
+            .bind(user_id)
+            .fetch_all(conn)
+            .await?;
     rows.iter().map(from_row).collect()
 }
 
@@ -52,7 +53,7 @@ pub async fn of_course(
         sql.push_str(&format!(" AND e.user_id IN (SELECT id FROM users WHERE branch_id IN ({}))", p.list(ids.len())));
     }
     sql.push_str(&format!(" ORDER BY e.user_id LIMIT {}", p.next()));
-    let mut q = sqlx::query(&sql).bind(course_id).bind(after.unwrap_or(0));
+    let mut q = sqlx::query(crate::built(sql)).bind(course_id).bind(after.unwrap_or(0));
     for id in branch_ids.into_iter().flatten() {
         q = q.bind(*id);
     }
@@ -63,11 +64,12 @@ pub async fn of_course(
 
 /// One enrollment.
 pub async fn get(conn: &mut AnyConnection, user_id: i64, course_id: i64) -> Result<Option<Enrollment>, StoreError> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM enrollments WHERE user_id = $1 AND course_id = $2"))
-        .bind(user_id)
-        .bind(course_id)
-        .fetch_optional(conn)
-        .await?;
+    let row =
+        sqlx::query(crate::built(format!("SELECT {COLUMNS} FROM enrollments WHERE user_id = $1 AND course_id = $2")))
+            .bind(user_id)
+            .bind(course_id)
+            .fetch_optional(conn)
+            .await?;
     row.as_ref().map(from_row).transpose()
 }
 
@@ -97,7 +99,7 @@ pub async fn insert_many(tx: &mut WriteTx, rows: &[Enrollment]) -> Result<(), St
             "INSERT INTO enrollments (user_id, course_id, status, enrolled_at, completed_at) VALUES {}",
             Params::new(conn).rows(chunk.len(), 5)
         );
-        let mut q = sqlx::query(&sql);
+        let mut q = sqlx::query(crate::built(sql));
         for e in chunk {
             q = q.bind(e.user_id).bind(e.course_id).bind(e.status.as_str()).bind(e.enrolled_at).bind(e.completed_at);
         }

@@ -75,7 +75,7 @@ pub(crate) async fn record(tx: &mut WriteTx, moved: Moved<'_>, said: Said<'_>) -
         p.next(),
         p.id_table()
     );
-    sqlx::query(&sql)
+    sqlx::query(crate::built(sql))
         .bind(fixed)
         .bind(said.change.as_str())
         .bind(said.at)
@@ -102,7 +102,7 @@ async fn record_pairs(conn: &mut AnyConnection, pairs: &[(i64, i64)], said: Said
         p.pair_table()
     );
     let pairs = p.pairs(pairs)?;
-    sqlx::query(&sql)
+    sqlx::query(crate::built(sql))
         .bind(said.change.as_str())
         .bind(said.at)
         .bind(said.actor)
@@ -152,7 +152,7 @@ pub async fn page(
         ));
     }
     sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", p.next()));
-    let mut q = sqlx::query(&sql).bind(id).bind(before.unwrap_or(i64::MAX));
+    let mut q = sqlx::query(crate::built(sql)).bind(id).bind(before.unwrap_or(i64::MAX));
     for b in branch_ids.into_iter().flatten() {
         q = q.bind(*b);
     }

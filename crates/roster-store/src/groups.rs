@@ -95,13 +95,16 @@ pub async fn delete(tx: &mut WriteTx, id: i64) -> Result<(), StoreError> {
 
 /// One group by id.
 pub async fn get(conn: &mut AnyConnection, id: i64) -> Result<Option<Group>, StoreError> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM groups WHERE id = $1")).bind(id).fetch_optional(conn).await?;
+    let row = sqlx::query(crate::built(format!("SELECT {COLUMNS} FROM groups WHERE id = $1")))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
     row.as_ref().map(from_row).transpose()
 }
 
 /// One group by name, in any case.
 pub async fn by_name(conn: &mut AnyConnection, name: &str) -> Result<Option<Group>, StoreError> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM groups WHERE name_key = $1"))
+    let row = sqlx::query(crate::built(format!("SELECT {COLUMNS} FROM groups WHERE name_key = $1")))
         .bind(name.trim().to_lowercase())
         .fetch_optional(conn)
         .await?;
@@ -110,7 +113,7 @@ pub async fn by_name(conn: &mut AnyConnection, name: &str) -> Result<Option<Grou
 
 /// Every group, in id order (the engine's catalog and rule checking need them all).
 pub async fn all(conn: &mut AnyConnection) -> Result<Vec<Group>, StoreError> {
-    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM groups ORDER BY id")).fetch_all(conn).await?;
+    let rows = sqlx::query(crate::built(format!("SELECT {COLUMNS} FROM groups ORDER BY id"))).fetch_all(conn).await?;
     rows.iter().map(from_row).collect()
 }
 
@@ -133,7 +136,7 @@ pub async fn list(
         next += 1;
     }
     sql.push_str(&format!(" ORDER BY id LIMIT ${next}"));
-    let mut query = sqlx::query(&sql).bind(after.unwrap_or(0));
+    let mut query = sqlx::query(crate::built(sql)).bind(after.unwrap_or(0));
     if let Some(q) = q {
         query = query.bind(like_pattern(q));
     }
@@ -153,7 +156,7 @@ pub(crate) async fn add_to_counts(tx: &mut WriteTx, ids: &[i64], delta: i64) -> 
     }
     let mut p = Params::new(conn);
     let sql = format!("UPDATE groups SET member_count = member_count + {} WHERE id IN {}", p.next(), p.id_table());
-    sqlx::query(&sql).bind(delta).bind(p.ids(ids)).execute(conn).await?;
+    sqlx::query(crate::built(sql)).bind(delta).bind(p.ids(ids)).execute(conn).await?;
     Ok(())
 }
 
@@ -200,7 +203,7 @@ pub async fn add_to_list(
              ON CONFLICT (group_id, list, user_id) DO NOTHING",
             Params::new(conn).rows(chunk.len(), 5)
         );
-        let mut q = sqlx::query(&sql);
+        let mut q = sqlx::query(crate::built(sql));
         for u in chunk {
             q = q.bind(group_id).bind(kind.as_str()).bind(at).bind(by).bind(*u);
         }
@@ -225,7 +228,7 @@ pub async fn remove_from_list(
             p.next(),
             p.list(chunk.len())
         );
-        let mut q = sqlx::query(&sql).bind(group_id).bind(kind.as_str());
+        let mut q = sqlx::query(crate::built(sql)).bind(group_id).bind(kind.as_str());
         for u in chunk {
             q = q.bind(*u);
         }

@@ -144,8 +144,10 @@ pub async fn insert(conn: &mut AnyConnection, new: &NewImport<'_>) -> Result<i64
 
 /// One job.
 pub async fn get(conn: &mut AnyConnection, id: i64) -> Result<Option<ImportRecord>, StoreError> {
-    let row =
-        sqlx::query(&format!("SELECT {COLUMNS} FROM imports WHERE id = $1")).bind(id).fetch_optional(conn).await?;
+    let row = sqlx::query(crate::built(format!("SELECT {COLUMNS} FROM imports WHERE id = $1")))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
     row.as_ref().map(from_row).transpose()
 }
 
@@ -218,7 +220,7 @@ pub async fn interrupt_stale(
     if !running.is_empty() {
         sql.push_str(&format!(" AND id NOT IN ({})", p.list(running.len())));
     }
-    let mut q = sqlx::query(&sql).bind(at).bind(before);
+    let mut q = sqlx::query(crate::built(sql)).bind(at).bind(before);
     for id in running {
         q = q.bind(*id);
     }
@@ -238,7 +240,7 @@ pub async fn users_by_username(conn: &mut AnyConnection, keys: &[String]) -> Res
             crate::users::COLUMNS,
             Params::new(conn).list(chunk.len())
         );
-        let mut q = sqlx::query(&sql).persistent(false);
+        let mut q = sqlx::query(crate::built(sql)).persistent(false);
         for k in chunk {
             q = q.bind(k);
         }

@@ -154,7 +154,7 @@ pub async fn which_are_members(conn: &mut AnyConnection, group_id: i64, users: &
         p.next(),
         p.id_table()
     );
-    Ok(sqlx::query_scalar::<_, i64>(&sql).bind(group_id).bind(p.ids(users)).fetch_all(&mut *conn).await?)
+    Ok(sqlx::query_scalar::<_, i64>(crate::built(sql)).bind(group_id).bind(p.ids(users)).fetch_all(&mut *conn).await?)
 }
 
 /// Inserts memberships of users who are not members yet (the caller knows): one
@@ -180,7 +180,14 @@ async fn insert_many(
         p.next(),
         p.id_table()
     );
-    sqlx::query(&sql).bind(group_id).bind(source.as_str()).bind(at).bind(by).bind(p.ids(users)).execute(conn).await?;
+    sqlx::query(crate::built(sql))
+        .bind(group_id)
+        .bind(source.as_str())
+        .bind(at)
+        .bind(by)
+        .bind(p.ids(users))
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -207,7 +214,14 @@ async fn insert_of_user(
         p.next(),
         p.id_table()
     );
-    sqlx::query(&sql).bind(user_id).bind(source.as_str()).bind(at).bind(by).bind(p.ids(groups)).execute(conn).await?;
+    sqlx::query(crate::built(sql))
+        .bind(user_id)
+        .bind(source.as_str())
+        .bind(at)
+        .bind(by)
+        .bind(p.ids(groups))
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -235,7 +249,7 @@ async fn insert_pairs(
         p.pair_table()
     );
     let pairs = p.pairs(pairs)?;
-    sqlx::query(&sql).bind(source.as_str()).bind(at).bind(by).bind(pairs).execute(conn).await?;
+    sqlx::query(crate::built(sql)).bind(source.as_str()).bind(at).bind(by).bind(pairs).execute(conn).await?;
     Ok(())
 }
 
@@ -251,7 +265,7 @@ async fn delete_pairs(tx: &mut WriteTx, pairs: &[(i64, i64)]) -> Result<u64, Sto
         p.pair_table()
     );
     let pairs = p.pairs(pairs)?;
-    Ok(sqlx::query(&sql).bind(pairs).execute(conn).await?.rows_affected())
+    Ok(sqlx::query(crate::built(sql)).bind(pairs).execute(conn).await?.rows_affected())
 }
 
 /// Deletes memberships; returns how many there were.
@@ -262,7 +276,7 @@ async fn delete_many(tx: &mut WriteTx, group_id: i64, users: &[i64]) -> Result<u
     }
     let mut p = Params::new(conn);
     let sql = format!("DELETE FROM memberships WHERE group_id = {} AND user_id IN {}", p.next(), p.id_table());
-    Ok(sqlx::query(&sql).bind(group_id).bind(p.ids(users)).execute(conn).await?.rows_affected())
+    Ok(sqlx::query(crate::built(sql)).bind(group_id).bind(p.ids(users)).execute(conn).await?.rows_affected())
 }
 
 /// Deletes one user's memberships of these groups; returns how many there were.
@@ -273,7 +287,7 @@ async fn delete_of_user(tx: &mut WriteTx, user_id: i64, groups: &[i64]) -> Resul
     }
     let mut p = Params::new(conn);
     let sql = format!("DELETE FROM memberships WHERE user_id = {} AND group_id IN {}", p.next(), p.id_table());
-    Ok(sqlx::query(&sql).bind(user_id).bind(p.ids(groups)).execute(conn).await?.rows_affected())
+    Ok(sqlx::query(crate::built(sql)).bind(user_id).bind(p.ids(groups)).execute(conn).await?.rows_affected())
 }
 
 /// Every member id of a group, in order.
@@ -343,7 +357,7 @@ pub async fn page(conn: &mut AnyConnection, group_id: i64, query: &MemberQuery) 
         sql.push_str(&format!(" AND u.branch_id IN ({})", p.list(ids.len())));
     }
     sql.push_str(&format!(" ORDER BY m.user_id LIMIT {}", p.next()));
-    let mut q = sqlx::query(&sql).bind(group_id).bind(query.after.unwrap_or(0));
+    let mut q = sqlx::query(crate::built(sql)).bind(group_id).bind(query.after.unwrap_or(0));
     if let Some(text) = &query.q {
         q = q.bind(like_pattern(text));
     }
@@ -375,7 +389,7 @@ pub async fn counts_in_branches(
         p.list(groups.len()),
         p.list(branch_ids.len())
     );
-    let mut q = sqlx::query(&sql);
+    let mut q = sqlx::query(crate::built(sql));
     for id in groups.iter().chain(branch_ids) {
         q = q.bind(*id);
     }

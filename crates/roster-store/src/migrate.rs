@@ -37,7 +37,7 @@ pub(crate) async fn run(conn: &mut AnyConnection, backend: Backend, now_ms: i64)
         let body: String =
             dialect(sql, backend).lines().filter(|l| !l.trim_start().starts_with("--")).collect::<Vec<_>>().join("\n");
         for statement in body.split(';').filter(|s| !s.trim().is_empty()) {
-            conn.execute(statement).await?;
+            conn.execute(crate::built(statement.to_owned())).await?;
         }
         sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
             .bind(version)

@@ -140,7 +140,7 @@ pub(crate) async fn json_rows<T: serde::de::DeserializeOwned>(
     } else {
         format!("SELECT json_group_array(json_array({cells}) ORDER BY {order}) FROM {from}")
     };
-    let mut query = sqlx::query_scalar::<_, Option<String>>(&sql);
+    let mut query = sqlx::query_scalar::<_, Option<String>>(crate::built(sql));
     for bind in binds {
         query = query.bind(*bind);
     }

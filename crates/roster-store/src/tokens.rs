@@ -59,7 +59,7 @@ pub async fn insert(
 
 /// The token whose hash this is.
 pub async fn by_hash(conn: &mut AnyConnection, hash: &str) -> Result<Option<TokenRecord>, StoreError> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM api_tokens WHERE token_hash = $1"))
+    let row = sqlx::query(crate::built(format!("SELECT {COLUMNS} FROM api_tokens WHERE token_hash = $1")))
         .bind(hash)
         .fetch_optional(conn)
         .await?;
@@ -68,14 +68,17 @@ pub async fn by_hash(conn: &mut AnyConnection, hash: &str) -> Result<Option<Toke
 
 /// Every token, by name.
 pub async fn all(conn: &mut AnyConnection) -> Result<Vec<TokenRecord>, StoreError> {
-    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM api_tokens ORDER BY name")).fetch_all(conn).await?;
+    let rows =
+        sqlx::query(crate::built(format!("SELECT {COLUMNS} FROM api_tokens ORDER BY name"))).fetch_all(conn).await?;
     rows.iter().map(from_row).collect()
 }
 
 /// A token by id.
 pub async fn get(conn: &mut AnyConnection, id: i64) -> Result<Option<TokenRecord>, StoreError> {
-    let row =
-        sqlx::query(&format!("SELECT {COLUMNS} FROM api_tokens WHERE id = $1")).bind(id).fetch_optional(conn).await?;
+    let row = sqlx::query(crate::built(format!("SELECT {COLUMNS} FROM api_tokens WHERE id = $1")))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
     row.as_ref().map(from_row).transpose()
 }
 

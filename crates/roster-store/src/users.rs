@@ -103,7 +103,7 @@ pub async fn insert_many(tx: &mut WriteTx, users: &[User]) -> Result<Vec<i64>, S
              language, timezone, branch_id, fields, search, created_at, updated_at, last_login_at) VALUES {} RETURNING id",
             p.rows(chunk.len(), 15)
         );
-        let mut q = sqlx::query_scalar::<_, i64>(&sql);
+        let mut q = sqlx::query_scalar::<_, i64>(crate::built(sql));
         for u in chunk {
             q = q
                 .bind(u.username.as_str())
@@ -172,13 +172,16 @@ pub async fn delete(tx: &mut WriteTx, id: i64) -> Result<(), StoreError> {
 
 /// One user by id.
 pub async fn get(conn: &mut AnyConnection, id: i64) -> Result<Option<User>, StoreError> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = $1")).bind(id).fetch_optional(conn).await?;
+    let row = sqlx::query(crate::built(format!("SELECT {COLUMNS} FROM users WHERE id = $1")))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
     row.as_ref().map(from_row).transpose()
 }
 
 /// One user by username, in any case.
 pub async fn get_by_username(conn: &mut AnyConnection, username: &str) -> Result<Option<User>, StoreError> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE username_key = $1"))
+    let row = sqlx::query(crate::built(format!("SELECT {COLUMNS} FROM users WHERE username_key = $1")))
         .bind(Username::fold(username))
         .fetch_optional(conn)
         .await?;
@@ -213,7 +216,7 @@ pub async fn list(conn: &mut AnyConnection, query: &UserQuery) -> Result<Page<Us
         sql.push_str(&format!(" AND branch_id IN ({})", p.list(ids.len())));
     }
     sql.push_str(&format!(" ORDER BY id LIMIT {}", p.next()));
-    let mut q = sqlx::query(&sql).bind(query.after.unwrap_or(0));
+    let mut q = sqlx::query(crate::built(sql)).bind(query.after.unwrap_or(0));
     if let Some(text) = &query.q {
         q = q.bind(like_pattern(text));
     }
@@ -243,7 +246,7 @@ pub async fn count_in_branches(conn: &mut AnyConnection, branch_ids: &[i64]) -> 
         return Ok(0);
     }
     let sql = format!("SELECT COUNT(*) FROM users WHERE branch_id IN ({})", Params::new(conn).list(branch_ids.len()));
-    let mut q = sqlx::query_scalar(&sql);
+    let mut q = sqlx::query_scalar(crate::built(sql));
     for id in branch_ids {
         q = q.bind(*id);
     }
@@ -257,7 +260,7 @@ pub async fn ids_in_branches(conn: &mut AnyConnection, branch_ids: &[i64]) -> Re
     }
     let sql =
         format!("SELECT id FROM users WHERE branch_id IN ({}) ORDER BY id", Params::new(conn).list(branch_ids.len()));
-    let mut q = sqlx::query_scalar(&sql);
+    let mut q = sqlx::query_scalar(crate::built(sql));
     for id in branch_ids {
         q = q.bind(*id);
     }
@@ -277,7 +280,7 @@ pub async fn any_with_field(conn: &mut AnyConnection, code: &str) -> Result<bool
 /// Removes the additional field `code` from every user who has a value for it.
 pub async fn drop_field(tx: &mut WriteTx, code: &str) -> Result<u64, StoreError> {
     let conn: &mut AnyConnection = tx;
-    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE fields LIKE $1"))
+    let rows = sqlx::query(crate::built(format!("SELECT {COLUMNS} FROM users WHERE fields LIKE $1")))
         .bind(format!("%\"{code}\":%"))
         .fetch_all(&mut *conn)
         .await?;
@@ -342,7 +345,7 @@ pub async fn find_by_keys(
         let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         let sql =
             format!("SELECT {column} AS k, id, branch_id FROM users WHERE {column} IN ({})", placeholders.join(","));
-        let mut q = sqlx::query(&sql);
+        let mut q = sqlx::query(crate::built(sql));
         for k in chunk {
             q = q.bind(k);
         }
@@ -367,7 +370,7 @@ pub async fn branches_of(conn: &mut AnyConnection, ids: &[i64]) -> Result<Vec<Fo
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
         let sql = format!("SELECT id, branch_id FROM users WHERE id IN ({})", Params::new(conn).list(chunk.len()));
-        let mut q = sqlx::query(&sql);
+        let mut q = sqlx::query(crate::built(sql));
         for id in chunk {
             q = q.bind(*id);
         }
