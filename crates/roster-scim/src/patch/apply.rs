@@ -10,8 +10,13 @@
 //! - Values already present are not added twice: complex values are the same when their
 //!   `value` sub-attribute is (and their `type`, when both have one); the new sub-attributes
 //!   are merged into the existing value.
-//! - Without a path, readOnly and unknown attributes in the value are ignored, as in a PUT;
-//!   with a path, targeting a readOnly attribute is `mutability`.
+//! - Without a path, each key of the value is read as a path (`name.familyName`,
+//!   `emails[type eq "work"].value`, an extension URN, a qualified attribute: Entra ID's
+//!   older form) and applied as an operation with that path would be. ReadOnly attributes
+//!   are ignored, as in a PUT; with a path, targeting one is `mutability`.
+//! - An attribute the resource type does not have is `invalidPath`, with or without a path
+//!   and inside an extension's object: a client must not believe a change was made that
+//!   was not.
 //! - A value made `primary` clears `primary` on the attribute's other values.
 
 use std::collections::HashMap;
@@ -21,7 +26,7 @@ use serde_json::{Map, Value};
 use super::{in_operation, PatchOp, PatchOperation, PatchPath};
 use crate::error::ScimError;
 use crate::filter::eval::{self, Scope};
-use crate::filter::{check, AttrPath, CompValue, CompareOp, Filter};
+use crate::filter::{check, CompValue, CompareOp, Filter};
 use crate::json::{field_ci, get_ci, is_empty, remove_ci, set_ci};
 use crate::schema::{Attribute, Mutability, ResourceType, Schema};
 
@@ -75,7 +80,8 @@ fn apply_operation(doc: &mut Map<String, Value>, op: &PatchOperation, rt: &Resou
                 ScimError::invalid_value("without a \"path\", the \"value\" must be an object of attributes")
             })?;
             for (key, v) in object {
-                let Some(target) = target_of_key(key, rt) else { continue };
+                let path = PatchPath::parse(key)?;
+                let target = resolve(&path, rt)?;
                 if is_read_only(&target) {
                     continue;
                 }
@@ -125,23 +131,6 @@ fn resolve<'a>(path: &'a PatchPath, rt: &'a ResourceType) -> Result<Target<'a>, 
         sub: r.sub_attribute,
         filter: path.filter.as_ref(),
     })
-}
-
-/// The target of a key of a path-less add/replace value: an attribute, an extension URN,
-/// or a fully qualified attribute (`urn:...:enterprise:2.0:User:department`).
-fn target_of_key<'a>(key: &str, rt: &'a ResourceType) -> Option<Target<'a>> {
-    if let Some(ext) = rt.extension(key) {
-        return Some(Target::Extension(&ext.schema));
-    }
-    if let Some(attribute) = rt.top_level(key) {
-        return Some(Target::Attribute { extension: None, attribute, sub: None, filter: None });
-    }
-    let path = AttrPath::parse(key).ok().filter(|p| p.schema.is_some())?;
-    let r = rt.resolve(&path)?;
-    if r.sub_attribute.is_some() && r.attribute.multi_valued {
-        return None;
-    }
-    Some(Target::Attribute { extension: r.extension, attribute: r.attribute, sub: r.sub_attribute, filter: None })
 }
 
 fn is_read_only(target: &Target<'_>) -> bool {
@@ -290,7 +279,10 @@ fn each_extension_attribute(
         value.as_object().ok_or_else(|| ScimError::invalid_value(format!("\"{}\" takes an object", schema.id)))?;
     in_container(doc, Some(schema), |c| {
         for (key, v) in object {
-            if let Some(a) = schema.attribute(key).filter(|a| a.mutability != Mutability::ReadOnly) {
+            let a = schema
+                .attribute(key)
+                .ok_or_else(|| ScimError::invalid_path(format!("\"{}:{key}\": no such attribute", schema.id)))?;
+            if a.mutability != Mutability::ReadOnly {
                 op(c, a, v)?;
             }
         }

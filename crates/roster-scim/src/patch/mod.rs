@@ -96,7 +96,7 @@ impl PatchRequest {
     }
 
     /// Whether some operation targets the top-level attribute `name` (e.g. `members`),
-    /// by its path or, without a path, by a key of its value.
+    /// by its path or, without a path, by a key of its value (a path too).
     pub fn touches(&self, resource_type: &ResourceType, name: &str) -> bool {
         let names = |path: &AttrPath| {
             resource_type
@@ -105,11 +105,11 @@ impl PatchRequest {
         };
         self.operations.iter().any(|op| match &op.path {
             Some(p) => names(&p.attr),
-            None => op.value.as_ref().and_then(Value::as_object).is_some_and(|v| {
-                v.keys().any(|k| {
-                    k.eq_ignore_ascii_case(name) || AttrPath::parse(k).is_ok_and(|p| p.schema.is_some() && names(&p))
-                })
-            }),
+            None => op
+                .value
+                .as_ref()
+                .and_then(Value::as_object)
+                .is_some_and(|v| v.keys().any(|k| PatchPath::parse(k).is_ok_and(|p| names(&p.attr)))),
         })
     }
 }

@@ -146,15 +146,13 @@ fn add_without_a_path_merges_an_object() {
         "displayName": "Babs",
         "emails": [{"value": "third@x"}],
         "id": "ignored",
-        "nickName": "ignored",
         "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Sales"},
         "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:division": "EMEA"
     }}]))
     .unwrap();
     assert_eq!(u["displayName"], "Babs");
     assert_eq!(u["emails"].as_array().unwrap().len(), 3);
-    assert_eq!(u["id"], "u1");
-    assert_eq!(u.get("nickName"), None);
+    assert_eq!(u["id"], "u1", "readOnly attributes are ignored, as in a PUT");
     assert_eq!(u[urn::ENTERPRISE_USER], json!({"department": "Sales", "division": "EMEA"}));
     assert_eq!(u["schemas"], json!([urn::USER, urn::ENTERPRISE_USER]), "schemas follows the extensions present");
 }
@@ -229,6 +227,46 @@ fn replace_without_a_path() {
     assert_eq!(u["meta"], barbara()["meta"]);
     let g = group_patch(json!([{"op": "Replace", "value": {"id": "g1", "displayName": "Renamed"}}])).unwrap();
     assert_eq!(g["displayName"], "Renamed");
+}
+
+#[test]
+fn keys_of_a_value_without_a_path_are_paths() {
+    let u = user_patch(json!([{"op": "Replace", "value": {
+        "active": "False",
+        "name.familyName": "Doe",
+        "emails[type eq \"home\"].value": "new@home",
+        "urn:ietf:params:scim:schemas:core:2.0:User:displayName": "Babs",
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value": "u7",
+        "groups": [{"value": "ignored"}]
+    }}]))
+    .unwrap();
+    assert_eq!(u["active"], false);
+    assert_eq!(u["name"], json!({"givenName": "Barbara", "familyName": "Doe"}));
+    assert_eq!(u["emails"][1], json!({"value": "new@home", "type": "home"}));
+    assert_eq!(u["displayName"], "Babs");
+    assert_eq!(u[urn::ENTERPRISE_USER], json!({"manager": {"value": "u7"}}));
+    assert_eq!(u["groups"], barbara()["groups"]);
+}
+
+#[test]
+fn unknown_attributes_in_a_value_are_invalid_path() {
+    for (value, named) in [
+        (json!({"active": false, "nickName": "Babs"}), "nickName"),
+        (json!({"name.middleName": "Q"}), "name.middleName"),
+        (json!({"emails.value": "x@y"}), "emails.value"),
+        (json!({"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"nickName": "x"}}), "nickName"),
+        (json!({"name..x": 1}), "name..x"),
+    ] {
+        for op in ["add", "replace"] {
+            let e = user_patch(json!([{"op": op, "value": value}])).unwrap_err();
+            assert_eq!(e.scim_type(), Some(ScimType::InvalidPath), "{value}: {}", e.detail());
+            assert!(e.detail().contains(named), "{value}: {}", e.detail());
+        }
+    }
+    let e = group_patch(json!([{"op": "replace", "value": {"displayName": "x", "owner": "u1"}}])).unwrap_err();
+    assert_eq!(e.scim_type(), Some(ScimType::InvalidPath));
+    let e = user_patch(json!([{"op": "add", "path": urn::ENTERPRISE_USER, "value": {"nickName": "x"}}])).unwrap_err();
+    assert_eq!(e.scim_type(), Some(ScimType::InvalidPath), "an extension's object by its path too");
 }
 
 #[test]

@@ -549,6 +549,55 @@ pub async fn bad_input_is_refused_in_scim_terms(s: TestServer) {
     assert_eq!(r.send().await.unwrap().status(), 200);
 }
 
+/// PATCHes a resource at `path` with these operations.
+async fn patch(s: &TestServer, path: &str, ops: Value) -> Reply {
+    scim(s, "PATCH", path, Some(json!({"schemas": [PATCH], "Operations": ops})), &[]).await
+}
+
+pub async fn patch_values_without_a_path_take_dotted_keys(s: TestServer) {
+    // The enterprise extension is published with the attributes a field holds: here, department.
+    s.post_ok("/api/v1/fields", json!({"code": "department", "name": "Department", "type": "text"})).await;
+    let id = user(&s, person("ann", "ann@acme.com", "Ann", "Lee")).await;
+    let at = format!("/Users/{id}");
+    // Entra ID's older PATCH: attribute paths as the keys of a path-less value.
+    let r = patch(&s, &at, json!([{"op": "Replace", "value": {"active": "True", "name.familyName": "Fam2"}}])).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!((r.body["name"]["familyName"].as_str(), r.body["active"].as_bool()), (Some("Fam2"), Some(true)));
+    let value = json!({"name.givenName": "Annie", "emails[type eq \"work\"].value": "annie@acme.com",
+        (format!("{USER}:preferredLanguage")): "fr"});
+    let r = patch(&s, &at, json!([{"op": "replace", "value": value}])).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["name"], json!({"givenName": "Annie", "familyName": "Fam2"}));
+    assert_eq!(r.body["emails"], json!([{"value": "annie@acme.com", "type": "work"}]));
+    assert_eq!(r.body["preferredLanguage"], "fr");
+    let before = get(&s, &at).await.body;
+    // An attribute Roster does not have is refused by name, and nothing else is applied.
+    for ops in [
+        json!([{"op": "replace", "value": {"name.familyName": "Fam3", "nickName": "Nan"}}]),
+        json!([{"op": "add", "value": {"name.middleName": "Q"}}]),
+        json!([{"op": "replace", "path": "name.familyName", "value": "Fam3"}, {"op": "add", "value": {"title": "Dr"}}]),
+        json!([{"op": "replace", "value": {ENTERPRISE: {"costCenter": "42"}}}]),
+    ] {
+        let r = patch(&s, &at, ops.clone()).await;
+        assert_eq!((r.status, r.body["scimType"].as_str()), (400, Some("invalidPath")), "{ops}: {}", r.body);
+        let named = ["nickName", "name.middleName", "title", "costCenter"];
+        let detail = r.body["detail"].as_str().unwrap();
+        assert!(named.iter().any(|n| detail.contains(n)), "{detail}");
+        assert_eq!(get(&s, &at).await.body, before, "{ops}: nothing changed");
+    }
+    // Groups too.
+    let g = scim(&s, "POST", "/Groups", Some(json!({"schemas": [GROUP], "displayName": "Drivers"})), &[]).await;
+    let group = format!("/Groups/{}", g.body["id"].as_str().unwrap());
+    let r = patch(&s, &group, json!([{"op": "replace", "value": {"displayName": "Riders", "owner": "ann"}}])).await;
+    assert_eq!((r.status, r.body["scimType"].as_str()), (400, Some("invalidPath")), "{}", r.body);
+    assert!(r.body["detail"].as_str().unwrap().contains("owner"), "{}", r.body);
+    assert_eq!(get(&s, &group).await.body["displayName"], "Drivers");
+    let ops = json!([{"op": "replace", "value": {"displayName": "Riders", "members": [{"value": id}]}}]);
+    let r = patch(&s, &group, ops).await;
+    assert_eq!((r.status, r.body["displayName"].as_str()), (200, Some("Riders")), "{}", r.body);
+    assert_eq!(member_ids(&s, g.body["id"].as_str().unwrap()).await, [id.as_str()]);
+}
+
 crate::on_both_databases!(
     every_filter_operator,
     precedence_and_complex_filters,
@@ -561,4 +610,5 @@ crate::on_both_databases!(
     deactivation_flows_into_automatic_groups,
     users_are_roster_users_with_their_fields,
     bad_input_is_refused_in_scim_terms,
+    patch_values_without_a_path_take_dotted_keys,
 );
