@@ -1,7 +1,7 @@
 //! What a directory client (a SCIM identity provider) reads and writes beyond the
-//! ordinary tables' use: the client's own ids for users and groups (`external_id`),
-//! searches by a [`Condition`] tree counted exactly and paged in SQL, and the membership
-//! facts shown on each resource.
+//! ordinary tables' use: the client's own ids for users and groups (`external_id`) and
+//! the display name it gives a user (`display_name`), searches by a [`Condition`] tree
+//! counted exactly and paged in SQL, and the membership facts shown on each resource.
 //!
 //! A [`Condition`] names columns, not SQL: this module renders it for the backend at
 //! hand, with every value bound as a parameter. Comparisons are two-valued (a NULL
@@ -38,6 +38,8 @@ pub enum Column {
     /// Lower-cased username, email and names joined by spaces (users): a superset test
     /// for any of them.
     Search,
+    /// The lower-cased display name a client set, if any (users).
+    DisplayNameKey,
     /// The lower-cased name (groups).
     NameKey,
     /// `manual` or `automatic` (groups).
@@ -57,13 +59,14 @@ impl Column {
             Self::Language => "LOWER(language)",
             Self::Timezone => "LOWER(timezone)",
             Self::Search => "search",
+            Self::DisplayNameKey => "display_name_key",
             Self::NameKey => "name_key",
             Self::Policy => "policy",
         }
     }
 
     fn nullable(self) -> bool {
-        matches!(self, Self::ExternalId | Self::Language | Self::Timezone)
+        matches!(self, Self::ExternalId | Self::Language | Self::Timezone | Self::DisplayNameKey)
     }
 
     fn is_text(self) -> bool {
@@ -321,27 +324,50 @@ fn limits(offset: u64, limit: u64) -> (i64, i64) {
     (i64::try_from(offset).unwrap_or(i64::MAX), i64::try_from(limit).unwrap_or(i64::MAX))
 }
 
+/// A user with what a directory client keeps on it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DirectoryUser {
+    /// The user.
+    pub user: User,
+    /// The provisioning client's id for the user.
+    pub external_id: Option<String>,
+    /// The display name the client set; `None` when it set none.
+    pub display_name: Option<String>,
+}
+
 /// How many users meet the condition.
 pub async fn count_users(conn: &mut AnyConnection, condition: &Condition) -> Result<u64, StoreError> {
     count(conn, Table::Users, condition).await
 }
 
 /// The users that meet the condition, in order, from `offset`, at most `limit`, with
-/// their external ids.
+/// what their directory client keeps on them.
 pub async fn find_users(
     conn: &mut AnyConnection,
     condition: &Condition,
     order: Option<&Order>,
     offset: u64,
     limit: u64,
-) -> Result<Vec<(User, Option<String>)>, StoreError> {
+) -> Result<Vec<DirectoryUser>, StoreError> {
     let mut r = Render::new(conn, Table::Users);
-    let mut sql = format!("SELECT {}, external_id FROM users WHERE {}", crate::users::COLUMNS, r.condition(condition));
+    let mut sql = format!(
+        "SELECT {}, external_id, display_name FROM users WHERE {}",
+        crate::users::COLUMNS,
+        r.condition(condition)
+    );
     sql.push_str(&r.order(order));
     let (offset, limit) = limits(offset, limit);
     sql.push_str(&format!(" LIMIT {} OFFSET {}", r.bind(Bind::Int(limit)), r.bind(Bind::Int(offset))));
     let rows = bind_all(sqlx::query(crate::built(sql)), r.binds).fetch_all(conn).await?;
-    rows.iter().map(|row| Ok((crate::users::from_row(row)?, col(row, "external_id")?))).collect()
+    rows.iter()
+        .map(|row| {
+            Ok(DirectoryUser {
+                user: crate::users::from_row(row)?,
+                external_id: col(row, "external_id")?,
+                display_name: col(row, "display_name")?,
+            })
+        })
+        .collect()
 }
 
 /// How many groups meet the condition.
@@ -375,6 +401,21 @@ pub async fn set_user_external_id(
     external_id: Option<&str>,
 ) -> Result<(), StoreError> {
     sqlx::query("UPDATE users SET external_id = $1 WHERE id = $2").bind(external_id).bind(id).execute(conn).await?;
+    Ok(())
+}
+
+/// Sets (or clears) the display name a client gave a user; searches compare it lower-cased.
+pub async fn set_user_display_name(
+    conn: &mut AnyConnection,
+    id: i64,
+    display_name: Option<&str>,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE users SET display_name = $1, display_name_key = $2 WHERE id = $3")
+        .bind(display_name)
+        .bind(display_name.map(str::to_lowercase))
+        .bind(id)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

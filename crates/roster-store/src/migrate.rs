@@ -11,6 +11,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_foundation.sql")),
     (2, include_str!("../migrations/0002_admins.sql")),
     (3, include_str!("../migrations/0003_group_scope.sql")),
+    (4, include_str!("../migrations/0004_user_display_name.sql")),
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {

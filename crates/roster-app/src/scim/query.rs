@@ -10,7 +10,8 @@
 //! `meta.resourceType`); and `and`, `or`, `not` of these.
 //!
 //! Narrowed, then checked in memory: `name.givenName`, `name.familyName` and
-//! `displayName` with eq/co/sw/ew (the lower-cased search text contains their value).
+//! `displayName` with eq/co/sw/ew (the lower-cased search text contains their value, or,
+//! for `displayName`, the display name a client set does).
 //! Everything else (additional fields, enterprise attributes...) is checked in memory over
 //! the candidates the rest of the filter leaves, at most [`MAX_CANDIDATES`]; beyond that
 //! the answer is 400 `tooMany`, so `totalResults` is always exact.
@@ -172,7 +173,8 @@ fn user_leaf(filter: &Filter, rt: &ResourceType) -> Plan {
             Some("meta.created") => time(Column::CreatedAt, *op, value),
             Some("meta.lastModified") => time(Column::UpdatedAt, *op, value),
             Some("emails.type" | "meta.resourceType") => constant(filter, rt),
-            Some("name.givenName" | "name.familyName" | "displayName") => searched(*op, value),
+            Some("name.givenName" | "name.familyName") => searched(*op, value),
+            Some("displayName") => display_name(*op, value),
             Some("groups" | "groups.value") => membership(*op, value),
             _ => Plan::unknown(),
         },
@@ -352,6 +354,15 @@ fn searched(op: CompareOp, value: &CompValue) -> Plan {
     }
 }
 
+/// The display name: the one a client set, else the names or the username, which the
+/// search text holds.
+fn display_name(op: CompareOp, value: &CompValue) -> Plan {
+    let names = searched(op, value);
+    let Condition::Compare { value: StoreValue::Text(folded), .. } = &names.condition else { return names };
+    let set = Plan::superset(compare(Column::DisplayNameKey, CompareOp::Co, folded.clone()));
+    Plan::or(names, set)
+}
+
 /// `groups.value eq "id"` on users, `members.value eq "id"` on groups.
 fn membership(op: CompareOp, value: &CompValue) -> Plan {
     match (op, canonical_id(value)) {
@@ -448,11 +459,9 @@ pub(crate) async fn list_users(
         return Ok(response);
     }
     // Decide on the stored attributes alone; represent only the page shown.
-    let mut matching: Vec<(Value, (roster_domain::User, Option<String>))> = rows
+    let mut matching: Vec<(Value, store::DirectoryUser)> = rows
         .into_iter()
-        .map(|(user, external_id)| {
-            (super::users::to_scim(dir, &user, external_id.clone()).to_json(&dir.sp), (user, external_id))
-        })
+        .map(|row| (super::users::to_scim(dir, &row).to_json(&dir.sp), row))
         .filter(|(json, _)| filter.is_none_or(|f| f.matches(json, rt)))
         .collect();
     if let Some(sort) = sort {
@@ -579,6 +588,24 @@ mod tests {
             Condition::Compare { column: Column::Search, op: Op::Contains, value: StoreValue::Text("ann".into()) }
         );
         assert_eq!(p(r#"not (name.familyName eq "x")"#), Plan::unknown(), "the complement of a superset");
+        let display = p(r#"displayName eq "Bobby J""#);
+        assert!(!display.exact);
+        assert_eq!(
+            display.condition,
+            Condition::Or(vec![
+                Condition::Compare {
+                    column: Column::Search,
+                    op: Op::Contains,
+                    value: StoreValue::Text("bobby j".into())
+                },
+                Condition::Compare {
+                    column: Column::DisplayNameKey,
+                    op: Op::Contains,
+                    value: StoreValue::Text("bobby j".into())
+                },
+            ]),
+            "the names, or the display name a client set"
+        );
         let mixed = p(r#"userName eq "a" and displayName co "b""#);
         assert!(!mixed.exact, "one inexact side makes the whole inexact");
         assert!(p(r#"userName eq "a" or timezone eq null"#).exact);

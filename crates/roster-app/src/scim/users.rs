@@ -8,7 +8,7 @@ use roster_scim::{
     etag, urn, EnterpriseUser, FieldValue, GroupRef, Manager, PatchRequest, PersonName, ResourceKind, ScimError,
     UserEmail,
 };
-use roster_store::directory::{self as dir_store, Condition};
+use roster_store::directory::{self as dir_store, Condition, DirectoryUser};
 use roster_store::AnyConnection;
 use serde_json::{Map, Value};
 
@@ -35,12 +35,12 @@ pub(crate) async fn load(conn: &mut AnyConnection, dir: &Directory, id: i64) -> 
 pub(crate) async fn represent(
     conn: &mut AnyConnection,
     dir: &Directory,
-    rows: Vec<(User, Option<String>)>,
+    rows: Vec<DirectoryUser>,
 ) -> AppResult<Vec<ScimResource>> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: Vec<i64> = rows.iter().map(|(u, _)| u.id).collect();
+    let ids: Vec<i64> = rows.iter().map(|r| r.user.id).collect();
     let mut groups_of: HashMap<i64, Vec<i64>> = HashMap::new();
     for (user, group) in dir_store::memberships_of_users(conn, &ids).await? {
         groups_of.entry(user).or_default().push(group);
@@ -53,8 +53,9 @@ pub(crate) async fn represent(
     let generations: HashMap<i64, i64> = dir_store::last_events_of_users(conn, &ids).await?.into_iter().collect();
     Ok(rows
         .into_iter()
-        .map(|(user, external_id)| {
-            let mut scim = to_scim(dir, &user, external_id);
+        .map(|row| {
+            let mut scim = to_scim(dir, &row);
+            let user = row.user;
             let id = user.id.to_string();
             let version =
                 etag::weak(&version_of(&scim.to_json(&dir.sp), generations.get(&user.id).copied().unwrap_or(0)));
@@ -74,13 +75,13 @@ pub(crate) async fn represent(
 }
 
 /// The SCIM User of a stored user, without groups and `meta`.
-pub(super) fn to_scim(dir: &Directory, u: &User, external_id: Option<String>) -> roster_scim::User {
+pub(super) fn to_scim(dir: &Directory, row: &DirectoryUser) -> roster_scim::User {
+    let u = &row.user;
     let name = (u.first_name.is_some() || u.last_name.is_some()).then(|| PersonName {
         formatted: None,
         given_name: u.first_name.clone(),
         family_name: u.last_name.clone(),
     });
-    let display = [u.first_name.as_deref(), u.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
     let fields: BTreeMap<String, FieldValue> = dir
         .reach
         .ctx
@@ -108,10 +109,10 @@ pub(super) fn to_scim(dir: &Directory, u: &User, external_id: Option<String>) ->
     };
     roster_scim::User {
         id: Some(u.id.to_string()),
-        external_id,
+        external_id: row.external_id.clone(),
         user_name: u.username.as_str().to_owned(),
         name,
-        display_name: Some(if display.is_empty() { u.username.as_str().to_owned() } else { display }),
+        display_name: Some(row.display_name.clone().unwrap_or_else(|| computed_display_name(u))),
         emails: vec![UserEmail { value: u.email.as_str().to_owned(), kind: Some("work".into()), primary: false }],
         active: Some(u.status == UserStatus::Active),
         preferred_language: u.language.clone(),
@@ -121,6 +122,16 @@ pub(super) fn to_scim(dir: &Directory, u: &User, external_id: Option<String>) ->
         enterprise: (!enterprise.is_empty()).then_some(enterprise),
         fields,
         meta: None,
+    }
+}
+
+/// The display name of a user whose client set none: "first last", or the username.
+fn computed_display_name(u: &User) -> String {
+    let names = [u.first_name.as_deref(), u.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>();
+    if names.is_empty() {
+        u.username.as_str().to_owned()
+    } else {
+        names.join(" ")
     }
 }
 

@@ -1,0 +1,5 @@
+-- The display name a provisioning client set for a user (SCIM displayName), and its
+-- lower-cased form, which searches compare. NULL: the user is shown by their names, or
+-- the username. Existing users have none.
+ALTER TABLE users ADD COLUMN display_name TEXT;
+ALTER TABLE users ADD COLUMN display_name_key TEXT;
