@@ -8,7 +8,7 @@
 //! |---|---|
 //! | `userName` | username (unique regardless of case) |
 //! | `name.givenName`, `name.familyName` | first name, last name |
-//! | `displayName` (readOnly) | "first last", or the username |
+//! | `displayName` | the display name the client set; when it set none, "first last", or the username |
 //! | `emails` (required, one kept) | the email, shown as `[{"value": ..., "type": "work"}]` |
 //! | `active` (required) | status: `true` active, `false` suspended |
 //! | `preferredLanguage`, `timezone` | language, time zone |
@@ -24,7 +24,7 @@
 //! not published either.
 
 use roster_domain::{FieldDef, FieldType};
-use roster_scim::schema::{Attribute, Mutability, Returned};
+use roster_scim::schema::{Attribute, Returned};
 use roster_scim::{AdditionalField, FieldKind, Limits, ResourceKind, ServiceProvider};
 use roster_store::AnyConnection;
 
@@ -124,8 +124,8 @@ fn narrow_user_core(attributes: &mut Vec<Attribute>) {
         match a.name.as_str() {
             "name" => a.sub_attributes.retain(|s| s.name != "formatted"),
             "displayName" => {
-                a.mutability = Mutability::ReadOnly;
-                a.description = "The name to display: the given and family names, or the userName.".into();
+                a.description =
+                    "The name to display; when none is set, the given and family names, or the userName.".into();
             }
             "emails" => {
                 a.required = true;
@@ -208,6 +208,7 @@ fn additional_field(f: &FieldDef) -> AdditionalField {
 mod tests {
     use super::*;
     use roster_domain::{BranchTree, Code, Name};
+    use roster_scim::schema::Mutability;
     use roster_scim::urn;
 
     fn def(code: &str, t: FieldType, options: &[&str]) -> FieldDef {
@@ -234,7 +235,7 @@ mod tests {
             assert!(!user.contains(gone), "{gone}");
         }
         let rt = d.sp.users();
-        assert_eq!(rt.top_level("displayName").unwrap().mutability, Mutability::ReadOnly);
+        assert_eq!(rt.top_level("displayName").unwrap().mutability, Mutability::ReadWrite, "RFC 7643 §4.1.1");
         assert!(rt.top_level("emails").unwrap().required);
         assert!(d.sp.groups().top_level("members").unwrap().sub_attribute("display").is_none());
     }

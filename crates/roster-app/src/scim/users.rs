@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
+use roster_domain::values::optional_text;
 use roster_domain::{User, UserStatus};
 use roster_scim::{
     etag, urn, EnterpriseUser, FieldValue, GroupRef, Manager, PatchRequest, PersonName, ResourceKind, ScimError,
@@ -17,6 +18,9 @@ use super::{not_found, version_of, ScimResource, ScimResult};
 use crate::transaction::LiveTx;
 use crate::users::{NewUser, UserPatch};
 use crate::{Actor, App, AppError, AppResult};
+
+/// The longest display name a client may set, in characters.
+const MAX_DISPLAY_NAME: usize = 256;
 
 /// Epoch milliseconds as a UTC time.
 pub(crate) fn time(ms: i64) -> DateTime<Utc> {
@@ -157,6 +161,9 @@ struct Asserted {
     /// Every published field's new value (`None` clears).
     fields: BTreeMap<String, Option<FieldValue>>,
     external_id: Option<String>,
+    /// The display name to keep: `Some(None)` clears it, so the names show; `None` leaves
+    /// it as it is.
+    display_name: Option<Option<String>>,
 }
 
 /// Which extension objects a request asserts: a PUT that leaves one out does not clear
@@ -237,6 +244,9 @@ fn assert_user(
         timezone: scim.timezone.clone(),
         fields,
         external_id: scim.external_id.clone(),
+        display_name: Some(
+            optional_text("displayName", scim.display_name.as_deref(), MAX_DISPLAY_NAME).map_err(AppError::from)?,
+        ),
     })
 }
 
@@ -268,6 +278,9 @@ impl App {
         };
         let user = self.insert_user(tx, actor, &dir.reach, input, None).await?;
         dir_store::set_user_external_id(tx.read(), user.id, a.external_id.as_deref()).await.map_err(AppError::from)?;
+        if let Some(display_name) = a.display_name.flatten() {
+            dir_store::set_user_display_name(tx.read(), user.id, Some(&display_name)).await.map_err(AppError::from)?;
+        }
         load(tx.read(), dir, user.id).await?.ok_or_else(|| not_found(ResourceKind::User, &user.id.to_string()))
     }
 
@@ -305,7 +318,11 @@ impl App {
         }
         let scim = roster_scim::User::from_json(&patched, &dir.sp)?;
         let before = roster_scim::User::from_json(&current.json, &dir.sp)?;
-        let asserted = assert_user(dir, &scim, Some(&before), Presence::all())?;
+        let mut asserted = assert_user(dir, &scim, Some(&before), Presence::all())?;
+        if scim.display_name == before.display_name {
+            // Untouched: one computed from the names stays computed, and follows them.
+            asserted.display_name = None;
+        }
         self.write_user(tx, actor, dir, id, asserted).await
     }
 
@@ -332,6 +349,9 @@ impl App {
         };
         self.change_user(tx, actor, &dir.reach, id, patch, None).await?;
         dir_store::set_user_external_id(tx.read(), id, a.external_id.as_deref()).await.map_err(AppError::from)?;
+        if let Some(display_name) = a.display_name {
+            dir_store::set_user_display_name(tx.read(), id, display_name.as_deref()).await.map_err(AppError::from)?;
+        }
         load(tx.read(), dir, id).await?.ok_or_else(|| not_found(ResourceKind::User, &id.to_string()))
     }
 }

@@ -554,6 +554,48 @@ async fn patch(s: &TestServer, path: &str, ops: Value) -> Reply {
     scim(s, "PATCH", path, Some(json!({"schemas": [PATCH], "Operations": ops})), &[]).await
 }
 
+pub async fn display_names_are_kept_as_sent(s: TestServer) {
+    let schema = get(&s, &format!("/Schemas/{USER}")).await;
+    let attribute = schema.body["attributes"].as_array().unwrap().iter().find(|a| a["name"] == "displayName").cloned();
+    assert_eq!(attribute.unwrap()["mutability"], "readWrite", "RFC 7643 §4.1.1");
+    let mut body = person("rj", "rj@acme.com", "Robert", "Jones");
+    body["displayName"] = json!("Bobby J");
+    let bob = user(&s, body).await;
+    let at = format!("/Users/{bob}");
+    assert_eq!(get(&s, &at).await.body["displayName"], "Bobby J");
+    let ann = user(&s, person("ann", "ann@acme.com", "Ann", "Lee")).await;
+    assert_eq!(get(&s, &format!("/Users/{ann}")).await.body["displayName"], "Ann Lee", "absent: the names");
+    // A stored display name is found by its own words, in any case.
+    assert_eq!(names(&s, r#"displayName eq "bobby j""#).await, ["rj"]);
+    assert_eq!(names(&s, r#"displayName co "BBY""#).await, ["rj"]);
+    assert_eq!(names(&s, r#"displayName sw "Robert""#).await, Vec::<String>::new(), "the names no longer show");
+    assert_eq!(names(&s, r#"displayName eq "Ann Lee""#).await, ["ann"]);
+    // A PATCH that leaves it alone keeps it; one that clears it brings the names back.
+    let r = patch(&s, &at, json!([{"op": "replace", "path": "name.givenName", "value": "Rob"}])).await;
+    assert_eq!((r.status, r.body["displayName"].as_str()), (200, Some("Bobby J")), "{}", r.body);
+    let r = patch(&s, &at, json!([{"op": "remove", "path": "displayName"}])).await;
+    assert_eq!(r.body["displayName"], "Rob Jones", "{}", r.body);
+    let r = patch(&s, &at, json!([{"op": "replace", "value": {"displayName": "RJ"}}])).await;
+    assert_eq!(r.body["displayName"], "RJ", "{}", r.body);
+    let r = patch(&s, &at, json!([{"op": "replace", "path": "displayName", "value": null}])).await;
+    assert_eq!(r.body["displayName"], "Rob Jones", "{}", r.body);
+    // A computed one follows the names.
+    let r =
+        patch(&s, &format!("/Users/{ann}"), json!([{"op": "replace", "path": "name.familyName", "value": "Ng"}])).await;
+    assert_eq!(r.body["displayName"], "Ann Ng");
+    // PUT replaces it like anything else.
+    let mut put = person("rj", "rj@acme.com", "Robert", "Jones");
+    put["schemas"] = json!([USER]);
+    put["displayName"] = json!("Mr Jones");
+    let r = scim(&s, "PUT", &at, Some(put.clone()), &[]).await;
+    assert_eq!((r.status, r.body["displayName"].as_str()), (200, Some("Mr Jones")), "{}", r.body);
+    put.as_object_mut().unwrap().remove("displayName");
+    assert_eq!(scim(&s, "PUT", &at, Some(put), &[]).await.body["displayName"], "Robert Jones");
+    // It is a name: hidden characters are refused.
+    let r = patch(&s, &at, json!([{"op": "replace", "path": "displayName", "value": "Bad\u{0007}"}])).await;
+    assert_eq!((r.status, r.body["scimType"].as_str()), (400, Some("invalidValue")), "{}", r.body);
+}
+
 pub async fn patch_values_without_a_path_take_dotted_keys(s: TestServer) {
     // The enterprise extension is published with the attributes a field holds: here, department.
     s.post_ok("/api/v1/fields", json!({"code": "department", "name": "Department", "type": "text"})).await;
@@ -610,5 +652,6 @@ crate::on_both_databases!(
     deactivation_flows_into_automatic_groups,
     users_are_roster_users_with_their_fields,
     bad_input_is_refused_in_scim_terms,
+    display_names_are_kept_as_sent,
     patch_values_without_a_path_take_dotted_keys,
 );
