@@ -28,7 +28,7 @@ use crate::error::ScimError;
 use crate::filter::eval::{self, Scope};
 use crate::filter::{check, CompValue, CompareOp, Filter};
 use crate::json::{field_ci, get_ci, is_empty, remove_ci, set_ci};
-use crate::schema::{Attribute, Mutability, ResourceType, Schema};
+use crate::schema::{common, Attribute, Mutability, ResourceType, Schema};
 
 /// What an operation acts on.
 #[derive(Debug, Clone, Copy)]
@@ -281,6 +281,7 @@ fn each_extension_attribute(
         for (key, v) in object {
             let a = schema
                 .attribute(key)
+                .or_else(|| read_only_common(key))
                 .ok_or_else(|| ScimError::invalid_path(format!("\"{}:{key}\": no such attribute", schema.id)))?;
             if a.mutability != Mutability::ReadOnly {
                 op(c, a, v)?;
@@ -288,6 +289,14 @@ fn each_extension_attribute(
         }
         Ok(())
     })
+}
+
+/// A readOnly common attribute (`schemas`, `id`, `meta`): clients that serialize an
+/// extension as a resource of its own repeat them inside its object (scim2-client puts
+/// `schemas` there), and they are ignored as at the top level.
+fn read_only_common(name: &str) -> Option<&'static Attribute> {
+    static COMMON: std::sync::LazyLock<Vec<Attribute>> = std::sync::LazyLock::new(common::attributes);
+    COMMON.iter().find(|a| a.mutability == Mutability::ReadOnly && a.name.eq_ignore_ascii_case(name))
 }
 
 /// `add` on an attribute: append to a multi-valued one, merge into a complex one, set a simple one.

@@ -267,6 +267,11 @@ fn unknown_attributes_in_a_value_are_invalid_path() {
     assert_eq!(e.scim_type(), Some(ScimType::InvalidPath));
     let e = user_patch(json!([{"op": "add", "path": urn::ENTERPRISE_USER, "value": {"nickName": "x"}}])).unwrap_err();
     assert_eq!(e.scim_type(), Some(ScimType::InvalidPath), "an extension's object by its path too");
+    let u = user_patch(
+        json!([{"op": "add", "path": urn::ENTERPRISE_USER, "value": {"schemas": [urn::ENTERPRISE_USER], "division": "EMEA"}}]),
+    )
+    .unwrap();
+    assert_eq!(u[urn::ENTERPRISE_USER], json!({"division": "EMEA"}), "readOnly common attributes are ignored there");
 }
 
 #[test]
