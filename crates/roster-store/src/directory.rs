@@ -331,7 +331,8 @@ pub struct DirectoryUser {
     pub user: User,
     /// The provisioning client's id for the user.
     pub external_id: Option<String>,
-    /// The display name the client set; `None` when it set none.
+    /// The display name the client set: `None` when it set none, empty when it removed
+    /// it (SCIM then shows none rather than the names).
     pub display_name: Option<String>,
 }
 
@@ -404,7 +405,8 @@ pub async fn set_user_external_id(
     Ok(())
 }
 
-/// Sets (or clears) the display name a client gave a user; searches compare it lower-cased.
+/// Sets (or clears) the display name a client gave a user, empty when it removed it;
+/// searches compare it lower-cased.
 pub async fn set_user_display_name(
     conn: &mut AnyConnection,
     id: i64,

@@ -8,7 +8,7 @@
 //! |---|---|
 //! | `userName` | username (unique regardless of case) |
 //! | `name.givenName`, `name.familyName` | first name, last name |
-//! | `displayName` | the display name the client set; when it set none, "first last", or the username |
+//! | `displayName` | the display name the client set; when it set none, "first last", or the username; none once a PATCH removes it |
 //! | `emails` (required, one kept) | the email, shown as `[{"value": ..., "type": "work"}]` |
 //! | `active` (required) | status: `true` active, `false` suspended |
 //! | `preferredLanguage`, `timezone` | language, time zone |

@@ -153,11 +153,14 @@ fn user_leaf(filter: &Filter, rt: &ResourceType) -> Plan {
     match filter {
         Filter::Present(path) => match core_key(path, rt).as_deref() {
             Some(
-                "id" | "userName" | "emails" | "emails.value" | "emails.type" | "active" | "displayName" | "meta"
-                | "meta.created" | "meta.lastModified" | "meta.resourceType" | "meta.location" | "meta.version"
-                | "schemas",
+                "id" | "userName" | "emails" | "emails.value" | "emails.type" | "active" | "meta" | "meta.created"
+                | "meta.lastModified" | "meta.resourceType" | "meta.location" | "meta.version" | "schemas",
             ) => Plan::exact(Condition::True),
             Some("externalId") => Plan::exact(Condition::Present(Column::ExternalId)),
+            // Computed when none is set; only one a client removed is empty.
+            Some("displayName") => {
+                Plan::exact(Condition::Not(Box::new(compare(Column::DisplayNameKey, CompareOp::Eq, String::new()))))
+            }
             Some("preferredLanguage") => Plan::exact(Condition::Present(Column::Language)),
             Some("timezone") => Plan::exact(Condition::Present(Column::Timezone)),
             _ => Plan::unknown(),
@@ -605,6 +608,11 @@ mod tests {
                 },
             ]),
             "the names, or the display name a client set"
+        );
+        assert_eq!(
+            p("displayName pr"),
+            Plan::exact(Condition::Not(Box::new(eq(Column::DisplayNameKey, "")))),
+            "absent only where a client removed it"
         );
         let mixed = p(r#"userName eq "a" and displayName co "b""#);
         assert!(!mixed.exact, "one inexact side makes the whole inexact");

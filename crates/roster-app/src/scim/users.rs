@@ -116,7 +116,11 @@ pub(super) fn to_scim(dir: &Directory, row: &DirectoryUser) -> roster_scim::User
         external_id: row.external_id.clone(),
         user_name: u.username.as_str().to_owned(),
         name,
-        display_name: Some(row.display_name.clone().unwrap_or_else(|| computed_display_name(u))),
+        display_name: match row.display_name.as_deref() {
+            None => Some(computed_display_name(u)),
+            Some("") => None,
+            Some(set) => Some(set.to_owned()),
+        },
         emails: vec![UserEmail { value: u.email.as_str().to_owned(), kind: Some("work".into()), primary: false }],
         active: Some(u.status == UserStatus::Active),
         preferred_language: u.language.clone(),
@@ -161,9 +165,33 @@ struct Asserted {
     /// Every published field's new value (`None` clears).
     fields: BTreeMap<String, Option<FieldValue>>,
     external_id: Option<String>,
-    /// The display name to keep: `Some(None)` clears it, so the names show; `None` leaves
-    /// it as it is.
-    display_name: Option<Option<String>>,
+    display_name: DisplayName,
+}
+
+/// What a request says of a user's display name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum DisplayName {
+    /// Nothing: a PATCH that leaves it as it is.
+    Kept,
+    /// None given: the names show, or the username (a POST or PUT may give a default to
+    /// what it leaves out, RFC 7644 §3.5.1).
+    Computed,
+    /// Removed by a PATCH: none shows (RFC 7644 §3.5.2.2: the attribute is unassigned).
+    Unassigned,
+    /// This one.
+    Set(String),
+}
+
+impl DisplayName {
+    /// What the store keeps (see [`DirectoryUser::display_name`]); `None`: no change.
+    fn stored(&self) -> Option<Option<&str>> {
+        match self {
+            Self::Kept => None,
+            Self::Computed => Some(None),
+            Self::Unassigned => Some(Some("")),
+            Self::Set(name) => Some(Some(name)),
+        }
+    }
 }
 
 /// Which extension objects a request asserts: a PUT that leaves one out does not clear
@@ -244,9 +272,12 @@ fn assert_user(
         timezone: scim.timezone.clone(),
         fields,
         external_id: scim.external_id.clone(),
-        display_name: Some(
-            optional_text("displayName", scim.display_name.as_deref(), MAX_DISPLAY_NAME).map_err(AppError::from)?,
-        ),
+        display_name: match optional_text("displayName", scim.display_name.as_deref(), MAX_DISPLAY_NAME)
+            .map_err(AppError::from)?
+        {
+            Some(name) => DisplayName::Set(name),
+            None => DisplayName::Computed,
+        },
     })
 }
 
@@ -278,8 +309,8 @@ impl App {
         };
         let user = self.insert_user(tx, actor, &dir.reach, input, None).await?;
         dir_store::set_user_external_id(tx.read(), user.id, a.external_id.as_deref()).await.map_err(AppError::from)?;
-        if let Some(display_name) = a.display_name.flatten() {
-            dir_store::set_user_display_name(tx.read(), user.id, Some(&display_name)).await.map_err(AppError::from)?;
+        if let DisplayName::Set(name) = &a.display_name {
+            dir_store::set_user_display_name(tx.read(), user.id, Some(name)).await.map_err(AppError::from)?;
         }
         load(tx.read(), dir, user.id).await?.ok_or_else(|| not_found(ResourceKind::User, &user.id.to_string()))
     }
@@ -321,7 +352,9 @@ impl App {
         let mut asserted = assert_user(dir, &scim, Some(&before), Presence::all())?;
         if scim.display_name == before.display_name {
             // Untouched: one computed from the names stays computed, and follows them.
-            asserted.display_name = None;
+            asserted.display_name = DisplayName::Kept;
+        } else if asserted.display_name == DisplayName::Computed {
+            asserted.display_name = DisplayName::Unassigned;
         }
         self.write_user(tx, actor, dir, id, asserted).await
     }
@@ -349,8 +382,8 @@ impl App {
         };
         self.change_user(tx, actor, &dir.reach, id, patch, None).await?;
         dir_store::set_user_external_id(tx.read(), id, a.external_id.as_deref()).await.map_err(AppError::from)?;
-        if let Some(display_name) = a.display_name {
-            dir_store::set_user_display_name(tx.read(), id, display_name.as_deref()).await.map_err(AppError::from)?;
+        if let Some(stored) = a.display_name.stored() {
+            dir_store::set_user_display_name(tx.read(), id, stored).await.map_err(AppError::from)?;
         }
         load(tx.read(), dir, id).await?.ok_or_else(|| not_found(ResourceKind::User, &id.to_string()))
     }

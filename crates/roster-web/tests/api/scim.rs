@@ -570,15 +570,20 @@ pub async fn display_names_are_kept_as_sent(s: TestServer) {
     assert_eq!(names(&s, r#"displayName co "BBY""#).await, ["rj"]);
     assert_eq!(names(&s, r#"displayName sw "Robert""#).await, Vec::<String>::new(), "the names no longer show");
     assert_eq!(names(&s, r#"displayName eq "Ann Lee""#).await, ["ann"]);
-    // A PATCH that leaves it alone keeps it; one that clears it brings the names back.
+    // A PATCH that leaves it alone keeps it.
     let r = patch(&s, &at, json!([{"op": "replace", "path": "name.givenName", "value": "Rob"}])).await;
     assert_eq!((r.status, r.body["displayName"].as_str()), (200, Some("Bobby J")), "{}", r.body);
+    // One that removes it leaves it unassigned (RFC 7644 §3.5.2.2), even as the names change.
     let r = patch(&s, &at, json!([{"op": "remove", "path": "displayName"}])).await;
-    assert_eq!(r.body["displayName"], "Rob Jones", "{}", r.body);
+    assert_eq!((r.status, r.body.get("displayName")), (200, None), "{}", r.body);
+    let r = patch(&s, &at, json!([{"op": "replace", "path": "name.familyName", "value": "Jonas"}])).await;
+    assert_eq!(r.body.get("displayName"), None, "{}", r.body);
+    assert_eq!(get(&s, &at).await.body.get("displayName"), None);
+    assert_eq!(names(&s, "displayName pr").await, ["ann"]);
     let r = patch(&s, &at, json!([{"op": "replace", "value": {"displayName": "RJ"}}])).await;
     assert_eq!(r.body["displayName"], "RJ", "{}", r.body);
     let r = patch(&s, &at, json!([{"op": "replace", "path": "displayName", "value": null}])).await;
-    assert_eq!(r.body["displayName"], "Rob Jones", "{}", r.body);
+    assert_eq!(r.body.get("displayName"), None, "{}", r.body);
     // A computed one follows the names.
     let r =
         patch(&s, &format!("/Users/{ann}"), json!([{"op": "replace", "path": "name.familyName", "value": "Ng"}])).await;
@@ -590,7 +595,9 @@ pub async fn display_names_are_kept_as_sent(s: TestServer) {
     let r = scim(&s, "PUT", &at, Some(put.clone()), &[]).await;
     assert_eq!((r.status, r.body["displayName"].as_str()), (200, Some("Mr Jones")), "{}", r.body);
     put.as_object_mut().unwrap().remove("displayName");
-    assert_eq!(scim(&s, "PUT", &at, Some(put), &[]).await.body["displayName"], "Robert Jones");
+    let r = scim(&s, "PUT", &at, Some(put), &[]).await;
+    assert_eq!(r.body["displayName"], "Robert Jones", "left out of a PUT: the names again");
+    assert_eq!(names(&s, "displayName pr").await, ["ann", "rj"]);
     // It is a name: hidden characters are refused.
     let r = patch(&s, &at, json!([{"op": "replace", "path": "displayName", "value": "Bad\u{0007}"}])).await;
     assert_eq!((r.status, r.body["scimType"].as_str()), (400, Some("invalidValue")), "{}", r.body);
