@@ -436,6 +436,21 @@ impl LiveTx {
 
     /// Records a fact about the platform (such as the day relative dates were last
     /// evaluated), in the same commit.
+    /// Sets the id a provisioning client (SCIM) knows a user by; nothing else reads it.
+    pub(crate) async fn set_user_external_id(&mut self, user: i64, external_id: Option<&str>) -> AppResult<()> {
+        Ok(roster_store::directory::set_user_external_id(&mut self.tx, user, external_id).await?)
+    }
+
+    /// Sets the display name a provisioning client gave a user (`Some("")`: removed).
+    pub(crate) async fn set_user_display_name(&mut self, user: i64, name: Option<&str>) -> AppResult<()> {
+        Ok(roster_store::directory::set_user_display_name(&mut self.tx, user, name).await?)
+    }
+
+    /// Sets the id a provisioning client knows a group by.
+    pub(crate) async fn set_group_external_id(&mut self, group: i64, external_id: Option<&str>) -> AppResult<()> {
+        Ok(roster_store::directory::set_group_external_id(&mut self.tx, group, external_id).await?)
+    }
+
     pub(crate) async fn set_fact(&mut self, name: &str, value: &str) -> AppResult<()> {
         Ok(roster_store::changes::set_fact(&mut self.tx, name, value).await?)
     }

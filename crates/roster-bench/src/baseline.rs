@@ -731,6 +731,12 @@ pub async fn run(url: &str, groups: &[BaselineGroup], timezone: Tz, today: Naive
     Ok(BaselineRun { groups: results.into_iter().flatten().collect(), queries, total: started.elapsed() })
 }
 
+/// The baseline's SQL: written by this module, with every rule value inlined as a quoted
+/// literal (see its compiler's quoting), as a hand-written per-rule query would be.
+fn vetted(sql: &str) -> sqlx::AssertSqlSafe<String> {
+    sqlx::AssertSqlSafe(sql.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -788,10 +794,4 @@ mod tests {
         let sql = rule_sql(&parse(r#"last_name not contains "it's_""#).unwrap(), &ctx).unwrap();
         assert_eq!(sql, r"NOT (COALESCE(lower(NULLIF(u.last_name, '')) LIKE lower('%it''s\_%') ESCAPE '\', FALSE))");
     }
-}
-
-/// The baseline's SQL: written by this module, with every rule value inlined as a quoted
-/// literal (see its compiler's quoting), as a hand-written per-rule query would be.
-fn vetted(sql: &str) -> sqlx::AssertSqlSafe<String> {
-    sqlx::AssertSqlSafe(sql.to_owned())
 }

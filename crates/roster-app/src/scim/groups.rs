@@ -139,9 +139,7 @@ impl App {
         let description = asserted_description(body)?.flatten();
         let input = NewGroup { name: scim.display_name.clone(), description, policy: None, scope: None };
         let group = self.insert_group(tx, &dir.reach, input).await?;
-        dir_store::set_group_external_id(tx.read(), group.id, scim.external_id.as_deref())
-            .await
-            .map_err(AppError::from)?;
+        tx.set_group_external_id(group.id, scim.external_id.as_deref()).await?;
         if !members.is_empty() {
             let cause = Cause { actor: actor.name.clone(), why: "provisioned over SCIM".into(), at: self.now() };
             add_users(tx, &group, &members, MembershipSource::Manual, &cause).await?;
@@ -231,9 +229,7 @@ impl App {
             let patch = GroupPatch { name: rename, description: redescribe, allow_suspended: None, scope: None };
             self.change_group(tx, actor, &group.id.to_string(), patch).await?;
         }
-        dir_store::set_group_external_id(tx.read(), group.id, scim.external_id.as_deref())
-            .await
-            .map_err(AppError::from)?;
+        tx.set_group_external_id(group.id, scim.external_id.as_deref()).await?;
         Ok(reload(tx.read(), dir, group.id).await?)
     }
 }

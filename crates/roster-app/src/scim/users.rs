@@ -308,9 +308,9 @@ impl App {
             fields: field_json(&a.fields).into_iter().filter(|(_, v)| !v.is_null()).collect(),
         };
         let user = self.insert_user(tx, actor, &dir.reach, input, None).await?;
-        dir_store::set_user_external_id(tx.read(), user.id, a.external_id.as_deref()).await.map_err(AppError::from)?;
+        tx.set_user_external_id(user.id, a.external_id.as_deref()).await?;
         if let DisplayName::Set(name) = &a.display_name {
-            dir_store::set_user_display_name(tx.read(), user.id, Some(name)).await.map_err(AppError::from)?;
+            tx.set_user_display_name(user.id, Some(name)).await?;
         }
         load(tx.read(), dir, user.id).await?.ok_or_else(|| not_found(ResourceKind::User, &user.id.to_string()))
     }
@@ -381,9 +381,9 @@ impl App {
             fields: Some(field_json(&a.fields)),
         };
         self.change_user(tx, actor, &dir.reach, id, patch, None).await?;
-        dir_store::set_user_external_id(tx.read(), id, a.external_id.as_deref()).await.map_err(AppError::from)?;
+        tx.set_user_external_id(id, a.external_id.as_deref()).await?;
         if let Some(stored) = a.display_name.stored() {
-            dir_store::set_user_display_name(tx.read(), id, stored).await.map_err(AppError::from)?;
+            tx.set_user_display_name(id, stored).await?;
         }
         load(tx.read(), dir, id).await?.ok_or_else(|| not_found(ResourceKind::User, &id.to_string()))
     }
