@@ -296,13 +296,13 @@ impl App {
         let mut tx = self.begin().await?;
         let group = self.group(tx.read(), id).await?;
         Reach::within(tx.context().await?, actor).manage(&group)?;
-        self.remove_group(&mut tx, id).await?;
+        self.remove_group(&mut tx, actor, id).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Deletes a group inside the caller's transaction, unless a rule refers to it.
-    pub(crate) async fn remove_group(&self, tx: &mut LiveTx, id: &str) -> AppResult<()> {
+    pub(crate) async fn remove_group(&self, tx: &mut LiveTx, actor: &Actor, id: &str) -> AppResult<()> {
         let group = self.group(tx.read(), id).await?;
         let referrers = self.groups_referring_to(tx.read(), group.id).await?;
         if !referrers.is_empty() {
@@ -315,7 +315,7 @@ impl App {
                 ),
             ));
         }
-        tx.delete_group(group.id).await?;
+        tx.delete_group(group.id, &self.cause(actor, "group deleted")).await?;
         Ok(())
     }
 

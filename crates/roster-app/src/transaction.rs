@@ -310,7 +310,11 @@ impl LiveTx {
     }
 
     /// Deletes a group (the caller checked that no rule names it).
-    pub(crate) async fn delete_group(&mut self, group: i64) -> AppResult<()> {
+    pub(crate) async fn delete_group(&mut self, group: i64, cause: &Cause) -> AppResult<()> {
+        // The memberships go with the group; their history says so.
+        let members = roster_store::memberships::member_ids(&mut self.tx, group).await?;
+        let moves = Moves::Group { group_id: group, joined: &[], source: MembershipSource::Manual, left: &members };
+        roster_store::memberships::apply(&mut self.tx, moves, cause).await?;
         roster_store::groups::delete(&mut self.tx, group).await?;
         self.group_reloaded(group).await
     }

@@ -309,7 +309,7 @@ impl App {
             ResourceKind::Group => {
                 let current = groups::load(tx.read(), &dir, key, false).await?.ok_or_else(|| not_found(kind, id))?;
                 roster_scim::etag::check_if_match(if_match, Some(&current.resource.version))?;
-                self.remove_group(&mut tx, &key.to_string()).await?;
+                self.remove_group(&mut tx, actor, &key.to_string()).await?;
             }
         }
         tx.commit().await?;

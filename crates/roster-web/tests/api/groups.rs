@@ -390,7 +390,33 @@ async fn training_admins_reach_only_their_users(s: TestServer) {
     assert_eq!(r.status, 200, "{}", r.body);
 }
 
+async fn deleting_a_group_records_its_members_leaving(s: TestServer) {
+    let (g, ids) = people(&s).await;
+    s.post_ok(&format!("/api/v1/groups/{g}/members"), json!({"users": [ids[0], ids[1]]})).await;
+    let auto = s.post_ok("/api/v1/groups", json!({"name": "Parisians", "policy": "automatic"})).await;
+    let auto = auto["id"].as_str().unwrap().to_owned();
+    let r = s.call("PUT", &format!("/api/v1/groups/{auto}/rule"), Some(json!({"text": "branch = \"PAR\""}))).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    for group in [&g, &auto] {
+        assert_eq!(s.call("DELETE", &format!("/api/v1/groups/{group}"), None).await.status, 204);
+    }
+    for (user, groups) in [(&ids[0], vec![&g, &auto]), (&ids[1], vec![&g]), (&ids[2], vec![&auto])] {
+        let events = s.call("GET", &format!("/api/v1/users/{user}/events"), None).await.body;
+        let events = events["items"].as_array().unwrap();
+        for group in groups {
+            let of_group: Vec<&Value> = events.iter().filter(|e| e["group_id"] == group.as_str()).collect();
+            assert_eq!(of_group.len(), 2, "a join and a leave in {group}: {events:?}");
+            assert_eq!(of_group[0]["change"], "left", "newest first: {of_group:?}");
+            assert_eq!(of_group[0]["cause"], "group deleted", "{of_group:?}");
+            assert_eq!(of_group[1]["change"], "joined");
+        }
+    }
+    let untouched = s.call("GET", &format!("/api/v1/users/{}/events", ids[3]), None).await.body;
+    assert_eq!(untouched["items"], json!([]), "jose was in neither group");
+}
+
 crate::on_both_databases!(
+    deleting_a_group_records_its_members_leaving,
     groups_are_named_uniquely_and_listed_with_counts,
     users_are_added_individually_by_copy_and_from_a_branch,
     csv_files_as_spreadsheets_write_them,
