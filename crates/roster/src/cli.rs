@@ -7,9 +7,10 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "roster", version, about, long_about = None)]
 pub struct Cli {
-    /// The database: sqlite://PATH (created if missing) or postgres://USER@HOST/DB.
-    #[arg(long, global = true, env = "ROSTER_DATABASE_URL", default_value = "sqlite://roster.db")]
-    pub database_url: String,
+    /// The database: sqlite://PATH (created if missing) or postgres://USER@HOST/DB
+    /// [default: sqlite://roster.db; for `demo`, sqlite://roster-demo.db].
+    #[arg(long, global = true, env = "ROSTER_DATABASE_URL")]
+    pub database_url: Option<String>,
 
     /// The largest group-association CSV accepted, in bytes.
     #[arg(long, global = true, env = "ROSTER_MAX_CSV_BYTES", default_value_t = 3 * 1024 * 1024)]
@@ -25,6 +26,18 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// The database every command but `demo` opens.
+    pub fn database(&self) -> &str {
+        self.database_url.as_deref().unwrap_or("sqlite://roster.db")
+    }
+
+    /// The database `demo` opens: its own file unless one is named.
+    pub fn demo_database(&self) -> &str {
+        self.database_url.as_deref().unwrap_or("sqlite://roster-demo.db")
+    }
 }
 
 /// What to do.
@@ -67,9 +80,6 @@ pub enum Command {
         /// Address to listen on.
         #[arg(long, env = "ROSTER_LISTEN", default_value = "127.0.0.1:8080")]
         listen: String,
-        /// The demo database.
-        #[arg(long = "demo-database-url", default_value = "sqlite://roster-demo.db")]
-        demo_database_url: String,
         /// Generate the data (if the database is empty) and exit without serving.
         #[arg(long)]
         generate_only: bool,

@@ -50,7 +50,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Migrate => {
             open(&cli).await?;
-            println!("the database at {} is up to date", redact(&cli.database_url));
+            println!("the database at {} is up to date", redact(cli.database()));
             Ok(())
         }
         Command::Groups(cmd) => groups::run(open(&cli).await?, cmd).await,
@@ -68,8 +68,8 @@ async fn main() -> anyhow::Result<()> {
             };
             bench::run(&cli, bench_database_url.as_deref(), spec).await
         }
-        Command::Demo { users, listen, demo_database_url, generate_only } => {
-            let app = open_url(demo_database_url, &cli).await?;
+        Command::Demo { users, listen, generate_only } => {
+            let app = open_url(cli.demo_database(), &cli).await?;
             demo::run(app, *users, (!generate_only).then_some(listen.as_str())).await
         }
     }
@@ -77,7 +77,7 @@ async fn main() -> anyhow::Result<()> {
 
 /// Opens and migrates the database the command line names.
 async fn open(cli: &Cli) -> anyhow::Result<App> {
-    open_url(&cli.database_url, cli).await
+    open_url(cli.database(), cli).await
 }
 
 /// Opens and migrates the database at `url`, with the command line's settings.

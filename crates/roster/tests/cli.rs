@@ -11,7 +11,7 @@ use std::process::Command;
 async fn an_operator_fills_a_group_from_csv_and_exports_it() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("ops.db").display());
-    ok(&roster(&db, &["demo", "--generate-only", "--users", "300", "--demo-database-url", &db]));
+    ok(&roster(&db, &["demo", "--generate-only", "--users", "300"]));
     assert!(ok(&roster(&db, &["migrate"])).contains("up to date"));
 
     let token = ok(&roster(&db, &["token", "create", "--name", "hr-sync"])).trim().to_owned();
@@ -90,4 +90,12 @@ fn help_explains_every_command() {
     for cmd in ["serve", "migrate", "token", "groups", "admin", "demo"] {
         assert!(help.contains(cmd), "{cmd} missing from --help:\n{help}");
     }
+}
+
+#[test]
+fn the_demo_has_one_database_option() {
+    let out = Command::new(env!("CARGO_BIN_EXE_roster")).args(["demo", "--help"]).output().unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(help.matches("database-url").count(), 1, "{help}");
+    assert!(help.contains("roster-demo.db"), "the demo's own default is stated: {help}");
 }

@@ -83,7 +83,7 @@ async fn a_server_killed_mid_import_keeps_none_of_it_and_the_job_ends_interrupte
 }
 
 async fn imported_from_the_shell(db: String) {
-    ok(&roster(&db, &["demo", "--generate-only", "--users", "20", "--demo-database-url", &db]));
+    ok(&roster(&db, &["demo", "--generate-only", "--users", "20"]));
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("people.csv");
     std::fs::write(
