@@ -66,10 +66,11 @@ impl MemberExport {
         if !self.started {
             self.started = true;
             out.push_str(roster_csv::UTF8_BOM);
-            let mut header: Vec<String> = ["username", "email", "first_name", "last_name", "status", "branch"]
-                .iter()
-                .map(|s| (*s).to_owned())
-                .collect();
+            let mut header: Vec<String> =
+                ["username", "email", "first_name", "last_name", "status", "language", "timezone", "branch"]
+                    .iter()
+                    .map(|s| (*s).to_owned())
+                    .collect();
             header.extend(self.fields.iter().map(|f| f.name.to_string()));
             header.extend(["membership_source".to_owned(), "member_since".to_owned()]);
             roster_csv::encode_row(&mut out, &header);
@@ -85,6 +86,8 @@ impl MemberExport {
                 u.first_name.clone().unwrap_or_default(),
                 u.last_name.clone().unwrap_or_default(),
                 u.status.as_str().to_owned(),
+                u.language.clone().unwrap_or_default(),
+                u.timezone.clone().unwrap_or_default(),
                 u.branch_id.and_then(|b| self.tree.get(b)).map(|b| b.code.clone()).unwrap_or_default(),
             ];
             for f in &self.fields {

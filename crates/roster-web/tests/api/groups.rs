@@ -302,9 +302,9 @@ async fn export_round_trips_into_a_new_group(s: TestServer) {
     assert!(bytes.starts_with("\u{feff}".as_bytes()), "UTF-8 BOM");
     let text = String::from_utf8(bytes.clone()).unwrap();
     let lines: Vec<&str> = text.trim_start_matches('\u{feff}').lines().collect();
-    assert_eq!(lines[0], "username,email,first_name,last_name,status,branch,Department,Hire Date,Job Title,Years,Supervisor,membership_source,member_since");
+    assert_eq!(lines[0], "username,email,first_name,last_name,status,language,timezone,branch,Department,Hire Date,Job Title,Years,Supervisor,membership_source,member_since");
     assert!(
-        lines[1].starts_with("ann.lee,ann.lee@acme.com,'=cmd|' /C calc'!A0,,active,PAR,Sales,2024-01-31,,,,manual,"),
+        lines[1].starts_with("ann.lee,ann.lee@acme.com,'=cmd|' /C calc'!A0,,active,,,PAR,Sales,2024-01-31,,,,manual,"),
         "{}",
         lines[1]
     );

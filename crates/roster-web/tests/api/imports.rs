@@ -495,7 +495,7 @@ async fn a_group_export_reimported_for_update_changes_nothing(s: TestServer) {
         .post_ok(
             "/api/v1/users",
             json!({"username": "Zoe.Muller", "email": "zoe@acme.com", "first_name": "=cmd|' /C calc'!A0", "last_name": "Müller",
-                   "branch": "PAR", "status": "suspended",
+                   "branch": "PAR", "status": "suspended", "language": "fr-CA", "timezone": "America/Montreal",
                    "fields": {"department": "Marketing", "hire_date": "2024-01-31", "years": -5, "supervisor": true,
                               "job_title": "+33 Driver, \"night\"\nshift"}}),
         )
@@ -530,6 +530,8 @@ async fn a_group_export_reimported_for_update_changes_nothing(s: TestServer) {
         .await
         .unwrap()
         .to_vec();
+    let text = String::from_utf8_lossy(&export).into_owned();
+    assert!(text.contains(",suspended,fr-CA,America/Montreal,PAR,"), "every user field goes out: {text}");
     let job = import(&s, "?mode=update", export).await;
     assert_eq!(job["state"], "succeeded", "{job}");
     assert_eq!(counts(&job), (0, 0, 4, 0), "every row unchanged: {job}");
