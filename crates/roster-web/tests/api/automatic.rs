@@ -306,6 +306,30 @@ async fn preview_and_explain(s: TestServer) {
     assert_eq!(s.call("GET", &format!("/api/v1/groups/{g}/explain/999999"), None).await.status, 404);
 }
 
+async fn explain_names_groups_as_they_are_named_now(s: TestServer) {
+    let ann = user(&s, json!({"username": "ann", "email": "ann@acme.com"})).await;
+    let old = s.post_ok("/api/v1/groups", json!({"name": "Contractors"})).await["id"].as_str().unwrap().to_owned();
+    s.post_ok(&format!("/api/v1/groups/{old}/members"), json!({"users": [ann]})).await;
+    let g = auto(&s, "Via contractors").await;
+    // Another server writes the rule and the rename; this one learns them from the
+    // change log together, the rule before the rename.
+    let other = s.twin().await;
+    assert_eq!(set_rule(&other, &g, r#"member_of("Contractors")"#).await.status, 200);
+    let r = other.call("PATCH", &format!("/api/v1/groups/{old}"), Some(json!({"name": "Contractors 2025"}))).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // The old name, reused by another group, must not show up as the condition's.
+    other.post_ok("/api/v1/groups", json!({"name": "Contractors"})).await;
+    other.app.store().close().await;
+
+    let rule = s.call("GET", &format!("/api/v1/groups/{g}/rule"), None).await.body;
+    assert_eq!(rule["text"], r#"member_of("Contractors 2025")"#);
+    let why = s.call("GET", &format!("/api/v1/groups/{g}/explain/{ann}"), None).await;
+    assert_eq!(why.status, 200, "{}", why.body);
+    assert_eq!(why.body["conditions"][0]["condition"], rule["text"], "{}", why.body);
+    assert_eq!(why.body["conditions"][0]["holds"], true);
+    assert_eq!(why.body["member"], true);
+}
+
 async fn bad_rules_are_refused_with_their_position(s: TestServer) {
     population(&s).await;
     let g = auto(&s, "Probe").await;
@@ -387,6 +411,7 @@ crate::on_both_databases!(
     membership_follows_every_write,
     include_exclude_and_rule_edits_as_diffs,
     preview_and_explain,
+    explain_names_groups_as_they_are_named_now,
     bad_rules_are_refused_with_their_position,
     relative_dates_follow_the_roll_over,
 );

@@ -23,6 +23,8 @@ pub const NOW_MS: i64 = 1_772_452_800_000;
 /// A running server and what a test needs to talk to it.
 pub struct TestServer {
     pub base: String,
+    /// The database's URL, for another server on it.
+    pub url: String,
     pub app: App,
     pub clock: ManualClock,
     pub token: String,
@@ -90,7 +92,7 @@ pub async fn spawn_server(url: &str, dir: Option<tempfile::TempDir>, token: Opti
     tokio::spawn(async move {
         let _ = roster_web::serve(served, listener, std::future::pending()).await;
     });
-    TestServer { base, app, clock, token, http: reqwest::Client::new(), _dir: dir }
+    TestServer { base, url: url.to_owned(), app, clock, token, http: reqwest::Client::new(), _dir: dir }
 }
 
 /// A response's status and JSON body (`Value::Null` when there is none).
@@ -113,6 +115,12 @@ impl Reply {
 }
 
 impl TestServer {
+    /// Another server on this one's database, with the same token: a second process,
+    /// whose image learns this one's writes from the change log.
+    pub async fn twin(&self) -> TestServer {
+        spawn_server(&self.url, None, Some(self.token.clone())).await
+    }
+
     /// Sends a request with the superadmin token.
     pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Reply {
         self.call_as(&self.token.clone(), method, path, body).await
