@@ -289,8 +289,10 @@ impl<'a> Checker<'a> {
     }
 
     fn update(&self, change: RowChange, existing: &User) -> Action {
+        // The row found its user by the username's key, so the file's spelling differs
+        // from the stored one at most in case or Unicode form: that is no rename, and
+        // the stored spelling stays.
         let mut user = existing.clone();
-        user.username = change.username;
         let v = change.values;
         if let Some(e) = v.email {
             user.email = e;

@@ -279,6 +279,24 @@ async fn modes_create_update_or_both(s: TestServer) {
     assert_eq!((ann["first_name"].as_str(), ann["fields"].get("years")), (None, None));
 }
 
+async fn usernames_differing_only_in_case_keep_their_stored_spelling(s: TestServer) {
+    let mut ids = Vec::new();
+    for (username, email) in [("jose", "jose@acme.com"), ("rené", "rene@acme.com")] {
+        let body = s.post_ok("/api/v1/users", json!({"username": username, "email": email})).await;
+        ids.push(body["id"].as_str().unwrap().to_owned());
+    }
+    s.clock.advance(60_000);
+    // `RENE` + combining acute: another case and another Unicode form of "rené".
+    let file = "username,first_name\nJOSE,\nRENE\u{301},René\n";
+    let job = import(&s, "?mode=update", file.as_bytes().to_vec()).await;
+    assert_eq!(counts(&job), (0, 1, 1, 0), "only rené's first name changes: {job}");
+    let jose = s.call("GET", &format!("/api/v1/users/{}", ids[0]), None).await.body;
+    assert_eq!(jose["username"], "jose");
+    assert_eq!(jose["updated_at"], jose["created_at"], "an unchanged user is not written");
+    let rene = s.call("GET", &format!("/api/v1/users/{}", ids[1]), None).await.body;
+    assert_eq!((rene["username"].as_str(), rene["first_name"].as_str()), (Some("rené"), Some("René")));
+}
+
 async fn cells_are_checked_against_their_fields(s: TestServer) {
     seed(&s).await;
     let job = import(&s, "", file("import_invalid_values.csv")).await;
@@ -638,6 +656,7 @@ crate::on_both_databases!(
     files_in_every_encoding_and_delimiter_create_users,
     headers_map_automatically_or_as_told,
     modes_create_update_or_both,
+    usernames_differing_only_in_case_keep_their_stored_spelling,
     cells_are_checked_against_their_fields,
     bad_files_are_refused_naming_row_and_column,
     an_import_moves_automatic_groups_in_one_evaluation,
