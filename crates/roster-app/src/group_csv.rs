@@ -163,7 +163,7 @@ fn parse(bytes: &[u8]) -> AppResult<Parsed> {
         let record = record.map_err(unreadable)?;
         blank_rows.extend(last_row + 1..record.row());
         last_row = record.row() + record.cells().iter().map(|c| c.matches('\n').count()).sum::<usize>();
-        let user = record.trimmed(index).unwrap_or_default().to_owned();
+        let user = roster_csv::restore(record.trimmed(index).unwrap_or_default()).to_owned();
         let act = action.and_then(|a| record.trimmed(a)).unwrap_or_default().to_lowercase();
         rows.push((record.row(), user, act));
     }

@@ -68,4 +68,4 @@ pub use encoding::Encoding;
 pub use error::{Column, CsvError};
 pub use mapping::{normalize_header, AmbiguousKey, HeaderMap, Synonyms, STANDARD_USER_FIELDS};
 pub use reader::{CsvReader, Header, Record, MAX_CELL_BYTES, MAX_COLUMNS};
-pub use writer::{encode_row, neutralize, CsvWriter, UTF8_BOM};
+pub use writer::{encode_row, neutralize, restore, CsvWriter, UTF8_BOM};

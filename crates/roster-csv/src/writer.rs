@@ -3,7 +3,10 @@
 //! Spreadsheets run a cell that starts with `=`, `+`, `-` or `@` as a formula, and some
 //! also treat a leading tab or carriage return that way. Such a cell is written with a
 //! single quote `'` in front, so that it shows as text: `=1+1` is written `'=1+1`, and
-//! `-5` is written `'-5` too. Reading the file back gives the cell with that quote.
+//! `-5` is written `'-5` too. A cell that itself starts with `'` gets one more, so that
+//! [`restore`] (which every reader of the project applies) gives back exactly the cell
+//! that was written: `'-5` → `-5`, `''quoted` → `'quoted`, while a `'` that a person
+//! typed before ordinary text (`'quoted`, `O'Brien`) stays.
 
 use std::borrow::Cow;
 use std::io::{self, Write};
@@ -19,12 +22,21 @@ const FORMULA_TRIGGERS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 const NEEDS_QUOTES: [char; 6] = [',', ';', '\t', '"', '\r', '\n'];
 
 /// The cell as it is safe to show in a spreadsheet: prefixed with `'` if it starts with
-/// `=`, `+`, `-`, `@`, a tab or a carriage return.
+/// `=`, `+`, `-`, `@`, a tab, a carriage return or `'` itself.
 pub fn neutralize(cell: &str) -> Cow<'_, str> {
-    if cell.starts_with(FORMULA_TRIGGERS) {
+    if cell.starts_with(FORMULA_TRIGGERS) || cell.starts_with('\'') {
         Cow::Owned(format!("'{cell}"))
     } else {
         Cow::Borrowed(cell)
+    }
+}
+
+/// The cell as it was before [`neutralize`]: one leading `'` goes when a formula
+/// trigger or another `'` follows it.
+pub fn restore(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(FORMULA_TRIGGERS) || rest.starts_with('\'') => rest,
+        _ => cell,
     }
 }
 
@@ -100,12 +112,20 @@ mod tests {
 
     #[test]
     fn formula_triggers_are_neutralized() {
-        for cell in ["=SUM(A1)", "+1", "-5", "@cmd", "\tx", "\rx"] {
+        for cell in ["=SUM(A1)", "+1", "-5", "@cmd", "\tx", "\rx", "'quoted", "'-5"] {
             assert_eq!(neutralize(cell), format!("'{cell}"));
         }
-        for cell in ["a=b", "", " =1", "'quoted", "5-"] {
+        for cell in ["a=b", "", " =1", "5-", "O'Brien"] {
             assert_eq!(neutralize(cell), cell);
         }
+    }
+
+    #[test]
+    fn restore_reads_back_every_cell_written() {
+        for cell in ["=SUM(A1)", "-dash", "'quoted", "''", "'", "'-5", "''=x", "plain", "", "O'Brien", "a'"] {
+            assert_eq!(restore(&neutralize(cell)), cell, "{cell:?}");
+        }
+        assert_eq!(restore("'hello"), "'hello", "a quote a person typed before text stays");
     }
 
     #[test]

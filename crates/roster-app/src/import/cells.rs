@@ -180,12 +180,10 @@ fn grouped(s: &str, separator: char) -> Option<String> {
 }
 
 /// The cell as the administrator wrote it: an export writes `'` before a cell that a
-/// spreadsheet would run as a formula (`'-5`, `'=x`), and that quote goes again here.
+/// spreadsheet would run as a formula (`'-5`, `'=x`) or that starts with `'`, and that
+/// quote goes again here ([`roster_csv::restore`]).
 pub(super) fn unprotected(cell: &str) -> &str {
-    match cell.strip_prefix('\'') {
-        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
-        _ => cell,
-    }
+    roster_csv::restore(cell)
 }
 
 #[cfg(test)]
@@ -271,6 +269,7 @@ mod tests {
         assert_eq!(unprotected("'-5"), "-5");
         assert_eq!(unprotected("'=SUM(A1)"), "=SUM(A1)");
         assert_eq!(unprotected("'quoted"), "'quoted");
+        assert_eq!(unprotected("''quoted"), "'quoted");
         assert_eq!(unprotected("O'Brien"), "O'Brien");
     }
 }

@@ -293,7 +293,9 @@ async fn export_round_trips_into_a_new_group(s: TestServer) {
     .await;
     s.call("PATCH", &format!("/api/v1/users/{}", ids[2]), Some(json!({"last_name": "Müller", "status": "suspended"})))
         .await;
-    s.post_ok(&format!("/api/v1/groups/{g}/members"), json!({"users": [ids[0], ids[2], ids[3]]})).await;
+    // Written '-dash by the export, read back as -dash by the group upload.
+    let dash = create_user(&s, "-dash", Some("PAR")).await;
+    s.post_ok(&format!("/api/v1/groups/{g}/members"), json!({"users": [ids[0], ids[2], ids[3], dash]})).await;
     let resp =
         s.http.get(format!("{}/api/v1/groups/{g}/members.csv", s.base)).bearer_auth(&s.token).send().await.unwrap();
     assert_eq!(resp.status(), 200);
