@@ -21,6 +21,22 @@ impl Delimiter {
         }
     }
 
+    /// The delimiter a first line `sep=X` declares (Excel writes it, and reads it when
+    /// opening a file): `X` a comma, semicolon or tab, alone on the line.
+    pub(crate) fn declared(text: &str) -> Option<Self> {
+        let text = text.trim_start_matches('\u{feff}');
+        let line = text.split(['\r', '\n']).next().unwrap_or_default();
+        let rest = line.get(..4).filter(|head| head.eq_ignore_ascii_case("sep=")).and(line.get(4..))?;
+        let mut chars = rest.chars();
+        let delimiter = match chars.next()? {
+            ',' => Self::Comma,
+            ';' => Self::Semicolon,
+            '\t' => Self::Tab,
+            _ => return None,
+        };
+        chars.all(|c| c == ' ').then_some(delimiter)
+    }
+
     /// Detects the delimiter of the first non-blank line of `text`.
     ///
     /// Counts each candidate outside quotes and takes the most frequent, as it splits the
@@ -60,6 +76,17 @@ impl Delimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sep_line_declares_the_delimiter() {
+        assert_eq!(Delimiter::declared("sep=;\r\na;b"), Some(Delimiter::Semicolon));
+        assert_eq!(Delimiter::declared("\u{feff}SEP=,\na,b"), Some(Delimiter::Comma));
+        assert_eq!(Delimiter::declared("sep=\t\n"), Some(Delimiter::Tab));
+        assert_eq!(Delimiter::declared("sep=|\na|b"), None);
+        assert_eq!(Delimiter::declared("sep=;x\n"), None);
+        assert_eq!(Delimiter::declared("username;sep=;"), None);
+        assert_eq!(Delimiter::declared("sé"), None);
+    }
 
     #[test]
     fn the_most_frequent_candidate_wins() {

@@ -126,7 +126,8 @@ impl<R: Read> CsvReader<R> {
     pub fn new(input: R) -> Result<Self, CsvError> {
         let mut text = String::new();
         let (decoder, decoded) = TextDecoder::start(input, &mut text)?;
-        let delimiter = Delimiter::detect(&text);
+        let declared = Delimiter::declared(&text);
+        let delimiter = declared.unwrap_or_else(|| Delimiter::detect(&text));
         let mut reader = Self {
             decoder,
             input: decoded.into(),
@@ -136,6 +137,10 @@ impl<R: Read> CsvReader<R> {
             delimiter,
             header: Header::default(),
         };
+        if declared.is_some() {
+            // The `sep=` line is not the header; rows keep their line numbers.
+            reader.next_raw_record().ok_or(CsvError::Empty)??;
+        }
         reader.header = reader.read_header()?;
         reader.parser.keep_cells(reader.header.names.len());
         Ok(reader)
@@ -274,6 +279,14 @@ mod tests {
         assert_eq!((record.row(), record.cells()), (2, &[" ann ".to_owned(), " a@x.org ".to_owned()][..]));
         assert_eq!(record.trimmed(1), Some("a@x.org"));
         assert_eq!(record.get(2), None);
+    }
+
+    #[test]
+    fn an_excel_sep_line_sets_the_delimiter_and_is_not_the_header() {
+        let (names, records) = read(b"sep=,\r\nName;Team,email\r\nann;x,a@x.org\r\n");
+        assert_eq!(names, ["Name;Team", "email"], "the declared comma wins over more semicolons");
+        let record = records[0].as_ref().unwrap();
+        assert_eq!((record.row(), record.trimmed(1)), (3, Some("a@x.org")));
     }
 
     #[test]

@@ -159,6 +159,12 @@ async fn csv_files_as_spreadsheets_write_them(s: TestServer) {
     assert_eq!(r.body["matched_by"], "email");
     assert_eq!(member_names(&s, &g2).await, vec!["ann.lee", "zoe.muller"]);
 
+    // Excel's first line naming the delimiter.
+    let g3 = s.post_ok("/api/v1/groups", json!({"name": "Declared"})).await["id"].as_str().unwrap().to_owned();
+    let r = upload(&s, &g3, "", b"sep=;\r\nusername;note\r\nbob.martin;a, b, c\r\n".to_vec()).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(member_names(&s, &g3).await, vec!["bob.martin"]);
+
     let r = upload(&s, &g2, "", file("assoc_quoted_actions.csv")).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let c = &r.body["counts"];

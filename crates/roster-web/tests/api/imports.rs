@@ -655,7 +655,17 @@ async fn a_job_whose_process_stopped_shows_as_interrupted(s: TestServer) {
     assert_eq!(s.app.recover_imports().await.unwrap(), 0, "already marked");
 }
 
+async fn an_excel_sep_line_names_the_delimiter(s: TestServer) {
+    seed(&s).await;
+    let file = b"sep=;\r\nusername;email;Job Title\r\nann.lee;ann@acme.com;Driver, night\r\n".to_vec();
+    let job = import(&s, "?mode=create", file).await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!(counts(&job).0, 1, "{job}");
+    assert_eq!(user(&s, "ann.lee").await["fields"]["job_title"], "Driver, night");
+}
+
 crate::on_both_databases!(
+    an_excel_sep_line_names_the_delimiter,
     the_template_lists_every_field_and_imports_as_is,
     files_in_every_encoding_and_delimiter_create_users,
     headers_map_automatically_or_as_told,
