@@ -295,9 +295,20 @@ fn internal(e: serde_json::Error) -> AppError {
 /// The refusal of a file over the limit, stating the limit.
 pub fn too_large(size: usize, limit: usize) -> AppError {
     AppError::TooLarge(format!(
-        "the file is {size} bytes; the limit is {} ({limit} bytes). Split it into smaller files.",
-        human_size(limit)
+        "the file is {size} bytes; the limit is {}. Split it into smaller files.",
+        limit_text(limit)
     ))
+}
+
+/// A size limit as stated in a refusal: `3 MB (3145728 bytes)`, or `200000 bytes` when
+/// that is all there is to say.
+pub fn limit_text(limit: usize) -> String {
+    let human = human_size(limit);
+    if human.ends_with(" bytes") {
+        human
+    } else {
+        format!("{human} ({limit} bytes)")
+    }
 }
 
 /// `3 MB`, `512 KB`, `100 bytes`.
@@ -423,4 +434,16 @@ pub fn sample_csv() -> Vec<u8> {
         roster_csv::encode_row(&mut out, row);
     }
     out.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_limit_is_stated_once_in_bytes() {
+        assert_eq!(limit_text(200_000), "200000 bytes");
+        assert_eq!(limit_text(3 * 1024 * 1024), "3 MB (3145728 bytes)");
+        assert_eq!(limit_text(512 * 1024), "512 KB (524288 bytes)");
+    }
 }

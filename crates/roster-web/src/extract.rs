@@ -40,7 +40,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             let path = e.path().to_string();
             let inner = e.into_inner();
             let message = inner.to_string();
-            let field = if path == "." { field_in_message(&message).unwrap_or_else(|| "body".into()) } else { path };
+            // serde_path_to_error says "." for the top level and "?" where the JSON ends
+            // before a name was read: the body as a whole is what is wrong.
+            let field = if path == "." || path.ends_with('?') {
+                field_in_message(&message).unwrap_or_else(|| "body".into())
+            } else {
+                path
+            };
             ApiError(AppError::bad_request(field, strip_position(&message)))
         })?;
         de.end().map_err(|_| ApiError(AppError::bad_request("body", "the JSON body is followed by more content")))?;

@@ -14,7 +14,6 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::oneshot;
 
 use super::{mapping, Accepted, ImportFailure, ImportOptions, Outcome};
-use crate::group_csv::human_size;
 use crate::{Actor, App, AppError, AppResult, Context};
 
 /// How often a running job says it is alive.
@@ -295,8 +294,8 @@ fn sniff(head: &[u8]) -> AppResult<()> {
 fn too_large(limit: u64) -> AppError {
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     AppError::TooLarge(format!(
-        "the file is larger than the import limit of {} ({limit} bytes). Split it into smaller files.",
-        human_size(limit)
+        "the file is larger than the import limit of {}. Split it into smaller files.",
+        crate::group_csv::limit_text(limit)
     ))
 }
 

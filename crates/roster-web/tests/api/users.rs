@@ -254,7 +254,17 @@ async fn hidden_characters_and_null_required_fields_are_refused(s: TestServer) {
     assert_eq!(found["items"].as_array().unwrap().len(), 1, "the decomposed spelling finds it: {found}");
 }
 
+async fn a_truncated_body_is_named_as_the_body(s: TestServer) {
+    for body in [r#"{"code": "x", "na"#, r#"{"code": "x", "#, r#"{"#] {
+        let r = s.send_raw("POST", "/api/v1/fields", "application/json", body.as_bytes().to_vec()).await;
+        assert_eq!(r.status, 400, "{body}: {}", r.body);
+        assert_ne!(r.field(), "?", "{body}: {}", r.body);
+        assert!(!r.field().contains('?'), "{body}: {}", r.body);
+    }
+}
+
 crate::on_both_databases!(
+    a_truncated_body_is_named_as_the_body,
     hidden_characters_and_null_required_fields_are_refused,
     a_nul_in_a_filter_is_refused_naming_the_parameter,
     create_read_update_delete,
