@@ -1,8 +1,9 @@
 //! Work that no client asks for: building the image at start-up, the date roll-over,
 //! and reconcile.
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, TimeZone};
 use serde::Serialize;
+use std::time::Duration;
 
 use crate::{Actor, App, AppResult};
 
@@ -64,6 +65,23 @@ impl App {
         Ok(Some(today))
     }
 
+    /// How long until the platform's date next turns (midnight in its time zone, or
+    /// the first instant of the new day when a daylight-saving change skips midnight),
+    /// plus a few milliseconds so that the date has turned when the caller wakes.
+    pub fn until_next_day(&self) -> Duration {
+        let tz = self.settings.timezone;
+        let now = self.now();
+        let Some(local) = tz.timestamp_millis_opt(now).single() else { return Duration::from_secs(60) };
+        let Some(tomorrow) = local.date_naive().succ_opt() else { return Duration::from_secs(60) };
+        // The first local time of tomorrow that exists: midnight, or later in a gap.
+        let start = (0..=180)
+            .filter_map(|minutes| tomorrow.and_hms_opt(0, 0, 0).map(|m| m + chrono::Duration::minutes(minutes)))
+            .find_map(|t| tz.from_local_datetime(&t).earliest());
+        let Some(start) = start else { return Duration::from_secs(60) };
+        let wait = u64::try_from(start.timestamp_millis() - now).unwrap_or(0);
+        Duration::from_millis(wait + 5)
+    }
+
     /// Re-evaluates every automatic group from scratch against the stored memberships
     /// and reports the drift (there should be none); `fix` repairs it.
     pub async fn reconcile(&self, fix: bool) -> AppResult<Drift> {
@@ -84,5 +102,41 @@ impl App {
             tx.commit().await?;
         }
         Ok(Drift { groups, fixed: fix && !drifted.is_empty(), drifted })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ManualClock, Settings};
+    use std::sync::Arc;
+
+    async fn app_at(now_ms: i64, timezone: chrono_tz::Tz) -> App {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("r.db").display());
+        let store = roster_store::Store::connect(&url).await.unwrap();
+        std::mem::forget(dir);
+        App::new(store, Arc::new(ManualClock::new(now_ms)), Settings { timezone, ..Settings::default() })
+    }
+
+    fn ms(rfc3339: &str) -> i64 {
+        chrono::DateTime::parse_from_rfc3339(rfc3339).unwrap().timestamp_millis()
+    }
+
+    #[tokio::test]
+    async fn the_day_turns_at_local_midnight() {
+        // 23:59:35 in Paris (UTC+1 in winter): the day turns 25 s later.
+        let app = app_at(ms("2026-03-01T22:59:35Z"), chrono_tz::Europe::Paris).await;
+        assert_eq!(app.until_next_day(), Duration::from_millis(25_005));
+        // Midnight itself: the next turn is a whole day away.
+        let app = app_at(ms("2026-03-01T23:00:00Z"), chrono_tz::Europe::Paris).await;
+        assert_eq!(app.until_next_day(), Duration::from_millis(86_400_005));
+    }
+
+    #[tokio::test]
+    async fn a_day_without_midnight_turns_at_its_first_instant() {
+        // Santiago moved its clocks from 00:00 to 01:00 on 2026-09-06: that day starts at 01:00.
+        let app = app_at(ms("2026-09-06T03:59:00Z"), chrono_tz::America::Santiago).await;
+        assert_eq!(app.until_next_day(), Duration::from_millis(60_005));
     }
 }

@@ -122,13 +122,17 @@ pub(crate) async fn serve(app: App, listen: &str, banner: Option<String>) -> any
     Ok(())
 }
 
-/// Checks every minute whether the date rolled over in the platform time zone; the
-/// first process to notice re-evaluates relative-date rules for everyone. Also marks
-/// the user imports whose process stopped as interrupted.
+/// Wakes at the turn of the day in the platform time zone, and every minute as a safety
+/// net, to see whether the date rolled over; the first process to notice re-evaluates
+/// relative-date rules for everyone. Also marks the user imports whose process stopped
+/// as interrupted.
 async fn roll_over_loop(app: App) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = tokio::time::sleep(app.until_next_day()) => {}
+        }
         match app.roll_over().await {
             Ok(Some(day)) => tracing::info!(%day, "date rolled over: relative-date rules re-evaluated"),
             Ok(None) => {}
