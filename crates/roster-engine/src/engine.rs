@@ -164,10 +164,11 @@ impl Engine {
     pub fn set_manual_group(&mut self, group: i64, name: &str, members: &[i64]) -> Result<(), EngineError> {
         let members = self.known_users(members)?;
         let old = self.groups.insert(group, Group { name: name.to_owned(), policy: Policy::Manual, members });
+        let renamed = old.as_ref().is_some_and(|o| o.name != name);
         if let Some(Group { policy: Policy::Automatic(auto), .. }) = old {
             auto.compiled.release(&mut self.predicates, &mut self.image.text);
         }
-        self.named(group, name);
+        self.name_group(group, name, renamed);
         self.reorder();
         Ok(())
     }
@@ -220,6 +221,7 @@ impl Engine {
             exclude,
             allow_suspended: definition.allow_suspended,
         });
+        let renamed = self.groups.get(&group).is_some_and(|g| g.name != name);
         match self.groups.get_mut(&group) {
             Some(existing) => {
                 existing.name = name.to_owned();
@@ -239,7 +241,7 @@ impl Engine {
                 );
             }
         }
-        self.named(group, name);
+        self.name_group(group, name, renamed);
         self.reorder();
         Ok(())
     }
@@ -255,15 +257,25 @@ impl Engine {
     /// Renames a group, in the rules that name it too.
     pub fn rename_group(&mut self, group: i64, name: &str) -> Result<(), EngineError> {
         self.groups.get_mut(&group).ok_or(EngineError::UnknownGroup(group))?.name = name.to_owned();
-        for g in self.groups.values_mut() {
-            if let Policy::Automatic(auto) = &mut g.policy {
-                if auto.references.contains(&group) {
-                    auto.rule.refresh_group_names(|id| (id == group).then(|| name.to_owned()));
+        self.name_group(group, name, true);
+        Ok(())
+    }
+
+    /// Records a group's name for the rule catalog and, when it is a new name for a
+    /// group already known, prints it in the rules that name the group: however the name
+    /// reaches the engine (a rename here, or another process's rename read back as the
+    /// whole group), explain and every other reader of those rules show it.
+    fn name_group(&mut self, group: i64, name: &str, renamed: bool) {
+        if renamed {
+            for g in self.groups.values_mut() {
+                if let Policy::Automatic(auto) = &mut g.policy {
+                    if auto.references.contains(&group) {
+                        auto.rule.refresh_group_names(|id| (id == group).then(|| name.to_owned()));
+                    }
                 }
             }
         }
         self.named(group, name);
-        Ok(())
     }
 
     /// Removes a group; refused while a rule names it.

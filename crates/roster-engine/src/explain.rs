@@ -81,11 +81,8 @@ impl Engine {
         let mut evaluator = UserEvaluator::new(self, id, today).ok_or(EngineError::UnknownUser(user))?;
         evaluator.run();
         let slot = self.image.slot(id).ok_or(EngineError::UnknownUser(user))?;
-        // The rule keeps the names its groups had when it was compiled; a group renamed
-        // since is printed by its id's name now, as the stored rule text is.
-        let mut rule = auto.rule.clone();
-        rule.refresh_group_names(|id| self.groups.get(&id).map(|g| g.name.clone()));
-        let conditions = rule
+        let conditions = auto
+            .rule
             .conditions()
             .zip(&auto.compiled.conditions)
             .map(|(condition, &compiled)| ConditionExplanation {

@@ -396,33 +396,33 @@ pub async fn find_groups(
 }
 
 /// Sets (or clears) a user's external id.
-pub async fn set_user_external_id(conn: &mut WriteTx, id: i64, external_id: Option<&str>) -> Result<(), StoreError> {
+pub async fn set_user_external_id(tx: &mut WriteTx, id: i64, external_id: Option<&str>) -> Result<(), StoreError> {
     sqlx::query("UPDATE users SET external_id = $1 WHERE id = $2")
         .bind(external_id)
         .bind(id)
-        .execute(&mut **conn)
+        .execute(&mut **tx)
         .await?;
     Ok(())
 }
 
 /// Sets (or clears) the display name a client gave a user, empty when it removed it;
 /// searches compare it lower-cased.
-pub async fn set_user_display_name(conn: &mut WriteTx, id: i64, display_name: Option<&str>) -> Result<(), StoreError> {
+pub async fn set_user_display_name(tx: &mut WriteTx, id: i64, display_name: Option<&str>) -> Result<(), StoreError> {
     sqlx::query("UPDATE users SET display_name = $1, display_name_key = $2 WHERE id = $3")
         .bind(display_name)
         .bind(display_name.map(str::to_lowercase))
         .bind(id)
-        .execute(&mut **conn)
+        .execute(&mut **tx)
         .await?;
     Ok(())
 }
 
 /// Sets (or clears) a group's external id.
-pub async fn set_group_external_id(conn: &mut WriteTx, id: i64, external_id: Option<&str>) -> Result<(), StoreError> {
+pub async fn set_group_external_id(tx: &mut WriteTx, id: i64, external_id: Option<&str>) -> Result<(), StoreError> {
     sqlx::query("UPDATE groups SET external_id = $1 WHERE id = $2")
         .bind(external_id)
         .bind(id)
-        .execute(&mut **conn)
+        .execute(&mut **tx)
         .await?;
     Ok(())
 }
