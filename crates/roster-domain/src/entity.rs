@@ -250,15 +250,24 @@ pub fn parse_language(field: &str, raw: Option<&str>) -> Result<Option<String>, 
     }
 }
 
-/// Time zones: an IANA name (`Europe/Paris`, `UTC`): letters, digits, `/`, `_`, `+`, `-`.
+/// Time zones: a name of the IANA time zone database the server carries (`Europe/Paris`,
+/// `UTC`), matched in any case and stored as the database spells it.
 pub fn parse_timezone(field: &str, raw: Option<&str>) -> Result<Option<String>, DomainError> {
     match raw.map(str::trim) {
         None | Some("") => Ok(None),
-        Some(s) if s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c)) => {
-            Ok(Some(s.to_owned()))
-        }
-        Some(s) => Err(DomainError::new(field, format!("\"{s}\" is not a time zone such as Europe/Paris"))),
+        Some(s) => match timezone_names().find(|name| name.eq_ignore_ascii_case(s)) {
+            Some(name) => Ok(Some(name.to_owned())),
+            None => Err(DomainError::new(
+                field,
+                format!("\"{s}\" is not a time zone of the IANA database, such as Europe/Paris or UTC"),
+            )),
+        },
     }
+}
+
+/// Every time zone name [`parse_timezone`] accepts, as it stores them.
+pub fn timezone_names() -> impl Iterator<Item = &'static str> {
+    chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name())
 }
 
 #[cfg(test)]
@@ -278,5 +287,8 @@ mod tests {
         assert!(parse_language("language", Some("english please")).is_err());
         assert!(parse_timezone("timezone", Some("Europe/Paris")).is_ok());
         assert!(parse_timezone("timezone", Some("Paris; drop")).is_err());
+        assert!(parse_timezone("timezone", Some("Mars/Olympus")).is_err());
+        assert_eq!(parse_timezone("timezone", Some(" europe/paris ")).unwrap().as_deref(), Some("Europe/Paris"));
+        assert!(timezone_names().any(|n| n == "America/Santiago"));
     }
 }

@@ -147,6 +147,11 @@ fn narrow_user_core(attributes: &mut Vec<Attribute>) {
                     "Whether the user is active; false suspends the user (absent in a request: true).".into();
             }
             "preferredLanguage" => a.canonical_values = LANGUAGES.iter().map(|l| (*l).to_owned()).collect(),
+            "timezone" => {
+                a.description =
+                    "The user's time zone: a name of the IANA time zone database, e.g. \"Europe/Paris\".".into();
+                a.canonical_values = roster_domain::timezone_names().map(str::to_owned).collect();
+            }
             _ => {}
         }
     }

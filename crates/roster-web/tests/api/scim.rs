@@ -490,6 +490,14 @@ pub async fn bad_input_is_refused_in_scim_terms(s: TestServer) {
     let bad_email = json!({"schemas": [USER], "userName": "zed", "emails": [{"value": "not an email"}]});
     let r = scim(&s, "POST", "/Users", Some(bad_email), &[]).await;
     assert_eq!((r.status, scim_type(&r)), (400, "invalidValue".into()));
+    let mars =
+        json!({"schemas": [USER], "userName": "zed", "emails": [{"value": "z@acme.com"}], "timezone": "Mars/Olympus"});
+    let r = scim(&s, "POST", "/Users", Some(mars), &[]).await;
+    assert_eq!((r.status, scim_type(&r)), (400, "invalidValue".into()), "{}", r.body);
+    assert!(r.body["detail"].as_str().unwrap_or_default().contains("timezone"), "{}", r.body);
+    let schema = scim(&s, "GET", &format!("/Schemas/{USER}"), None, &[]).await.body;
+    let zones = schema["attributes"].as_array().unwrap().iter().find(|a| a["name"] == "timezone").unwrap();
+    assert!(zones["canonicalValues"].as_array().unwrap().contains(&json!("Europe/Paris")), "{zones}");
     let no_email = json!({"schemas": [USER], "userName": "zed"});
     assert_eq!(scim_type(&scim(&s, "POST", "/Users", Some(no_email), &[]).await), "invalidValue");
     let r = scim(&s, "POST", "/Users", Some(json!({"userName": "zed"})), &[]).await;

@@ -240,11 +240,15 @@ async fn hidden_characters_and_null_required_fields_are_refused(s: TestServer) {
         (json!({"status": null}), "status"),
         (json!({"last_name": "Lee\u{2066}"}), "last_name"),
         (json!({"fields": {"note": "x\u{7}"}}), "fields.note"),
+        (json!({"timezone": "Mars/Olympus"}), "timezone"),
     ] {
         let r = s.call("PATCH", &path, Some(body.clone())).await;
         assert_eq!((r.status, r.field()), (422, field), "{body}: {}", r.body);
     }
     assert_eq!(s.call("GET", &path, None).await.body, before, "nothing was applied");
+    // A time zone is one of the IANA database, in any case, stored as it spells it.
+    let r = s.call("PATCH", &path, Some(json!({"timezone": "america/new_york"}))).await;
+    assert_eq!((r.status, r.body["timezone"].as_str()), (200, Some("America/New_York")), "{}", r.body);
     // A username is kept in NFC, so its decomposed spelling is the same name.
     let zoe = s.post_ok("/api/v1/users", json!({"username": "zo\u{eb}", "email": "z@acme.com"})).await;
     assert_eq!(zoe["username"], "zo\u{eb}");
