@@ -447,23 +447,23 @@ impl App {
     /// A page of a group's membership history, newest first: of the users the caller
     /// may see.
     pub async fn group_events(&self, actor: &Actor, id: &str, page: &ListParams) -> AppResult<List<EventView>> {
-        let (before, limit) = page.resolve()?;
+        let (from, limit) = page.resolve_events()?;
         let mut conn = self.store.read().await?;
         let group = self.group(&mut conn, id).await?;
         let within = Reach::of(&mut conn, actor).await?.branch_filter();
         let page =
-            roster_store::events::page(&mut conn, Subject::Group(group.id), within.as_deref(), before, limit).await?;
-        Ok(List::from_page(page, EventView::from))
+            roster_store::events::page(&mut conn, Subject::Group(group.id), within.as_deref(), from, limit).await?;
+        Ok(List::from_events(page))
     }
 
     /// A page of a user's membership history, newest first.
     pub async fn user_events(&self, actor: &Actor, user_id: &str, page: &ListParams) -> AppResult<List<EventView>> {
-        let (before, limit) = page.resolve()?;
+        let (from, limit) = page.resolve_events()?;
         let id = parse_id("user", user_id)?;
         let mut conn = self.store.read().await?;
         Reach::of(&mut conn, actor).await?.user(&mut conn, id).await?;
-        let page = roster_store::events::page(&mut conn, Subject::User(id), None, before, limit).await?;
-        Ok(List::from_page(page, EventView::from))
+        let page = roster_store::events::page(&mut conn, Subject::User(id), None, from, limit).await?;
+        Ok(List::from_events(page))
     }
 
     /// The groups a user belongs to.

@@ -60,6 +60,20 @@ impl ListParams {
         };
         Ok((after, limit))
     }
+
+    /// The validated (from, limit) pair of a history, whose cursors may point inside an
+    /// event that moved a set of users.
+    pub fn resolve_events(&self) -> AppResult<(Option<roster_store::events::EventCursor>, usize)> {
+        let (_, limit) = ListParams { cursor: None, limit: self.limit }.resolve()?;
+        let from = match self.cursor.as_deref() {
+            None | Some("") => None,
+            Some(c) => Some(
+                roster_store::events::EventCursor::parse(c)
+                    .ok_or_else(|| AppError::bad_request("cursor", "this cursor is not one we gave out"))?,
+            ),
+        };
+        Ok((from, limit))
+    }
 }
 
 /// A search text a client typed (`q`, `username`): trimmed, `None` when empty, at most

@@ -28,6 +28,16 @@ impl<T> List<T> {
     }
 }
 
+impl List<EventView> {
+    /// Maps a page of history.
+    pub fn from_events(page: roster_store::events::EventPage) -> Self {
+        Self {
+            items: page.items.into_iter().map(EventView::from).collect(),
+            next_cursor: page.next.map(|n| n.to_string()),
+        }
+    }
+}
+
 /// A user.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct UserView {
@@ -242,7 +252,8 @@ pub struct MemberView {
 /// A join or leave.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct EventView {
-    /// Event id (newer events have larger ids).
+    /// Event id: newer events have larger ids; the users one bulk change moved in one
+    /// group (at least 16) share one event and its id.
     pub id: String,
     /// The group's id.
     pub group_id: String,

@@ -1,5 +1,8 @@
 //! After any sequence of writes through the application layer, the stored memberships
-//! equal a from-scratch evaluation of every rule: membership is always true.
+//! equal a from-scratch evaluation of every rule: membership is always true. And the
+//! history tells the same story: every group's events, replayed from the first, end in
+//! its members, and every user's history is the same events seen from the user's side,
+//! whether a move was recorded alone or in a set of users.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use proptest::prelude::*;
@@ -27,22 +30,65 @@ const RULES: &[&str] = &[
 
 #[derive(Debug, Clone)]
 enum Op {
-    CreateUser { dept: u8, branch: u8, acme: bool, hired_days_ago: u8 },
-    UpdateUser { user: u8, dept: u8, branch: u8, suspend: bool },
-    DeleteUser { user: u8 },
-    Enroll { user: u8, course: u8, status: u8 },
-    AddManual { user: u8 },
-    RemoveManual { user: u8 },
-    SetRule { group: u8, rule: u8 },
-    Include { group: u8, user: u8 },
-    Exclude { group: u8, user: u8 },
-    AllowSuspended { group: u8, allow: bool },
-    NextDay { days: u8 },
+    CreateUser {
+        dept: u8,
+        branch: u8,
+        acme: bool,
+        hired_days_ago: u8,
+    },
+    /// Enough users at once for the moves that follow to be recorded as sets.
+    CreateMany {
+        count: u8,
+        dept: u8,
+        branch: u8,
+    },
+    AddAllManual,
+    UpdateUser {
+        user: u8,
+        dept: u8,
+        branch: u8,
+        suspend: bool,
+    },
+    DeleteUser {
+        user: u8,
+    },
+    Enroll {
+        user: u8,
+        course: u8,
+        status: u8,
+    },
+    AddManual {
+        user: u8,
+    },
+    RemoveManual {
+        user: u8,
+    },
+    SetRule {
+        group: u8,
+        rule: u8,
+    },
+    Include {
+        group: u8,
+        user: u8,
+    },
+    Exclude {
+        group: u8,
+        user: u8,
+    },
+    AllowSuspended {
+        group: u8,
+        allow: bool,
+    },
+    NextDay {
+        days: u8,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         3 => (0..4u8, 0..4u8, any::<bool>(), 0..60u8).prop_map(|(dept, branch, acme, hired_days_ago)| Op::CreateUser { dept, branch, acme, hired_days_ago }),
+        1 => (16..24u8, 0..4u8, 0..4u8).prop_map(|(count, dept, branch)| Op::CreateMany { count, dept, branch }),
+        1 => Just(Op::AddAllManual),
         2 => (0..12u8, 0..4u8, 0..4u8, any::<bool>()).prop_map(|(user, dept, branch, suspend)| Op::UpdateUser { user, dept, branch, suspend }),
         1 => (0..12u8).prop_map(|user| Op::DeleteUser { user }),
         2 => (0..12u8, 0..2u8, 0..5u8).prop_map(|(user, course, status)| Op::Enroll { user, course, status }),
@@ -148,6 +194,26 @@ async fn run(ops: Vec<Op>) {
                 };
                 users.push(app.create_user(&actor, u).await.unwrap().id);
             }
+            Op::CreateMany { count, dept, branch } => {
+                for k in 0..count {
+                    let mut fields = std::collections::BTreeMap::new();
+                    if let Some(d) = DEPTS[dept as usize] {
+                        fields.insert("department".to_owned(), serde_json::json!(d));
+                    }
+                    let u = NewUser {
+                        username: format!("m{n}x{k}"),
+                        email: format!("m{n}x{k}@acme.com"),
+                        branch: BRANCHES[branch as usize].map(Into::into),
+                        fields,
+                        ..NewUser::default()
+                    };
+                    users.push(app.create_user(&actor, u).await.unwrap().id);
+                }
+            }
+            Op::AddAllManual => {
+                let everyone = AddMembers { users: Some(users.clone()), ..AddMembers::default() };
+                let _ = app.add_members(&actor, &manual, everyone).await;
+            }
             Op::UpdateUser { user, dept, branch, suspend } => {
                 if let Some(id) = pick(&users, user) {
                     let patch = UserPatch {
@@ -238,6 +304,7 @@ async fn run(ops: Vec<Op>) {
     }
     let drift = app.reconcile(false).await.unwrap();
     assert!(drift.drifted.is_empty(), "{drift:?}");
+    histories_replay_to_the_members(&app, &actor, &users).await;
     // The scoped group holds no one outside EMEA but whom its include list names.
     let page = roster_app::ListParams { cursor: None, limit: Some(1000) };
     let members = app.list_members(&actor, &autos[1], &Default::default(), &page).await.unwrap();
@@ -246,6 +313,80 @@ async fn run(ops: Vec<Op>) {
     for m in members.items {
         let inside = matches!(m.user.branch.as_deref(), Some("EMEA" | "FR"));
         assert!(inside || included.contains(&m.user.id), "{} ({:?}) is outside the scope", m.user.id, m.user.branch);
+    }
+}
+
+/// Every event of a history, newest first, read in small pages so that cursors fall
+/// inside sets.
+async fn history(
+    app: &App,
+    actor: &Actor,
+    group: Option<&str>,
+    user: Option<&str>,
+) -> Vec<roster_app::views::EventView> {
+    let mut all = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = roster_app::ListParams { cursor: cursor.take(), limit: Some(7) };
+        let list = match (group, user) {
+            (Some(g), _) => app.group_events(actor, g, &page).await.unwrap(),
+            (_, Some(u)) => app.user_events(actor, u, &page).await.unwrap(),
+            _ => unreachable!(),
+        };
+        all.extend(list.items);
+        match list.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return all,
+        }
+    }
+}
+
+async fn histories_replay_to_the_members(app: &App, actor: &Actor, users: &[String]) {
+    use std::collections::BTreeSet;
+    let page = roster_app::ListParams { cursor: None, limit: Some(1000) };
+    let groups = app.list_groups(actor, &Default::default(), &page).await.unwrap().items;
+    let mut all_events = Vec::new();
+    for g in groups {
+        let events = history(app, actor, Some(&g.id), None).await;
+        let mut members: BTreeSet<String> = BTreeSet::new();
+        for e in events.iter().rev() {
+            let moved = match e.change {
+                roster_domain::MembershipChange::Joined => members.insert(e.user_id.clone()),
+                roster_domain::MembershipChange::Left => members.remove(&e.user_id),
+            };
+            assert!(
+                moved,
+                "group {} event {} ({:?} {}) does not follow from the ones before",
+                g.id, e.id, e.change, e.user_id
+            );
+        }
+        let stored: BTreeSet<String> = app
+            .list_members(actor, &g.id, &Default::default(), &page)
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|m| m.user.id)
+            .collect();
+        assert_eq!(members, stored, "group {} ({}): its history replays to other members", g.id, g.name);
+        all_events.extend(events);
+    }
+    for u in users {
+        let Ok(mine) = app.user_events(actor, u, &page).await else { continue };
+        let paged = history(app, actor, None, Some(u)).await;
+        let expected: Vec<(String, String)> = {
+            let mut v: Vec<(i64, String, String)> = all_events
+                .iter()
+                .filter(|e| &e.user_id == u)
+                .map(|e| (e.id.parse().unwrap(), e.group_id.clone(), format!("{:?}", e.change)))
+                .collect();
+            v.sort_by_key(|e| std::cmp::Reverse(e.0));
+            v.into_iter().map(|(_, g, c)| (g, c)).collect()
+        };
+        let seen: Vec<(String, String)> =
+            paged.iter().map(|e| (e.group_id.clone(), format!("{:?}", e.change))).collect();
+        assert_eq!(seen, expected, "user {u}: their history is not their groups' events");
+        assert_eq!(mine.items.len(), paged.len().min(1000));
     }
 }
 

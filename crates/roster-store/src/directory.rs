@@ -439,13 +439,6 @@ pub async fn last_events_of_groups(conn: &mut AnyConnection, groups: &[i64]) -> 
     pairs(conn, select, groups, " GROUP BY group_id").await
 }
 
-/// The (user, last membership event id) of these users that have events: a value that
-/// changes whenever their groups do.
-pub async fn last_events_of_users(conn: &mut AnyConnection, users: &[i64]) -> Result<Vec<(i64, i64)>, StoreError> {
-    let select = "SELECT user_id AS a, MAX(id) AS b FROM membership_events WHERE user_id IN";
-    pairs(conn, select, users, " GROUP BY user_id").await
-}
-
 async fn pairs(conn: &mut AnyConnection, select: &str, ids: &[i64], tail: &str) -> Result<Vec<(i64, i64)>, StoreError> {
     let mut out = Vec::new();
     for chunk in ids.chunks(500) {

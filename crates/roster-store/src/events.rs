@@ -4,21 +4,12 @@ use roster_domain::{MembershipChange, MembershipEvent};
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
-use crate::params::Params;
-use crate::{col, Page, StoreError, WriteTx};
+use std::collections::BTreeMap;
 
-fn from_row(row: &AnyRow) -> Result<MembershipEvent, StoreError> {
-    let change: String = col(row, "change")?;
-    Ok(MembershipEvent {
-        id: col(row, "id")?,
-        group_id: col(row, "group_id")?,
-        user_id: col(row, "user_id")?,
-        change: MembershipChange::parse("change", &change).map_err(|e| StoreError::Corrupt(e.message))?,
-        at: col(row, "at")?,
-        actor: col(row, "actor")?,
-        cause: col(row, "cause")?,
-    })
-}
+use roaring::RoaringBitmap;
+
+use crate::params::Params;
+use crate::{col, StoreError, WriteTx};
 
 /// Who moved where: one group and many users, or one user and many groups.
 #[derive(Debug, Clone, Copy)]
@@ -54,11 +45,23 @@ pub(crate) struct Said<'a> {
     pub cause: &'a str,
 }
 
-/// Records one event per user (or group) moved: one statement for any number.
+/// A group's joins (or leaves) in one change at least this large are recorded as one
+/// event holding the set of users: a bulk change writes one row per group and
+/// direction, not one per user.
+pub const SET_FROM: usize = 16;
+
+/// Records who moved: a set row for each group with at least [`SET_FROM`] users moved,
+/// one row per user (or group) otherwise, in as few statements as the shape allows.
 pub(crate) async fn record(tx: &mut WriteTx, moved: Moved<'_>, said: Said<'_>) -> Result<(), StoreError> {
     let conn: &mut AnyConnection = tx;
     let (fixed, many, columns) = match moved {
         Moved::Pairs(pairs) => return record_pairs(conn, pairs, said).await,
+        Moved::Users { group_id, users } if users.len() >= SET_FROM => {
+            if let Some(set) = set_of(users) {
+                return record_sets(conn, &[(group_id, set)], said).await;
+            }
+            (group_id, users, "group_id, user_id")
+        }
         Moved::Users { group_id, users } => (group_id, users, "group_id, user_id"),
         Moved::Groups { user_id, groups } => (user_id, groups, "user_id, group_id"),
     };
@@ -87,8 +90,34 @@ pub(crate) async fn record(tx: &mut WriteTx, moved: Moved<'_>, said: Said<'_>) -
     Ok(())
 }
 
+/// The users as a set, if every id fits one (they always do: ids are below 2³²).
+fn set_of(users: &[i64]) -> Option<RoaringBitmap> {
+    users.iter().map(|&u| u32::try_from(u).ok()).collect()
+}
+
+/// Pairs sorted by user then group: each group with at least [`SET_FROM`] users gets a
+/// set row, the rest one row per pair, in the pairs' order.
 async fn record_pairs(conn: &mut AnyConnection, pairs: &[(i64, i64)], said: Said<'_>) -> Result<(), StoreError> {
     if pairs.is_empty() {
+        return Ok(());
+    }
+    let mut per_group: BTreeMap<i64, usize> = BTreeMap::new();
+    for &(_, group) in pairs {
+        *per_group.entry(group).or_default() += 1;
+    }
+    let mut sets: BTreeMap<i64, RoaringBitmap> = BTreeMap::new();
+    let mut single: Vec<(i64, i64)> = Vec::new();
+    for &(user, group) in pairs {
+        match u32::try_from(user) {
+            Ok(u) if per_group[&group] >= SET_FROM => {
+                sets.entry(group).or_default().insert(u);
+            }
+            _ => single.push((user, group)),
+        }
+    }
+    let sets: Vec<(i64, RoaringBitmap)> = sets.into_iter().collect();
+    record_sets(conn, &sets, said).await?;
+    if single.is_empty() {
         return Ok(());
     }
     let mut p = Params::new(conn);
@@ -101,15 +130,46 @@ async fn record_pairs(conn: &mut AnyConnection, pairs: &[(i64, i64)], said: Said
         p.next(),
         p.pair_table()
     );
-    let pairs = p.pairs(pairs)?;
+    let single = p.pairs(&single)?;
     sqlx::query(crate::built(sql))
         .bind(said.change.as_str())
         .bind(said.at)
         .bind(said.actor)
         .bind(said.cause)
-        .bind(pairs)
+        .bind(single)
         .execute(conn)
         .await?;
+    Ok(())
+}
+
+/// One set row per group, a hundred rows per statement.
+async fn record_sets(
+    conn: &mut AnyConnection,
+    sets: &[(i64, RoaringBitmap)],
+    said: Said<'_>,
+) -> Result<(), StoreError> {
+    for chunk in sets.chunks(100) {
+        let mut p = Params::new(conn);
+        let rows: Vec<String> = chunk.iter().map(|_| p.row(7)).collect();
+        let sql = format!(
+            "INSERT INTO membership_events (group_id, users, user_count, change, at, actor, cause) VALUES {}",
+            rows.join(",")
+        );
+        let mut q = sqlx::query(crate::built(sql));
+        for (group_id, set) in chunk {
+            let mut bytes = Vec::with_capacity(set.serialized_size());
+            set.serialize_into(&mut bytes).map_err(|e| StoreError::Corrupt(format!("a set of users: {e}")))?;
+            q = q
+                .bind(*group_id)
+                .bind(bytes)
+                .bind(i64::try_from(set.len()).unwrap_or(i64::MAX))
+                .bind(said.change.as_str())
+                .bind(said.at)
+                .bind(said.actor)
+                .bind(said.cause);
+        }
+        q.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
@@ -122,41 +182,262 @@ pub enum Subject {
     User(i64),
 }
 
-/// A page of events, newest first; `before` is the cursor (an event id). With
+/// Where the next page of a history starts: below an event, or, inside an event that
+/// moved a set of users, below one of its users. Written `123` or `123.4567`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventCursor {
+    /// The event.
+    pub id: i64,
+    /// Inside a set event: the last user already listed.
+    pub user: Option<i64>,
+}
+
+impl EventCursor {
+    /// Reads a cursor as [`EventCursor`]'s `Display` writes it.
+    pub fn parse(text: &str) -> Option<Self> {
+        let (id, user) = match text.split_once('.') {
+            Some((id, user)) => (id, Some(user.parse().ok().filter(|u: &i64| *u > 0)?)),
+            None => (text, None),
+        };
+        Some(Self { id: id.parse().ok().filter(|id: &i64| *id > 0)?, user })
+    }
+
+    /// The highest event id a page from here may hold.
+    fn top(self) -> i64 {
+        if self.user.is_some() {
+            self.id
+        } else {
+            self.id - 1
+        }
+    }
+
+    /// Whether `user` of event `id` comes after this cursor (is not listed yet).
+    fn admits(self, id: i64, user: i64) -> bool {
+        match self.user {
+            Some(last) if id == self.id => user < last,
+            _ => id <= self.top(),
+        }
+    }
+}
+
+impl std::fmt::Display for EventCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.user {
+            Some(user) => write!(f, "{}.{user}", self.id),
+            None => write!(f, "{}", self.id),
+        }
+    }
+}
+
+/// One page of a history, newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventPage {
+    /// One event per user moved: a set event gives one item per user, in descending
+    /// user order, all with the set event's id.
+    pub items: Vec<MembershipEvent>,
+    /// Where the next page starts; `None` on the last page.
+    pub next: Option<EventCursor>,
+}
+
+/// A stored event row: one user's move, or a set of users'.
+struct Row {
+    id: i64,
+    group_id: i64,
+    user_id: Option<i64>,
+    users: Option<Vec<u8>>,
+    change: MembershipChange,
+    at: i64,
+    actor: String,
+    cause: String,
+}
+
+const COLUMNS: &str = "id, group_id, user_id, users, change, at, actor, cause";
+
+impl Row {
+    fn read(row: &AnyRow) -> Result<Self, StoreError> {
+        let change: String = col(row, "change")?;
+        Ok(Self {
+            id: col(row, "id")?,
+            group_id: col(row, "group_id")?,
+            user_id: col(row, "user_id")?,
+            users: col(row, "users")?,
+            change: MembershipChange::parse("change", &change).map_err(|e| StoreError::Corrupt(e.message))?,
+            at: col(row, "at")?,
+            actor: col(row, "actor")?,
+            cause: col(row, "cause")?,
+        })
+    }
+
+    fn set(&self) -> Result<RoaringBitmap, StoreError> {
+        let bytes = self.users.as_deref().unwrap_or_default();
+        RoaringBitmap::deserialize_from(bytes)
+            .map_err(|e| StoreError::Corrupt(format!("membership event {}: its set of users: {e}", self.id)))
+    }
+
+    fn event(&self, user_id: i64) -> MembershipEvent {
+        MembershipEvent {
+            id: self.id,
+            group_id: self.group_id,
+            user_id,
+            change: self.change,
+            at: self.at,
+            actor: self.actor.clone(),
+            cause: self.cause.clone(),
+        }
+    }
+}
+
+/// A page of events, newest first, from `from` (the first page: `None`). With
 /// `branch_ids`, only events of users now in those branches.
 pub async fn page(
     conn: &mut AnyConnection,
     subject: Subject,
     branch_ids: Option<&[i64]>,
-    before: Option<i64>,
+    from: Option<EventCursor>,
     limit: usize,
-) -> Result<Page<MembershipEvent>, StoreError> {
+) -> Result<EventPage, StoreError> {
     if branch_ids.is_some_and(<[i64]>::is_empty) {
-        return Ok(Page { items: vec![], next: None });
+        return Ok(EventPage { items: vec![], next: None });
     }
-    let (column, id) = match subject {
-        Subject::Group(id) => ("group_id", id),
-        Subject::User(id) => ("user_id", id),
+    let from = from.unwrap_or(EventCursor { id: i64::MAX, user: None });
+    match subject {
+        Subject::Group(id) => group_page(conn, id, branch_ids, from, limit).await,
+        Subject::User(id) => user_page(conn, id, branch_ids, from, limit).await,
+    }
+}
+
+async fn group_page(
+    conn: &mut AnyConnection,
+    group_id: i64,
+    branch_ids: Option<&[i64]>,
+    from: EventCursor,
+    limit: usize,
+) -> Result<EventPage, StoreError> {
+    let mut items: Vec<(MembershipEvent, EventCursor)> = Vec::new();
+    let mut top = from.top();
+    'rows: loop {
+        let mut p = Params::new(conn);
+        let mut sql =
+            format!("SELECT {COLUMNS} FROM membership_events WHERE group_id = {} AND id <= {}", p.next(), p.next());
+        if let Some(ids) = branch_ids {
+            sql.push_str(&format!(
+                " AND (user_id IS NULL OR user_id IN (SELECT u.id FROM users u WHERE u.branch_id IN ({})))",
+                p.list(ids.len())
+            ));
+        }
+        sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", p.next()));
+        let mut q = sqlx::query(crate::built(sql)).bind(group_id).bind(top);
+        for b in branch_ids.into_iter().flatten() {
+            q = q.bind(*b);
+        }
+        let wanted = limit + 1;
+        let rows = q.bind(wanted as i64).fetch_all(&mut *conn).await?;
+        let full = rows.len() == wanted;
+        for row in rows.iter().map(Row::read) {
+            let row = row?;
+            top = row.id - 1;
+            if let Some(user) = row.user_id {
+                if from.admits(row.id, user) {
+                    items.push((row.event(user), EventCursor { id: row.id, user: None }));
+                }
+            } else {
+                let users: Vec<i64> =
+                    row.set()?.iter().rev().map(i64::from).filter(|&u| from.admits(row.id, u)).collect();
+                for chunk in users.chunks(500) {
+                    let seen = match branch_ids {
+                        Some(branches) => in_branches(conn, chunk, branches).await?,
+                        None => chunk.to_vec(),
+                    };
+                    for user in seen {
+                        items.push((row.event(user), EventCursor { id: row.id, user: Some(user) }));
+                        if items.len() > limit {
+                            break 'rows;
+                        }
+                    }
+                }
+            }
+            if items.len() > limit {
+                break 'rows;
+            }
+        }
+        if !full {
+            break;
+        }
+    }
+    let next = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(|(_, cursor)| *cursor)
+    } else {
+        None
     };
+    Ok(EventPage { items: items.into_iter().map(|(e, _)| e).collect(), next })
+}
+
+/// Which of `users` (in descending order) are now in `branch_ids`, in the same order.
+async fn in_branches(conn: &mut AnyConnection, users: &[i64], branch_ids: &[i64]) -> Result<Vec<i64>, StoreError> {
     let mut p = Params::new(conn);
-    let mut sql = format!(
-        "SELECT id, group_id, user_id, change, at, actor, cause FROM membership_events \
-         WHERE {column} = {} AND id < {}",
-        p.next(),
-        p.next()
+    let sql = format!(
+        "SELECT id FROM users WHERE id IN {} AND branch_id IN ({}) ORDER BY id DESC",
+        p.id_table(),
+        p.list(branch_ids.len())
     );
-    if let Some(ids) = branch_ids {
-        sql.push_str(&format!(
-            " AND user_id IN (SELECT u.id FROM users u WHERE u.branch_id IN ({}))",
-            p.list(ids.len())
-        ));
-    }
-    sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", p.next()));
-    let mut q = sqlx::query(crate::built(sql)).bind(id).bind(before.unwrap_or(i64::MAX));
-    for b in branch_ids.into_iter().flatten() {
+    let mut q = sqlx::query_scalar::<_, i64>(crate::built(sql)).bind(p.ids(users));
+    for b in branch_ids {
         q = q.bind(*b);
     }
-    let rows = q.bind((limit + 1) as i64).fetch_all(conn).await?;
-    let items = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
-    Ok(Page::from_rows(items, limit, |e| e.id))
+    Ok(q.fetch_all(conn).await?)
+}
+
+async fn user_page(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    branch_ids: Option<&[i64]>,
+    from: EventCursor,
+    limit: usize,
+) -> Result<EventPage, StoreError> {
+    if let Some(branches) = branch_ids {
+        if in_branches(conn, &[user_id], branches).await?.is_empty() {
+            return Ok(EventPage { items: vec![], next: None });
+        }
+    }
+    let wanted = limit + 1;
+    // A user appears at most once in an event, so the page is the newest `wanted` of
+    // the user's own rows and the set rows that hold the user.
+    let top = from.id - 1;
+    let sql =
+        format!("SELECT {COLUMNS} FROM membership_events WHERE user_id = $1 AND id <= $2 ORDER BY id DESC LIMIT $3");
+    let rows = sqlx::query(crate::built(sql)).bind(user_id).bind(top).bind(wanted as i64).fetch_all(&mut *conn).await?;
+    let mut events: Vec<MembershipEvent> =
+        rows.iter().map(|r| Row::read(r).map(|row| row.event(user_id))).collect::<Result<_, _>>()?;
+    // Set rows older than the oldest own row that could still be on the page need not be read.
+    let floor = if events.len() == wanted { events.last().map_or(0, |e| e.id) } else { 0 };
+    let member = u32::try_from(user_id).ok();
+    let mut set_top = top;
+    let mut from_sets = 0;
+    while let Some(member) = member {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM membership_events WHERE user_id IS NULL AND id <= $1 AND id > $2 \
+             ORDER BY id DESC LIMIT 64"
+        );
+        let rows = sqlx::query(crate::built(sql)).bind(set_top).bind(floor).fetch_all(&mut *conn).await?;
+        for row in rows.iter().map(Row::read) {
+            let row = row?;
+            set_top = row.id - 1;
+            if row.set()?.contains(member) {
+                events.push(row.event(user_id));
+                from_sets += 1;
+            }
+        }
+        if rows.len() < 64 || from_sets >= wanted {
+            break;
+        }
+    }
+    events.sort_unstable_by_key(|e| std::cmp::Reverse(e.id));
+    let next = if events.len() > limit {
+        events.truncate(limit);
+        events.last().map(|e| EventCursor { id: e.id, user: None })
+    } else {
+        None
+    };
+    Ok(EventPage { items: events, next })
 }

@@ -91,8 +91,9 @@ fn provisioner(actor: &Actor) -> ScimResult<()> {
     actor.superadmin().map(drop).map_err(|_| ScimError::new(403, None, "SCIM provisioning needs a superadmin's token"))
 }
 
-/// A resource's version: a digest of its representation (without `meta`) and of the last
-/// change to its memberships, so it changes exactly when what a client sees does.
+/// A resource's version: a digest of its representation (without `meta`) and, for a group
+/// (whose members are not always in it), of the last change to its memberships, so it
+/// changes exactly when what a client sees does.
 fn version_of(representation: &Value, membership_generation: i64) -> String {
     let mut hasher = Sha256::new();
     hasher.update(representation.to_string().as_bytes());

@@ -423,7 +423,61 @@ async fn deleting_a_group_records_its_members_leaving(s: TestServer) {
     assert_eq!(untouched["items"], json!([]), "jose was in neither group");
 }
 
+/// Every page of a history, following `next_cursor`.
+async fn all_events(s: &TestServer, token: Option<&str>, path: &str, limit: usize) -> Vec<Value> {
+    let mut items = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let url = format!("{path}?limit={limit}{cursor}");
+        let r = match token {
+            Some(t) => s.call_as(t, "GET", &url, None).await,
+            None => s.call("GET", &url, None).await,
+        };
+        assert_eq!(r.status, 200, "{url}: {}", r.body);
+        items.extend(r.body["items"].as_array().unwrap().iter().cloned());
+        match r.body["next_cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => return items,
+        }
+    }
+}
+
+async fn a_bulk_move_is_one_event_listed_user_by_user(s: TestServer) {
+    let (g, _) = people(&s).await;
+    let mut ids = Vec::new();
+    for k in 0..30 {
+        ids.push(create_user(&s, &format!("bulk{k:02}"), Some(if k % 2 == 0 { "PAR" } else { "US" })).await);
+    }
+    s.post_ok(&format!("/api/v1/groups/{g}/members"), json!({"users": ids})).await;
+    let events = all_events(&s, None, &format!("/api/v1/groups/{g}/events"), 7).await;
+    assert_eq!(events.len(), 30, "{events:?}");
+    let shared: std::collections::BTreeSet<&str> = events.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(shared.len(), 1, "one set event: {shared:?}");
+    let mut users: Vec<String> = events.iter().map(|e| e["user_id"].as_str().unwrap().to_owned()).collect();
+    users.sort();
+    users.dedup();
+    assert_eq!(users.len(), 30, "each user once");
+    // Pages end inside the set: the cursor says where.
+    let first = s.call("GET", &format!("/api/v1/groups/{g}/events?limit=7"), None).await.body;
+    assert!(first["next_cursor"].as_str().unwrap().contains('.'), "{first}");
+    // A training admin sees the users of its branches only, page after page.
+    let ta = s.training_admin("fr-admin", &["FR"]).await;
+    let seen = all_events(&s, Some(&ta), &format!("/api/v1/groups/{g}/events"), 4).await;
+    let expected: Vec<&String> = ids.iter().step_by(2).collect();
+    assert_eq!(seen.len(), expected.len(), "{seen:?}");
+    assert!(seen.iter().all(|e| expected.iter().any(|id| e["user_id"] == id.as_str())), "{seen:?}");
+    // Each user's history holds the join.
+    let history = all_events(&s, None, &format!("/api/v1/users/{}/events", ids[5]), 1).await;
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert_eq!((history[0]["group_id"].as_str(), history[0]["change"].as_str()), (Some(g.as_str()), Some("joined")));
+    for bad in ["1.x", "x", "-4", "3.-1"] {
+        let r = s.call("GET", &format!("/api/v1/groups/{g}/events?cursor={bad}"), None).await;
+        assert_eq!((r.status, r.field()), (400, "cursor"), "{bad}: {}", r.body);
+    }
+}
+
 crate::on_both_databases!(
+    a_bulk_move_is_one_event_listed_user_by_user,
     deleting_a_group_records_its_members_leaving,
     groups_are_named_uniquely_and_listed_with_counts,
     users_are_added_individually_by_copy_and_from_a_branch,
