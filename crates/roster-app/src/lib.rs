@@ -80,13 +80,15 @@ pub struct App {
     settings: Settings,
     live: Arc<live::Live>,
     imports: Arc<import::Jobs>,
+    /// While set, the server is building its image and answers nothing but that.
+    starting: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl App {
     /// Wraps an opened, migrated store.
     pub fn new(store: Store, clock: Arc<dyn Clock>, settings: Settings) -> Self {
         let live = live::Live::new(settings.timezone);
-        Self { store, clock, settings, live, imports: import::Jobs::new() }
+        Self { store, clock, settings, live, imports: import::Jobs::new(), starting: Arc::default() }
     }
 
     /// The store, for the binary's maintenance commands and health checks.
@@ -119,6 +121,17 @@ impl App {
     }
 
     /// Checks that the database answers.
+    /// Marks the server as starting (its image is being built and the groups
+    /// re-evaluated) or ready: while starting, it answers every request with 503.
+    pub fn set_starting(&self, starting: bool) {
+        self.starting.store(starting, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether the server is still starting (see [`App::set_starting`]).
+    pub fn is_starting(&self) -> bool {
+        self.starting.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     pub async fn health(&self) -> AppResult<()> {
         Ok(self.store.ping().await?)
     }

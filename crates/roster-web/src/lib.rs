@@ -15,6 +15,7 @@ pub mod scim;
 
 use axum::extract::State;
 use axum::http::{HeaderName, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{middleware, Json, Router};
 use roster_app::App;
@@ -39,6 +40,35 @@ async fn healthz(State(app): State<App>) -> (StatusCode, Json<serde_json::Value>
     }
 }
 
+/// While the server starts (its image is built, the groups re-evaluated), every request
+/// but `/metrics` gets 503 with `Retry-After`: nothing the image answers could be
+/// answered correctly yet, and nothing is queued behind it.
+async fn while_starting(
+    State(app): State<App>,
+    request: Request<axum::body::Body>,
+    next: middleware::Next,
+) -> Response {
+    if !app.is_starting() || request.uri().path() == "/metrics" {
+        return next.run(request).await;
+    }
+    let path = request.uri().path();
+    let message = "Roster is starting: it is loading the users and evaluating the groups. Try again in a few seconds.";
+    let mut response = if path == "/healthz" {
+        (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "starting"}))).into_response()
+    } else if path.starts_with("/admin") {
+        let page = format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"5\">\
+             <title>Roster is starting</title></head><body><p>{message}</p></body></html>"
+        );
+        (StatusCode::SERVICE_UNAVAILABLE, axum::response::Html(page)).into_response()
+    } else {
+        let body = serde_json::json!({"error": {"code": "starting", "message": message}});
+        (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+    };
+    response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("5"));
+    response
+}
+
 /// Every route of the server, with request ids, tracing and metrics.
 pub fn router(app: App) -> Router {
     routes(app).0
@@ -50,6 +80,7 @@ pub fn routes(app: App) -> (Router, Vec<String>) {
     let metrics = Metrics::default();
     let admin = admin::router(app.clone(), admin::AdminConfig::from_env());
     let track = metrics.clone();
+    let app_for_gate = app.clone();
     Routes::<App>::new()
         .nest("/api/v1", api::router())
         .nest(scim::PREFIX, scim::router())
@@ -59,7 +90,8 @@ pub fn routes(app: App) -> (Router, Vec<String>) {
         .route("/admin/", get(|| async { axum::response::Redirect::to("/admin/groups") }))
         .route("/metrics", get(metrics::expose).with_state(metrics))
         .map(|r| {
-            r.layer(middleware::from_fn_with_state(track, metrics::track))
+            r.layer(middleware::from_fn_with_state(app_for_gate, while_starting))
+                .layer(middleware::from_fn_with_state(track, metrics::track))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
                     let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");

@@ -100,22 +100,48 @@ fn redact(url: &str) -> String {
     }
 }
 
-/// Serves until SIGTERM or Ctrl-C; `banner` is printed once the port is bound.
+/// Serves until SIGTERM or Ctrl-C; `banner` is printed once the server is ready. Until the
+/// image is built and the groups re-evaluated, every request gets 503 "starting"
+/// (`/healthz` included); a start-up that fails stops the server with its error.
 pub(crate) async fn serve(app: App, listen: &str, banner: Option<String>) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, "roster is serving");
-    if let Some(b) = banner {
-        println!("{b}");
-    } else {
-        println!("Roster is serving on http://{addr} (API at http://{addr}/api/v1)");
+    app.set_starting(true);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let shutdown = async move {
+        tokio::select! {
+            () = shutdown_signal() => {}
+            _ = stopped => {}
+        }
+    };
+    let server = tokio::spawn(roster_web::serve(app.clone(), listener, shutdown));
+    tracing::info!(%addr, "roster is listening; starting");
+    println!("Roster is starting on http://{addr}: loading the users and evaluating the groups...");
+    let started = std::time::Instant::now();
+    let prepared = async {
+        let moved = app.start().await.context("cannot evaluate the automatic groups")?;
+        app.recover_imports().await.context("cannot check the user imports left running")?;
+        anyhow::Ok(moved)
     }
-    let moved = app.start().await.context("cannot evaluate the automatic groups")?;
-    tracing::info!(moved, "automatic groups evaluated at start-up");
-    app.recover_imports().await.context("cannot check the user imports left running")?;
+    .await;
+    match prepared {
+        Ok(moved) => {
+            app.set_starting(false);
+            tracing::info!(moved, seconds = started.elapsed().as_secs_f64(), "ready: automatic groups evaluated");
+            match banner {
+                Some(b) => println!("{b}"),
+                None => println!("Roster is serving on http://{addr} (API at http://{addr}/api/v1)"),
+            }
+        }
+        Err(e) => {
+            let _ = stop.send(());
+            let _ = server.await;
+            return Err(e);
+        }
+    }
     let store = app.store().clone();
     let roll_over = tokio::spawn(roll_over_loop(app.clone()));
-    roster_web::serve(app, listener, shutdown_signal()).await?;
+    server.await.context("the server stopped")??;
     roll_over.abort();
     store.close().await;
     tracing::info!("stopped");

@@ -95,7 +95,27 @@ async fn responses_carry_a_request_id_and_health_and_metrics_answer(s: TestServe
     assert_eq!(unknown.body["error"]["code"], "not_found");
 }
 
+async fn a_starting_server_answers_503_until_ready(s: TestServer) {
+    s.app.set_starting(true);
+    let health = s.http.get(format!("{}/healthz", s.base)).send().await.unwrap();
+    assert_eq!(health.status(), 503);
+    assert_eq!(health.headers()["retry-after"], "5");
+    assert_eq!(health.json::<serde_json::Value>().await.unwrap()["status"], "starting");
+    let r = s.call("POST", "/api/v1/users", Some(json!({"username": "early", "email": "e@acme.com"}))).await;
+    assert_eq!((r.status, r.body["error"]["code"].as_str()), (503, Some("starting")), "{}", r.body);
+    let page = s.http.get(format!("{}/admin/groups", s.base)).send().await.unwrap();
+    assert_eq!(page.status(), 503);
+    assert!(page.text().await.unwrap().contains("Roster is starting"));
+    let metrics = s.http.get(format!("{}/metrics", s.base)).send().await.unwrap();
+    assert_eq!(metrics.status(), 200, "metrics answer while starting");
+    s.app.set_starting(false);
+    assert_eq!(s.http.get(format!("{}/healthz", s.base)).send().await.unwrap().status(), 200);
+    let r = s.call("GET", "/api/v1/users?username=early", None).await;
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 0, "the refused request wrote nothing: {}", r.body);
+}
+
 crate::on_both_databases!(
+    a_starting_server_answers_503_until_ready,
     calls_without_a_valid_token_are_refused,
     a_training_admin_sees_only_its_branches,
     responses_carry_a_request_id_and_health_and_metrics_answer,
