@@ -1,9 +1,7 @@
--- PostgreSQL's form of 0005_sets_of_moves.sql (read it for what and why). The heap
--- has no clustering to choose; memberships keep their (group_id, user_id) key and
--- lose the second column of the user index, which the key already covers.
-DROP INDEX memberships_user;
-CREATE INDEX memberships_user ON memberships(user_id);
-
+-- PostgreSQL's form of 0005_sets_of_moves.sql (read it for what and why). Its heap has
+-- no clustering to choose: memberships stay as they are, with their (group_id,
+-- user_id) key and the (user_id, group_id) index that answers a user's groups from the
+-- index alone.
 ALTER TABLE membership_events ALTER COLUMN user_id DROP NOT NULL;
 ALTER TABLE membership_events ADD COLUMN users BYTEA;
 ALTER TABLE membership_events ADD COLUMN user_count BIGINT NOT NULL DEFAULT 1;
