@@ -16,7 +16,7 @@ use roster_domain::{Enrollment, FieldDef, Group, MembershipChange, MembershipSou
 use roster_engine::{Engine, Evaluation, UserChange};
 use roster_store::changes::Touched;
 use roster_store::groups::ListKind;
-use roster_store::memberships::Moves;
+use roster_store::memberships::{GroupMoves, Moves};
 use roster_store::{AnyConnection, WriteTx};
 use std::sync::Arc;
 
@@ -545,64 +545,34 @@ impl LiveTx {
     /// holds as committed, which are the database's: nothing is asked of the database
     /// before writing.
     ///
-    /// The moves are written by user, not by group: window by window of user ids,
-    /// each statement's pairs sorted by user then group. Both membership indexes, and
-    /// both event indexes, then take their rows in order, a few pages at a time, where
-    /// group after group would scatter writes over the whole user index (twice as slow
-    /// at ten thousand rows, and worse once the index outgrows the page cache).
+    /// The memberships are written in the order of their key, group then user, so a
+    /// group's moves land on neighbouring pages; each group's joins and leaves are one
+    /// set event each ([`Moves::Sets`]).
     pub(crate) async fn write_evaluation(&mut self, evaluation: &Evaluation, why: &Cause) -> AppResult<()> {
-        /// Users per window; pairs per statement, at least.
-        const WINDOW: u32 = 1 << 12;
-        const STATEMENT: usize = 1 << 17;
         let mut sets = Vec::new();
-        let mut counts = Vec::new();
         for g in &evaluation.groups {
             if g.joined.is_empty() && g.left.is_empty() {
                 continue;
             }
             self.touch(Touched::Group(g.group));
-            let delta = i64::try_from(g.joined.len()).unwrap_or(i64::MAX) - i64::try_from(g.left.len()).unwrap_or(0);
-            counts.push((g.group, delta));
             let (by_rule, by_list) = self.engine(|e| match e.included(g.group) {
                 Some(include) if !include.is_empty() => (&g.joined - include, &g.joined & include),
                 _ => (g.joined.clone(), RoaringBitmap::new()),
             })?;
-            sets.push((g.group, [by_rule, by_list, g.left.clone()]));
+            sets.push((g.group, by_rule, by_list));
         }
-        if let Some(last) = sets.iter().flat_map(|(_, s)| s.iter().filter_map(RoaringBitmap::max)).max() {
-            let mut cursors: Vec<(i64, [std::iter::Peekable<roaring::bitmap::Iter<'_>>; 3])> = sets
-                .iter()
-                .map(|(g, [a, b, c])| (*g, [a.iter().peekable(), b.iter().peekable(), c.iter().peekable()]))
-                .collect();
-            let (mut by_rule, mut by_list, mut left) = (Vec::new(), Vec::new(), Vec::new());
-            // The member counts travel with the first statement.
-            let mut counts = Some(counts);
-            let mut end = 0u32;
-            loop {
-                end = end.saturating_add(WINDOW);
-                for (group, sets) in &mut cursors {
-                    for (set, into) in sets.iter_mut().zip([&mut by_rule, &mut by_list, &mut left]) {
-                        while let Some(user) = set.next_if(|u| *u < end) {
-                            into.push((i64::from(user), *group));
-                        }
-                    }
-                }
-                let done = end > last || end == u32::MAX;
-                if done || by_rule.len() + by_list.len() + left.len() >= STATEMENT {
-                    for list in [&mut by_rule, &mut by_list, &mut left] {
-                        list.sort_unstable();
-                    }
-                    let counts = counts.take().unwrap_or_default();
-                    let moves = Moves::Pairs { by_rule: &by_rule, by_list: &by_list, left: &left, counts: &counts };
-                    roster_store::memberships::apply(&mut self.tx, moves, why).await?;
-                    for list in [&mut by_rule, &mut by_list, &mut left] {
-                        list.clear();
-                    }
-                }
-                if done {
-                    break;
-                }
-            }
+        let moves: Vec<GroupMoves<'_>> = sets
+            .iter()
+            .zip(evaluation.groups.iter().filter(|g| !(g.joined.is_empty() && g.left.is_empty())))
+            .map(|((group_id, by_rule, by_list), g)| GroupMoves {
+                group_id: *group_id,
+                by_rule,
+                by_list,
+                left: &g.left,
+            })
+            .collect();
+        if !moves.is_empty() {
+            roster_store::memberships::apply(&mut self.tx, Moves::Sets(&moves), why).await?;
         }
         self.engine_mut(|e| e.commit(evaluation))?;
         Ok(())

@@ -28,8 +28,6 @@ pub(crate) enum Moved<'a> {
         /// The groups, in the order their events are recorded.
         groups: &'a [i64],
     },
-    /// Each of these users joined or left the group beside it: `(user_id, group_id)`.
-    Pairs(&'a [(i64, i64)]),
 }
 
 /// What every event of one [`record`] says besides who and where.
@@ -55,10 +53,9 @@ pub const SET_FROM: usize = 16;
 pub(crate) async fn record(tx: &mut WriteTx, moved: Moved<'_>, said: Said<'_>) -> Result<(), StoreError> {
     let conn: &mut AnyConnection = tx;
     let (fixed, many, columns) = match moved {
-        Moved::Pairs(pairs) => return record_pairs(conn, pairs, said).await,
         Moved::Users { group_id, users } if users.len() >= SET_FROM => {
             if let Some(set) = set_of(users) {
-                return record_sets(conn, &[(group_id, set)], said).await;
+                return record_sets(conn, &[(group_id, &set)], said).await;
             }
             (group_id, users, "group_id, user_id")
         }
@@ -115,7 +112,7 @@ async fn record_pairs(conn: &mut AnyConnection, pairs: &[(i64, i64)], said: Said
             _ => single.push((user, group)),
         }
     }
-    let sets: Vec<(i64, RoaringBitmap)> = sets.into_iter().collect();
+    let sets: Vec<(i64, &RoaringBitmap)> = sets.iter().map(|(group, users)| (*group, users)).collect();
     record_sets(conn, &sets, said).await?;
     if single.is_empty() {
         return Ok(());
@@ -142,10 +139,31 @@ async fn record_pairs(conn: &mut AnyConnection, pairs: &[(i64, i64)], said: Said
     Ok(())
 }
 
+/// Records each group's users, all joined or all left: a set row for each group with
+/// at least [`SET_FROM`] of them, one row per user for the others.
+pub(crate) async fn record_sets_of_groups(
+    tx: &mut WriteTx,
+    groups: &[(i64, RoaringBitmap)],
+    said: Said<'_>,
+) -> Result<(), StoreError> {
+    let conn: &mut AnyConnection = tx;
+    let large = |users: &RoaringBitmap| users.len() >= SET_FROM as u64;
+    let sets: Vec<(i64, &RoaringBitmap)> =
+        groups.iter().filter(|(_, users)| large(users)).map(|(group, users)| (*group, users)).collect();
+    record_sets(conn, &sets, said).await?;
+    let mut pairs: Vec<(i64, i64)> = groups
+        .iter()
+        .filter(|(_, users)| !large(users))
+        .flat_map(|(group, users)| users.iter().map(|u| (i64::from(u), *group)))
+        .collect();
+    pairs.sort_unstable();
+    record_pairs(conn, &pairs, said).await
+}
+
 /// One set row per group, a hundred rows per statement.
 async fn record_sets(
     conn: &mut AnyConnection,
-    sets: &[(i64, RoaringBitmap)],
+    sets: &[(i64, &RoaringBitmap)],
     said: Said<'_>,
 ) -> Result<(), StoreError> {
     for chunk in sets.chunks(100) {

@@ -1,5 +1,6 @@
 //! The `memberships` table: who is in which group, since when, and how.
 
+use roaring::RoaringBitmap;
 use roster_domain::{Membership, MembershipChange, MembershipSource, User};
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
@@ -73,20 +74,28 @@ pub enum Moves<'a> {
         /// Groups left.
         left: &'a [i64],
     },
-    /// Many `(user_id, group_id)` pairs, each list sorted by user then group, so that
-    /// every index takes its rows in order (what makes a million-row write fast).
-    Pairs {
-        /// Joins because the rule matches.
-        by_rule: &'a [(i64, i64)],
-        /// Joins through the include list.
-        by_list: &'a [(i64, i64)],
-        /// Leaves.
-        left: &'a [(i64, i64)],
-        /// `(group_id, change)` of member counts: a large change is written in several
-        /// parts, and the counts once, with whichever part carries them.
-        counts: &'a [(i64, i64)],
-    },
+    /// The moves of many groups at once (a rule edit with its dependents, an import, a
+    /// reconcile, the date roll-over): memberships written group by group, in the
+    /// order of the table's key, and each group's joins and leaves recorded as one set
+    /// event each (one event per user below [`crate::events::SET_FROM`]).
+    Sets(&'a [GroupMoves<'a>]),
 }
+
+/// One group's share of [`Moves::Sets`]: users not members yet join, members leave.
+#[derive(Debug, Clone, Copy)]
+pub struct GroupMoves<'a> {
+    /// The group.
+    pub group_id: i64,
+    /// Users who join because the rule matches.
+    pub by_rule: &'a RoaringBitmap,
+    /// Users who join through the include list.
+    pub by_list: &'a RoaringBitmap,
+    /// Users who leave.
+    pub left: &'a RoaringBitmap,
+}
+
+/// Pairs per statement of a [`Moves::Sets`] write.
+const STATEMENT: usize = 1 << 17;
 
 /// Writes `moves`: membership rows, member counts and one event per move, with `cause`.
 pub async fn apply(tx: &mut WriteTx, moves: Moves<'_>, cause: &Cause) -> Result<(), StoreError> {
@@ -113,20 +122,41 @@ pub async fn apply(tx: &mut WriteTx, moves: Moves<'_>, cause: &Cause) -> Result<
             crate::events::record(tx, Moved::Groups { user_id, groups: &groups }, joined).await?;
             crate::events::record(tx, Moved::Groups { user_id, groups: gone }, left).await?;
         }
-        Moves::Pairs { by_rule, by_list, left: gone, counts } => {
-            expect_rows(delete_pairs(tx, gone).await?, gone.len())?;
-            insert_pairs(tx, by_rule, MembershipSource::Rule, cause.at, by).await?;
-            insert_pairs(tx, by_list, MembershipSource::Include, cause.at, by).await?;
-            for (group_id, delta) in counts {
-                crate::groups::add_to_counts(tx, &[*group_id], *delta).await?;
+        Moves::Sets(groups) => {
+            // `(user_id, group_id)` pairs in the key's order: group, then user.
+            for chunk in key_ordered(groups, |g| g.left).chunks(STATEMENT) {
+                expect_rows(delete_pairs(tx, chunk).await?, chunk.len())?;
             }
-            let mut pairs: Vec<(i64, i64)> = by_rule.iter().chain(by_list).copied().collect();
-            pairs.sort_unstable();
-            crate::events::record(tx, Moved::Pairs(&pairs), joined).await?;
-            crate::events::record(tx, Moved::Pairs(gone), left).await?;
+            for chunk in key_ordered(groups, |g| g.by_rule).chunks(STATEMENT) {
+                insert_pairs(tx, chunk, MembershipSource::Rule, cause.at, by).await?;
+            }
+            for chunk in key_ordered(groups, |g| g.by_list).chunks(STATEMENT) {
+                insert_pairs(tx, chunk, MembershipSource::Include, cause.at, by).await?;
+            }
+            let mut by_delta: std::collections::BTreeMap<i64, Vec<i64>> = std::collections::BTreeMap::new();
+            for g in groups {
+                let delta = count(g.by_rule) + count(g.by_list) - count(g.left);
+                by_delta.entry(delta).or_default().push(g.group_id);
+            }
+            for (delta, ids) in by_delta {
+                crate::groups::add_to_counts(tx, &ids, delta).await?;
+            }
+            let joins: Vec<(i64, RoaringBitmap)> = groups.iter().map(|g| (g.group_id, g.by_rule | g.by_list)).collect();
+            let leaves: Vec<(i64, RoaringBitmap)> = groups.iter().map(|g| (g.group_id, g.left.clone())).collect();
+            crate::events::record_sets_of_groups(tx, &joins, joined).await?;
+            crate::events::record_sets_of_groups(tx, &leaves, left).await?;
         }
     }
     Ok(())
+}
+
+/// `(user_id, group_id)` pairs of one kind of move, in the key's order: group, then user.
+fn key_ordered<'a>(groups: &[GroupMoves<'a>], pick: fn(&GroupMoves<'a>) -> &'a RoaringBitmap) -> Vec<(i64, i64)> {
+    groups.iter().flat_map(|g| pick(g).iter().map(|u| (i64::from(u), g.group_id))).collect()
+}
+
+fn count(set: &RoaringBitmap) -> i64 {
+    i64::try_from(set.len()).unwrap_or(i64::MAX)
 }
 
 fn len(items: &[i64]) -> i64 {
@@ -261,7 +291,7 @@ async fn delete_pairs(tx: &mut WriteTx, pairs: &[(i64, i64)]) -> Result<u64, Sto
     }
     let mut p = Params::new(conn);
     let sql = format!(
-        "DELETE FROM memberships WHERE (user_id, group_id) IN (SELECT user_id, group_id FROM {} AS t)",
+        "DELETE FROM memberships WHERE (group_id, user_id) IN (SELECT group_id, user_id FROM {} AS t)",
         p.pair_table()
     );
     let pairs = p.pairs(pairs)?;
