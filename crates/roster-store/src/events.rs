@@ -92,6 +92,92 @@ fn set_of(users: &[i64]) -> Option<RoaringBitmap> {
     users.iter().map(|&u| u32::try_from(u).ok()).collect()
 }
 
+/// Whether `value` is in a set serialized in the portable roaring format, read where it
+/// lies: a user's history tests every set event newer than its page, and most sets do
+/// not hold the user, so none is decoded. `None`: the bytes are not such a set.
+fn set_contains(bytes: &[u8], value: u32) -> Option<bool> {
+    let u16_at = |at: usize| bytes.get(at..at + 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
+    let u32_at = |at: usize| bytes.get(at..at + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    let cookie = u32_at(0)?;
+    // Without run containers: cookie, count. With: cookie holding count - 1, and a
+    // bitset of which containers are runs.
+    let (size, runs, header) = if cookie == 12346 {
+        (usize::try_from(u32_at(4)?).ok()?, None, 8)
+    } else if cookie & 0xFFFF == 12347 {
+        let size = usize::try_from(cookie >> 16).ok()? + 1;
+        (size, Some(4usize), 4 + size.div_ceil(8))
+    } else {
+        return None;
+    };
+    let is_run = |i: usize| runs.map_or(Some(false), |at| bytes.get(at + i / 8).map(|b| b & (1 << (i % 8)) != 0));
+    // The descriptive header: (key, cardinality - 1) per container, by key.
+    let key_of = |i: usize| u16_at(header + i * 4);
+    let cardinality = |i: usize| u16_at(header + i * 4 + 2).map(|c| usize::from(c) + 1);
+    let (key, low) = (u16::try_from(value >> 16).ok()?, u16::try_from(value & 0xFFFF).ok()?);
+    let (mut lo, mut hi) = (0, size);
+    let mut found = None;
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        match key_of(mid)?.cmp(&key) {
+            std::cmp::Ordering::Less => lo = mid + 1,
+            std::cmp::Ordering::Greater => hi = mid,
+            std::cmp::Ordering::Equal => {
+                found = Some(mid);
+                break;
+            }
+        }
+    }
+    let Some(i) = found else { return Some(false) };
+    let after_header = header + size * 4;
+    let length = |j: usize, at: usize| -> Option<usize> {
+        Some(if is_run(j)? {
+            2 + usize::from(u16_at(at)?) * 4
+        } else if cardinality(j)? <= 4096 {
+            cardinality(j)? * 2
+        } else {
+            8192
+        })
+    };
+    // Offsets follow the header unless the set has runs and fewer than 4 containers.
+    let start = if runs.is_none() || size >= 4 {
+        usize::try_from(u32_at(after_header + i * 4)?).ok()?
+    } else {
+        let mut at = after_header;
+        for j in 0..i {
+            at += length(j, at)?;
+        }
+        at
+    };
+    if is_run(i)? {
+        let runs = usize::from(u16_at(start)?);
+        for r in 0..runs {
+            let (first, extra) = (u16_at(start + 2 + r * 4)?, u16_at(start + 4 + r * 4)?);
+            if low < first {
+                return Some(false);
+            }
+            if u32::from(low - first) <= u32::from(extra) {
+                return Some(true);
+            }
+        }
+        Some(false)
+    } else if cardinality(i)? <= 4096 {
+        let (mut lo, mut hi) = (0, cardinality(i)?);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match u16_at(start + mid * 2)?.cmp(&low) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Some(true),
+            }
+        }
+        Some(false)
+    } else {
+        let word = bytes.get(start + usize::from(low / 64) * 8..start + usize::from(low / 64) * 8 + 8)?;
+        let word = u64::from_le_bytes(word.try_into().ok()?);
+        Some(word & (1 << (low % 64)) != 0)
+    }
+}
+
 /// Pairs sorted by user then group: each group with at least [`SET_FROM`] users gets a
 /// set row, the rest one row per pair, in the pairs' order.
 async fn record_pairs(conn: &mut AnyConnection, pairs: &[(i64, i64)], said: Said<'_>) -> Result<(), StoreError> {
@@ -441,7 +527,11 @@ async fn user_page(
         for row in rows.iter().map(Row::read) {
             let row = row?;
             set_top = row.id - 1;
-            if row.set()?.contains(member) {
+            let bytes = row.users.as_deref().unwrap_or_default();
+            let holds = set_contains(bytes, member).ok_or_else(|| {
+                StoreError::Corrupt(format!("membership event {}: its set of users is unreadable", row.id))
+            })?;
+            if holds {
                 events.push(row.event(user_id));
                 from_sets += 1;
             }
@@ -458,4 +548,42 @@ async fn user_page(
         None
     };
     Ok(EventPage { items: events, next })
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a test fails loudly")]
+mod tests {
+    use super::*;
+    use rand::{RngExt, SeedableRng};
+
+    #[test]
+    fn a_set_is_read_in_place_as_decoding_it_would() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        for round in 0..300 {
+            let mut set = RoaringBitmap::new();
+            // Sparse, dense and runs, over one container or many.
+            let span: u32 = [100, 70_000, 1 << 20, 1 << 24][round % 4];
+            let density = [0.001, 0.05, 0.5, 0.99][(round / 4) % 4];
+            for _ in 0..(f64::from(span.min(200_000)) * density) as u32 {
+                set.insert(rng.random_range(0..span));
+            }
+            if round % 3 == 0 {
+                set.insert_range(rng.random_range(0..span)..span.saturating_add(rng.random_range(0..5000)));
+            }
+            if round % 2 == 0 {
+                set.optimize();
+            }
+            let mut bytes = Vec::new();
+            set.serialize_into(&mut bytes).unwrap();
+            for _ in 0..200 {
+                let probe = if rng.random_bool(0.5) {
+                    set.select(rng.random_range(0..set.len().max(1)) as u32).unwrap_or(0)
+                } else {
+                    rng.random_range(0..span.saturating_add(10))
+                };
+                assert_eq!(set_contains(&bytes, probe), Some(set.contains(probe)), "round {round}, {probe}");
+            }
+        }
+        assert_eq!(set_contains(&[1, 2, 3], 1), None, "not a set");
+    }
 }
