@@ -1,6 +1,22 @@
 //! The benchmark's baseline (DESIGN §8): every automatic group's rule translated into one
-//! SQL query over Roster's own tables and run on the same database, one group after
-//! another — the way learning platforms evaluate cron-driven dynamic cohorts.
+//! SQL query and run on the same database, one group after another — the way learning
+//! platforms evaluate cron-driven dynamic cohorts.
+//!
+//! It queries one of two [`Schema`]s:
+//! - [`Schema::Indexed`], the strongest SQL a peer would write and the one DESIGN §8's
+//!   ratio is against: additional fields in a field-value table, `baseline_field_values`
+//!   (the shape of Moodle's `user_info_data`: one row per user and field, the value as
+//!   text, its lower-case key and its number), indexed by (field, value) and by user;
+//!   enrollments indexed by (course, status) and by (course, date); statistics gathered
+//!   (`ANALYZE`). [`create_indexed_tables`] builds these in the bench's database from
+//!   Roster's tables and [`drop_indexed_tables`] removes them. Each condition over another
+//!   table is an uncorrelated `u.id IN (SELECT ...)` that the planner answers from an
+//!   index once per query, and the include and exclude lists are a `UNION` and an
+//!   `EXCEPT`.
+//! - [`Schema::Json`], Roster's own tables as they are: additional fields parsed from the
+//!   JSON text `users.fields` row by row, every condition a test on the user's row
+//!   (correlated `EXISTS`). No peer would store fields this way; it is kept to compare
+//!   with earlier runs.
 //!
 //! - [`rule_sql`] turns a checked [`Rule`] into a boolean SQL expression over `users u`
 //!   for SQLite or PostgreSQL ([`Dialect`]); [`group_sql`] wraps it into the group's
@@ -13,22 +29,26 @@
 //! # How the language becomes SQL
 //!
 //! Every leaf is made non-NULL before `not` sees it: a positive comparison is
-//! `COALESCE(..., FALSE)` (a missing value compares false) and each negated operator is
-//! `NOT` of its positive form, so `!=`, `not in`, `not under`... hold for a missing value,
-//! as the engine has it. An empty text is missing (`NULLIF(..., '')`).
+//! `COALESCE(..., FALSE)` (a missing value compares false), or an `IN (SELECT ...)` that
+//! is never NULL, and each negated operator is `NOT` of its positive form, so `!=`,
+//! `not in`, `not under`... hold for a missing value, as the engine has it. An empty text
+//! is missing (`NULLIF(..., '')`; the field-value table holds no empty text).
 //!
-//! - Text: `lower()` on both sides; `contains`/`starts with`/`ends with` are `LIKE` with
-//!   `%`, `_` and `\` escaped (`ESCAPE '\'`); `matches` is `REGEXP '(?i)...'` on SQLite
-//!   (the Rust regex crate, as the engine) and `~*` on PostgreSQL.
-//! - Additional fields are read from the JSON text `users.fields` by code, and a value of
-//!   the wrong JSON type is missing (`json_type` on SQLite, `jsonb_typeof` on PostgreSQL,
-//!   checked before any cast). Date fields (`"YYYY-MM-DD"`) compare as strings.
+//! - Text: `lower()` on both sides (the field-value table stores the lower-case key);
+//!   `contains`/`starts with`/`ends with` are `LIKE` with `%`, `_` and `\` escaped
+//!   (`ESCAPE '\'`); `matches` is `REGEXP '(?i)...'` on SQLite (the Rust regex crate, as
+//!   the engine) and `~*` on PostgreSQL. The key column collates as `NOCASE` on SQLite and
+//!   `"C"` on PostgreSQL, so that a `starts with` is a range of its index.
+//! - Additional fields, in the JSON schema, are read from `users.fields` by code, and a
+//!   value of the wrong JSON type is missing (`json_type` on SQLite, `jsonb_typeof` on
+//!   PostgreSQL, checked before any cast); the field-value table is built with the same
+//!   tests. Date fields (`"YYYY-MM-DD"`) compare as strings.
 //! - Times (`created_at`, `last_login_at`, enrollment dates) compare by calendar day in
 //!   the platform's time zone through millisecond bounds: each date becomes the instant
 //!   its day starts in that zone, computed here, so no row goes through a date function.
 //!   Relative dates are resolved against the `today` given to [`SqlContext`].
-//! - `course("X")` looks for the enrollment row (`EXISTS`); `not_enrolled` is the absence
-//!   of one (`NOT EXISTS`). Course and branch codes are matched case-insensitively.
+//! - `course("X")` looks for the enrollment row; `not_enrolled` is the absence of one.
+//!   Course and branch codes are matched case-insensitively.
 //! - `branch under "X"` runs a `WITH RECURSIVE` over `branches` in the query itself.
 //! - `member_of(G)` reads a scratch `TEMP` table, `baseline_members`, on the run's one
 //!   connection: filled with the stored members of referenced groups that are not
@@ -58,7 +78,7 @@ use chrono_tz::Tz;
 use roster_domain::rule::{Comparison, Condition, CourseStatus, Op, Rule, Subject, Value};
 use roster_domain::{FieldType, UserStatus};
 use roster_store::StoreError;
-use sqlx::postgres::PgConnection;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{ConnectOptions, Connection};
 
@@ -89,17 +109,38 @@ impl Dialect {
     }
 }
 
+/// Which tables the baseline's queries read (see the module's documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schema {
+    /// Additional fields in the indexed field-value table `baseline_field_values`,
+    /// enrollments indexed by course, statistics gathered: what a peer would query.
+    Indexed,
+    /// Additional fields parsed from the JSON text `users.fields`, row by row.
+    Json,
+}
+
+/// An additional field, as the SQL reads it.
+#[derive(Debug, Clone, Copy)]
+pub struct FieldInfo {
+    /// Its id: the field of its rows in `baseline_field_values`.
+    pub id: i64,
+    /// Its type (`is empty` and the value column depend on it).
+    pub field_type: FieldType,
+}
+
 /// What a rule's SQL depends on besides the rule.
 #[derive(Debug, Clone)]
 pub struct SqlContext {
     /// The SQL written.
     pub dialect: Dialect,
+    /// The tables read.
+    pub schema: Schema,
     /// The platform's time zone: where a calendar day starts.
     pub timezone: Tz,
     /// The day relative dates are resolved against.
     pub today: NaiveDate,
-    /// The type of every additional field, by code (`is empty` needs it).
-    pub fields: HashMap<String, FieldType>,
+    /// Every additional field, by code.
+    pub fields: HashMap<String, FieldInfo>,
 }
 
 /// An automatic group as the baseline evaluates it.
@@ -122,6 +163,8 @@ pub struct GroupRun {
     pub members: Vec<i64>,
     /// How long its query took, fetching the ids included.
     pub elapsed: Duration,
+    /// The query.
+    pub sql: String,
 }
 
 /// The result of a whole run.
@@ -133,6 +176,15 @@ pub struct BaselineRun {
     pub queries: Duration,
     /// The whole run: connecting, the scratch table, every query.
     pub total: Duration,
+}
+
+/// The indexed schema's tables and indexes, as [`create_indexed_tables`] built them.
+#[derive(Debug, Clone)]
+pub struct IndexedTables {
+    /// Rows of `baseline_field_values`.
+    pub field_values: u64,
+    /// The time the tables, the indexes and the statistics took.
+    pub elapsed: Duration,
 }
 
 fn corrupt(message: String) -> AppError {
@@ -191,8 +243,11 @@ fn resolve(value: Option<&Value>, today: NaiveDate) -> Option<NaiveDate> {
 
 /// What a subject's values are, as SQL reads them.
 enum Source {
-    /// Text, NULL when missing.
-    Text(String),
+    /// Text, NULL when missing: `raw` as stored, `key` its lower-case form.
+    Text {
+        raw: String,
+        key: String,
+    },
     /// A number, NULL when missing.
     Number(String),
     /// A `YYYY-MM-DD` string, NULL when missing.
@@ -210,25 +265,50 @@ enum Source {
     Branch,
     /// A course (a subquery for its id).
     Course(String),
+    /// An additional field's row in `baseline_field_values f`: `value` reads its columns.
+    FieldRow {
+        id: i64,
+        value: Box<Source>,
+    },
+}
+
+impl Source {
+    /// Text read from a column of `users u`.
+    fn user_text(column: &str) -> Source {
+        let raw = format!("NULLIF(u.{column}, '')");
+        Source::Text { key: format!("lower({raw})"), raw }
+    }
 }
 
 /// A comparison's bounds in milliseconds: `lo <= t < hi`, either open.
 type Window = (Option<i64>, Option<i64>);
 
 impl SqlContext {
-    /// The context for `dialect`, reading the field types from `fields` (code, type).
+    /// The context for `dialect` and `schema`, with the additional fields by code.
     pub fn new(
         dialect: Dialect,
+        schema: Schema,
         timezone: Tz,
         today: NaiveDate,
-        fields: impl IntoIterator<Item = (String, FieldType)>,
+        fields: impl IntoIterator<Item = (String, FieldInfo)>,
     ) -> Self {
-        Self { dialect, timezone, today, fields: fields.into_iter().collect() }
+        Self { dialect, schema, timezone, today, fields: fields.into_iter().collect() }
+    }
+
+    /// Whether some row of `from` names the user, `user` being its user column and
+    /// `conditions` the row's other conditions. Never NULL.
+    fn has_row(&self, from: &str, user: &str, conditions: &str) -> String {
+        match self.schema {
+            Schema::Json => format!("EXISTS (SELECT 1 FROM {from} WHERE {user} = u.id AND {conditions})"),
+            // Uncorrelated: the planner reads the rows once, from an index, and probes
+            // the set (PostgreSQL's hashed subplan or semi-join, SQLite's ephemeral index).
+            Schema::Indexed => format!("(u.id IN (SELECT {user} FROM {from} WHERE {conditions}))"),
+        }
     }
 
     /// An additional field's value read from `users.fields`, NULL when missing or of
     /// the wrong JSON type.
-    fn field(&self, code: &str, field_type: FieldType) -> String {
+    fn json_field(&self, code: &str, field_type: FieldType) -> String {
         match self.dialect {
             Dialect::Sqlite => {
                 let path = quoted(&format!("$.\"{code}\""));
@@ -256,26 +336,44 @@ impl SqlContext {
     fn source(&self, subject: &Subject) -> AppResult<Source> {
         let course = |code: &str| format!("(SELECT c.id FROM courses c WHERE lower(c.code) = lower({}))", quoted(code));
         Ok(match subject {
-            Subject::Username => Source::Text("NULLIF(u.username, '')".into()),
-            Subject::Email => Source::Text("NULLIF(u.email, '')".into()),
-            Subject::FirstName => Source::Text("NULLIF(u.first_name, '')".into()),
-            Subject::LastName => Source::Text("NULLIF(u.last_name, '')".into()),
-            Subject::Language => Source::Text("NULLIF(u.language, '')".into()),
-            Subject::Timezone => Source::Text("NULLIF(u.timezone, '')".into()),
+            Subject::Username => Source::user_text("username"),
+            Subject::Email => Source::user_text("email"),
+            Subject::FirstName => Source::user_text("first_name"),
+            Subject::LastName => Source::user_text("last_name"),
+            Subject::Language => Source::user_text("language"),
+            Subject::Timezone => Source::user_text("timezone"),
             Subject::Status => Source::Status,
             Subject::CreatedAt => Source::Instant("u.created_at".into()),
             Subject::LastLoginAt => Source::Instant("u.last_login_at".into()),
             Subject::Branch => Source::Branch,
             Subject::Field { field } => {
-                let Some(&field_type) = self.fields.get(field) else {
+                let Some(&FieldInfo { id, field_type }) = self.fields.get(field) else {
                     return Err(corrupt(format!("unknown field \"{field}\"")));
                 };
-                let value = self.field(field, field_type);
-                match field_type {
-                    FieldType::Text | FieldType::Dropdown => Source::Text(format!("NULLIF({value}, '')")),
-                    FieldType::Number => Source::Number(value),
-                    FieldType::Date => Source::DayText(value),
-                    FieldType::YesNo => Source::YesNo(value),
+                match self.schema {
+                    Schema::Json => {
+                        let value = self.json_field(field, field_type);
+                        match field_type {
+                            FieldType::Text | FieldType::Dropdown => {
+                                let raw = format!("NULLIF({value}, '')");
+                                Source::Text { key: format!("lower({raw})"), raw }
+                            }
+                            FieldType::Number => Source::Number(value),
+                            FieldType::Date => Source::DayText(value),
+                            FieldType::YesNo => Source::YesNo(value),
+                        }
+                    }
+                    Schema::Indexed => {
+                        let value = match field_type {
+                            FieldType::Text | FieldType::Dropdown => {
+                                Source::Text { raw: "f.value".into(), key: "f.value_key".into() }
+                            }
+                            FieldType::Number => Source::Number("f.num_value".into()),
+                            FieldType::Date => Source::DayText("f.value_key".into()),
+                            FieldType::YesNo => Source::YesNo("f.value_key".into()),
+                        };
+                        Source::FieldRow { id, value: Box::new(value) }
+                    }
                 }
             }
             Subject::Course { course: code } => Source::Course(course(code)),
@@ -351,21 +449,32 @@ impl SqlContext {
             .collect()
     }
 
-    /// A text comparison (positive), NULL when the value is missing.
-    fn text(&self, column: &str, op: Op, values: &[Value]) -> AppResult<String> {
+    /// A `LIKE` pattern, lower-cased as the key it is compared with.
+    fn like_pattern(&self, pattern: &str) -> String {
+        match (self.schema, self.dialect) {
+            // SQLite's LIKE folds ASCII letters, as its `lower()` does; a bare literal
+            // lets it read a `starts with` as a range of a NOCASE index.
+            (Schema::Indexed, Dialect::Sqlite) => quoted(pattern),
+            _ => format!("lower({})", quoted(pattern)),
+        }
+    }
+
+    /// A text comparison (positive) of `raw` and its lower-case `key`, NULL when the
+    /// value is missing.
+    fn text(&self, raw: &str, key: &str, op: Op, values: &[Value]) -> AppResult<String> {
         let texts = self.texts(values)?;
         let one = texts.first().cloned().unwrap_or_default();
-        let like = |pattern: String| format!("lower({column}) LIKE lower({}) ESCAPE '\\'", quoted(&pattern));
+        let like = |pattern: String| format!("{key} LIKE {} ESCAPE '\\'", self.like_pattern(&pattern));
         Ok(match op {
             Op::Eq | Op::In => {
-                format!("lower({column}) IN ({})", list(texts.iter().map(|t| format!("lower({})", quoted(t)))))
+                format!("{key} IN ({})", list(texts.iter().map(|t| format!("lower({})", quoted(t)))))
             }
             Op::Contains => like(format!("%{}%", like_escaped(&one))),
             Op::StartsWith => like(format!("{}%", like_escaped(&one))),
             Op::EndsWith => like(format!("%{}", like_escaped(&one))),
             Op::Matches => match self.dialect {
-                Dialect::Sqlite => format!("{column} REGEXP {}", quoted(&format!("(?i){one}"))),
-                Dialect::Postgres => format!("{column} ~* {}", quoted(&one)),
+                Dialect::Sqlite => format!("{raw} REGEXP {}", quoted(&format!("(?i){one}"))),
+                Dialect::Postgres => format!("{raw} ~* {}", quoted(&one)),
             },
             other => return Err(corrupt(format!("\"{other}\" does not apply to text"))),
         })
@@ -376,7 +485,13 @@ impl SqlContext {
     fn positive(&self, source: &Source, op: Op, values: &[Value]) -> AppResult<Option<String>> {
         let wrong = || corrupt(format!("\"{op}\" does not apply to its subject"));
         Ok(Some(match source {
-            Source::Text(column) => self.text(column, op, values)?,
+            Source::Text { raw, key } => self.text(raw, key, op, values)?,
+            Source::FieldRow { id, value } => match self.positive(value, op, values)? {
+                Some(holds) => {
+                    self.has_row("baseline_field_values f", "f.user_id", &format!("f.field_id = {id} AND {holds}"))
+                }
+                None => return Ok(None),
+            },
             Source::Number(column) => match op {
                 Op::Eq | Op::In => {
                     format!(
@@ -402,9 +517,10 @@ impl SqlContext {
                 None => return Ok(None),
             },
             Source::Enrollment { course, column } => match self.window(op, values) {
-                Some(window) => format!(
-                    "EXISTS (SELECT 1 FROM enrollments e WHERE e.user_id = u.id AND e.course_id = {course} AND {})",
-                    within(&format!("e.{column}"), window)
+                Some(window) => self.has_row(
+                    "enrollments e",
+                    "e.user_id",
+                    &format!("e.course_id = {course} AND {}", within(&format!("e.{column}"), window)),
                 ),
                 None => return Ok(None),
             },
@@ -424,12 +540,15 @@ impl SqlContext {
             }
             Source::Branch => {
                 let codes = self.texts(values)?;
-                match op {
-                    Op::Eq | Op::In => format!(
-                        "EXISTS (SELECT 1 FROM branches b WHERE b.id = u.branch_id AND lower(b.code) IN ({}))",
-                        list(codes.iter().map(|c| format!("lower({})", quoted(c))))
+                let lowered = list(codes.iter().map(|c| format!("lower({})", quoted(c))));
+                match (op, self.schema) {
+                    (Op::Eq | Op::In, Schema::Json) => format!(
+                        "EXISTS (SELECT 1 FROM branches b WHERE b.id = u.branch_id AND lower(b.code) IN ({lowered}))"
                     ),
-                    Op::Under => format!(
+                    (Op::Eq | Op::In, Schema::Indexed) => {
+                        format!("u.branch_id IN (SELECT b.id FROM branches b WHERE lower(b.code) IN ({lowered}))")
+                    }
+                    (Op::Under, _) => format!(
                         "u.branch_id IN (WITH RECURSIVE below(id) AS (\
                          SELECT b.id FROM branches b WHERE lower(b.code) = lower({}) \
                          UNION ALL SELECT b.id FROM branches b JOIN below ON b.parent_id = below.id) \
@@ -452,12 +571,14 @@ impl SqlContext {
                     .filter(|s| *s != CourseStatus::NotEnrolled && statuses.contains(s))
                     .map(|s| quoted(s.as_str()))
                     .collect();
-                let row = format!("SELECT 1 FROM enrollments e WHERE e.user_id = u.id AND e.course_id = {course}");
+                let row = |status: String| {
+                    self.has_row("enrollments e", "e.user_id", &format!("e.course_id = {course}{status}"))
+                };
                 match (statuses.contains(&CourseStatus::NotEnrolled), enrolled.is_empty()) {
                     // Not enrolled, or enrolled in one of the statuses: no row outside them.
-                    (true, true) => format!("NOT EXISTS ({row})"),
-                    (true, false) => format!("NOT EXISTS ({row} AND e.status NOT IN ({}))", list(enrolled)),
-                    (false, _) => format!("EXISTS ({row} AND e.status IN ({}))", list(enrolled)),
+                    (true, true) => format!("NOT {}", row(String::new())),
+                    (true, false) => format!("NOT {}", row(format!(" AND e.status NOT IN ({})", list(enrolled)))),
+                    (false, _) => row(format!(" AND e.status IN ({})", list(enrolled))),
                 }
             }
         }))
@@ -466,18 +587,31 @@ impl SqlContext {
     /// Whether the subject's value is missing; never NULL.
     fn missing(&self, source: &Source) -> AppResult<String> {
         Ok(match source {
-            Source::Text(column)
+            Source::Text { raw: column, .. }
             | Source::Number(column)
             | Source::DayText(column)
             | Source::Instant(column)
             | Source::YesNo(column) => format!("{column} IS NULL"),
             Source::Enrollment { course, column } => format!(
-                "NOT EXISTS (SELECT 1 FROM enrollments e WHERE e.user_id = u.id AND e.course_id = {course} \
-                 AND e.{column} IS NOT NULL)"
+                "NOT {}",
+                self.has_row(
+                    "enrollments e",
+                    "e.user_id",
+                    &format!("e.course_id = {course} AND e.{column} IS NOT NULL")
+                )
             ),
+            Source::FieldRow { id, .. } => {
+                format!("NOT {}", self.has_row("baseline_field_values f", "f.user_id", &format!("f.field_id = {id}")))
+            }
             Source::Branch => "u.branch_id IS NULL".into(),
             Source::Status | Source::Course(_) => return Err(corrupt("\"is empty\" does not apply".into())),
         })
+    }
+
+    /// Whether the positive form of a comparison on `source` is an `IN (SELECT ...)`.
+    fn is_set_test(&self, source: &Source) -> bool {
+        self.schema == Schema::Indexed
+            && matches!(source, Source::FieldRow { .. } | Source::Course(_) | Source::Enrollment { .. })
     }
 
     /// A comparison, never NULL.
@@ -488,6 +622,9 @@ impl SqlContext {
             self.missing(&source)?
         } else {
             match self.positive(&source, positive, &cmp.values)? {
+                // A set membership test is never NULL, and left bare a planner can turn
+                // it into a join.
+                Some(sql) if self.is_set_test(&source) => sql,
                 Some(sql) => format!("COALESCE({sql}, FALSE)"),
                 None => "FALSE".into(),
             }
@@ -505,9 +642,7 @@ impl SqlContext {
             Rule::Or(members) => join(members, " OR "),
             Rule::Not(inner) => Ok(format!("NOT {}", self.rule(inner)?)),
             Rule::Condition(Condition::MemberOf(group)) => Ok(match group.id {
-                Some(id) => {
-                    format!("EXISTS (SELECT 1 FROM baseline_members m WHERE m.group_id = {id} AND m.user_id = u.id)")
-                }
+                Some(id) => self.has_row("baseline_members m", "m.user_id", &format!("m.group_id = {id}")),
                 None => "FALSE".into(),
             }),
             Rule::Condition(Condition::Compare(cmp)) => self.comparison(cmp),
@@ -538,21 +673,38 @@ pub fn group_sql(group: &BaselineGroup, ctx: &SqlContext) -> AppResult<String> {
         Some(rule) => rule_sql(rule, ctx)?,
         None => "FALSE".into(),
     };
-    let listed = |list: &str| {
-        format!(
-            "EXISTS (SELECT 1 FROM group_lists l WHERE l.group_id = {id} AND l.list = '{list}' AND l.user_id = u.id)"
-        )
-    };
     let matched = if group.allow_suspended {
         rule
     } else {
         format!("u.status = {} AND {rule}", quoted(UserStatus::Active.as_str()))
     };
-    Ok(format!(
-        "SELECT u.id FROM users u\nWHERE NOT {}\n  AND ({}\n       OR ({matched}))\nORDER BY u.id",
-        listed("exclude"),
-        listed("include"),
-    ))
+    Ok(match ctx.schema {
+        Schema::Json => {
+            let listed = |list: &str| {
+                format!(
+                    "EXISTS (SELECT 1 FROM group_lists l WHERE l.group_id = {id} AND l.list = '{list}' \
+                     AND l.user_id = u.id)"
+                )
+            };
+            format!(
+                "SELECT u.id FROM users u\nWHERE NOT {}\n  AND ({}\n       OR ({matched}))\nORDER BY u.id",
+                listed("exclude"),
+                listed("include"),
+            )
+        }
+        // The rule alone in its WHERE, where the planner can drive it from an index; the
+        // lists as set operations (left-associative in both dialects).
+        Schema::Indexed => {
+            let listed = |list: &str| {
+                format!("SELECT l.user_id FROM group_lists l WHERE l.group_id = {id} AND l.list = '{list}'")
+            };
+            format!(
+                "SELECT u.id FROM users u WHERE {matched}\nUNION {}\nEXCEPT {}\nORDER BY 1",
+                listed("include"),
+                listed("exclude"),
+            )
+        }
+    })
 }
 
 /// The groups in an order where every group comes after the groups its rule names
@@ -596,6 +748,8 @@ enum Native {
 }
 
 impl Native {
+    /// Connects without sqlx's statement logging: the baseline's queries are slow by
+    /// design, and each is timed here.
     async fn open(url: &str, dialect: Dialect) -> AppResult<Native> {
         Ok(match dialect {
             Dialect::Sqlite => Native::Sqlite(
@@ -603,11 +757,19 @@ impl Native {
                     .map_err(database)?
                     .with_regexp()
                     .busy_timeout(Duration::from_secs(10))
+                    .disable_statement_logging()
                     .connect()
                     .await
                     .map_err(database)?,
             ),
-            Dialect::Postgres => Native::Postgres(PgConnection::connect(url).await.map_err(database)?),
+            Dialect::Postgres => Native::Postgres(
+                PgConnectOptions::from_str(url)
+                    .map_err(database)?
+                    .disable_statement_logging()
+                    .connect()
+                    .await
+                    .map_err(database)?,
+            ),
         })
     }
 
@@ -644,16 +806,125 @@ impl Native {
     }
 }
 
-/// The additional fields' types, by code.
-async fn field_types(conn: &mut Native) -> AppResult<Vec<(String, FieldType)>> {
-    conn.texts::<2>("SELECT code, field_type FROM fields")
+/// The additional fields, by code.
+async fn fields(conn: &mut Native) -> AppResult<Vec<(String, FieldInfo)>> {
+    conn.texts::<3>("SELECT CAST(id AS TEXT), code, field_type FROM fields")
         .await?
         .into_iter()
         .map(|row| match &row[..] {
-            [Some(code), Some(kind)] => Ok((code.clone(), FieldType::parse("field_type", kind)?)),
-            _ => Err(corrupt("a field without code or type".into())),
+            [Some(id), Some(code), Some(kind)] => Ok((
+                code.clone(),
+                FieldInfo {
+                    id: id.parse().map_err(|_| corrupt(format!("field id \"{id}\"")))?,
+                    field_type: FieldType::parse("field_type", kind)?,
+                },
+            )),
+            _ => Err(corrupt("a field without id, code or type".into())),
         })
         .collect()
+}
+
+/// The statements that build the indexed schema: the field-value table filled from
+/// `users.fields` with the JSON schema's type tests, the indexes a peer would have, and
+/// the planner's statistics.
+fn indexed_schema(dialect: Dialect) -> Vec<String> {
+    let [text, number, date, dropdown, yes_no] =
+        [FieldType::Text, FieldType::Number, FieldType::Date, FieldType::Dropdown, FieldType::YesNo]
+            .map(|t| quoted(t.as_str()));
+    let mut statements = match dialect {
+        Dialect::Sqlite => vec![
+            "CREATE TABLE baseline_field_values (field_id INTEGER NOT NULL, user_id INTEGER NOT NULL, \
+             value TEXT, value_key TEXT COLLATE NOCASE, num_value REAL, PRIMARY KEY (user_id, field_id)) \
+             WITHOUT ROWID"
+                .to_owned(),
+            format!(
+                "INSERT INTO baseline_field_values (field_id, user_id, value, value_key, num_value) \
+                 SELECT field_id, user_id, value, lower(value), num_value FROM (\
+                 SELECT f.id AS field_id, u.id AS user_id, \
+                 CASE f.field_type WHEN {number} THEN NULL WHEN {yes_no} THEN j.type ELSE j.value END AS value, \
+                 CASE f.field_type WHEN {number} THEN j.value END AS num_value \
+                 FROM users u JOIN json_each(u.fields) j JOIN fields f ON f.code = j.key \
+                 WHERE CASE f.field_type \
+                 WHEN {number} THEN j.type IN ('integer', 'real') \
+                 WHEN {yes_no} THEN j.type IN ('true', 'false') \
+                 WHEN {date} THEN j.type = 'text' \
+                 WHEN {text} THEN j.type = 'text' AND j.value <> '' \
+                 WHEN {dropdown} THEN j.type = 'text' AND j.value <> '' END)"
+            ),
+        ],
+        Dialect::Postgres => vec![
+            "CREATE TABLE baseline_field_values (field_id BIGINT NOT NULL, user_id BIGINT NOT NULL, \
+             value TEXT, value_key TEXT COLLATE \"C\", num_value DOUBLE PRECISION, PRIMARY KEY (user_id, field_id))"
+                .to_owned(),
+            format!(
+                "INSERT INTO baseline_field_values (field_id, user_id, value, value_key, num_value) \
+                 SELECT field_id, user_id, value, lower(value), num_value FROM (\
+                 SELECT f.id AS field_id, u.id AS user_id, \
+                 CASE WHEN f.field_type = {number} THEN NULL ELSE j.value #>> '{{}}' END AS value, \
+                 CASE WHEN f.field_type = {number} THEN CAST(j.value #>> '{{}}' AS double precision) END AS num_value \
+                 FROM users u CROSS JOIN LATERAL jsonb_each(u.fields::jsonb) j JOIN fields f ON f.code = j.key \
+                 WHERE CASE f.field_type \
+                 WHEN {number} THEN jsonb_typeof(j.value) = 'number' \
+                 WHEN {yes_no} THEN jsonb_typeof(j.value) = 'boolean' \
+                 WHEN {date} THEN jsonb_typeof(j.value) = 'string' \
+                 WHEN {text} THEN jsonb_typeof(j.value) = 'string' AND j.value #>> '{{}}' <> '' \
+                 WHEN {dropdown} THEN jsonb_typeof(j.value) = 'string' AND j.value #>> '{{}}' <> '' END) v"
+            ),
+        ],
+    };
+    statements.extend(INDEXES.iter().map(|(name, on)| format!("CREATE INDEX {name} ON {on}")));
+    statements.extend(match dialect {
+        Dialect::Sqlite => ANALYZED.iter().map(|table| format!("ANALYZE {table}")).collect::<Vec<_>>(),
+        // VACUUM too: the index-only scans need the visibility map.
+        Dialect::Postgres => vec![format!("VACUUM (ANALYZE) {}", ANALYZED.join(", "))],
+    });
+    statements
+}
+
+/// The indexed schema's indexes: name, table and columns.
+const INDEXES: &[(&str, &str)] = &[
+    ("baseline_field_values_key", "baseline_field_values (field_id, value_key, user_id)"),
+    ("baseline_field_values_number", "baseline_field_values (field_id, num_value, user_id)"),
+    ("baseline_enrollments_status", "enrollments (course_id, status, user_id)"),
+    ("baseline_enrollments_enrolled", "enrollments (course_id, enrolled_at, user_id)"),
+    ("baseline_enrollments_completed", "enrollments (course_id, completed_at, user_id)"),
+    ("baseline_users_created", "users (created_at)"),
+    ("baseline_users_last_login", "users (last_login_at)"),
+];
+
+/// The tables the baseline's queries read, whose statistics the indexed schema gathers.
+const ANALYZED: &[&str] = &["baseline_field_values", "users", "enrollments", "group_lists", "branches", "courses"];
+
+/// Builds the indexed schema in the database at `url` (see [`Schema::Indexed`]), timed.
+pub async fn create_indexed_tables(url: &str) -> AppResult<IndexedTables> {
+    let dialect = Dialect::of_url(url)?;
+    let mut conn = Native::open(url, dialect).await?;
+    let started = Instant::now();
+    for statement in indexed_schema(dialect) {
+        conn.execute(&statement).await?;
+    }
+    let elapsed = started.elapsed();
+    let rows = conn.texts::<1>("SELECT CAST(count(*) AS TEXT) FROM baseline_field_values").await?;
+    conn.close().await?;
+    let field_values = rows.first().and_then(|r| r.first()).cloned().flatten().and_then(|n| n.parse().ok());
+    Ok(IndexedTables { field_values: field_values.unwrap_or(0), elapsed })
+}
+
+/// Removes what [`create_indexed_tables`] built, so that what the database does next is
+/// measured as it would be without the baseline. On SQLite that includes the statistics:
+/// Roster does not gather them there, and the planner would read them.
+pub async fn drop_indexed_tables(url: &str) -> AppResult<()> {
+    let dialect = Dialect::of_url(url)?;
+    let mut conn = Native::open(url, dialect).await?;
+    if dialect == Dialect::Sqlite {
+        conn.execute("DROP TABLE IF EXISTS sqlite_stat1").await?;
+        conn.execute("DROP TABLE IF EXISTS sqlite_stat4").await?;
+    }
+    for (name, _) in INDEXES.iter().filter(|(_, on)| !on.starts_with("baseline_field_values")) {
+        conn.execute(&format!("DROP INDEX IF EXISTS {name}")).await?;
+    }
+    conn.execute("DROP TABLE IF EXISTS baseline_field_values").await?;
+    conn.close().await
 }
 
 /// The automatic groups stored in the database at `url`, with their rules.
@@ -682,14 +953,23 @@ pub async fn load_groups(url: &str) -> AppResult<Vec<BaselineGroup>> {
         .collect()
 }
 
-/// Evaluates `groups` on the database at `url`, one query each, in dependency order,
-/// with dates in `timezone` and relative dates resolved against `today`.
-pub async fn run(url: &str, groups: &[BaselineGroup], timezone: Tz, today: NaiveDate) -> AppResult<BaselineRun> {
+/// Evaluates `groups` on the database at `url` through `schema` (the indexed one must be
+/// built), one query each, in dependency order, with dates in `timezone` and relative
+/// dates resolved against `today`.
+pub async fn run(
+    url: &str,
+    groups: &[BaselineGroup],
+    schema: Schema,
+    timezone: Tz,
+    today: NaiveDate,
+) -> AppResult<BaselineRun> {
     let started = Instant::now();
     let dialect = Dialect::of_url(url)?;
     let order = dependency_order(groups)?;
     let mut conn = Native::open(url, dialect).await?;
-    let ctx = SqlContext::new(dialect, timezone, today, field_types(&mut conn).await?);
+    let ctx = SqlContext::new(dialect, schema, timezone, today, fields(&mut conn).await?);
+    // PostgreSQL does not gather statistics of a temporary table by itself.
+    let analyze_members = schema == Schema::Indexed && dialect == Dialect::Postgres;
 
     conn.execute(
         "CREATE TEMP TABLE baseline_members (group_id BIGINT NOT NULL, user_id BIGINT NOT NULL, \
@@ -708,6 +988,9 @@ pub async fn run(url: &str, groups: &[BaselineGroup], timezone: Tz, today: Naive
         ))
         .await?;
     }
+    if analyze_members {
+        conn.execute("ANALYZE baseline_members").await?;
+    }
 
     let mut results: Vec<Option<GroupRun>> = vec![None; groups.len()];
     let mut queries = Duration::ZERO;
@@ -723,8 +1006,11 @@ pub async fn run(url: &str, groups: &[BaselineGroup], timezone: Tz, today: Naive
                 let rows = list(chunk.iter().map(|user| format!("({}, {user})", group.id)));
                 conn.execute(&format!("INSERT INTO baseline_members (group_id, user_id) VALUES {rows}")).await?;
             }
+            if analyze_members {
+                conn.execute("ANALYZE baseline_members").await?;
+            }
         }
-        results[i] = Some(GroupRun { id: group.id, members, elapsed });
+        results[i] = Some(GroupRun { id: group.id, members, elapsed, sql });
     }
     conn.execute("DROP TABLE baseline_members").await?;
     conn.close().await?;
@@ -788,10 +1074,30 @@ mod tests {
 
     #[test]
     fn negated_operators_are_not_of_a_never_null_positive() {
-        let ctx = SqlContext::new(Dialect::Sqlite, chrono_tz::UTC, day(2024, 1, 31), []);
+        let ctx = SqlContext::new(Dialect::Sqlite, Schema::Json, chrono_tz::UTC, day(2024, 1, 31), []);
         let sql = rule_sql(&parse(r#"first_name != "a_b%""#).unwrap(), &ctx).unwrap();
         assert_eq!(sql, r"NOT (COALESCE(lower(NULLIF(u.first_name, '')) IN (lower('a_b%')), FALSE))");
         let sql = rule_sql(&parse(r#"last_name not contains "it's_""#).unwrap(), &ctx).unwrap();
         assert_eq!(sql, r"NOT (COALESCE(lower(NULLIF(u.last_name, '')) LIKE lower('%it''s\_%') ESCAPE '\', FALSE))");
+    }
+
+    #[test]
+    fn the_indexed_schema_reads_a_field_as_an_uncorrelated_set_of_users() {
+        let department = FieldInfo { id: 3, field_type: FieldType::Dropdown };
+        let ctx = SqlContext::new(
+            Dialect::Postgres,
+            Schema::Indexed,
+            chrono_tz::UTC,
+            day(2024, 1, 31),
+            [("department".to_owned(), department)],
+        );
+        let sql = rule_sql(&parse(r#"field("department") != "Sales""#).unwrap(), &ctx).unwrap();
+        assert_eq!(
+            sql,
+            "NOT ((u.id IN (SELECT f.user_id FROM baseline_field_values f \
+             WHERE f.field_id = 3 AND f.value_key IN (lower('Sales')))))"
+        );
+        let sql = rule_sql(&parse(r#"field("department") is empty"#).unwrap(), &ctx).unwrap();
+        assert_eq!(sql, "(NOT (u.id IN (SELECT f.user_id FROM baseline_field_values f WHERE f.field_id = 3)))");
     }
 }

@@ -1,4 +1,5 @@
-//! The SQL-per-rule baseline run beside the engine, and its result checked group by group.
+//! The SQL-per-rule baselines run beside the engine, and their results checked group by
+//! group.
 
 use chrono::NaiveDate;
 use roaring::RoaringBitmap;
@@ -8,14 +9,39 @@ use std::time::Duration;
 use super::report::{BenchReport, Measure};
 use super::Bench;
 use super::{bench_error, BenchSpec};
-use crate::baseline::{self, Dialect, SqlContext};
+use crate::baseline::{self, BaselineGroup, BaselineRun, Schema};
 use roster_app::AppResult;
 
+/// Which baselines a run measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Baselines {
+    /// The indexed schema's, the one DESIGN §8's ratio is against.
+    Indexed,
+    /// The JSON schema's alone.
+    Json,
+    /// Both, the JSON schema's first.
+    Both,
+    /// None.
+    None,
+}
+
+impl Baselines {
+    /// The schemas to query, in the order run.
+    fn schemas(self) -> &'static [Schema] {
+        match self {
+            Baselines::Indexed => &[Schema::Indexed],
+            Baselines::Json => &[Schema::Json],
+            Baselines::Both => &[Schema::Json, Schema::Indexed],
+            Baselines::None => &[],
+        }
+    }
+}
+
 impl Bench<'_> {
-    /// Runs every group's rule as one SQL query on the same database, checks that each
-    /// gives Roster's members — any difference fails the run — and reports both times
-    /// side by side.
-    pub(super) async fn bench_baseline(
+    /// Runs every group's rule as one SQL query on the same database, through each schema
+    /// the spec names, checks that each gives Roster's members — any difference fails the
+    /// run — and reports both times side by side.
+    pub(super) async fn bench_baselines(
         &self,
         report: &mut BenchReport,
         spec: &BenchSpec,
@@ -23,69 +49,110 @@ impl Bench<'_> {
         engine_time: Duration,
         today: NaiveDate,
     ) -> AppResult<()> {
-        let groups = baseline::load_groups(&spec.database_url).await?;
-        let run = baseline::run(&spec.database_url, &groups, self.app.settings().timezone, today).await?;
-        let mut slowest: Option<(Duration, i64)> = None;
-        for ours in &evaluation.groups {
-            let theirs = run
-                .groups
-                .iter()
-                .find(|g| g.id == ours.group)
-                .ok_or_else(|| bench_error(format!("the baseline did not evaluate group {}", ours.group)))?;
-            let theirs_set: RoaringBitmap = theirs.members.iter().filter_map(|u| u32::try_from(*u).ok()).collect();
-            if theirs_set != ours.members || theirs_set.len() != theirs.members.len() as u64 {
-                let missing: Vec<u32> = (&ours.members - &theirs_set).iter().take(5).collect();
-                let extra: Vec<u32> = (&theirs_set - &ours.members).iter().take(5).collect();
-                let rule = groups.iter().find(|g| g.id == ours.group).and_then(|g| g.rule.as_ref());
-                return Err(bench_error(format!(
-                    "group {} (`{}`): the baseline disagrees with Roster: users {missing:?} are members for \
-                     Roster only, users {extra:?} for the baseline only",
-                    ours.group,
-                    rule.map(ToString::to_string).unwrap_or_default()
-                )));
-            }
-            if slowest.is_none_or(|(t, _)| theirs.elapsed > t) {
-                slowest = Some((theirs.elapsed, ours.group));
-            }
+        let schemas = spec.baselines.schemas();
+        if schemas.is_empty() {
+            return Ok(());
         }
-        if run.groups.len() != evaluation.groups.len() {
-            return Err(bench_error(format!(
-                "the baseline evaluated {} groups, Roster {}",
-                run.groups.len(),
-                evaluation.groups.len()
-            )));
-        }
-        let ratio = run.queries.as_secs_f64() / engine_time.as_secs_f64().max(1e-9);
-        report.add(
-            Measure::millis("whole evaluation, Roster's engine beside the SQL-per-rule baseline", engine_time)
+        let url = &spec.database_url;
+        let groups = baseline::load_groups(url).await?;
+        let timezone = self.app.settings().timezone;
+        for &schema in schemas {
+            let run = match schema {
+                Schema::Json => baseline::run(url, &groups, schema, timezone, today).await?,
+                Schema::Indexed => {
+                    let built = baseline::create_indexed_tables(url).await?;
+                    report.add(
+                        Measure::seconds(
+                            "baseline's field-value table and indexes built, statistics gathered",
+                            built.elapsed,
+                        )
+                        .detail(format!("{} field values; not counted in the baseline's time", built.field_values)),
+                    );
+                    let run = baseline::run(url, &groups, schema, timezone, today).await;
+                    baseline::drop_indexed_tables(url).await?;
+                    run?
+                }
+            };
+            agree(&groups, &run, evaluation)?;
+            let ratio = run.queries.as_secs_f64() / engine_time.as_secs_f64().max(1e-9);
+            let total = run.total.as_secs_f64();
+            let count = run.groups.len();
+            let measure = match schema {
+                Schema::Indexed => Measure::millis(
+                    "whole evaluation, Roster's engine beside the SQL-per-rule baseline (indexed field-value table)",
+                    engine_time,
+                )
                 .baseline(run.queries, engine_time)
                 .detail(format!(
-                    "{} groups, each query's result equal to Roster's; baseline run {:.1} s with its scratch table",
-                    run.groups.len(),
-                    run.total.as_secs_f64()
+                    "{count} groups, each query's result equal to Roster's; baseline run {total:.1} s with its \
+                     scratch table"
                 ))
                 .target(">= 50x faster than the baseline", ratio >= 50.0),
-        );
-        if let Some((elapsed, id)) = slowest {
-            if let Some(group) = groups.iter().find(|g| g.id == id) {
-                let mut conn = self.app.store().read().await?;
-                let fields = roster_store::fields::all(&mut conn).await?;
-                drop(conn);
-                let dialect = Dialect::of_url(&spec.database_url)?;
-                let ctx = SqlContext::new(
-                    dialect,
-                    self.app.settings().timezone,
-                    today,
-                    fields.iter().map(|f| (f.code.as_str().to_owned(), f.field_type)),
-                );
-                let sql = baseline::group_sql(group, &ctx)?;
+                Schema::Json => Measure::millis(
+                    "whole evaluation, Roster's engine beside the SQL-per-rule baseline over JSON text",
+                    engine_time,
+                )
+                .baseline(run.queries, engine_time)
+                .detail(format!(
+                    "{count} groups, each query's result equal to Roster's; baseline run {total:.1} s with its \
+                     scratch table; fields parsed from JSON row by row, as no peer stores them"
+                )),
+            };
+            report.add(measure);
+            if let Some((slowest, group)) = slowest(&groups, &run) {
+                let schema = match schema {
+                    Schema::Indexed => "indexed",
+                    Schema::Json => "JSON",
+                };
                 report.note(format!(
-                    "The baseline's slowest query ({:.0} ms), for `{}`:\n\n```sql\n{sql}\n```",
-                    elapsed.as_secs_f64() * 1e3,
-                    group.rule.as_ref().map(ToString::to_string).unwrap_or_default()
+                    "The {schema} baseline's slowest query ({:.0} ms), for `{}`:\n\n```sql\n{}\n```",
+                    slowest.elapsed.as_secs_f64() * 1e3,
+                    group.rule.as_ref().map(ToString::to_string).unwrap_or_default(),
+                    slowest.sql
                 ));
             }
         }
         Ok(())
     }
+}
+
+/// Fails unless the baseline gave every group the engine evaluated, with its members.
+fn agree(groups: &[BaselineGroup], run: &BaselineRun, evaluation: &Evaluation) -> AppResult<()> {
+    for ours in &evaluation.groups {
+        let theirs = run
+            .groups
+            .iter()
+            .find(|g| g.id == ours.group)
+            .ok_or_else(|| bench_error(format!("the baseline did not evaluate group {}", ours.group)))?;
+        let theirs_set: RoaringBitmap = theirs.members.iter().filter_map(|u| u32::try_from(*u).ok()).collect();
+        if theirs_set != ours.members || theirs_set.len() != theirs.members.len() as u64 {
+            let missing: Vec<u32> = (&ours.members - &theirs_set).iter().take(5).collect();
+            let extra: Vec<u32> = (&theirs_set - &ours.members).iter().take(5).collect();
+            let rule = groups.iter().find(|g| g.id == ours.group).and_then(|g| g.rule.as_ref());
+            return Err(bench_error(format!(
+                "group {} (`{}`): the baseline disagrees with Roster: users {missing:?} are members for \
+                 Roster only, users {extra:?} for the baseline only\n{}",
+                ours.group,
+                rule.map(ToString::to_string).unwrap_or_default(),
+                theirs.sql
+            )));
+        }
+    }
+    if run.groups.len() != evaluation.groups.len() {
+        return Err(bench_error(format!(
+            "the baseline evaluated {} groups, Roster {}",
+            run.groups.len(),
+            evaluation.groups.len()
+        )));
+    }
+    Ok(())
+}
+
+/// The run's slowest query, with its group.
+fn slowest<'a>(
+    groups: &'a [BaselineGroup],
+    run: &'a BaselineRun,
+) -> Option<(&'a baseline::GroupRun, &'a BaselineGroup)> {
+    let slowest = run.groups.iter().max_by_key(|g| g.elapsed)?;
+    Some((slowest, groups.iter().find(|g| g.id == slowest.id)?))
 }

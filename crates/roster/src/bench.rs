@@ -2,11 +2,11 @@
 //! baseline beside it.
 
 use anyhow::Context as _;
-use roster_bench::BenchSpec;
+use roster_bench::{Baselines, BenchSpec};
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::cli::Cli;
+use crate::cli::{BaselineChoice, Cli};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -15,8 +15,19 @@ pub struct Spec {
     pub groups: usize,
     pub updates: usize,
     pub import_users: usize,
+    pub baselines: Baselines,
     pub seed: u64,
     pub json: PathBuf,
+}
+
+/// The baselines `--baseline` names.
+pub fn baselines(choice: BaselineChoice) -> Baselines {
+    match choice {
+        BaselineChoice::Indexed => Baselines::Indexed,
+        BaselineChoice::Json => Baselines::Json,
+        BaselineChoice::Both => Baselines::Both,
+        BaselineChoice::None => Baselines::None,
+    }
 }
 
 /// Runs the benchmark on `url` (an empty database) or on a new SQLite file it removes.
@@ -55,6 +66,7 @@ async fn measure(cli: &Cli, url: &str, spec: &Spec) -> anyhow::Result<()> {
         groups: spec.groups,
         updates: spec.updates,
         import_users: spec.import_users,
+        baselines: spec.baselines,
         seed: spec.seed,
         database_url: url.to_owned(),
     };

@@ -1,6 +1,6 @@
 //! The command line: subcommands and their options.
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 
 /// Roster: user groups for a learning platform — manual and automatic groups over users,
 /// branches, courses and enrollments, with a REST API, SCIM 2.0 and an admin UI.
@@ -99,6 +99,11 @@ pub enum Command {
         /// New users in the CSV import (default: a tenth of --users).
         #[arg(long)]
         import_users: Option<usize>,
+        /// The SQL-per-rule baselines to run: `indexed` (fields in an indexed field-value
+        /// table: the one the ">= 50x" target is against), `json` (fields parsed from JSON
+        /// text, row by row: slow), `both`, or `none`.
+        #[arg(long, value_enum, default_value_t = BaselineChoice::Indexed)]
+        baseline: BaselineChoice,
         /// The seed of the population and the rules.
         #[arg(long, default_value_t = 7)]
         seed: u64,
@@ -110,6 +115,19 @@ pub enum Command {
         #[arg(long, default_value = "bench.json")]
         json: std::path::PathBuf,
     },
+}
+
+/// `roster bench --baseline`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum BaselineChoice {
+    /// Additional fields in an indexed field-value table.
+    Indexed,
+    /// Additional fields parsed from JSON text.
+    Json,
+    /// Both.
+    Both,
+    /// No baseline.
+    None,
 }
 
 /// `roster token ...`

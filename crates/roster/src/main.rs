@@ -57,12 +57,13 @@ async fn main() -> anyhow::Result<()> {
         Command::Users(cmd) => users::run(open(&cli).await?, cmd).await,
         Command::Token(cmd) => token(open(&cli).await?, cmd).await,
         Command::Admin(cmd) => admin(open(&cli).await?, cmd).await,
-        Command::Bench { users, groups, updates, import_users, seed, bench_database_url, json } => {
+        Command::Bench { users, groups, updates, import_users, baseline, seed, bench_database_url, json } => {
             let spec = bench::Spec {
                 users: *users,
                 groups: *groups,
                 updates: *updates,
                 import_users: import_users.unwrap_or(*users / 10),
+                baselines: bench::baselines(*baseline),
                 seed: *seed,
                 json: json.clone(),
             };
