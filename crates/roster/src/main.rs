@@ -22,8 +22,14 @@ use cli::{AdminCommand, Cli, Command, TokenCommand};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // The benchmark's statements are long by design (a whole population at once): sqlx's
+    // slow-statement warnings would bury its progress.
+    let default_filter = match cli.command {
+        Command::Bench { .. } => "info,sqlx::query=error",
+        _ => "info",
+    };
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_env("ROSTER_LOG").unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(EnvFilter::try_from_env("ROSTER_LOG").unwrap_or_else(|_| EnvFilter::new(default_filter)))
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
