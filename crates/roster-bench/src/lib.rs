@@ -1,7 +1,8 @@
 //! The benchmark of DESIGN §8: the demo population at scale, automatic groups with random
 //! rules of realistic sizes, and every measure of the performance targets, each printed
-//! beside its target — and beside the SQL-per-rule baselines ([`baseline`]), run in the
-//! same process on the same database, whose results must equal Roster's for every group.
+//! beside its backend's target — and beside the SQL-per-rule baselines ([`baseline`]),
+//! run in the same process on the same database, whose results must equal Roster's for
+//! every group.
 //!
 //! It drives the product only through `roster_app`'s public API: the use cases an API
 //! call runs (a user update, a rule edit, an import), and for the whole-population steps
@@ -41,7 +42,7 @@ pub struct BenchSpec {
     pub groups: usize,
     /// Single-user updates to time.
     pub updates: usize,
-    /// New users in the CSV import.
+    /// New users in the CSV import; its target is for [`IMPORT_TARGET_USERS`].
     pub import_users: usize,
     /// The SQL-per-rule baselines to run.
     pub baselines: Baselines,
@@ -58,11 +59,55 @@ impl BenchSpec {
             users: 1_000_000,
             groups: 1000,
             updates: 1000,
-            import_users: 100_000,
+            import_users: IMPORT_TARGET_USERS,
             baselines: Baselines::Indexed,
             seed: 7,
             database_url,
         }
+    }
+}
+
+/// The users DESIGN §8's import target is for.
+pub const IMPORT_TARGET_USERS: usize = 100_000;
+
+/// The population DESIGN §8's targets are for.
+const TARGET_USERS: usize = 1_000_000;
+
+/// DESIGN §8's targets that differ between the backends.
+struct Targets {
+    diff: Duration,
+    update_p99: Duration,
+    rule_edit: Duration,
+    import: Duration,
+}
+
+impl Targets {
+    fn of(spec: &BenchSpec) -> Targets {
+        if spec.database_url.starts_with("postgres") {
+            Targets {
+                diff: Duration::from_secs(3),
+                update_p99: Duration::from_millis(10),
+                rule_edit: Duration::from_millis(1500),
+                import: Duration::from_secs(10),
+            }
+        } else {
+            Targets {
+                diff: Duration::from_secs(2),
+                update_p99: Duration::from_millis(5),
+                rule_edit: Duration::from_secs(1),
+                import: Duration::from_secs(5),
+            }
+        }
+    }
+}
+
+/// A target as the table shows it: `<= 1.5 s`, `p99 <= 5 ms`.
+fn at_most(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms >= 1000 {
+        format!("<= {} s", d.as_secs_f64())
+    } else {
+        format!("<= {ms} ms")
     }
 }
 
@@ -106,6 +151,14 @@ impl Bench<'_> {
     async fn run(&self, spec: &BenchSpec, mut progress: impl FnMut(&str)) -> AppResult<BenchReport> {
         let mut report = BenchReport::new(spec);
         let actor = Actor::system("bench");
+        let targets = Targets::of(spec);
+        if spec.users != TARGET_USERS {
+            report.note(format!(
+                "DESIGN §8's targets are for 1,000,000 users; at {} users \"met\" only says the figure is \
+                 within them.",
+                spec.users
+            ));
+        }
 
         progress("generating the population");
         let started = Instant::now();
@@ -184,7 +237,7 @@ impl Bench<'_> {
         report.add(
             Measure::millis("every group re-evaluated and persisted as a diff after 1% of users changed", diff_time)
                 .detail(format!("{changed} users changed; {moved} memberships moved"))
-                .target("<= 2 s", diff_time <= Duration::from_secs(2)),
+                .target(&at_most(targets.diff), diff_time <= targets.diff),
         );
 
         progress("timing single-user updates");
@@ -198,14 +251,14 @@ impl Bench<'_> {
                     seconds(times.last().copied().unwrap_or_default()) * 1e3,
                     times.len()
                 ))
-                .target("p99 <= 5 ms", p99 <= Duration::from_millis(5)),
+                .target(&format!("p99 {}", at_most(targets.update_p99)), p99 <= targets.update_p99),
         );
 
         progress("editing a large group's rule");
-        self.bench_rule_edit(&mut report, &actor).await?;
+        self.bench_rule_edit(&mut report, &actor, targets.rule_edit).await?;
 
         progress("importing users from CSV");
-        self.bench_import(&mut report, spec, &actor).await?;
+        self.bench_import(&mut report, spec, &actor, targets.import).await?;
 
         progress("building the image as at start-up");
         let started = Instant::now();
@@ -329,7 +382,7 @@ impl Bench<'_> {
     }
 
     /// Edits the rule of the group nearest 10% of the users: preview, then apply.
-    async fn bench_rule_edit(&self, report: &mut BenchReport, actor: &Actor) -> AppResult<()> {
+    async fn bench_rule_edit(&self, report: &mut BenchReport, actor: &Actor, target: Duration) -> AppResult<()> {
         let group = {
             let mut conn = self.app.store().read().await?;
             roster_store::groups::by_name(&mut conn, "Bench 0000").await?
@@ -363,13 +416,21 @@ impl Bench<'_> {
         report.add(
             Measure::millis("rule edit on a large group: applied and committed", apply_time)
                 .detail(format!("{} joined, {} left, with events", outcome.joined, outcome.left))
-                .target("<= 1 s", apply_time <= Duration::from_secs(1)),
+                .target(&at_most(target), apply_time <= target),
         );
         Ok(())
     }
 
     /// Imports new users from a CSV file through the import job, every group updated.
-    async fn bench_import(&self, report: &mut BenchReport, spec: &BenchSpec, actor: &Actor) -> AppResult<()> {
+    /// The target is for [`IMPORT_TARGET_USERS`] rows: an import of another size is shown
+    /// beside it, not judged by it.
+    async fn bench_import(
+        &self,
+        report: &mut BenchReport,
+        spec: &BenchSpec,
+        actor: &Actor,
+        target: Duration,
+    ) -> AppResult<()> {
         let branches = {
             let mut conn = self.app.store().read().await?;
             roster_store::branches::all(&mut conn).await?
@@ -402,17 +463,20 @@ impl Bench<'_> {
             return Err(bench_error(format!("the import was not applied: {:?}", view.error)));
         }
         let counts = view.counts.unwrap_or_default();
-        report.add(
-            Measure::seconds("CSV import of new users, every group updated", elapsed)
-                .detail(format!(
-                    "{} rows ({:.1} MB), {} created; {} memberships joined",
-                    counts.rows,
-                    bytes as f64 / 1e6,
-                    counts.created,
-                    counts.joined
-                ))
-                .target("<= 5 s for 100,000", elapsed <= Duration::from_secs(5)),
-        );
+        let measure = Measure::seconds("CSV import of new users, every group updated", elapsed).detail(format!(
+            "{} rows ({:.1} MB), {} created; {} memberships joined",
+            counts.rows,
+            bytes as f64 / 1e6,
+            counts.created,
+            counts.joined
+        ));
+        let shown = format!("{} for 100,000", at_most(target));
+        report.add(if counts.rows == IMPORT_TARGET_USERS {
+            measure.target(&shown, elapsed <= target)
+        } else {
+            let detail = format!("{}; not judged: the target is for 100,000 rows", measure.detail);
+            measure.detail(detail).unjudged(&shown)
+        });
         Ok(())
     }
 }

@@ -73,6 +73,13 @@ impl Measure {
         self
     }
 
+    /// Shows a target the figure is not judged by (measured in other conditions).
+    pub fn unjudged(mut self, target: &str) -> Self {
+        self.target = Some(target.to_owned());
+        self.met = None;
+        self
+    }
+
     /// Puts the baseline's time beside Roster's: this measure is the baseline's, `roster`
     /// the engine's time for the same work.
     pub fn baseline(mut self, baseline: Duration, roster: Duration) -> Self {

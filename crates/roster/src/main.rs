@@ -68,7 +68,7 @@ async fn main() -> anyhow::Result<()> {
                 users: *users,
                 groups: *groups,
                 updates: *updates,
-                import_users: import_users.unwrap_or(*users / 10),
+                import_users: *import_users,
                 baselines: bench::baselines(*baseline),
                 seed: *seed,
                 json: json.clone(),
