@@ -206,6 +206,18 @@ async fn script(store: Store) {
         assert_eq!(moved(MembershipChange::Left), gone.iter().filter(|p| p.1 == g).map(|p| p.0).collect::<Vec<_>>());
         assert!(events.items.iter().all(|e| e.cause == "a rule"));
     }
+    drop(conn);
+    // Memberships go with their user and with their group.
+    let mut tx = store.write().await.unwrap();
+    roster_store::users::delete(&mut tx, ids[2]).await.unwrap();
+    roster_store::groups::delete(&mut tx, g2).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut conn = store.read().await.unwrap();
+    let left: Vec<i64> =
+        pairs.iter().filter(|p| p.1 == g1 && !gone.contains(p) && p.0 != ids[2]).map(|p| p.0).collect();
+    assert_eq!(roster_store::memberships::member_ids(&mut conn, g1).await.unwrap(), left);
+    assert!(roster_store::memberships::member_ids(&mut conn, g2).await.unwrap().is_empty());
+    assert!(roster_store::memberships::group_ids_of_user(&mut conn, ids[2]).await.unwrap().is_empty());
 }
 
 #[tokio::test]
