@@ -19,6 +19,11 @@ use tracing_subscriber::EnvFilter;
 
 use cli::{AdminCommand, Cli, Command, TokenCommand};
 
+/// mimalloc returns freed memory to the system and keeps no per-thread arenas full of
+/// a dropped image: see docs/benchmarks.md for what it changed at 1M users.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
