@@ -76,6 +76,24 @@ impl Posting {
         }
     }
 
+    /// Adds its users to a bitmap.
+    pub(crate) fn add_to(&self, users: &mut RoaringBitmap) {
+        match self {
+            Posting::Empty => {}
+            Posting::One(user) => drop(users.insert(*user)),
+            Posting::Many(these) => *users |= &**these,
+        }
+    }
+
+    /// Removes its users from a bitmap.
+    pub(crate) fn remove_from(&self, users: &mut RoaringBitmap) {
+        match self {
+            Posting::Empty => {}
+            Posting::One(user) => drop(users.remove(*user)),
+            Posting::Many(these) => *users -= &**these,
+        }
+    }
+
     /// How many users.
     pub(crate) fn len(&self) -> u64 {
         match self {
