@@ -174,8 +174,7 @@ impl Engine {
         level
             .iter()
             .map(|&(id, group, auto)| {
-                let matched = population.matching(&auto.compiled);
-                let members = auto.members(matched, &self.image.active);
+                let members = auto.members(population.eligible_matching(&auto.compiled, auto.allow_suspended));
                 let (joined, left) = diff(&members, &group.members);
                 GroupEvaluation { group: id, members, joined, left }
             })
@@ -225,9 +224,16 @@ pub(crate) struct Population<'m> {
 }
 
 impl<'m> Population<'m> {
-    /// The users matching a rule.
-    pub(crate) fn matching(&self, rule: &CompiledRule) -> RoaringBitmap {
-        self.set(rule, &rule.root).into_bitmap(&self.image.universe)
+    /// The users matching a rule who may be members: active ones unless suspended
+    /// users may be members too. The status is applied with the rule's last
+    /// operation, not as one more pass over its result.
+    pub(crate) fn eligible_matching(&self, rule: &CompiledRule, allow_suspended: bool) -> RoaringBitmap {
+        let set = self.set(rule, &rule.root);
+        if allow_suspended {
+            set.into_bitmap(&self.image.universe)
+        } else {
+            set.within(&self.image.active)
+        }
     }
 
     fn set(&self, rule: &CompiledRule, node: &Node) -> Set<'m> {

@@ -37,13 +37,9 @@ impl Automatic {
         inputs
     }
 
-    /// The members, given the users matching the rule and the active users.
-    pub(crate) fn members(&self, mut matched: RoaringBitmap, active: &RoaringBitmap) -> RoaringBitmap {
-        if !self.allow_suspended {
-            // Active users are dense and suspended ones sparse: keeping the active is
-            // a lookup per matching user, removing the suspended a merge with them all.
-            matched &= active;
-        }
+    /// The members, given the users matching the rule who may be members (active
+    /// ones unless `allow_suspended`).
+    pub(crate) fn members(&self, mut matched: RoaringBitmap) -> RoaringBitmap {
         if !self.include.is_empty() {
             matched |= &self.include;
         }

@@ -90,7 +90,7 @@ impl Engine {
         let members_of = |g: i64| self.members(g).unwrap_or(empty());
         let population =
             Population { image: &self.image, predicates: &predicates, memo: &memo, members_of: &members_of, today };
-        let matched = population.matching(&compiled);
+        let matched = population.eligible_matching(&compiled, candidate.allow_suspended);
         let definition = Automatic {
             references: rule.referenced_groups(),
             inputs: Vec::new(),
@@ -100,7 +100,7 @@ impl Engine {
             exclude: self.known_users(&candidate.exclude)?,
             allow_suspended: candidate.allow_suspended,
         };
-        let members = definition.members(matched, &self.image.active);
+        let members = definition.members(matched);
         let (joined, left) = (&members - current, current - &members);
         Ok(Preview::of(members, joined, left, samples))
     }

@@ -71,6 +71,20 @@ impl<'a> Set<'a> {
             self.bits.into_owned()
         }
     }
+
+    /// `into_bitmap(universe) & within`, for `within` a part of the universe (the
+    /// active users), in one operation: a complement is taken within `within` alone,
+    /// a borrowed set is intersected into a new bitmap rather than copied first.
+    pub(crate) fn within(self, within: &RoaringBitmap) -> RoaringBitmap {
+        match self.bits {
+            _ if self.complement => within - &*self.bits,
+            Cow::Owned(mut bits) => {
+                bits &= within;
+                bits
+            }
+            Cow::Borrowed(bits) => bits & within,
+        }
+    }
 }
 
 /// The plain bitmaps and the complemented ones.
@@ -158,5 +172,21 @@ mod tests {
         assert_eq!(eval(Set::any(vec![set(&a).not(), set(&b).not(), set(&c)])), bits(&[1, 3, 4, 5, 6]));
         assert_eq!(eval(set(&a).not().not()), a);
         assert_eq!(eval(Set::all(vec![set(&a), set(&b), set(&c)])), bits(&[3]));
+    }
+
+    #[test]
+    fn within_a_part_of_the_universe_is_the_bitmap_intersected_with_it() {
+        let universe = bits(&[1, 2, 3, 4, 5, 6]);
+        let active = bits(&[1, 2, 4, 6]);
+        let a = bits(&[1, 2, 3]);
+        let sets: [fn(&RoaringBitmap) -> Set<'_>; 4] = [
+            |x| Set::of(Cow::Borrowed(x)),
+            |x| Set::of(Cow::Owned(x.clone())),
+            |x| Set::all_but(Cow::Borrowed(x)),
+            |x| Set::all_but(Cow::Owned(x.clone())),
+        ];
+        for set in sets {
+            assert_eq!(set(&a).within(&active), set(&a).into_bitmap(&universe) & &active);
+        }
     }
 }
