@@ -201,21 +201,36 @@ impl Ordered {
             self.between(from, to).for_each(|p| union.add(p));
             return union.finish();
         }
-        // upper − lower covers lower.at..upper.at; each end is then moved to its place,
-        // posting by posting: a few thousand users changed in place in a result of up to
-        // a million, where uniting the postings first would build and convert a bitmap
-        // container for each of them.
+        // upper − lower covers lower.at..upper.at; each end is then moved to its place.
         let mut users =
             if lower.below.is_empty() { Cow::Borrowed(upper.below) } else { Cow::Owned(upper.below - lower.below) };
         let lower_end = if from < lower.at { (from, lower.at, true) } else { (lower.at, from, false) };
         let upper_end = if to > upper.at { (upper.at, to, true) } else { (to, upper.at, false) };
+        // Where every container of the result is a bitmap, each posting is added or
+        // removed in place, a few thousand bits in all; elsewhere in-place changes would
+        // merge sorted arrays once per posting, so the postings are united first.
+        let dense = users.statistics().n_array_containers == 0;
         for (a, b, added) in [lower_end, upper_end] {
-            for posting in self.between(a, b) {
-                if added {
-                    posting.add_to(users.to_mut());
-                } else if !users.is_empty() {
-                    posting.remove_from(users.to_mut());
+            if dense {
+                for posting in self.between(a, b) {
+                    if added {
+                        posting.add_to(users.to_mut());
+                    } else {
+                        posting.remove_from(users.to_mut());
+                    }
                 }
+                continue;
+            }
+            let mut union = Union::default();
+            self.between(a, b).for_each(|p| union.add(p));
+            let union = union.finish();
+            if union.is_empty() {
+                continue;
+            }
+            if added {
+                *users.to_mut() |= &*union;
+            } else if !users.is_empty() {
+                *users.to_mut() -= &*union;
             }
         }
         users
