@@ -4,6 +4,8 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::Relaxed;
 
 use chrono::NaiveDate;
 use roaring::RoaringBitmap;
@@ -111,13 +113,10 @@ impl Engine {
             memo.fill(level.iter().map(|(_, _, auto)| &auto.compiled), self, today);
             let threads = self.threads.min(level.len() / GROUPS_PER_THREAD).max(1);
             let mut evaluated = if threads == 1 {
-                self.evaluate_level(&level, &memo, &results, today)
+                self.evaluate_level(&mut level.iter(), &memo, &results, today)
             } else {
                 let (memo, results) = (&memo, &results);
-                in_threads(threads, |t| {
-                    let share: Vec<_> = level.iter().skip(t).step_by(threads).copied().collect();
-                    self.evaluate_level(&share, memo, results, today)
-                })
+                in_threads(threads, &level, |share| self.evaluate_level(share, memo, results, today))
             };
             for (_, _, auto) in &level {
                 memo.done(&auto.compiled);
@@ -162,7 +161,7 @@ impl Engine {
     /// of the groups evaluated before.
     fn evaluate_level(
         &self,
-        level: &[(i64, &Group, &Automatic)],
+        level: &mut dyn Iterator<Item = &(i64, &Group, &Automatic)>,
         memo: &Memo<'_>,
         results: &HashMap<i64, RoaringBitmap>,
         today: NaiveDate,
@@ -172,7 +171,6 @@ impl Engine {
         let population =
             Population { image: &self.image, predicates: &self.predicates, memo, members_of: &members_of, today };
         level
-            .iter()
             .map(|&(id, group, auto)| {
                 let members = auto.members(population.eligible_matching(&auto.compiled, auto.allow_suspended));
                 let (joined, left) = diff(&members, &group.members);
@@ -182,11 +180,21 @@ impl Engine {
     }
 }
 
-/// `work(t)` for each thread `t` of `threads`, their results together.
-fn in_threads<T: Send>(threads: usize, work: impl Fn(usize) -> Vec<T> + Sync) -> Vec<T> {
+/// `work` on the items among `threads` threads, their results together in no
+/// particular order. Each thread takes the next item left rather than a fixed share:
+/// groups and predicates differ in cost a hundredfold, and a fixed share left one
+/// thread idle while the other finished its large ones.
+fn in_threads<I: Sync, T: Send>(
+    threads: usize,
+    items: &[I],
+    work: impl Fn(&mut dyn Iterator<Item = &I>) -> Vec<T> + Sync,
+) -> Vec<T> {
+    let next = AtomicUsize::new(0);
     std::thread::scope(|scope| {
-        let work = &work;
-        let handles: Vec<_> = (0..threads).map(|t| scope.spawn(move || work(t))).collect();
+        let (work, next) = (&work, &next);
+        let handles: Vec<_> = (0..threads)
+            .map(|_| scope.spawn(move || work(&mut std::iter::from_fn(|| items.get(next.fetch_add(1, Relaxed))))))
+            .collect();
         let mut all = Vec::new();
         for handle in handles {
             match handle.join() {
@@ -286,15 +294,11 @@ impl<'a> Memo<'a> {
             .collect();
         missing.sort_unstable();
         missing.dedup();
-        let compute = |ids: &mut dyn Iterator<Item = PredicateId>| -> Vec<(PredicateId, Set<'a>)> {
-            ids.filter_map(|id| Some((id, engine.predicates.get(id)?.users(&engine.image, today)))).collect()
+        let compute = |ids: &mut dyn Iterator<Item = &PredicateId>| -> Vec<(PredicateId, Set<'a>)> {
+            ids.filter_map(|&id| Some((id, engine.predicates.get(id)?.users(&engine.image, today)))).collect()
         };
         let threads = engine.threads.min(missing.len() / PREDICATES_PER_THREAD).max(1);
-        let computed = if threads == 1 {
-            compute(&mut missing.iter().copied())
-        } else {
-            in_threads(threads, |t| compute(&mut missing.iter().copied().skip(t).step_by(threads)))
-        };
+        let computed = if threads == 1 { compute(&mut missing.iter()) } else { in_threads(threads, &missing, compute) };
         self.sets.extend(computed);
     }
 
