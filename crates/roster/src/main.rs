@@ -128,7 +128,7 @@ pub(crate) async fn serve(app: App, listen: &str, banner: Option<String>) -> any
     };
     let server = tokio::spawn(roster_web::serve(app.clone(), listener, shutdown));
     tracing::info!(%addr, "roster is listening; starting");
-    println!("Roster is starting on http://{addr}: loading the users and evaluating the groups...");
+    say(&format!("Roster is starting on http://{addr} (loading the users and evaluating the groups)"));
     let started = std::time::Instant::now();
     let prepared = async {
         let moved = app.start().await.context("cannot evaluate the automatic groups")?;
@@ -141,8 +141,8 @@ pub(crate) async fn serve(app: App, listen: &str, banner: Option<String>) -> any
             app.set_starting(false);
             tracing::info!(moved, seconds = started.elapsed().as_secs_f64(), "ready: automatic groups evaluated");
             match banner {
-                Some(b) => println!("{b}"),
-                None => println!("Roster is serving on http://{addr} (API at http://{addr}/api/v1)"),
+                Some(b) => say(&b),
+                None => say(&format!("Roster is serving on http://{addr} (API at http://{addr}/api/v1)")),
             }
         }
         Err(e) => {
@@ -158,6 +158,14 @@ pub(crate) async fn serve(app: App, listen: &str, banner: Option<String>) -> any
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// A line for whoever started the server; a closed stdout (a supervisor that stopped
+/// reading) must not stop a running server.
+fn say(line: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
 }
 
 /// Wakes at the turn of the day in the platform time zone, and every minute as a safety

@@ -27,8 +27,13 @@ impl Server {
     pub fn start(db: &str) -> Self {
         let mut child =
             command(db, &["serve", "--listen", "127.0.0.1:0"]).stdout(Stdio::piped()).spawn().expect("serve starts");
+        // It prints its URL when it starts listening, and again once it is ready.
+        let mut out = BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        while !line.contains("is serving on") {
+            line.clear();
+            assert_ne!(out.read_line(&mut line).unwrap(), 0, "the server stopped before it was ready");
+        }
         let base = line.split_whitespace().find(|w| w.starts_with("http://")).expect("the URL is printed").to_owned();
         Server(child, base)
     }
