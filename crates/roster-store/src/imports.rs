@@ -251,12 +251,16 @@ pub async fn users_by_username(conn: &mut AnyConnection, keys: &[String]) -> Res
     Ok(out)
 }
 
-/// After a bulk write, refreshes PostgreSQL's planner statistics for the tables an import
-/// fills (which also makes every connection plan its cached statements again, on the
-/// real sizes). SQLite plans without size statistics: nothing to do.
+/// After a bulk write, vacuums the tables an import fills on PostgreSQL and refreshes
+/// their planner statistics (which also makes every connection plan its cached
+/// statements again, on the real sizes). The vacuum marks the new pages all-visible,
+/// so a group's members are read from the `(group_id, user_id)` key alone: reading
+/// every group's members at 1M users took 87 s before it and 2.7 s after (psql, 27.9M
+/// memberships). Autovacuum would do the same, later. SQLite plans without size
+/// statistics and reads a group from its clustered key: nothing to do.
 pub async fn refresh_statistics(conn: &mut AnyConnection) -> Result<(), StoreError> {
     if conn.backend_name() != "SQLite" {
-        crate::execute_raw(conn, "ANALYZE users, memberships, membership_events").await?;
+        crate::execute_raw(conn, "VACUUM (ANALYZE) users, memberships, membership_events").await?;
     }
     Ok(())
 }

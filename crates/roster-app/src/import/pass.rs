@@ -131,7 +131,10 @@ impl App {
         let committed = started.elapsed();
         let c = &outcome.counts;
         if c.created + c.updated >= REFRESH_STATISTICS_AFTER {
-            self.refresh_statistics(job.id).await;
+            // In the background: the import is done, and vacuuming 27M memberships
+            // takes seconds.
+            let app = self.clone();
+            tokio::spawn(async move { app.refresh_statistics(job.id).await });
         }
         tracing::info!(
             import = job.id,
@@ -144,7 +147,6 @@ impl App {
             waiting_s = (waiting - checking).as_secs_f64(),
             applying_s = (applying - waiting).as_secs_f64(),
             evaluating_s = (committed - applying).as_secs_f64(),
-            statistics_s = (started.elapsed() - committed).as_secs_f64(),
             "user import applied"
         );
         Ok(Ended::Recorded)
