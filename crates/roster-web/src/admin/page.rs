@@ -57,7 +57,7 @@ pub(crate) struct Chrome {
     pub role: &'static str,
     /// Whether they are a superadmin (catalog forms are only shown to them).
     pub superadmin: bool,
-    /// The session's CSRF token.
+    /// The session's CSRF token, masked afresh for this page.
     pub csrf: String,
     /// A message left by the previous request.
     pub flash: Option<String>,
@@ -104,7 +104,7 @@ impl Admin {
                 Role::TrainingAdmin => "Training admin",
             },
             superadmin: self.actor.role() == Role::Superadmin,
-            csrf: self.csrf.clone(),
+            csrf: super::session::masked_csrf(&self.csrf),
             flash: self.flash.as_deref().map(|f| f.trim_start_matches(super::session::ERROR_MARK).to_owned()),
             flash_error: self.flash.as_deref().is_some_and(|f| f.starts_with(super::session::ERROR_MARK)),
             section,

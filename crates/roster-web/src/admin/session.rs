@@ -5,7 +5,7 @@
 //! script gets 401).
 //!
 //! CSRF: each session has a random token, printed in every form (`csrf`) and in the
-//! page for scripts (`X-CSRF-Token`). Every POST is refused unless it carries the token
+//! page for scripts (`X-CSRF-Token`), masked afresh on every page ([`masked_csrf`]). Every POST is refused unless it carries the token
 //! ([`Posted`], [`Admin::check_csrf`]). The login form, before any session exists, is
 //! protected by a double-submit token in a short-lived cookie of its own.
 //!
@@ -93,7 +93,31 @@ fn set_cookie(name: &str, value: &str, path: &str, max_age: i64, secure: bool) -
 
 /// Compares two secrets in time independent of where they differ.
 fn same_secret(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    same_bytes(a.as_bytes(), b.as_bytes())
+}
+
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The session's CSRF token as a page prints it: a fresh random pad, then the token
+/// XORed with it, in hex. Pages go out compressed and some echo what was typed (a
+/// search), so a secret printed the same on every page could be guessed from their
+/// sizes (BREACH); printed this way it never repeats.
+pub(crate) fn masked_csrf(token: &str) -> String {
+    let pad: Vec<u8> = token.bytes().map(|_| rand::random::<u8>()).collect();
+    let hidden: Vec<u8> = token.bytes().zip(&pad).map(|(t, p)| t ^ p).collect();
+    format!("{}{}", hex::encode(&pad), hex::encode(hidden))
+}
+
+/// Whether `sent` is the session's token `token`, as a page printed it (masked) or as
+/// the session holds it.
+fn csrf_matches(sent: &str, token: &str) -> bool {
+    let unmasked = hex::decode(sent).ok().filter(|b| b.len() == 2 * token.len()).map(|b| {
+        let (pad, hidden) = b.split_at(token.len());
+        pad.iter().zip(hidden).map(|(p, h)| p ^ h).collect::<Vec<u8>>()
+    });
+    same_secret(sent, token) || unmasked.is_some_and(|t| same_bytes(&t, token.as_bytes()))
 }
 
 /// A logged-in administrator, with what the pages of this request need.
@@ -101,7 +125,7 @@ fn same_secret(a: &str, b: &str) -> bool {
 pub(crate) struct Admin {
     /// Who acts: every use case is called as this actor.
     pub actor: Actor,
-    /// The session's CSRF token, printed in forms.
+    /// The session's CSRF token (pages print it masked: [`masked_csrf`]).
     pub csrf: String,
     /// The message the previous request left for this page.
     pub flash: Option<String>,
@@ -119,12 +143,12 @@ impl Admin {
 
     /// Whether the request carries this session's CSRF token in `X-CSRF-Token`.
     pub fn csrf_sent(&self, headers: &HeaderMap) -> bool {
-        headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).is_some_and(|token| same_secret(token, &self.csrf))
+        headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).is_some_and(|sent| csrf_matches(sent, &self.csrf))
     }
 
     /// Whether `token` is this session's CSRF token.
     pub fn csrf_is(&self, token: &str) -> bool {
-        same_secret(token, &self.csrf)
+        csrf_matches(token, &self.csrf)
     }
 
     /// A redirect after a POST, leaving `message` for the next page.
@@ -224,7 +248,7 @@ impl FromRequest<AdminState> for Posted {
             .map_err(|_| bare_error(StatusCode::PAYLOAD_TOO_LARGE, "This form is too large to send."))?;
         let form = FormData(form_urlencoded::parse(&bytes).into_owned().collect());
         match form.one("csrf") {
-            Some(token) if same_secret(token, &admin.csrf) => Ok(Self { admin, form }),
+            Some(token) if csrf_matches(token, &admin.csrf) => Ok(Self { admin, form }),
             _ => Err(csrf_refused()),
         }
     }
@@ -388,4 +412,32 @@ pub(crate) async fn log_out(State(state): State<AdminState>, posted: Posted) -> 
         response.headers_mut().append(SET_COOKIE, c);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_masked_token_differs_on_every_page_and_still_matches() {
+        let token = "0123456789abcdef".repeat(4);
+        let (one, two) = (masked_csrf(&token), masked_csrf(&token));
+        assert_ne!(one, two);
+        assert!(!one.contains(&token));
+        assert!(csrf_matches(&one, &token) && csrf_matches(&two, &token));
+        assert!(csrf_matches(&token, &token), "the session's own form");
+    }
+
+    #[test]
+    fn a_forged_or_altered_token_does_not_match() {
+        let token = "0123456789abcdef".repeat(4);
+        let other = "fedcba9876543210".repeat(4);
+        assert!(!csrf_matches(&masked_csrf(&other), &token));
+        let mut altered = masked_csrf(&token).into_bytes();
+        altered[200] = if altered[200] == b'0' { b'1' } else { b'0' };
+        assert!(!csrf_matches(&String::from_utf8_lossy(&altered), &token));
+        for forged in ["", "forged", &token[..10], &"0".repeat(256)] {
+            assert!(!csrf_matches(forged, &token), "{forged}");
+        }
+    }
 }
