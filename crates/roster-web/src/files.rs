@@ -16,8 +16,10 @@ pub(crate) fn csv_file(bytes: Vec<u8>, file_name: &str) -> Response {
 
 /// A group's members as CSV, streamed as the export produces it. A failure half-way is
 /// logged and ends the download with an error, so the client never takes a cut file
-/// for a whole one.
+/// for a whole one. The stream is fused: the compression layer may poll it once more
+/// after its end.
 pub(crate) fn csv_stream(export: MemberExport) -> Response {
+    use futures_util::StreamExt;
     let file_name = export.file_name.clone();
     let stream = futures_util::stream::unfold(export, |mut export| async move {
         match export.next_chunk().await {
@@ -28,7 +30,8 @@ pub(crate) fn csv_stream(export: MemberExport) -> Response {
                 Some((Err(std::io::Error::other("export failed")), export))
             }
         }
-    });
+    })
+    .fuse();
     (csv_headers(&file_name), Body::from_stream(stream)).into_response()
 }
 

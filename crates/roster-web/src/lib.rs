@@ -21,6 +21,7 @@ use axum::{middleware, Json, Router};
 use roster_app::App;
 use std::future::Future;
 use tokio::net::TcpListener;
+use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
@@ -69,7 +70,7 @@ async fn while_starting(
     response
 }
 
-/// Every route of the server, with request ids, tracing and metrics.
+/// Every route of the server, with request ids, tracing, metrics and compression.
 pub fn router(app: App) -> Router {
     routes(app).0
 }
@@ -89,8 +90,11 @@ pub fn routes(app: App) -> (Router, Vec<String>) {
         .nest("/admin", admin)
         .route("/admin/", get(|| async { axum::response::Redirect::to("/admin/groups") }))
         .route("/metrics", get(metrics::expose).with_state(metrics))
+        .route("/favicon.ico", get(admin::favicon))
         .map(|r| {
-            r.layer(middleware::from_fn_with_state(app_for_gate, while_starting))
+            // gzip or brotli, as the client accepts: pages, styles, scripts, JSON, CSV.
+            r.layer(CompressionLayer::new().gzip(true).br(true))
+                .layer(middleware::from_fn_with_state(app_for_gate, while_starting))
                 .layer(middleware::from_fn_with_state(track, metrics::track))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {

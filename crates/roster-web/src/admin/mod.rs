@@ -1,6 +1,6 @@
 //! `/admin`: the administrators' web UI, rendered on the server from askama templates
-//! (`templates/admin/`) checked at compile time, with one stylesheet and two small
-//! scripts (`assets/`) compiled into the binary: it needs no internet access.
+//! (`templates/admin/`) checked at compile time, with one stylesheet, two small
+//! scripts and an icon (`assets/`) compiled into the binary: it needs no internet access.
 //!
 //! - [`session`]: logging in and out, the session cookie, CSRF tokens on every POST,
 //!   and how cookies are flagged.
@@ -149,7 +149,18 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("admin.css", "text/css; charset=utf-8", include_str!("../../assets/admin.css")),
     ("admin.js", "text/javascript; charset=utf-8", include_str!("../../assets/admin.js")),
     ("rules.js", "text/javascript; charset=utf-8", include_str!("../../assets/rules.js")),
+    ("favicon.svg", "image/svg+xml", include_str!("../../assets/favicon.svg")),
 ];
+
+/// The icon browsers ask for at `/favicon.ico` (the pages link the SVG); drawn by
+/// `scripts/make-favicon.py`.
+const FAVICON_ICO: &[u8] = include_bytes!("../../assets/favicon.ico");
+
+/// `GET /favicon.ico`.
+pub async fn favicon() -> Response {
+    ([(header::CONTENT_TYPE, "image/x-icon"), (header::CACHE_CONTROL, "public, max-age=86400")], FAVICON_ICO)
+        .into_response()
+}
 
 async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
     match ASSETS.iter().find(|(name, _, _)| *name == file) {

@@ -315,6 +315,24 @@ pub(crate) fn when(rfc3339: &str) -> String {
     }
 }
 
+/// Who made a change, as a person reads it: an admin by its username (`admin:alice` is
+/// "alice"), a token by its name ("token hr-sync"), the server's own work ("system"),
+/// the command line ("command line").
+pub(crate) fn actor_label(actor: &str) -> String {
+    if let Some(admin) = actor.strip_prefix("admin:") {
+        admin.to_owned()
+    } else if let Some(token) = actor.strip_prefix("token:") {
+        format!("token {token}")
+    } else {
+        match actor {
+            "system" | "reconcile" => "system".to_owned(),
+            "cli" => "command line".to_owned(),
+            "demo" => "demo data".to_owned(),
+            other => other.to_owned(),
+        }
+    }
+}
+
 /// JSON for a `<script type="application/json">` block: `<` escaped, so no text in it
 /// can close the element.
 pub(crate) fn script_json(value: &serde_json::Value) -> String {
@@ -336,6 +354,16 @@ mod tests {
         let third = Pager::new("/admin/users", &[], Some("80"), Some("-.40"), None);
         assert_eq!(third.prev.as_deref(), Some("/admin/users?cursor=40&trail=-"));
         assert_eq!(third.next, None);
+    }
+
+    #[test]
+    fn actors_read_as_people_tokens_or_the_system() {
+        assert_eq!(actor_label("admin:admin"), "admin");
+        assert_eq!(actor_label("admin:alice"), "alice");
+        assert_eq!(actor_label("token:hr-sync"), "token hr-sync");
+        assert_eq!(actor_label("system"), "system");
+        assert_eq!(actor_label("reconcile"), "system");
+        assert_eq!(actor_label("cli"), "command line");
     }
 
     #[test]

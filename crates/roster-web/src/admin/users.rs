@@ -15,7 +15,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
 use super::groups::{branch_options, source_label, BranchOption, EventRow, PageQuery, PAGE_SIZE};
-use super::page::{self, when, AdminResult, Chrome, FieldErrors, OrPage, Pager, Section};
+use super::page::{self, actor_label, when, AdminResult, Chrome, FieldErrors, OrPage, Pager, Section};
 use super::session::{Admin, Posted};
 
 /// A status as a page says it.
@@ -445,7 +445,7 @@ pub(crate) async fn history(
                 joined: e.change == MembershipChange::Joined,
                 subject: groups.get(&e.group_id).cloned().unwrap_or_else(|| format!("group #{} (deleted)", e.group_id)),
                 subject_link: groups.contains_key(&e.group_id).then(|| format!("/admin/groups/{}", e.group_id)),
-                actor: e.actor.clone(),
+                actor: actor_label(&e.actor),
                 cause: e.cause.clone(),
             })
             .collect();

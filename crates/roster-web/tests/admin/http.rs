@@ -1,34 +1,37 @@
 //! The admin UI's security over plain HTTP, on SQLite and PostgreSQL: the session
 //! cookie's flags, sessions shared by two servers on one database, CSRF on every POST,
-//! login throttling, where a login may lead, and a training admin's scope.
+//! login throttling, where a login may lead, and a training admin's scope. Also what
+//! travels with every page: compression, the icon, and who the history names.
 
 use crate::harness::{Db, Server, ADMIN, TRAINER};
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, COOKIE, LOCATION, SET_COOKIE};
 use std::collections::BTreeMap;
 
 /// A browser without a browser: keeps cookies, follows no redirect.
-struct Agent {
-    http: reqwest::Client,
+pub(crate) struct Agent {
+    pub http: reqwest::Client,
     base: String,
     cookies: BTreeMap<String, String>,
     /// The raw `Set-Cookie` headers of the last answer.
     set_cookies: Vec<String>,
 }
 
-/// An answer's status, `Location` and body.
-struct Answer {
-    status: u16,
-    location: String,
-    body: String,
+/// An answer's status, `Location`, `Content-Encoding` and body (and its size as sent).
+pub(crate) struct Answer {
+    pub status: u16,
+    pub location: String,
+    pub encoding: String,
+    pub body: String,
+    pub len: usize,
 }
 
 impl Agent {
-    fn new(base: &str) -> Self {
+    pub fn new(base: &str) -> Self {
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
         Self { http, base: base.to_owned(), cookies: BTreeMap::new(), set_cookies: vec![] }
     }
 
-    async fn send(&mut self, req: reqwest::RequestBuilder) -> Answer {
+    pub async fn send(&mut self, req: reqwest::RequestBuilder) -> Answer {
         let cookie = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
         let resp = req.header(COOKIE, cookie).send().await.unwrap();
         self.set_cookies = resp.headers().get_all(SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_owned()).collect();
@@ -42,22 +45,25 @@ impl Agent {
             }
         }
         let status = resp.status().as_u16();
-        let location = resp.headers().get(LOCATION).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
-        Answer { status, location, body: resp.text().await.unwrap() }
+        let header =
+            |name| resp.headers().get(name).map(|v: &reqwest::header::HeaderValue| v.to_str().unwrap().to_owned());
+        let (location, encoding) = (header(LOCATION).unwrap_or_default(), header(CONTENT_ENCODING).unwrap_or_default());
+        let bytes = resp.bytes().await.unwrap();
+        Answer { status, location, encoding, body: String::from_utf8_lossy(&bytes).into_owned(), len: bytes.len() }
     }
 
-    async fn get(&mut self, path: &str) -> Answer {
+    pub async fn get(&mut self, path: &str) -> Answer {
         let req = self.http.get(format!("{}{path}", self.base));
         self.send(req).await
     }
 
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Answer {
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Answer {
         let req = self.http.post(format!("{}{path}", self.base)).form(form);
         self.send(req).await
     }
 
     /// The CSRF token a page prints.
-    fn csrf(page: &str) -> String {
+    pub fn csrf(page: &str) -> String {
         let at = page.find("name=\"csrf\" value=\"").or_else(|| page.find("name=\"csrf-token\" content=\"")).unwrap();
         let rest = &page[at..];
         let start = rest.find("=\"").unwrap() + 2;
@@ -66,7 +72,7 @@ impl Agent {
         rest[start..start + rest[start..].find('"').unwrap()].to_owned()
     }
 
-    async fn log_in(&mut self, (username, password): (&str, &str), next: &str) -> Answer {
+    pub async fn log_in(&mut self, (username, password): (&str, &str), next: &str) -> Answer {
         let page = self.get("/admin/login").await;
         let token = Self::csrf(&page.body);
         self.post("/admin/login", &[("csrf", &token), ("username", username), ("password", password), ("next", next)])
@@ -74,7 +80,7 @@ impl Agent {
     }
 }
 
-async fn each_database(test: impl AsyncFn(Server)) {
+pub(crate) async fn each_database(test: impl AsyncFn(Server)) {
     for db in [Db::Sqlite, Db::Postgres] {
         match Server::start_on(db).await {
             Some(server) => test(server).await,
@@ -232,4 +238,71 @@ async fn a_csv_over_the_limit_is_refused_with_the_limit_stated() {
     assert_eq!(refused.status, 413);
     assert!(refused.body.contains("the limit is 3 MB"), "{}", refused.body);
     server.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_styles_and_scripts_are_compressed_for_a_client_that_accepts_it() {
+    let server = Server::start().await;
+    let mut a = Agent::new(&server.base);
+    a.log_in(ADMIN, "/admin").await;
+    let group = server.app.find_group(&roster_app::Actor::system("t"), "Warehouse team").await.unwrap();
+    let export = format!("/admin/groups/{}/members.csv", group.id);
+    for path in ["/admin/users", "/admin/static/admin.css", "/admin/static/admin.js", &export] {
+        let plain = a.get(path).await;
+        assert_eq!((plain.status, plain.encoding.as_str()), (200, ""), "{path} asked for nothing");
+        for coding in ["gzip", "br"] {
+            let url = format!("{}{path}", server.base);
+            let packed = a.send(a.http.get(url).header(ACCEPT_ENCODING, coding)).await;
+            assert_eq!((packed.status, packed.encoding.as_str()), (200, coding), "{path}");
+            assert!(packed.len < plain.len, "{path} {coding}: {} of {}", packed.len, plain.len);
+        }
+    }
+    server.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_has_an_icon_of_its_own() {
+    let server = Server::start().await;
+    let mut a = Agent::new(&server.base);
+    let login = a.get("/admin/login").await;
+    assert!(login.body.contains(r#"<link rel="icon" href="/admin/static/favicon.svg"#), "the login page links it");
+    a.log_in(ADMIN, "/admin").await;
+    assert!(a.get("/admin/groups").await.body.contains(r#"<link rel="icon" href="/admin/static/favicon.svg"#));
+    let resp = a.http.get(format!("{}/favicon.ico", server.base)).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "image/x-icon");
+    let ico = resp.bytes().await.unwrap();
+    assert_eq!(ico.get(..4), Some(&[0u8, 0, 1, 0][..]), "an ICO file");
+    assert_eq!(ico.get(22..26), Some(&b"\x89PNG"[..]), "holding a PNG");
+    let svg = a.get("/admin/static/favicon.svg").await;
+    assert_eq!(svg.status, 200);
+    assert!(svg.body.starts_with("<svg"));
+    server.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_names_who_made_each_change_as_a_person_reads_it() {
+    each_database(async |server: Server| {
+        let mut a = Agent::new(&server.base);
+        a.log_in(ADMIN, "/admin").await;
+        let group = server.app.find_group(&roster_app::Actor::system("t"), "Warehouse team").await.unwrap();
+        let page = a.get(&format!("/admin/groups/{}", group.id)).await;
+        let token = Agent::csrf(&page.body);
+        let alice = &server.users["alice.martin"];
+        let added = a
+            .post(
+                &format!("/admin/groups/{}/members", group.id),
+                &[("csrf", &token), ("way", "users"), ("users", alice)],
+            )
+            .await;
+        assert_eq!(added.status, 303, "{}", added.body);
+        for path in [format!("/admin/groups/{}/history", group.id), format!("/admin/users/{alice}/history")] {
+            let history = a.get(&path).await;
+            assert_eq!(history.status, 200);
+            assert!(history.body.contains(r#"<td class="hide-sm muted">admin</td>"#), "{path}: {}", history.body);
+            assert!(!history.body.contains("admin:admin"), "{path}");
+        }
+        server.finish().await;
+    })
+    .await;
 }

@@ -116,6 +116,7 @@ const EXPECTED: &[(&str, &str, Want)] = &[
     ("DELETE", "/scim/v2/Groups/{id}", Denied),
     ("GET", "/healthz", Public),
     ("GET", "/metrics", Public),
+    ("GET", "/favicon.ico", Public),
     // The admin UI.
     ("GET", "/admin", Public),
     ("GET", "/admin/", Public),

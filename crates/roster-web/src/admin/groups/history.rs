@@ -6,7 +6,7 @@ use roster_app::{App, AppError, ListParams};
 use roster_domain::MembershipChange;
 
 use super::{EventRow, GroupHead, PageQuery};
-use crate::admin::page::{when, AdminResult, Chrome, OrPage, Pager, Section};
+use crate::admin::page::{actor_label, when, AdminResult, Chrome, OrPage, Pager, Section};
 use crate::admin::session::Admin;
 
 #[derive(Template)]
@@ -43,7 +43,7 @@ pub(crate) async fn history(
                     subject: label
                         .map_or_else(|| format!("user #{} (not visible to you)", e.user_id), |u| u.username.clone()),
                     subject_link: label.map(|u| format!("/admin/users/{}", u.id)),
-                    actor: e.actor.clone(),
+                    actor: actor_label(&e.actor),
                     cause: e.cause.clone(),
                 }
             })

@@ -97,6 +97,7 @@ pub(crate) struct EventRow {
     /// The other side of the event: the user on a group's page, the group on a user's.
     pub subject: String,
     pub subject_link: Option<String>,
+    /// Who made the change, readably ([`crate::admin::page::actor_label`]).
     pub actor: String,
     pub cause: String,
 }
