@@ -206,6 +206,11 @@ impl FieldErrors {
         }
     }
 
+    /// `message` above the form, beside no field.
+    pub fn general(message: String) -> Self {
+        Self { by_field: vec![], general: Some(message) }
+    }
+
     /// The message for `name`, if any.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.by_field.iter().find(|(f, _)| f == name).map(|(_, m)| m.as_str())

@@ -1,13 +1,14 @@
-//! Users: the list with search and filters, and a user's page (fields, branch,
-//! enrollments, groups) with its edit form, enrollment form and membership history.
-//! A training admin reaches only the users of its branches: others are "not found".
+//! Users: the list with search and filters, the new-user form, and a user's page
+//! (fields, branch, enrollments, groups) with its edit form, suspend or reactivate,
+//! delete, the enrollment form and membership history. A training admin reaches only
+//! the users of its branches (others are "not found") and creates users only in them.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use roster_app::enrollments::EnrollmentInput;
-use roster_app::users::{UserFilter, UserPatch};
-use roster_app::views::{FieldView, UserView};
+use roster_app::users::{NewUser, UserFilter, UserPatch};
+use roster_app::views::{FieldView, UserGroupView, UserView};
 use roster_app::{App, AppError, ListParams};
 use roster_domain::{EnrollmentStatus, GroupPolicy, MembershipChange, UserStatus};
 use serde::Deserialize;
@@ -16,7 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::groups::{branch_options, source_label, BranchOption, EventRow, PageQuery, PAGE_SIZE};
 use super::page::{self, actor_label, when, AdminResult, Chrome, FieldErrors, OrPage, Pager, Section};
-use super::session::{Admin, Posted};
+use super::session::{Admin, FormData, Posted};
 
 /// A status as a page says it.
 pub(crate) fn enrollment_label(status: EnrollmentStatus) -> &'static str {
@@ -179,6 +180,66 @@ struct UserPage {
     enroll_error: Option<String>,
 }
 
+/// The additional fields of a form, with the values typed (or stored) by code.
+fn field_inputs(fields: &[FieldView], typed: &BTreeMap<String, String>) -> Vec<FieldInput> {
+    fields
+        .iter()
+        .map(|f| FieldInput {
+            key: format!("fields.{}", f.code),
+            name: f.name.clone(),
+            kind: f.field_type.clone(),
+            value: typed.get(&f.code).cloned().unwrap_or_default(),
+            options: f.options.clone(),
+        })
+        .collect()
+}
+
+/// The inputs of the user forms, for placing an error beside its field.
+const USER_INPUTS: [&str; 9] =
+    ["username", "email", "first_name", "last_name", "status", "language", "timezone", "branch", "fields.*"];
+
+/// The standard fields and the additional fields (by code) of a posted user form.
+fn read_form(form: &FormData, fields: &[FieldView]) -> (UserForm, BTreeMap<String, String>) {
+    let text = |name: &str| form.one(name).unwrap_or_default().to_owned();
+    let values = UserForm {
+        username: text("username"),
+        email: text("email"),
+        first_name: text("first_name"),
+        last_name: text("last_name"),
+        status: text("status"),
+        language: text("language"),
+        timezone: text("timezone"),
+        branch: text("branch"),
+    };
+    let typed = fields.iter().map(|f| (f.code.clone(), text(&format!("fields.{}", f.code)))).collect();
+    (values, typed)
+}
+
+/// An additional field's value as the app takes it: empty clears.
+fn field_value(typed: &str) -> Value {
+    if typed.trim().is_empty() {
+        Value::Null
+    } else {
+        Value::String(typed.to_owned())
+    }
+}
+
+/// What a change did to the user's groups, for the flash: " Joined: A. Left: B."
+fn group_moves(before: &[UserGroupView], after: &[UserGroupView]) -> String {
+    let joined: Vec<&str> =
+        after.iter().filter(|g| !before.iter().any(|b| b.id == g.id)).map(|g| g.name.as_str()).collect();
+    let left: Vec<&str> =
+        before.iter().filter(|g| !after.iter().any(|a| a.id == g.id)).map(|g| g.name.as_str()).collect();
+    let mut moves = String::new();
+    if !joined.is_empty() {
+        moves.push_str(&format!(" Joined: {}.", joined.join(", ")));
+    }
+    if !left.is_empty() {
+        moves.push_str(&format!(" Left: {}.", left.join(", ")));
+    }
+    moves
+}
+
 fn shown(value: Option<&Value>) -> String {
     match value {
         None | Some(Value::Null) => String::new(),
@@ -258,17 +319,7 @@ async fn user_page(
         let typed = around.fields.iter().map(|f| (f.code.clone(), shown(user.fields.get(&f.code)))).collect();
         (form, typed)
     });
-    let fields = around
-        .fields
-        .iter()
-        .map(|f| FieldInput {
-            key: format!("fields.{}", f.code),
-            name: f.name.clone(),
-            kind: f.field_type.clone(),
-            value: typed.get(&f.code).cloned().unwrap_or_default(),
-            options: f.options.clone(),
-        })
-        .collect();
+    let fields = field_inputs(&around.fields, &typed);
     let page = UserPage {
         chrome: admin.chrome(Section::Users),
         id: user.id.clone(),
@@ -313,24 +364,13 @@ async fn user_page(
     Ok(admin.page_with(status, &page))
 }
 
-/// `POST /admin/users/{id}`: the edit form. Every field is sent; empty clears.
+/// `POST /admin/users/{id}`: the edit form. Every field is sent; empty clears. The
+/// flash says which groups the user joined or left because of the change.
 pub(crate) async fn save(State(app): State<App>, Path(id): Path<String>, posted: Posted) -> AdminResult {
     let Posted { admin, form } = posted;
-    let text = |name: &str| form.one(name).unwrap_or_default().to_owned();
     let opt = |name: &str| Some(form.text(name));
-    let values = UserForm {
-        username: text("username"),
-        email: text("email"),
-        first_name: text("first_name"),
-        last_name: text("last_name"),
-        status: text("status"),
-        language: text("language"),
-        timezone: text("timezone"),
-        branch: text("branch"),
-    };
     let fields = app.list_fields(&admin.actor).await.or_page(&admin, Section::Users)?;
-    let typed: BTreeMap<String, String> =
-        fields.iter().map(|f| (f.code.clone(), text(&format!("fields.{}", f.code)))).collect();
+    let (values, typed) = read_form(&form, &fields);
     let patch = UserPatch {
         username: Some(Some(values.username.clone())),
         email: Some(Some(values.email.clone())),
@@ -341,32 +381,126 @@ pub(crate) async fn save(State(app): State<App>, Path(id): Path<String>, posted:
         timezone: opt("timezone"),
         branch: opt("branch"),
         password: None,
-        fields: Some(
-            typed
-                .iter()
-                .map(|(code, v)| {
-                    (code.clone(), if v.trim().is_empty() { Value::Null } else { Value::String(v.clone()) })
-                })
-                .collect(),
-        ),
+        fields: Some(typed.iter().map(|(code, v)| (code.clone(), field_value(v))).collect()),
     };
+    let before = app.user_groups(&admin.actor, &id).await.unwrap_or_default();
     match app.update_user(&admin.actor, &id, patch).await {
-        Ok(u) => Ok(admin.redirect_with(&format!("/admin/users/{id}"), &format!("{} saved.", u.username))),
+        Ok(u) => {
+            let after = app.user_groups(&admin.actor, &id).await.unwrap_or_default();
+            let message = format!("{} saved.{}", u.username, group_moves(&before, &after));
+            Ok(admin.redirect_with(&format!("/admin/users/{id}"), &message))
+        }
         Err(e) => {
-            let known = [
-                "username",
-                "email",
-                "first_name",
-                "last_name",
-                "status",
-                "language",
-                "timezone",
-                "branch",
-                "fields.*",
-            ];
-            let errors = FieldErrors::from_error(&e, &known);
+            let errors = FieldErrors::from_error(&e, &USER_INPUTS);
             let status = page::status(e);
             user_page(&admin, &app, &id, Some((values, typed)), errors, None, status).await
+        }
+    }
+}
+
+/// `POST /admin/users/{id}/status`: suspend (`status=suspended`) or reactivate
+/// (`status=active`); the flash says which groups the user left or joined.
+pub(crate) async fn set_status(State(app): State<App>, Path(id): Path<String>, posted: Posted) -> AdminResult {
+    let Posted { admin, form } = posted;
+    let status = form.one("status").unwrap_or_default().to_owned();
+    let before = app.user_groups(&admin.actor, &id).await.or_page(&admin, Section::Users)?;
+    let patch = UserPatch { status: Some(Some(status)), ..UserPatch::default() };
+    match app.update_user(&admin.actor, &id, patch).await {
+        Ok(u) => {
+            let after = app.user_groups(&admin.actor, &id).await.unwrap_or_default();
+            let done = if u.status == UserStatus::Suspended { "suspended" } else { "reactivated" };
+            let message = format!("{} {done}.{}", u.username, group_moves(&before, &after));
+            Ok(admin.redirect_with(&format!("/admin/users/{id}"), &message))
+        }
+        Err(e) => {
+            let errors = FieldErrors::general(page::general_message(&e));
+            let status = page::status(e);
+            user_page(&admin, &app, &id, None, errors, None, status).await
+        }
+    }
+}
+
+/// `POST /admin/users/{id}/delete` (the page asks to confirm first).
+pub(crate) async fn delete(State(app): State<App>, Path(id): Path<String>, posted: Posted) -> AdminResult {
+    let admin = posted.admin;
+    let user = app.get_user(&admin.actor, &id).await.or_page(&admin, Section::Users)?;
+    app.delete_user(&admin.actor, &id).await.or_page(&admin, Section::Users)?;
+    Ok(admin.redirect_with("/admin/users", &format!("{} deleted.", user.username)))
+}
+
+// ---------------------------------------------------------------- a new user
+
+#[derive(Template)]
+#[template(path = "admin/user_new.html")]
+struct NewUserPage {
+    chrome: Chrome,
+    form: UserForm,
+    fields: Vec<FieldInput>,
+    branches: Vec<BranchOption>,
+    errors: FieldErrors,
+}
+
+/// The new-user form, empty or as posted with its errors.
+async fn new_user_page(
+    admin: &Admin,
+    app: &App,
+    posted: Option<(UserForm, BTreeMap<String, String>)>,
+    errors: FieldErrors,
+    status: StatusCode,
+) -> AdminResult {
+    let fields = app.list_fields(&admin.actor).await.or_page(admin, Section::Users)?;
+    let branches = branch_options(app, admin).await.or_page(admin, Section::Users)?;
+    let (form, typed) = posted.unwrap_or_else(|| {
+        // A training admin with a single branch has nothing to choose.
+        let branch = match branches.as_slice() {
+            [only] if admin.actor.superadmin().is_err() => only.code.clone(),
+            _ => String::new(),
+        };
+        (UserForm { status: UserStatus::Active.as_str().to_owned(), branch, ..UserForm::default() }, BTreeMap::new())
+    });
+    let page = NewUserPage {
+        chrome: admin.chrome(Section::Users),
+        fields: field_inputs(&fields, &typed),
+        form,
+        branches,
+        errors,
+    };
+    Ok(admin.page_with(status, &page))
+}
+
+/// `GET /admin/users/new`.
+pub(crate) async fn new_user(admin: Admin, State(app): State<App>) -> AdminResult {
+    new_user_page(&admin, &app, None, FieldErrors::default(), StatusCode::OK).await
+}
+
+/// `POST /admin/users`: creates the user and opens its page; the flash says which
+/// automatic groups it joined.
+pub(crate) async fn create(State(app): State<App>, posted: Posted) -> AdminResult {
+    let Posted { admin, form } = posted;
+    let fields = app.list_fields(&admin.actor).await.or_page(&admin, Section::Users)?;
+    let (values, typed) = read_form(&form, &fields);
+    let input = NewUser {
+        username: values.username.clone(),
+        email: values.email.clone(),
+        first_name: form.text("first_name"),
+        last_name: form.text("last_name"),
+        status: form.text("status"),
+        language: form.text("language"),
+        timezone: form.text("timezone"),
+        branch: form.text("branch"),
+        password: None,
+        fields: typed.iter().filter(|(_, v)| !v.trim().is_empty()).map(|(c, v)| (c.clone(), field_value(v))).collect(),
+    };
+    match app.create_user(&admin.actor, input).await {
+        Ok(u) => {
+            let groups = app.user_groups(&admin.actor, &u.id).await.unwrap_or_default();
+            let message = format!("{} created.{}", u.username, group_moves(&[], &groups));
+            Ok(admin.redirect_with(&format!("/admin/users/{}", u.id), &message))
+        }
+        Err(e) => {
+            let errors = FieldErrors::from_error(&e, &USER_INPUTS);
+            let status = page::status(e);
+            new_user_page(&admin, &app, Some((values, typed)), errors, status).await
         }
     }
 }
@@ -394,16 +528,7 @@ pub(crate) async fn enroll(State(app): State<App>, Path(id): Path<String>, poste
     match result {
         Ok(mut message) => {
             let after = app.user_groups(&admin.actor, &id).await.unwrap_or_default();
-            let joined: Vec<&str> =
-                after.iter().filter(|g| !before.iter().any(|b| b.id == g.id)).map(|g| g.name.as_str()).collect();
-            let left: Vec<&str> =
-                before.iter().filter(|g| !after.iter().any(|a| a.id == g.id)).map(|g| g.name.as_str()).collect();
-            if !joined.is_empty() {
-                message.push_str(&format!(" Joined: {}.", joined.join(", ")));
-            }
-            if !left.is_empty() {
-                message.push_str(&format!(" Left: {}.", left.join(", ")));
-            }
+            message.push_str(&group_moves(&before, &after));
             Ok(admin.redirect_with(&format!("/admin/users/{id}#enrollments"), &message))
         }
         Err(e) => {

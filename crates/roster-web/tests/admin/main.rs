@@ -19,3 +19,4 @@ mod http;
 mod imports;
 mod rules;
 mod sessions;
+mod users;

@@ -141,8 +141,12 @@ const EXPECTED: &[(&str, &str, Want)] = &[
     ("POST", "/admin/groups/{id}/lists", Denied),
     ("POST", "/admin/groups/{id}/suspended", Denied),
     ("GET", "/admin/users", Served),
+    ("POST", "/admin/users", Served),
+    ("GET", "/admin/users/new", Served),
     ("GET", "/admin/users/{id}", Served),
     ("POST", "/admin/users/{id}", Served),
+    ("POST", "/admin/users/{id}/status", Served),
+    ("POST", "/admin/users/{id}/delete", Served),
     ("POST", "/admin/users/{id}/enrollments", Served),
     ("GET", "/admin/users/{id}/history", Served),
     ("GET", "/admin/branches", Served),
@@ -292,9 +296,11 @@ async fn fixture(s: &TestServer) -> Fixture {
 /// the matrix does not delete what later calls need (the superadmin's own deletions run
 /// last and may).
 fn concrete(path: &str, method: &str, who: Who, f: &Fixture) -> String {
+    let deletes_user = (method == "DELETE" && path.starts_with("/api/v1/users/"))
+        || (path.starts_with("/admin/users/") && path.ends_with("/delete"));
     let user = match who {
         Who::TrainerOutside => f.outside.as_str(),
-        _ if method == "DELETE" && path.starts_with("/api/v1/users/") && who != Who::Superadmin => "999999",
+        _ if deletes_user && who != Who::Superadmin => "999999",
         _ => f.inside.as_str(),
     };
     let rule_route = ["/rule", "/rules", "/includes", "/excludes", "/lists", "/suspended", "/explain"];
@@ -432,6 +438,8 @@ fn admin_form(path: &str, f: &Fixture) -> String {
         "branches" => "code=MXU&name=Matrix".into(),
         "courses" => "code=MXU-1&name=Matrix".into(),
         "enrollments" => format!("status=enrolled&users={}&course=DRV-101", f.inside),
+        "users" => "username=matrix.ui.user&email=matrix.ui.user%40acme.com&branch=PAR".into(),
+        "status" => "status=active".into(),
         "login" => "username=nobody&password=wrong".into(),
         "admins" => "username=matrix.ui&password=a+long+enough+secret&role=superadmin".into(),
         "tokens" => "name=matrix.ui&role=superadmin".into(),
@@ -504,7 +512,8 @@ async fn every_route_answers_each_identity_as_expected_and_never_leaks(s: TestSe
     for who in [Who::Nobody, Who::Revoked, Who::Trainer, Who::TrainerOutside, Who::Superadmin] {
         for (method, route, want) in &order {
             let takes_user = route.contains("{user_id}")
-                || ["/api/v1/users/", "/admin/users/", "/scim/v2/Users/"].iter().any(|p| route.starts_with(p));
+                || (route.contains("{id}")
+                    && ["/api/v1/users/", "/admin/users/", "/scim/v2/Users/"].iter().any(|p| route.starts_with(p)));
             if who == Who::TrainerOutside && (!takes_user || *want == Public) {
                 continue;
             }
