@@ -47,11 +47,7 @@ fn page_limit<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>, D
 impl ListParams {
     /// The validated (after, limit) pair.
     pub fn resolve(&self) -> AppResult<(Option<i64>, usize)> {
-        let limit = match self.limit {
-            None => DEFAULT_PAGE,
-            Some(n) if (1..=MAX_PAGE).contains(&n) => n,
-            Some(_) => return Err(AppError::bad_request("limit", format!("limit must be between 1 and {MAX_PAGE}"))),
-        };
+        let limit = self.limit()?;
         let after = match self.cursor.as_deref() {
             None | Some("") => None,
             Some(c) => Some(
@@ -61,10 +57,18 @@ impl ListParams {
         Ok((after, limit))
     }
 
+    fn limit(&self) -> AppResult<usize> {
+        match self.limit {
+            None => Ok(DEFAULT_PAGE),
+            Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
+            Some(_) => Err(AppError::bad_request("limit", format!("limit must be between 1 and {MAX_PAGE}"))),
+        }
+    }
+
     /// The validated (from, limit) pair of a history, whose cursors may point inside an
     /// event that moved a set of users.
     pub fn resolve_events(&self) -> AppResult<(Option<roster_store::events::EventCursor>, usize)> {
-        let (_, limit) = ListParams { cursor: None, limit: self.limit }.resolve()?;
+        let limit = self.limit()?;
         let from = match self.cursor.as_deref() {
             None | Some("") => None,
             Some(c) => Some(

@@ -559,17 +559,11 @@ impl LiveTx {
                 Some(include) if !include.is_empty() => (&g.joined - include, &g.joined & include),
                 _ => (g.joined.clone(), RoaringBitmap::new()),
             })?;
-            sets.push((g.group, by_rule, by_list));
+            sets.push((g, by_rule, by_list));
         }
         let moves: Vec<GroupMoves<'_>> = sets
             .iter()
-            .zip(evaluation.groups.iter().filter(|g| !(g.joined.is_empty() && g.left.is_empty())))
-            .map(|((group_id, by_rule, by_list), g)| GroupMoves {
-                group_id: *group_id,
-                by_rule,
-                by_list,
-                left: &g.left,
-            })
+            .map(|(g, by_rule, by_list)| GroupMoves { group_id: g.group, by_rule, by_list, left: &g.left })
             .collect();
         if !moves.is_empty() {
             roster_store::memberships::apply(&mut self.tx, Moves::Sets(&moves), why).await?;

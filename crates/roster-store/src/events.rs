@@ -4,8 +4,6 @@ use roster_domain::{MembershipChange, MembershipEvent};
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
-use std::collections::BTreeMap;
-
 use roaring::RoaringBitmap;
 
 use crate::params::Params;
@@ -92,115 +90,9 @@ fn set_of(users: &[i64]) -> Option<RoaringBitmap> {
     users.iter().map(|&u| u32::try_from(u).ok()).collect()
 }
 
-/// Whether `value` is in a set serialized in the portable roaring format, read where it
-/// lies: a user's history tests every set event newer than its page, and most sets do
-/// not hold the user, so none is decoded. `None`: the bytes are not such a set.
-fn set_contains(bytes: &[u8], value: u32) -> Option<bool> {
-    let u16_at = |at: usize| bytes.get(at..at + 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
-    let u32_at = |at: usize| bytes.get(at..at + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-    let cookie = u32_at(0)?;
-    // Without run containers: cookie, count. With: cookie holding count - 1, and a
-    // bitset of which containers are runs.
-    let (size, runs, header) = if cookie == 12346 {
-        (usize::try_from(u32_at(4)?).ok()?, None, 8)
-    } else if cookie & 0xFFFF == 12347 {
-        let size = usize::try_from(cookie >> 16).ok()? + 1;
-        (size, Some(4usize), 4 + size.div_ceil(8))
-    } else {
-        return None;
-    };
-    let is_run = |i: usize| runs.map_or(Some(false), |at| bytes.get(at + i / 8).map(|b| b & (1 << (i % 8)) != 0));
-    // The descriptive header: (key, cardinality - 1) per container, by key.
-    let key_of = |i: usize| u16_at(header + i * 4);
-    let cardinality = |i: usize| u16_at(header + i * 4 + 2).map(|c| usize::from(c) + 1);
-    let (key, low) = (u16::try_from(value >> 16).ok()?, u16::try_from(value & 0xFFFF).ok()?);
-    let (mut lo, mut hi) = (0, size);
-    let mut found = None;
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        match key_of(mid)?.cmp(&key) {
-            std::cmp::Ordering::Less => lo = mid + 1,
-            std::cmp::Ordering::Greater => hi = mid,
-            std::cmp::Ordering::Equal => {
-                found = Some(mid);
-                break;
-            }
-        }
-    }
-    let Some(i) = found else { return Some(false) };
-    let after_header = header + size * 4;
-    let length = |j: usize, at: usize| -> Option<usize> {
-        Some(if is_run(j)? {
-            2 + usize::from(u16_at(at)?) * 4
-        } else if cardinality(j)? <= 4096 {
-            cardinality(j)? * 2
-        } else {
-            8192
-        })
-    };
-    // Offsets follow the header unless the set has runs and fewer than 4 containers.
-    let start = if runs.is_none() || size >= 4 {
-        usize::try_from(u32_at(after_header + i * 4)?).ok()?
-    } else {
-        let mut at = after_header;
-        for j in 0..i {
-            at += length(j, at)?;
-        }
-        at
-    };
-    if is_run(i)? {
-        let runs = usize::from(u16_at(start)?);
-        for r in 0..runs {
-            let (first, extra) = (u16_at(start + 2 + r * 4)?, u16_at(start + 4 + r * 4)?);
-            if low < first {
-                return Some(false);
-            }
-            if u32::from(low - first) <= u32::from(extra) {
-                return Some(true);
-            }
-        }
-        Some(false)
-    } else if cardinality(i)? <= 4096 {
-        let (mut lo, mut hi) = (0, cardinality(i)?);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            match u16_at(start + mid * 2)?.cmp(&low) {
-                std::cmp::Ordering::Less => lo = mid + 1,
-                std::cmp::Ordering::Greater => hi = mid,
-                std::cmp::Ordering::Equal => return Some(true),
-            }
-        }
-        Some(false)
-    } else {
-        let word = bytes.get(start + usize::from(low / 64) * 8..start + usize::from(low / 64) * 8 + 8)?;
-        let word = u64::from_le_bytes(word.try_into().ok()?);
-        Some(word & (1 << (low % 64)) != 0)
-    }
-}
-
-/// Pairs sorted by user then group: each group with at least [`SET_FROM`] users gets a
-/// set row, the rest one row per pair, in the pairs' order.
+/// One row per `(user_id, group_id)` pair, in the pairs' order: one statement.
 async fn record_pairs(conn: &mut AnyConnection, pairs: &[(i64, i64)], said: Said<'_>) -> Result<(), StoreError> {
     if pairs.is_empty() {
-        return Ok(());
-    }
-    let mut per_group: BTreeMap<i64, usize> = BTreeMap::new();
-    for &(_, group) in pairs {
-        *per_group.entry(group).or_default() += 1;
-    }
-    let mut sets: BTreeMap<i64, RoaringBitmap> = BTreeMap::new();
-    let mut single: Vec<(i64, i64)> = Vec::new();
-    for &(user, group) in pairs {
-        match u32::try_from(user) {
-            Ok(u) if per_group[&group] >= SET_FROM => {
-                sets.entry(group).or_default().insert(u);
-            }
-            _ => single.push((user, group)),
-        }
-    }
-    let sets: Vec<(i64, &RoaringBitmap)> = sets.iter().map(|(group, users)| (*group, users)).collect();
-    record_sets(conn, &sets, said).await?;
-    if single.is_empty() {
         return Ok(());
     }
     let mut p = Params::new(conn);
@@ -213,13 +105,13 @@ async fn record_pairs(conn: &mut AnyConnection, pairs: &[(i64, i64)], said: Said
         p.next(),
         p.pair_table()
     );
-    let single = p.pairs(&single)?;
+    let pairs = p.pairs(pairs)?;
     sqlx::query(crate::built(sql))
         .bind(said.change.as_str())
         .bind(said.at)
         .bind(said.actor)
         .bind(said.cause)
-        .bind(single)
+        .bind(pairs)
         .execute(conn)
         .await?;
     Ok(())
@@ -229,13 +121,12 @@ async fn record_pairs(conn: &mut AnyConnection, pairs: &[(i64, i64)], said: Said
 /// at least [`SET_FROM`] of them, one row per user for the others.
 pub(crate) async fn record_sets_of_groups(
     tx: &mut WriteTx,
-    groups: &[(i64, RoaringBitmap)],
+    groups: &[(i64, &RoaringBitmap)],
     said: Said<'_>,
 ) -> Result<(), StoreError> {
     let conn: &mut AnyConnection = tx;
     let large = |users: &RoaringBitmap| users.len() >= SET_FROM as u64;
-    let sets: Vec<(i64, &RoaringBitmap)> =
-        groups.iter().filter(|(_, users)| large(users)).map(|(group, users)| (*group, users)).collect();
+    let sets: Vec<(i64, &RoaringBitmap)> = groups.iter().filter(|(_, users)| large(users)).copied().collect();
     record_sets(conn, &sets, said).await?;
     let mut pairs: Vec<(i64, i64)> = groups
         .iter()
@@ -389,6 +280,85 @@ impl Row {
             cause: self.cause.clone(),
         }
     }
+}
+
+/// Whether `value` is in a set serialized in the portable roaring format, read where it
+/// lies: a user's history tests every set event newer than its page, and most sets do
+/// not hold the user, so none is decoded. `None`: the bytes are not such a set.
+fn set_contains(bytes: &[u8], value: u32) -> Option<bool> {
+    let u16_at = |at: usize| bytes.get(at..at + 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
+    let u32_at = |at: usize| bytes.get(at..at + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    let cookie = u32_at(0)?;
+    // Without run containers: cookie, count. With: cookie holding count - 1, and a
+    // bitset of which containers are runs.
+    let (size, runs, header) = if cookie == 12346 {
+        (usize::try_from(u32_at(4)?).ok()?, None, 8)
+    } else if cookie & 0xFFFF == 12347 {
+        let size = usize::try_from(cookie >> 16).ok()? + 1;
+        (size, Some(4usize), 4 + size.div_ceil(8))
+    } else {
+        return None;
+    };
+    let is_run = |i: usize| runs.map_or(Some(false), |at| bytes.get(at + i / 8).map(|b| b & (1 << (i % 8)) != 0));
+    // The descriptive header: (key, cardinality - 1) per container, by key.
+    let key_of = |i: usize| u16_at(header + i * 4);
+    let cardinality = |i: usize| u16_at(header + i * 4 + 2).map(|c| usize::from(c) + 1);
+    let (key, low) = (u16::try_from(value >> 16).ok()?, u16::try_from(value & 0xFFFF).ok()?);
+    let Some(i) = search(size, key_of, key)? else { return Some(false) };
+    let after_header = header + size * 4;
+    let length = |j: usize, at: usize| -> Option<usize> {
+        Some(if is_run(j)? {
+            2 + usize::from(u16_at(at)?) * 4
+        } else if cardinality(j)? <= 4096 {
+            cardinality(j)? * 2
+        } else {
+            8192
+        })
+    };
+    // Offsets follow the header unless the set has runs and fewer than 4 containers.
+    let start = if runs.is_none() || size >= 4 {
+        usize::try_from(u32_at(after_header + i * 4)?).ok()?
+    } else {
+        let mut at = after_header;
+        for j in 0..i {
+            at += length(j, at)?;
+        }
+        at
+    };
+    if is_run(i)? {
+        let runs = usize::from(u16_at(start)?);
+        for r in 0..runs {
+            let (first, extra) = (u16_at(start + 2 + r * 4)?, u16_at(start + 4 + r * 4)?);
+            if low < first {
+                return Some(false);
+            }
+            if u32::from(low - first) <= u32::from(extra) {
+                return Some(true);
+            }
+        }
+        Some(false)
+    } else if cardinality(i)? <= 4096 {
+        Some(search(cardinality(i)?, |j| u16_at(start + j * 2), low)?.is_some())
+    } else {
+        let word = bytes.get(start + usize::from(low / 64) * 8..start + usize::from(low / 64) * 8 + 8)?;
+        let word = u64::from_le_bytes(word.try_into().ok()?);
+        Some(word & (1 << (low % 64)) != 0)
+    }
+}
+
+/// Where `target` is among `len` sorted values read by `at`: `Some(None)` when absent,
+/// `None` when a value cannot be read.
+fn search(len: usize, at: impl Fn(usize) -> Option<u16>, target: u16) -> Option<Option<usize>> {
+    let (mut lo, mut hi) = (0, len);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        match at(mid)?.cmp(&target) {
+            std::cmp::Ordering::Less => lo = mid + 1,
+            std::cmp::Ordering::Greater => hi = mid,
+            std::cmp::Ordering::Equal => return Some(Some(mid)),
+        }
+    }
+    Some(None)
 }
 
 /// A page of events, newest first, from `from` (the first page: `None`). With

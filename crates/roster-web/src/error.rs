@@ -26,6 +26,13 @@ pub(crate) struct ErrorBody {
     error: ErrorDetail,
 }
 
+impl ErrorBody {
+    /// An error that names no input: `code` and a message for a person.
+    pub(crate) fn plain(code: &'static str, message: impl Into<String>) -> Self {
+        Self { error: ErrorDetail { code, message: message.into(), field: None, position: None } }
+    }
+}
+
 #[derive(Serialize, utoipa::ToSchema)]
 struct ErrorDetail {
     /// A stable, machine-readable code (`not_found`, `invalid`, `conflict`...).

@@ -63,8 +63,7 @@ async fn while_starting(
         );
         (StatusCode::SERVICE_UNAVAILABLE, axum::response::Html(page)).into_response()
     } else {
-        let body = serde_json::json!({"error": {"code": "starting", "message": message}});
-        (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+        (StatusCode::SERVICE_UNAVAILABLE, Json(error::ErrorBody::plain("starting", message))).into_response()
     };
     response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("5"));
     response
