@@ -43,6 +43,10 @@ pub enum AppError {
         /// What collided.
         message: String,
     },
+    /// What the caller asks for is no longer kept (410): a change feed cursor older
+    /// than the feed's retention. The message says what to do instead.
+    #[error("{0}")]
+    Gone(String),
     /// The upload is over its size limit (413).
     #[error("{0}")]
     TooLarge(String),

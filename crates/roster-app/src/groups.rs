@@ -70,6 +70,16 @@ pub struct GroupFilter {
 pub struct MemberFilter {
     /// Text searched in members' usernames, emails and names.
     pub q: Option<String>,
+    /// A past moment (RFC 3339): the members at that moment, replayed from the
+    /// membership history, instead of the members now.
+    pub as_of: Option<String>,
+}
+
+/// A member at a past moment.
+#[derive(Debug, Clone, serde::Serialize, ToSchema)]
+pub struct PastMemberView {
+    /// The user's id (the user may have been deleted since).
+    pub user_id: String,
 }
 
 /// Users to add to a group: exactly one of the three ways.
@@ -345,6 +355,44 @@ impl App {
             added_at: crate::clock::rfc3339(m.membership.added_at),
             added_by: m.membership.added_by,
         }))
+    }
+
+    /// A group's members at a past moment (`as_of`, RFC 3339), ascending by id, answered
+    /// from its membership events: of the users the caller may see now.
+    pub async fn members_as_of(
+        &self,
+        actor: &Actor,
+        id: &str,
+        as_of: &str,
+        page: &ListParams,
+    ) -> AppResult<List<PastMemberView>> {
+        let (after, limit) = page.resolve()?;
+        let at = chrono::DateTime::parse_from_rfc3339(as_of.trim())
+            .map_err(|_| {
+                AppError::bad_request("as_of", "as_of must be a moment in RFC 3339, such as 2026-03-01T00:00:00Z")
+            })?
+            .timestamp_millis();
+        let mut conn = self.store.read().await?;
+        let group = self.group(&mut conn, id).await?;
+        let reach = Reach::of(&mut conn, actor).await?;
+        let mut members = roster_store::events::members_at(&mut conn, group.id, at).await?;
+        if let Some(population) = reach.population(&mut conn).await? {
+            members &= population;
+        }
+        let after = after.and_then(|a| u32::try_from(a).ok());
+        let mut items: Vec<PastMemberView> = members
+            .iter()
+            .filter(|u| after.is_none_or(|a| *u > a))
+            .take(limit + 1)
+            .map(|u| PastMemberView { user_id: u.to_string() })
+            .collect();
+        let next_cursor = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|m| m.user_id.clone())
+        } else {
+            None
+        };
+        Ok(List { items, next_cursor })
     }
 
     /// Adds users to a group individually, or copies the members of other groups or the

@@ -7,6 +7,7 @@
 //!   [`enrollments`], [`tokens`], [`sessions`] (the admin UI's logins); [`import`],
 //!   users in bulk from CSV, as jobs.
 //! - [`scim`]: SCIM 2.0 provisioning of users and groups over the same use cases.
+//! - [`feed`]: the change feed, every committed change oldest first, for consumers.
 //! - [`views`]: what the use cases return, as clients see it; [`labels`] and
 //!   [`rule_check`]: what the admin screens need besides (names for ids, a rule
 //!   checked as it is typed).
@@ -26,6 +27,7 @@ pub mod demo;
 pub mod enrollments;
 mod error;
 pub mod export;
+pub mod feed;
 pub mod group_csv;
 pub mod groups;
 mod ids;
@@ -64,11 +66,18 @@ pub struct Settings {
     pub max_import_bytes: usize,
     /// The platform's time zone: where "today" of relative dates turns over.
     pub timezone: chrono_tz::Tz,
+    /// How long the change feed keeps a change (older cursors get 410).
+    pub feed_retention: std::time::Duration,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { max_csv_bytes: 3 * 1024 * 1024, max_import_bytes: 100 * 1024 * 1024, timezone: chrono_tz::UTC }
+        Self {
+            max_csv_bytes: 3 * 1024 * 1024,
+            max_import_bytes: 100 * 1024 * 1024,
+            timezone: chrono_tz::UTC,
+            feed_retention: std::time::Duration::from_secs(30 * 24 * 3600),
+        }
     }
 }
 

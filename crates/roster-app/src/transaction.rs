@@ -1,7 +1,7 @@
 //! The one door for every write. A [`LiveTx`] is the only way a use case changes the
 //! domain: each of its writing methods writes the rows *and* keeps the engine's image,
-//! the automatic groups' memberships (rows, counts, events) and the change log in step,
-//! in the same transaction — so no caller can write a user and forget its groups.
+//! the automatic groups' memberships (rows, counts, events), the change log and the
+//! change feed in step, in the same transaction — so no caller can write a user and forget its groups.
 //!
 //! Opening one ([`App::begin`]) takes the store's write gate (writers, in this process
 //! and others, go one at a time) and brings the image up to date with the change log.
@@ -12,9 +12,10 @@
 
 use chrono::NaiveDate;
 use roaring::RoaringBitmap;
-use roster_domain::{Enrollment, FieldDef, Group, MembershipChange, MembershipSource, User};
+use roster_domain::{Enrollment, FieldDef, Group, MembershipChange, MembershipSource, User, UserStatus};
 use roster_engine::{Engine, Evaluation, UserChange};
 use roster_store::changes::Touched;
+use roster_store::feed::Entry;
 use roster_store::groups::ListKind;
 use roster_store::memberships::{GroupMoves, Moves};
 use roster_store::{AnyConnection, WriteTx};
@@ -51,6 +52,9 @@ pub(crate) struct LiveTx {
     tx: WriteTx,
     live: Arc<Live>,
     touched: Vec<Touched>,
+    /// The entity changes the change feed will carry, and the first cause given.
+    feed: Vec<Entry>,
+    feed_cause: Option<(String, String)>,
     guard: DirtyGuard,
     /// Whether the image holds what this transaction does not write (see
     /// [`LiveTx::hold_in_image`]): it is thrown away after the commit.
@@ -70,7 +74,17 @@ impl App {
         let today = self.live.day(now);
         live::catch_up(&self.live, &mut tx, today).await?;
         let guard = DirtyGuard { live: self.live.clone(), dirty: false };
-        Ok(LiveTx { tx, live: self.live.clone(), touched: Vec::new(), guard, diverged: false, today, now })
+        Ok(LiveTx {
+            tx,
+            live: self.live.clone(),
+            touched: Vec::new(),
+            feed: Vec::new(),
+            feed_cause: None,
+            guard,
+            diverged: false,
+            today,
+            now,
+        })
     }
 }
 
@@ -107,8 +121,23 @@ impl LiveTx {
         self.touched.push(t);
     }
 
-    /// Commits the change, its memberships and the change log together.
+    /// Records an entity change for the change feed; `cause`, when the change has one,
+    /// names the feed row's actor and reason if no earlier change did.
+    fn record(&mut self, kind: &str, entry: Entry, cause: Option<&Cause>) {
+        if self.feed_cause.is_none() {
+            self.feed_cause = cause.map(|c| (c.actor.clone(), c.why.clone()));
+        }
+        self.feed.push(Entry { kind: kind.to_owned(), ..entry });
+    }
+
+    /// Commits the change, its memberships, the change log and the change feed together.
     pub(crate) async fn commit(mut self) -> AppResult<()> {
+        let moved_anything = self.touched.iter().any(|t| !matches!(t, Touched::Catalog));
+        if moved_anything || !self.feed.is_empty() {
+            let entries = feed_entries(std::mem::take(&mut self.feed));
+            let (actor, why) = self.feed_cause.take().unwrap_or_else(|| ("system".into(), String::new()));
+            roster_store::feed::append(&mut self.tx, self.now, &actor, &why, &entries).await?;
+        }
         let mut touched = std::mem::take(&mut self.touched);
         touched.sort_by_key(|t| match t {
             Touched::Catalog => (0, 0),
@@ -141,7 +170,8 @@ impl LiveTx {
         if let Some(hash) = password_hash {
             roster_store::users::set_password_hash(&mut self.tx, user.id, Some(hash)).await?;
         }
-        self.user_changed(user, fields, cause).await
+        self.record("user.created", Entry::users(vec![user.id]), Some(cause));
+        self.user_changed(user, fields, cause).await.map(drop)
     }
 
     /// Saves a changed user (and a new password hash, when given); its automatic
@@ -157,7 +187,14 @@ impl LiveTx {
             roster_store::users::set_password_hash(&mut self.tx, user.id, Some(hash)).await?;
         }
         roster_store::users::update(&mut self.tx, user).await?;
-        self.user_changed(user, fields, cause).await
+        let change = self.user_changed(user, fields, cause).await?;
+        let kind = if user.status == UserStatus::Suspended && change.status_changed() {
+            "user.suspended"
+        } else {
+            "user.updated"
+        };
+        self.record(kind, Entry::users(vec![user.id]), Some(cause));
+        Ok(())
     }
 
     /// Deletes a user: their memberships end first, with events, then the row goes.
@@ -166,6 +203,8 @@ impl LiveTx {
         let moves = Moves::User { user_id: user, by_rule: &[], by_list: &[], left: &groups };
         roster_store::memberships::apply(&mut self.tx, moves, cause).await?;
         self.touch(Touched::User(user));
+        let branch = roster_store::users::get(&mut self.tx, user).await?.and_then(|u| u.branch_id);
+        self.record("user.deleted", Entry { branch, ..Entry::users(vec![user]) }, Some(cause));
         let _ = self.engine_mut(|e| e.remove_user(user))?;
         roster_store::users::delete(&mut self.tx, user).await?;
         Ok(())
@@ -179,6 +218,7 @@ impl LiveTx {
         for (user, id) in users.iter_mut().zip(ids) {
             user.id = id;
         }
+        self.record("user.created", Entry::users(users.iter().map(|u| u.id).collect()), None);
         self.users_loaded(users).await
     }
 
@@ -187,6 +227,7 @@ impl LiveTx {
         for user in users {
             roster_store::users::update(&mut self.tx, user).await?;
         }
+        self.record("user.updated", Entry::users(users.iter().map(|u| u.id).collect()), None);
         self.users_loaded(users).await
     }
 
@@ -209,11 +250,13 @@ impl LiveTx {
 
     /// A user was written: the image takes the row, and the user's automatic
     /// memberships move — only in the groups whose rules read what changed.
-    async fn user_changed(&mut self, user: &User, fields: &[FieldDef], cause: &Cause) -> AppResult<()> {
+    /// Returns what changed for the rules.
+    async fn user_changed(&mut self, user: &User, fields: &[FieldDef], cause: &Cause) -> AppResult<UserChange> {
         let record = live::user_record(user, fields, &self.live);
         self.touch(Touched::User(user.id));
         let change = self.engine_mut(|e| e.upsert_user(&record))?.map_err(engine_error)?;
-        self.reevaluate_change(&change, cause).await
+        self.reevaluate_change(&change, cause).await?;
+        Ok(change)
     }
 
     // ------------------------------------------------------------------ enrollments
@@ -221,6 +264,8 @@ impl LiveTx {
     /// Sets an enrollment (new or changed); the user's automatic memberships follow.
     pub(crate) async fn set_enrollment(&mut self, enrollment: &Enrollment, cause: &Cause) -> AppResult<()> {
         roster_store::enrollments::upsert(&mut self.tx, enrollment).await?;
+        let entry = Entry::enrollment(enrollment.course_id, vec![enrollment.user_id]);
+        self.record("enrollment.set", entry, Some(cause));
         self.enrollment_changed(enrollment.user_id, enrollment.course_id, Some(enrollment), cause).await
     }
 
@@ -229,6 +274,7 @@ impl LiveTx {
         if !roster_store::enrollments::delete(&mut self.tx, user, course).await? {
             return Ok(false);
         }
+        self.record("enrollment.removed", Entry::enrollment(course, vec![user]), Some(cause));
         self.enrollment_changed(user, course, None, cause).await?;
         Ok(true)
     }
@@ -237,6 +283,9 @@ impl LiveTx {
     /// anyone: the caller evaluates everyone once before it commits.
     pub(crate) async fn insert_enrollments(&mut self, enrollments: &[Enrollment]) -> AppResult<()> {
         roster_store::enrollments::insert_many(&mut self.tx, enrollments).await?;
+        for e in enrollments {
+            self.record("enrollment.set", Entry::enrollment(e.course_id, vec![e.user_id]), None);
+        }
         let records: Vec<_> = enrollments.iter().map(|e| (e.user_id, live::enrollment_record(e, &self.live))).collect();
         self.engine_mut(|e| -> Result<(), roster_engine::EngineError> {
             for (user, (course, record)) in &records {
@@ -272,12 +321,14 @@ impl LiveTx {
     /// Creates a group (its id is set here); the image knows it.
     pub(crate) async fn insert_group(&mut self, group: &mut Group) -> AppResult<()> {
         group.id = roster_store::groups::insert(&mut self.tx, group).await?;
+        self.record("group.created", Entry::group(group.id), None);
         self.group_reloaded(group.id).await
     }
 
     /// Saves a group's name, description or rule text, none of which moves a member.
     pub(crate) async fn save_group(&mut self, group: &Group) -> AppResult<()> {
         roster_store::groups::update(&mut self.tx, group).await?;
+        self.record("group.changed", Entry::group(group.id), None);
         self.group_reloaded(group.id).await
     }
 
@@ -285,6 +336,7 @@ impl LiveTx {
     /// its members (and its dependents') move as a diff.
     pub(crate) async fn save_definition(&mut self, group: &Group, cause: &Cause) -> AppResult<Evaluation> {
         roster_store::groups::update(&mut self.tx, group).await?;
+        self.record("group.changed", Entry::group(group.id), Some(cause));
         self.automatic_group_changed(group.id, cause).await
     }
 
@@ -306,6 +358,7 @@ impl LiveTx {
         roster_store::groups::remove_from_list(&mut self.tx, group, other, put).await?;
         roster_store::groups::add_to_list(&mut self.tx, group, kind, put, cause.at, &cause.actor).await?;
         roster_store::groups::touch(&mut self.tx, group, cause.at).await?;
+        self.record("group.changed", Entry::group(group), Some(cause));
         self.automatic_group_changed(group, cause).await
     }
 
@@ -316,6 +369,7 @@ impl LiveTx {
         let moves = Moves::Group { group_id: group, joined: &[], source: MembershipSource::Manual, left: &members };
         roster_store::memberships::apply(&mut self.tx, moves, cause).await?;
         roster_store::groups::delete(&mut self.tx, group).await?;
+        self.record("group.deleted", Entry::group(group), Some(cause));
         self.group_reloaded(group).await
     }
 
@@ -447,7 +501,9 @@ impl LiveTx {
 
     /// Sets the display name a provisioning client gave a user (`Some("")`: removed).
     pub(crate) async fn set_user_display_name(&mut self, user: i64, name: Option<&str>) -> AppResult<()> {
-        Ok(roster_store::directory::set_user_display_name(&mut self.tx, user, name).await?)
+        roster_store::directory::set_user_display_name(&mut self.tx, user, name).await?;
+        self.record("user.updated", Entry::users(vec![user]), None);
+        Ok(())
     }
 
     /// Sets the id a provisioning client knows a group by.
@@ -617,4 +673,43 @@ impl LiveTx {
 /// Whether `user` is on a list.
 fn is_listed(list: Option<&RoaringBitmap>, user: i64) -> bool {
     list.is_some_and(|l| u32::try_from(user).is_ok_and(|u| l.contains(u)))
+}
+
+/// The entries of one feed row: for each kind (and course), the users it touched merged
+/// into one entry, ascending; a user created in the transaction is not also updated; a
+/// group created or deleted is not also changed. Order of first appearance is kept.
+fn feed_entries(entries: Vec<Entry>) -> Vec<Entry> {
+    let created: std::collections::HashSet<i64> =
+        entries.iter().filter(|e| e.kind == "user.created").flat_map(|e| e.users.iter().copied()).collect();
+    let group_ends: std::collections::HashSet<i64> = entries
+        .iter()
+        .filter(|e| e.kind == "group.created" || e.kind == "group.deleted")
+        .filter_map(|e| e.group)
+        .collect();
+    let mut merged: Vec<Entry> = Vec::new();
+    for mut entry in entries {
+        if entry.kind == "user.updated" {
+            entry.users.retain(|u| !created.contains(u));
+            if entry.users.is_empty() {
+                continue;
+            }
+        }
+        if entry.kind == "group.changed" && entry.group.is_some_and(|g| group_ends.contains(&g)) {
+            continue;
+        }
+        let same = merged.iter_mut().find(|m| {
+            (&m.kind, m.course, m.group) == (&entry.kind, entry.course, entry.group)
+                && m.branch.is_none()
+                && entry.branch.is_none()
+        });
+        match same {
+            Some(m) => m.users.extend(entry.users),
+            None => merged.push(entry),
+        }
+    }
+    for m in &mut merged {
+        m.users.sort_unstable();
+        m.users.dedup();
+    }
+    merged
 }

@@ -61,6 +61,11 @@ impl UserChange {
         self.user
     }
 
+    /// Whether the user's status (active or suspended) changed.
+    pub fn status_changed(&self) -> bool {
+        self.inputs.binary_search(&Input::Status).is_ok()
+    }
+
     /// Whether nothing a rule reads changed.
     pub fn is_empty(&self) -> bool {
         !self.created && self.inputs.is_empty()

@@ -520,6 +520,70 @@ async fn user_page(
     Ok(EventPage { items: events, next })
 }
 
+/// One stored event as the change feed carries it: one user's move, or a bulk move of
+/// a set of users in one group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Move {
+    /// The event's id.
+    pub id: i64,
+    /// The group.
+    pub group_id: i64,
+    /// The users who moved, ascending (one, or the set of a bulk move).
+    pub users: RoaringBitmap,
+    /// Joined or left.
+    pub change: MembershipChange,
+    /// When, epoch milliseconds.
+    pub at: i64,
+    /// Who.
+    pub actor: String,
+    /// Why.
+    pub cause: String,
+}
+
+impl Row {
+    fn into_move(self) -> Result<Move, StoreError> {
+        let users = match self.user_id {
+            Some(user) => u32::try_from(user).ok().into_iter().collect(),
+            None => self.set()?,
+        };
+        Ok(Move {
+            id: self.id,
+            group_id: self.group_id,
+            users,
+            change: self.change,
+            at: self.at,
+            actor: self.actor,
+            cause: self.cause,
+        })
+    }
+}
+
+/// The events with ids in `(after, upto]`, oldest first.
+pub async fn range(conn: &mut AnyConnection, after: i64, upto: i64) -> Result<Vec<Move>, StoreError> {
+    if upto <= after {
+        return Ok(vec![]);
+    }
+    let sql = format!("SELECT {COLUMNS} FROM membership_events WHERE id > $1 AND id <= $2 ORDER BY id");
+    let rows = sqlx::query(crate::built(sql)).bind(after).bind(upto).fetch_all(conn).await?;
+    rows.iter().map(|r| Row::read(r)?.into_move()).collect()
+}
+
+/// A group's members at `at` (epoch ms), replayed from its events: every join and leave
+/// recorded at or before that moment, in the order they were written.
+pub async fn members_at(conn: &mut AnyConnection, group_id: i64, at: i64) -> Result<RoaringBitmap, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM membership_events WHERE group_id = $1 AND at <= $2 ORDER BY id");
+    let rows = sqlx::query(crate::built(sql)).bind(group_id).bind(at).fetch_all(conn).await?;
+    let mut members = RoaringBitmap::new();
+    for row in rows.iter() {
+        let moved = Row::read(row)?.into_move()?;
+        match moved.change {
+            MembershipChange::Joined => members |= moved.users,
+            MembershipChange::Left => members -= moved.users,
+        }
+    }
+    Ok(members)
+}
+
 #[cfg(test)]
 #[expect(clippy::unwrap_used, reason = "a test fails loudly")]
 mod tests {

@@ -8,7 +8,8 @@
 //!   membership engine always sees the database as its own writes left it.
 //! - One module per table family: [`users`], [`fields`], [`branches`], [`courses`],
 //!   [`enrollments`], [`groups`], [`memberships`], [`events`], [`imports`], [`tokens`],
-//!   [`admins`], [`sessions`] (admin UI sessions and login throttling).
+//!   [`admins`], [`sessions`] (admin UI sessions and login throttling); [`feed`], the
+//!   change feed's rows, one per write transaction.
 //!   Their functions take a `&mut AnyConnection`, so the same query runs inside a write
 //!   transaction or on a pooled connection for reads.
 //! - [`directory`]: external ids, condition searches over users and groups counted in
@@ -23,6 +24,7 @@ pub mod directory;
 pub mod enrollments;
 mod error;
 pub mod events;
+pub mod feed;
 pub mod fields;
 pub mod groups;
 pub mod imports;

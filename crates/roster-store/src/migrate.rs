@@ -7,7 +7,9 @@ use sqlx::{AnyConnection, Executor};
 
 use crate::{Backend, StoreError};
 
-/// Every migration, in order: (version, SQL, PostgreSQL's own form if it has one).
+/// Every migration, in order: (version, SQL, PostgreSQL's own form if it has one). A
+/// migration is known by its version, not its place: one missing from a database is
+/// applied whatever newer ones it already has.
 const MIGRATIONS: &[(i64, &str, Option<&str>)] = &[
     (1, include_str!("../migrations/0001_foundation.sql"), None),
     (2, include_str!("../migrations/0002_admins.sql"), None),
@@ -18,6 +20,7 @@ const MIGRATIONS: &[(i64, &str, Option<&str>)] = &[
         include_str!("../migrations/0005_sets_of_moves.sql"),
         Some(include_str!("../migrations/0005_sets_of_moves.postgres.sql")),
     ),
+    (7, include_str!("../migrations/0007_change_feed.sql"), None),
 ];
 
 fn dialect(sql: &str, postgres_form: Option<&str>, backend: Backend) -> String {

@@ -59,6 +59,7 @@ fn classify(e: &AppError) -> (StatusCode, &'static str) {
         AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
         AppError::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
         AppError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+        AppError::Gone(_) => (StatusCode::GONE, "gone"),
         AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
     }
 }

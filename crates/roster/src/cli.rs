@@ -24,6 +24,12 @@ pub struct Cli {
     #[arg(long, global = true, env = "ROSTER_TIMEZONE", default_value = "UTC")]
     pub timezone: String,
 
+    /// How many days the change feed (`GET /api/v1/changes`) keeps a change; a
+    /// consumer further behind must read the state again.
+    #[arg(long, global = true, env = "ROSTER_FEED_RETENTION_DAYS", default_value_t = 30,
+        value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub feed_retention_days: u32,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -231,6 +237,10 @@ pub enum GroupsCommand {
         /// The file to write; standard output when absent.
         #[arg(short, long)]
         output: Option<std::path::PathBuf>,
+        /// The members at this past moment (RFC 3339, `2026-03-01T00:00:00Z`), replayed
+        /// from the membership history: one `user_id` column.
+        #[arg(long)]
+        as_of: Option<String>,
     },
 }
 

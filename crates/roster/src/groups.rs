@@ -60,7 +60,35 @@ pub async fn run(app: App, cmd: &GroupsCommand) -> anyhow::Result<()> {
                 );
             }
         }
-        GroupsCommand::Export { group, output } => {
+        GroupsCommand::Export { group, output, as_of: Some(as_of) } => {
+            let group = app.find_group(&actor, group).await?;
+            let mut out = std::io::BufWriter::new(match output {
+                Some(path) => {
+                    Box::new(std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?)
+                        as Box<dyn Write>
+                }
+                None => Box::new(std::io::stdout().lock()),
+            });
+            writeln!(out, "user_id")?;
+            let mut page = ListParams { cursor: None, limit: Some(1000) };
+            let mut count = 0;
+            loop {
+                let list = app.members_as_of(&actor, &group.id, as_of, &page).await?;
+                for m in &list.items {
+                    writeln!(out, "{}", m.user_id)?;
+                }
+                count += list.items.len();
+                match list.next_cursor {
+                    Some(next) => page.cursor = Some(next),
+                    None => break,
+                }
+            }
+            out.flush()?;
+            if let Some(path) = output {
+                eprintln!("exported {count} members of \"{}\" at {as_of} to {}", group.name, path.display());
+            }
+        }
+        GroupsCommand::Export { group, output, as_of: None } => {
             let group = app.find_group(&actor, group).await?;
             let mut export = app.export_members(&actor, &group.id).await?;
             let mut out: Box<dyn Write> = match output {

@@ -100,7 +100,12 @@ pub(crate) async fn open_url(url: &str, cli: &Cli) -> anyhow::Result<App> {
     let store = Store::connect(url).await.with_context(|| format!("cannot open the database at {}", redact(url)))?;
     let clock = Arc::new(SystemClock);
     store.migrate(roster_app::Clock::now_ms(&*clock)).await.context("cannot migrate the database")?;
-    let settings = Settings { max_csv_bytes: cli.max_csv_bytes, max_import_bytes: cli.max_import_bytes, timezone };
+    let settings = Settings {
+        max_csv_bytes: cli.max_csv_bytes,
+        max_import_bytes: cli.max_import_bytes,
+        timezone,
+        feed_retention: std::time::Duration::from_secs(u64::from(cli.feed_retention_days) * 24 * 3600),
+    };
     Ok(App::new(store, clock, settings))
 }
 
@@ -170,7 +175,8 @@ fn say(line: &str) {
 
 /// Wakes at the turn of the day in the platform time zone, and every minute as a safety
 /// net, to see whether the date rolled over; the first process to notice re-evaluates
-/// relative-date rules for everyone. Also marks the user imports whose process stopped
+/// relative-date rules for everyone. Also prunes the change feed (under the write lock,
+/// so once across processes) and marks the user imports whose process stopped
 /// as interrupted.
 async fn roll_over_loop(app: App) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
@@ -183,6 +189,11 @@ async fn roll_over_loop(app: App) {
             Ok(Some(day)) => tracing::info!(%day, "date rolled over: relative-date rules re-evaluated"),
             Ok(None) => {}
             Err(e) => tracing::error!(error = %e, "date roll-over failed; retrying in a minute"),
+        }
+        match app.prune_changes().await {
+            Ok(0) => {}
+            Ok(gone) => tracing::info!(gone, "change feed: rows past the retention pruned"),
+            Err(e) => tracing::error!(error = %e, "pruning the change feed failed; retrying in a minute"),
         }
         if let Err(e) = app.recover_imports().await {
             tracing::error!(error = %e, "checking for interrupted user imports failed; retrying in a minute");

@@ -68,6 +68,7 @@ impl From<AppError> for ScimError {
             }
             AppError::Conflict { message, .. } => ScimError::conflict(message),
             AppError::TooLarge(message) => ScimError::payload_too_large(message),
+            AppError::Gone(message) => ScimError::new(410, None, message),
             AppError::Internal(source) => {
                 tracing::error!(error = %source, "internal error");
                 ScimError::new(500, None, "something went wrong on our side; it has been logged")

@@ -69,7 +69,8 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A page of members, with how and when each joined.
+/// A page of members, with how and when each joined; with `as_of`, the ids of the
+/// members at that past moment, replayed from the membership history.
 #[utoipa::path(get, path = "/api/v1/groups/{id}/members", tag = "groups", params(MemberFilter, ListParams),
     responses((status = 200, body = List<MemberView>), (status = 404, body = ErrorBody)))]
 pub async fn members(
@@ -78,8 +79,15 @@ pub async fn members(
     Path(id): Path<String>,
     ApiQuery(filter): ApiQuery<MemberFilter>,
     ApiQuery(page): ApiQuery<ListParams>,
-) -> ApiResult<Json<List<MemberView>>> {
-    Ok(Json(app.list_members(&actor, &id, &filter, &page).await?))
+) -> ApiResult<Response> {
+    match filter.as_of.as_deref() {
+        Some(_) if filter.q.is_some() => Err(ApiError(AppError::bad_request(
+            "q",
+            "q cannot be combined with as_of: a past membership is listed by id",
+        ))),
+        Some(as_of) => Ok(Json(app.members_as_of(&actor, &id, as_of, &page).await?).into_response()),
+        None => Ok(Json(app.list_members(&actor, &id, &filter, &page).await?).into_response()),
+    }
 }
 
 /// Add users individually, or copy the members of groups or the users of a branch.

@@ -2,6 +2,7 @@
 
 mod access;
 mod catalog;
+mod changes;
 mod groups;
 pub(crate) mod imports;
 mod rules;
@@ -36,6 +37,7 @@ pub const MAX_JSON_BODY: usize = 1024 * 1024;
         imports::start, imports::status, imports::report, imports::template,
         access::list_admins, access::create_admin, access::get_admin, access::update_admin, access::delete_admin,
         access::list_tokens, access::create_token, access::revoke_token,
+        changes::changes,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = []))
@@ -109,5 +111,6 @@ pub fn router() -> Routes<App> {
         .route("/admins/{id}", get(access::get_admin).patch(access::update_admin).delete(access::delete_admin))
         .route("/tokens", get(access::list_tokens).post(access::create_token))
         .route("/tokens/{id}", axum::routing::delete(access::revoke_token))
+        .route("/changes", get(changes::changes))
         .map(|r| r.fallback(not_found).layer(DefaultBodyLimit::max(MAX_JSON_BODY)))
 }

@@ -92,6 +92,7 @@ const EXPECTED: &[(&str, &str, Want)] = &[
     ("GET", "/api/v1/tokens", Denied),
     ("POST", "/api/v1/tokens", Denied),
     ("DELETE", "/api/v1/tokens/{id}", Denied),
+    ("GET", "/api/v1/changes", Served),
     // SCIM provisioning is a superadmin's.
     ("GET", "/scim/v2/ServiceProviderConfig", Denied),
     ("GET", "/scim/v2/Schemas", Denied),
@@ -478,6 +479,8 @@ fn leaks(f: &Fixture, body: &str) -> Option<&'static str> {
         format!("\"user_id\":\"{}\"", f.outside),
         format!("\"value\":\"{}\"", f.outside),
         format!("/users/{}\"", f.outside),
+        format!("[\"{}\"", f.outside),
+        format!(",\"{}\"", f.outside),
     ];
     if body.contains(OUTSIDE_USERNAME) {
         Some("the outside user's username")

@@ -166,7 +166,7 @@ async fn members_page(
     let q = query.q.clone().unwrap_or_default();
     let paging = ListParams { cursor: query.cursor.clone(), limit: Some(PAGE_SIZE) };
     let list = app
-        .list_members(&admin.actor, id, &MemberFilter { q: Some(q.clone()) }, &paging)
+        .list_members(&admin.actor, id, &MemberFilter { q: Some(q.clone()), as_of: None }, &paging)
         .await
         .or_page(admin, Section::Groups)?;
     let branches = branch_options(app, admin).await.or_page(admin, Section::Groups)?;
