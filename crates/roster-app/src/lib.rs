@@ -44,6 +44,7 @@ pub mod tokens;
 mod transaction;
 pub mod users;
 pub mod views;
+pub mod webhooks;
 
 pub use auth::{Actor, Role, Scope, Superadmin};
 pub use clock::{Clock, ManualClock, SystemClock};

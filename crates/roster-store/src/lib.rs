@@ -9,7 +9,7 @@
 //! - One module per table family: [`users`], [`fields`], [`branches`], [`courses`],
 //!   [`enrollments`], [`groups`], [`memberships`], [`events`], [`imports`], [`tokens`],
 //!   [`admins`], [`sessions`] (admin UI sessions and login throttling); [`feed`], the
-//!   change feed's rows, one per write transaction.
+//!   change feed's rows, one per write transaction; [`webhooks`], its subscribers.
 //!   Their functions take a `&mut AnyConnection`, so the same query runs inside a write
 //!   transaction or on a pooled connection for reads.
 //! - [`directory`]: external ids, condition searches over users and groups counted in
@@ -35,6 +35,7 @@ mod params;
 pub mod sessions;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 pub use error::StoreError;
 pub use page::{like_pattern, Page};
@@ -182,6 +183,29 @@ impl Store {
             sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(WRITE_LOCK_KEY).execute(&mut *tx).await?;
         }
         Ok(WriteTx { tx, _gate: gate })
+    }
+
+    /// Runs `work` if no other process (on PostgreSQL) or task (on SQLite, in this
+    /// process) is running work under `key`; `None` when one is. The lock is a session
+    /// advisory lock on a connection held for the work, released after it.
+    pub async fn once_across_processes<T, F: std::future::Future<Output = T>>(
+        &self,
+        key: i64,
+        work: impl FnOnce() -> F,
+    ) -> Result<Option<T>, StoreError> {
+        static LOCAL: Mutex<()> = Mutex::const_new(());
+        let Ok(_local) = LOCAL.try_lock() else { return Ok(None) };
+        if self.backend != Backend::Postgres {
+            return Ok(Some(work().await));
+        }
+        let mut conn = self.pool.acquire().await?;
+        let held: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)").bind(key).fetch_one(&mut *conn).await?;
+        if !held {
+            return Ok(None);
+        }
+        let done = work().await;
+        sqlx::query("SELECT pg_advisory_unlock($1)").bind(key).execute(&mut *conn).await?;
+        Ok(Some(done))
     }
 
     /// Checks that the database answers (for `/healthz`).

@@ -158,8 +158,10 @@ pub(crate) async fn serve(app: App, listen: &str, banner: Option<String>) -> any
     }
     let store = app.store().clone();
     let roll_over = tokio::spawn(roll_over_loop(app.clone()));
+    let webhooks = tokio::spawn(app.clone().run_webhooks());
     server.await.context("the server stopped")??;
     roll_over.abort();
+    webhooks.abort();
     store.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -7,6 +7,7 @@ mod groups;
 pub(crate) mod imports;
 mod rules;
 mod users;
+mod webhooks;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
@@ -38,6 +39,7 @@ pub const MAX_JSON_BODY: usize = 1024 * 1024;
         access::list_admins, access::create_admin, access::get_admin, access::update_admin, access::delete_admin,
         access::list_tokens, access::create_token, access::revoke_token,
         changes::changes,
+        webhooks::list, webhooks::create, webhooks::get, webhooks::update, webhooks::delete, webhooks::deliveries,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = []))
@@ -112,5 +114,8 @@ pub fn router() -> Routes<App> {
         .route("/tokens", get(access::list_tokens).post(access::create_token))
         .route("/tokens/{id}", axum::routing::delete(access::revoke_token))
         .route("/changes", get(changes::changes))
+        .route("/webhooks", get(webhooks::list).post(webhooks::create))
+        .route("/webhooks/{id}", get(webhooks::get).patch(webhooks::update).delete(webhooks::delete))
+        .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
         .map(|r| r.fallback(not_found).layer(DefaultBodyLimit::max(MAX_JSON_BODY)))
 }

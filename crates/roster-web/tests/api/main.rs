@@ -14,3 +14,4 @@ mod imports;
 mod matrix;
 mod scim;
 mod users;
+mod webhooks;

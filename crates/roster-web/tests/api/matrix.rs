@@ -93,6 +93,12 @@ const EXPECTED: &[(&str, &str, Want)] = &[
     ("POST", "/api/v1/tokens", Denied),
     ("DELETE", "/api/v1/tokens/{id}", Denied),
     ("GET", "/api/v1/changes", Served),
+    ("GET", "/api/v1/webhooks", Denied),
+    ("POST", "/api/v1/webhooks", Denied),
+    ("GET", "/api/v1/webhooks/{id}", Denied),
+    ("PATCH", "/api/v1/webhooks/{id}", Denied),
+    ("DELETE", "/api/v1/webhooks/{id}", Denied),
+    ("GET", "/api/v1/webhooks/{id}/deliveries", Denied),
     // SCIM provisioning is a superadmin's.
     ("GET", "/scim/v2/ServiceProviderConfig", Denied),
     ("GET", "/scim/v2/Schemas", Denied),
@@ -197,6 +203,7 @@ struct Fixture {
     import: String,
     admin: String,
     token: String,
+    webhook: String,
     trainer_token: String,
     revoked_token: String,
     trainer_session: (String, String),
@@ -267,6 +274,10 @@ async fn fixture(s: &TestServer) -> Fixture {
         .as_str()
         .unwrap()
         .to_owned();
+    let webhook = s.post_ok("/api/v1/webhooks", json!({"url": "http://127.0.0.1:9/hook"})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let trainer_token = s.training_admin("matrix-fr", &["FR"]).await;
     let revoked = s.post_ok("/api/v1/tokens", json!({"name": "revoked", "role": "superadmin"})).await;
     s.call("DELETE", &format!("/api/v1/tokens/{}", revoked["id"].as_str().unwrap()), None).await;
@@ -285,6 +296,7 @@ async fn fixture(s: &TestServer) -> Fixture {
         import,
         admin,
         token,
+        webhook,
         trainer_token,
         revoked_token: revoked["token"].as_str().unwrap().to_owned(),
         trainer_session: session("trainer").await,
@@ -319,6 +331,8 @@ fn concrete(path: &str, method: &str, who: Who, f: &Fixture) -> String {
         f.admin.as_str()
     } else if path.starts_with("/api/v1/tokens/") || path.starts_with("/admin/tokens/") {
         f.token.as_str()
+    } else if path.starts_with("/api/v1/webhooks/") {
+        f.webhook.as_str()
     } else if path.contains("/Schemas/") {
         "urn:ietf:params:scim:schemas:core:2.0:User"
     } else {
@@ -418,6 +432,8 @@ fn api_body(method: &str, path: &str, f: &Fixture) -> (&'static str, String) {
         ("POST", "courses") => json!({"code": "MX-1", "name": "Matrix"}),
         ("POST", "admins") => json!({"username": "matrix", "password": "a long enough secret", "role": "superadmin"}),
         ("POST", "tokens") => json!({"name": "matrix", "role": "superadmin"}),
+        ("POST", "webhooks") => json!({"url": "http://127.0.0.1:9/other"}),
+        ("PATCH", _) if path.starts_with("/api/v1/webhooks/") => json!({"paused": true}),
         ("PUT", _) if path.contains("/enrollments/") => json!({"status": "enrolled"}),
         ("PATCH", _) if path.starts_with("/api/v1/users/") => json!({"first_name": "Matrix"}),
         ("PATCH", _) if path.starts_with("/api/v1/admins/") => json!({"suspended": false}),

@@ -1,0 +1,444 @@
+//! Webhooks: the change feed pushed to a URL, signed as the Standard Webhooks
+//! convention says. The outbox is the feed itself: each subscription keeps the feed
+//! cursor it was delivered up to, so a committed change is delivered (at least once)
+//! and a rolled-back one was never in the feed. One worker delivers across the cluster
+//! (a PostgreSQL advisory lock), in order per subscription, a batch of up to
+//! [`BATCH`] changes per request; a failed batch is retried, the same `webhook-id`
+//! each time, with exponential backoff, and a subscription failing for a day is paused.
+
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::time::Duration;
+use utoipa::ToSchema;
+
+use crate::feed::{ChangesQuery, KINDS};
+use crate::{parse_id, Actor, App, AppError, AppResult, Superadmin};
+use roster_store::webhooks::{Delivery, Webhook};
+
+/// The advisory lock key of the delivery worker.
+const WORKER_LOCK_KEY: i64 = 0x5768_6f6f_6b73; // "Whooks"
+/// Changes per request.
+const BATCH: usize = 500;
+/// How long a receiver has to answer.
+const TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest wait between two attempts.
+const MAX_BACKOFF_MS: i64 = 3_600_000;
+/// A subscription failing this long is paused.
+const GIVE_UP_MS: i64 = 24 * 3_600_000;
+
+/// A subscription to create.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewWebhook {
+    /// Where to POST: an http or https URL.
+    pub url: String,
+    /// The kinds of change to deliver (see `/changes`); all when absent or empty.
+    #[serde(default)]
+    pub kinds: Vec<String>,
+    /// Only changes about this group.
+    #[serde(default)]
+    pub group: Option<String>,
+}
+
+/// Changes to a subscription.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookPatch {
+    /// A new URL.
+    pub url: Option<String>,
+    /// New kinds (empty: all).
+    pub kinds: Option<Vec<String>>,
+    /// `true` pauses deliveries; `false` resumes them at once.
+    pub paused: Option<bool>,
+}
+
+/// A subscription as its owner sees it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WebhookView {
+    /// Its id.
+    pub id: String,
+    /// Where deliveries go.
+    pub url: String,
+    /// The kinds delivered (empty: all).
+    pub kinds: Vec<String>,
+    /// The group it is limited to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
+    /// The signing secret (`whsec_...`): verify `webhook-signature` with it.
+    pub secret: String,
+    /// `active`, `retrying` (the last attempt failed) or `paused`.
+    pub state: String,
+    /// Why it is paused or retrying, in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// The change feed cursor delivered up to.
+    pub delivered_after: String,
+}
+
+/// One delivery attempt.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DeliveryView {
+    /// The `webhook-id` sent (the same for every attempt at one batch).
+    pub message_id: String,
+    /// When, RFC 3339.
+    pub at: String,
+    /// Changes in the batch.
+    pub items: i64,
+    /// Which attempt at the batch.
+    pub attempt: i64,
+    /// `delivered` or `failed`.
+    pub status: String,
+    /// The receiver's HTTP status.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_code: Option<i64>,
+    /// Why it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl From<Webhook> for WebhookView {
+    fn from(h: Webhook) -> Self {
+        let (state, note) = match (h.paused_at, h.failing_since) {
+            (Some(_), Some(since)) => (
+                "paused",
+                Some(format!("failing since {}; resume with {{\"paused\": false}}", crate::clock::rfc3339(since))),
+            ),
+            (Some(_), None) => ("paused", None),
+            (None, Some(since)) => ("retrying", Some(format!("failing since {}", crate::clock::rfc3339(since)))),
+            (None, None) => ("active", None),
+        };
+        Self {
+            id: h.id.to_string(),
+            url: h.url,
+            kinds: h.kinds,
+            group_id: h.group_id.map(|g| g.to_string()),
+            secret: h.secret,
+            state: state.to_owned(),
+            note,
+            delivered_after: h.after,
+        }
+    }
+}
+
+impl App {
+    /// Subscribes a URL to the change feed from now on.
+    pub async fn create_webhook(&self, admin: &Superadmin, input: NewWebhook) -> AppResult<WebhookView> {
+        let url = check_url(&input.url)?;
+        let kinds = check_kinds(&input.kinds)?;
+        let mut tx = self.bookkeeping().await?;
+        let group_id = match input.group.as_deref() {
+            Some(raw) => {
+                let id = raw.parse::<i64>().ok().filter(|g| *g > 0);
+                let found = match id {
+                    Some(id) => roster_store::groups::get(&mut tx, id).await?,
+                    None => None,
+                };
+                Some(found.ok_or_else(|| AppError::invalid("group", format!("no group has the id \"{raw}\"")))?.id)
+            }
+            None => None,
+        };
+        let after = roster_store::feed::last(&mut tx).await?.to_string();
+        let secret: [u8; 24] = rand::random();
+        let mut hook = Webhook {
+            id: 0,
+            url,
+            secret: format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(secret)),
+            kinds,
+            group_id,
+            after,
+            created_at: self.now(),
+            created_by: admin.actor().name().to_owned(),
+            attempts: 0,
+            next_attempt_at: 0,
+            failing_since: None,
+            paused_at: None,
+        };
+        hook.id = roster_store::webhooks::insert(&mut tx, &hook).await?;
+        tx.commit().await?;
+        Ok(hook.into())
+    }
+
+    /// Every subscription.
+    pub async fn list_webhooks(&self, _admin: &Superadmin) -> AppResult<Vec<WebhookView>> {
+        let mut conn = self.store.read().await?;
+        Ok(roster_store::webhooks::all(&mut conn).await?.into_iter().map(WebhookView::from).collect())
+    }
+
+    /// One subscription.
+    pub async fn get_webhook(&self, _admin: &Superadmin, id: &str) -> AppResult<WebhookView> {
+        let mut conn = self.store.read().await?;
+        Ok(webhook(&mut conn, id).await?.into())
+    }
+
+    /// Changes a subscription's URL or kinds, or pauses or resumes it.
+    pub async fn update_webhook(&self, _admin: &Superadmin, id: &str, patch: WebhookPatch) -> AppResult<WebhookView> {
+        let mut tx = self.bookkeeping().await?;
+        let mut hook = webhook(&mut tx, id).await?;
+        if let Some(url) = &patch.url {
+            hook.url = check_url(url)?;
+        }
+        if let Some(kinds) = &patch.kinds {
+            hook.kinds = check_kinds(kinds)?;
+        }
+        match patch.paused {
+            Some(true) if hook.paused_at.is_none() => hook.paused_at = Some(self.now()),
+            Some(false) => {
+                hook.paused_at = None;
+                hook.failing_since = None;
+                hook.attempts = 0;
+                hook.next_attempt_at = 0;
+            }
+            _ => {}
+        }
+        roster_store::webhooks::update(&mut tx, &hook).await?;
+        tx.commit().await?;
+        Ok(hook.into())
+    }
+
+    /// Deletes a subscription and its log.
+    pub async fn delete_webhook(&self, _admin: &Superadmin, id: &str) -> AppResult<()> {
+        let mut tx = self.bookkeeping().await?;
+        let id = parse_id("webhook", id)?;
+        if !roster_store::webhooks::delete(&mut tx, id).await? {
+            return Err(AppError::NotFound("webhook".into()));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A subscription's last 100 delivery attempts, newest first.
+    pub async fn webhook_deliveries(&self, _admin: &Superadmin, id: &str) -> AppResult<Vec<DeliveryView>> {
+        let mut conn = self.store.read().await?;
+        let hook = webhook(&mut conn, id).await?;
+        let log = roster_store::webhooks::deliveries(&mut conn, hook.id, 100).await?;
+        Ok(log
+            .into_iter()
+            .map(|d| DeliveryView {
+                message_id: d.message_id,
+                at: crate::clock::rfc3339(d.at),
+                items: d.items,
+                attempt: d.attempt,
+                status: d.status,
+                response_code: d.response_code,
+                error: d.error,
+            })
+            .collect())
+    }
+
+    /// The HTTP client deliveries go through: it follows no redirect.
+    pub fn webhook_client() -> AppResult<reqwest::Client> {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(TIMEOUT)
+            .build()
+            .map_err(|_| AppError::Internal(crate::Internal::Invariant("no HTTP client for webhooks".into())))
+    }
+
+    /// Delivers webhooks for as long as the server runs: every second, what is due,
+    /// by whichever process holds the worker's lock.
+    pub async fn run_webhooks(self) {
+        let http = match Self::webhook_client() {
+            Ok(http) => http,
+            Err(e) => return tracing::error!(error = %e, "webhooks will not be delivered"),
+        };
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            if let Err(e) = self.deliver_webhooks(&http).await {
+                tracing::error!(error = %e, "delivering webhooks failed; retrying in a second");
+            }
+        }
+    }
+
+    /// Delivers what is due to every active subscription, if no other process is doing
+    /// so; returns how many batches were delivered.
+    pub async fn deliver_webhooks(&self, http: &reqwest::Client) -> AppResult<usize> {
+        let done = self.store.once_across_processes(WORKER_LOCK_KEY, || self.deliver_due(http)).await?;
+        done.unwrap_or(Ok(0))
+    }
+
+    async fn deliver_due(&self, http: &reqwest::Client) -> AppResult<usize> {
+        let hooks = {
+            let mut conn = self.store.read().await?;
+            roster_store::webhooks::all(&mut conn).await?
+        };
+        let mut delivered = 0;
+        for mut hook in hooks {
+            // In order per subscription: its batches go one after another, until one fails.
+            while hook.paused_at.is_none() && hook.next_attempt_at <= self.now() {
+                let query = ChangesQuery {
+                    after: Some(hook.after.clone()),
+                    limit: Some(BATCH.to_string()),
+                    kind: (!hook.kinds.is_empty()).then(|| hook.kinds.join(",")),
+                    group: hook.group_id.map(|g| g.to_string()),
+                };
+                let page = self.changes(&Actor::system("webhooks"), &query).await?;
+                if page.items.is_empty() {
+                    if page.next_cursor != hook.after {
+                        // Filtered out: nothing to send, but the cursor moves on.
+                        hook.after = page.next_cursor;
+                        let mut tx = self.bookkeeping().await?;
+                        roster_store::webhooks::set_after(&mut tx, hook.id, &hook.after).await?;
+                        tx.commit().await?;
+                        continue;
+                    }
+                    break;
+                }
+                let ok = self.send(http, &mut hook, &page).await?;
+                if !ok {
+                    break;
+                }
+                delivered += 1;
+            }
+        }
+        Ok(delivered)
+    }
+
+    /// Sends one batch and records how it went; whether it was delivered.
+    async fn send(
+        &self,
+        http: &reqwest::Client,
+        hook: &mut Webhook,
+        page: &crate::feed::ChangePage,
+    ) -> AppResult<bool> {
+        let message_id = format!("msg_{}_{}", hook.id, hook.after);
+        let now = self.now();
+        let body = serde_json::json!({
+            "type": "roster.changes",
+            "timestamp": crate::clock::rfc3339(now),
+            "data": {"items": page.items, "next_cursor": page.next_cursor},
+        })
+        .to_string();
+        let timestamp = (now / 1000).to_string();
+        let signature = sign(&hook.secret, &message_id, &timestamp, &body)?;
+        let sent = http
+            .post(&hook.url)
+            .timeout(TIMEOUT)
+            .header("content-type", "application/json")
+            .header("webhook-id", &message_id)
+            .header("webhook-timestamp", &timestamp)
+            .header("webhook-signature", format!("v1,{signature}"))
+            .body(body)
+            .send()
+            .await;
+        let (code, error) = match sent {
+            Ok(r) if r.status().is_success() => (Some(i64::from(r.status().as_u16())), None),
+            Ok(r) => (Some(i64::from(r.status().as_u16())), Some(format!("the receiver answered {}", r.status()))),
+            Err(e) if e.is_timeout() => (None, Some(format!("no answer within {} s", TIMEOUT.as_secs()))),
+            Err(_) => (None, Some("the receiver could not be reached".to_owned())),
+        };
+        let ok = error.is_none();
+        hook.attempts += 1;
+        let delivery = Delivery {
+            id: 0,
+            message_id,
+            at: now,
+            items: page.items.len() as i64,
+            attempt: hook.attempts,
+            status: if ok { "delivered" } else { "failed" }.to_owned(),
+            response_code: code,
+            error,
+        };
+        if ok {
+            hook.after = page.next_cursor.clone();
+            hook.attempts = 0;
+            hook.failing_since = None;
+            hook.next_attempt_at = 0;
+        } else {
+            let since = *hook.failing_since.get_or_insert(now);
+            let backoff = (1000_i64 << hook.attempts.clamp(0, 22)).min(MAX_BACKOFF_MS);
+            hook.next_attempt_at = now + backoff;
+            if now - since >= GIVE_UP_MS {
+                hook.paused_at = Some(now);
+            }
+        }
+        let mut tx = self.bookkeeping().await?;
+        roster_store::webhooks::record(&mut tx, hook, &delivery).await?;
+        tx.commit().await?;
+        Ok(ok)
+    }
+}
+
+async fn webhook(conn: &mut roster_store::AnyConnection, id: &str) -> AppResult<Webhook> {
+    let id = parse_id("webhook", id)?;
+    roster_store::webhooks::get(conn, id).await?.ok_or_else(|| AppError::NotFound("webhook".into()))
+}
+
+fn check_url(raw: &str) -> AppResult<String> {
+    let url = reqwest::Url::parse(raw.trim())
+        .map_err(|_| AppError::invalid("url", "url must be an absolute http or https URL"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(AppError::invalid("url", "url must be an absolute http or https URL"));
+    }
+    if raw.len() > 2000 {
+        return Err(AppError::invalid("url", "url must be at most 2000 characters"));
+    }
+    Ok(url.to_string())
+}
+
+fn check_kinds(kinds: &[String]) -> AppResult<Vec<String>> {
+    kinds
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            KINDS.contains(&k.as_str()).then(|| k.clone()).ok_or_else(|| {
+                AppError::invalid(
+                    format!("kinds[{i}]"),
+                    format!("\"{k}\" is not a kind of change; use {}", KINDS.join(", ")),
+                )
+            })
+        })
+        .collect()
+}
+
+/// The Standard Webhooks signature: base64 of HMAC-SHA256, keyed with the secret's
+/// bytes, over `id.timestamp.body`.
+pub fn sign(secret: &str, id: &str, timestamp: &str, body: &str) -> AppResult<String> {
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(secret.strip_prefix("whsec_").unwrap_or(secret))
+        .map_err(|_| AppError::Internal(crate::Internal::Invariant("a webhook secret is not base64".into())))?;
+    let message = format!("{id}.{timestamp}.{body}");
+    Ok(base64::engine::general_purpose::STANDARD.encode(hmac_sha256(&key, message.as_bytes())))
+}
+
+/// HMAC (RFC 2104) over SHA-256.
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    const BLOCK: usize = 64;
+    let mut block = [0u8; BLOCK];
+    if key.len() > BLOCK {
+        block[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    let pad = |byte: u8| block.map(|b| b ^ byte);
+    let inner = Sha256::new().chain_update(pad(0x36)).chain_update(message).finalize();
+    Sha256::new().chain_update(pad(0x5c)).chain_update(inner).finalize().into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_matches_rfc_4231() {
+        // Test cases 2 and 6 (a key longer than a block).
+        assert_eq!(
+            hex::encode(hmac_sha256(b"Jefe", b"what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        assert_eq!(
+            hex::encode(hmac_sha256(&[0xaa; 131], b"Test Using Larger Than Block-Size Key - Hash Key First")),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+        );
+    }
+
+    #[test]
+    fn only_http_and_https_urls_are_taken() {
+        assert!(check_url("https://hooks.example.com/roster").is_ok());
+        assert!(check_url("http://127.0.0.1:9000/").is_ok());
+        for bad in ["ftp://x.example/", "file:///etc/passwd", "javascript:alert(1)", "/relative", "https://"] {
+            assert!(check_url(bad).is_err(), "{bad}");
+        }
+    }
+}

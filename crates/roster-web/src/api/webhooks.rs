@@ -1,0 +1,74 @@
+//! `/webhooks`: subscriptions that push the change feed to a URL (superadmin).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use roster_app::webhooks::{DeliveryView, NewWebhook, WebhookPatch, WebhookView};
+use roster_app::App;
+
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{ApiJson, AsSuperadmin};
+
+/// Every webhook subscription.
+#[utoipa::path(get, path = "/api/v1/webhooks", tag = "webhooks",
+    responses((status = 200, body = Vec<WebhookView>), (status = 403, body = ErrorBody)))]
+pub async fn list(State(app): State<App>, AsSuperadmin(sa): AsSuperadmin) -> ApiResult<Json<Vec<WebhookView>>> {
+    Ok(Json(app.list_webhooks(&sa).await?))
+}
+
+/// Subscribe a URL to the changes made from now on; the answer holds the signing secret.
+#[utoipa::path(post, path = "/api/v1/webhooks", tag = "webhooks", request_body = NewWebhook,
+    responses((status = 201, body = WebhookView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create(
+    State(app): State<App>,
+    AsSuperadmin(sa): AsSuperadmin,
+    ApiJson(input): ApiJson<NewWebhook>,
+) -> ApiResult<(StatusCode, Json<WebhookView>)> {
+    Ok((StatusCode::CREATED, Json(app.create_webhook(&sa, input).await?)))
+}
+
+/// One subscription, with its state.
+#[utoipa::path(get, path = "/api/v1/webhooks/{id}", tag = "webhooks",
+    responses((status = 200, body = WebhookView), (status = 404, body = ErrorBody)))]
+pub async fn get(
+    State(app): State<App>,
+    AsSuperadmin(sa): AsSuperadmin,
+    Path(id): Path<String>,
+) -> ApiResult<Json<WebhookView>> {
+    Ok(Json(app.get_webhook(&sa, &id).await?))
+}
+
+/// Change the URL or kinds, or pause (`{"paused": true}`) or resume a subscription.
+#[utoipa::path(patch, path = "/api/v1/webhooks/{id}", tag = "webhooks", request_body = WebhookPatch,
+    responses((status = 200, body = WebhookView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update(
+    State(app): State<App>,
+    AsSuperadmin(sa): AsSuperadmin,
+    Path(id): Path<String>,
+    ApiJson(patch): ApiJson<WebhookPatch>,
+) -> ApiResult<Json<WebhookView>> {
+    Ok(Json(app.update_webhook(&sa, &id, patch).await?))
+}
+
+/// Delete a subscription and its delivery log.
+#[utoipa::path(delete, path = "/api/v1/webhooks/{id}", tag = "webhooks",
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn delete(
+    State(app): State<App>,
+    AsSuperadmin(sa): AsSuperadmin,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    app.delete_webhook(&sa, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The last 100 delivery attempts, newest first.
+#[utoipa::path(get, path = "/api/v1/webhooks/{id}/deliveries", tag = "webhooks",
+    responses((status = 200, body = Vec<DeliveryView>), (status = 404, body = ErrorBody)))]
+pub async fn deliveries(
+    State(app): State<App>,
+    AsSuperadmin(sa): AsSuperadmin,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<DeliveryView>>> {
+    Ok(Json(app.webhook_deliveries(&sa, &id).await?))
+}

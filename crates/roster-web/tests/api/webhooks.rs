@@ -1,0 +1,143 @@
+//! Webhooks, delivered to a real receiver on 127.0.0.1 that checks every signature as a
+//! consumer would (its own HMAC, from the Standard Webhooks description): it gets every
+//! change the feed has, in order, and a batch it refused is sent again, same id.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use base64::Engine as _;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::helpers::TestServer;
+
+/// What the receiver holds: every verified message (id, body), and whether it is "down".
+#[derive(Default)]
+struct Receiver {
+    messages: Mutex<Vec<(String, Value)>>,
+    down: AtomicBool,
+    secret: Mutex<Vec<u8>>,
+}
+
+fn hmac(key: &[u8], message: &[u8]) -> Vec<u8> {
+    let mut block = [0u8; 64];
+    if key.len() > 64 {
+        block[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    let inner: Vec<u8> = block.iter().map(|b| b ^ 0x36).chain(message.iter().copied()).collect();
+    let inner = Sha256::digest(&inner);
+    let outer: Vec<u8> = block.iter().map(|b| b ^ 0x5c).chain(inner.iter().copied()).collect();
+    Sha256::digest(&outer).to_vec()
+}
+
+async fn receive(State(r): State<Arc<Receiver>>, headers: HeaderMap, body: String) -> StatusCode {
+    if r.down.load(Ordering::SeqCst) {
+        return StatusCode::SERVICE_UNAVAILABLE;
+    }
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let (id, timestamp, signature) = (header("webhook-id"), header("webhook-timestamp"), header("webhook-signature"));
+    let expected = base64::engine::general_purpose::STANDARD
+        .encode(hmac(&r.secret.lock().unwrap(), format!("{id}.{timestamp}.{body}").as_bytes()));
+    assert_eq!(signature, format!("v1,{expected}"), "a signature that does not verify");
+    assert!(timestamp.parse::<i64>().is_ok(), "{timestamp}");
+    r.messages.lock().unwrap().push((id, serde_json::from_str(&body).unwrap()));
+    StatusCode::NO_CONTENT
+}
+
+async fn start_receiver() -> (Arc<Receiver>, String) {
+    let receiver = Arc::new(Receiver::default());
+    #[expect(clippy::disallowed_methods, reason = "the receiver is a test's own server, not one of Roster's routes")]
+    let app = axum::Router::new().route("/hook", axum::routing::post(receive)).with_state(receiver.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (receiver, url)
+}
+
+/// Every item of the feed after `after`, as the superadmin reads it.
+async fn feed(s: &TestServer, after: &str) -> Vec<Value> {
+    let mut items = vec![];
+    let mut after = after.to_owned();
+    loop {
+        let r = s.call("GET", &format!("/api/v1/changes?after={after}&limit=1000"), None).await;
+        items.extend(r.body["items"].as_array().unwrap().iter().cloned());
+        after = r.body["next_cursor"].as_str().unwrap().to_owned();
+        if !r.body["more"].as_bool().unwrap() {
+            return items;
+        }
+    }
+}
+
+/// The items the receiver got, once each, in the order sent.
+fn received(r: &Receiver) -> Vec<Value> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut items = vec![];
+    for (id, body) in r.messages.lock().unwrap().iter() {
+        if seen.insert(id.clone()) {
+            items.extend(body["data"]["items"].as_array().unwrap().iter().cloned());
+        }
+    }
+    items
+}
+
+async fn a_receiver_gets_every_change_signed_and_retried(s: TestServer) {
+    let (receiver, url) = start_receiver().await;
+    let start = s.call("GET", "/api/v1/changes?after=now", None).await.body["next_cursor"].as_str().unwrap().to_owned();
+    let hook = s.post_ok("/api/v1/webhooks", json!({"url": url})).await;
+    let id = hook["id"].as_str().unwrap().to_owned();
+    let secret = hook["secret"].as_str().unwrap().strip_prefix("whsec_").unwrap().to_owned();
+    *receiver.secret.lock().unwrap() = base64::engine::general_purpose::STANDARD.decode(secret).unwrap();
+    let http = roster_app::App::webhook_client().unwrap();
+
+    crate::users::seed(&s).await;
+    let group = s.post_ok("/api/v1/groups", json!({"name": "Crew"})).await["id"].as_str().unwrap().to_owned();
+    for i in 0..20 {
+        crate::users::create_user(&s, &format!("w{i}"), Some("PAR")).await;
+    }
+    s.post_ok(&format!("/api/v1/groups/{group}/members"), json!({"from_branch": "FR", "include_descendants": true}))
+        .await;
+    assert!(s.app.deliver_webhooks(&http).await.unwrap() >= 1);
+    let sent = feed(&s, &start).await;
+    assert!(sent.len() > 20, "{}", sent.len());
+    assert_eq!(received(&receiver), sent);
+
+    // The receiver is down: the batch fails, is logged, and waits for its backoff.
+    receiver.down.store(true, Ordering::SeqCst);
+    let one = crate::users::create_user(&s, "while.down", Some("PAR")).await;
+    assert_eq!(s.app.deliver_webhooks(&http).await.unwrap(), 0);
+    let state = s.call("GET", &format!("/api/v1/webhooks/{id}"), None).await.body;
+    assert_eq!(state["state"], "retrying", "{state}");
+    receiver.down.store(false, Ordering::SeqCst);
+    assert_eq!(s.app.deliver_webhooks(&http).await.unwrap(), 0, "retried before its backoff");
+    s.clock.advance(60_000);
+    assert_eq!(s.app.deliver_webhooks(&http).await.unwrap(), 1);
+    let all = feed(&s, &start).await;
+    assert_eq!(received(&receiver), all);
+    assert_eq!(all.last().unwrap()["user_ids"][0].as_str(), Some(one.as_str()));
+    let log = s.call("GET", &format!("/api/v1/webhooks/{id}/deliveries"), None).await.body;
+    let (last, failed) = (&log[0], &log[1]);
+    assert_eq!((last["status"].as_str(), last["attempt"].as_i64()), (Some("delivered"), Some(2)), "{log}");
+    assert_eq!((failed["status"].as_str(), failed["response_code"].as_i64()), (Some("failed"), Some(503)), "{log}");
+    assert_eq!(last["message_id"], failed["message_id"], "a retry keeps its webhook-id");
+    assert_eq!(s.call("GET", &format!("/api/v1/webhooks/{id}"), None).await.body["state"], "active");
+
+    // Filters: a subscription to one kind gets only that kind.
+    let joins = s.post_ok("/api/v1/webhooks", json!({"url": url, "kinds": ["membership.joined"]})).await;
+    assert_eq!(joins["delivered_after"], all.last().unwrap()["cursor"]);
+    for (body, field) in [
+        (json!({"url": "ftp://127.0.0.1/"}), "url"),
+        (json!({"url": "not a url"}), "url"),
+        (json!({"url": url, "kinds": ["user.renamed"]}), "kinds[0]"),
+        (json!({"url": url, "group": "999999"}), "group"),
+    ] {
+        let r = s.call("POST", "/api/v1/webhooks", Some(body)).await;
+        assert_eq!((r.status, r.field()), (422, field), "{}", r.body);
+    }
+    assert_eq!(s.call("DELETE", &format!("/api/v1/webhooks/{id}"), None).await.status, 204);
+    assert_eq!(s.call("GET", &format!("/api/v1/webhooks/{id}"), None).await.status, 404);
+}
+
+crate::on_both_databases!(a_receiver_gets_every_change_signed_and_retried);
