@@ -204,7 +204,11 @@ impl Store {
             return Ok(None);
         }
         let done = work().await;
-        sqlx::query("SELECT pg_advisory_unlock($1)").bind(key).execute(&mut *conn).await?;
+        if let Err(e) = sqlx::query("SELECT pg_advisory_unlock($1)").bind(key).execute(&mut *conn).await {
+            // Closing the session releases its lock; back in the pool it would keep it.
+            conn.close_on_drop();
+            return Err(e.into());
+        }
         Ok(Some(done))
     }
 
