@@ -124,6 +124,25 @@ async fn a_receiver_gets_every_change_signed_and_retried(s: TestServer) {
     assert_eq!(last["message_id"], failed["message_id"], "a retry keeps its webhook-id");
     assert_eq!(s.call("GET", &format!("/api/v1/webhooks/{id}"), None).await.body["state"], "active");
 
+    // A receiver down for a day: the subscription is paused, and says so; resumed, it
+    // delivers what waited.
+    receiver.down.store(true, Ordering::SeqCst);
+    crate::users::create_user(&s, "down.for.a.day", Some("PAR")).await;
+    for _ in 0..30 {
+        s.clock.advance(3_600_000);
+        s.app.deliver_webhooks(&http).await.unwrap();
+    }
+    let state = s.call("GET", &format!("/api/v1/webhooks/{id}"), None).await.body;
+    assert_eq!(state["state"], "paused", "{state}");
+    assert!(state["note"].as_str().unwrap().contains("failing since"), "{state}");
+    receiver.down.store(false, Ordering::SeqCst);
+    assert_eq!(s.app.deliver_webhooks(&http).await.unwrap(), 0, "a paused subscription waits");
+    let r = s.call("PATCH", &format!("/api/v1/webhooks/{id}"), Some(json!({"paused": false}))).await;
+    assert_eq!((r.status, r.body["state"].as_str()), (200, Some("active")), "{}", r.body);
+    assert_eq!(s.app.deliver_webhooks(&http).await.unwrap(), 1);
+    let all = feed(&s, &start).await;
+    assert_eq!(received(&receiver), all);
+
     // Filters: a subscription to one kind gets only that kind.
     let joins = s.post_ok("/api/v1/webhooks", json!({"url": url, "kinds": ["membership.joined"]})).await;
     assert_eq!(joins["delivered_after"], all.last().unwrap()["cursor"]);
@@ -138,6 +157,18 @@ async fn a_receiver_gets_every_change_signed_and_retried(s: TestServer) {
     }
     assert_eq!(s.call("DELETE", &format!("/api/v1/webhooks/{id}"), None).await.status, 204);
     assert_eq!(s.call("GET", &format!("/api/v1/webhooks/{id}"), None).await.status, 404);
+    receiver.messages.lock().unwrap().clear();
+    let secret = joins["secret"].as_str().unwrap().strip_prefix("whsec_").unwrap();
+    *receiver.secret.lock().unwrap() = base64::engine::general_purpose::STANDARD.decode(secret).unwrap();
+    let late = crate::users::create_user(&s, "late.joiner", Some("PAR")).await;
+    s.post_ok(&format!("/api/v1/groups/{group}/members"), json!({"users": [late]})).await;
+    assert_eq!(s.app.deliver_webhooks(&http).await.unwrap(), 1);
+    let got = received(&receiver);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(
+        (got[0]["kind"].as_str(), got[0]["user_ids"][0].as_str()),
+        (Some("membership.joined"), Some(late.as_str()))
+    );
 }
 
 crate::on_both_databases!(a_receiver_gets_every_change_signed_and_retried);
