@@ -211,11 +211,20 @@ impl App {
                 return Ok(ChangePage { items, next_cursor: next.to_string(), more: false });
             };
             from = last.id + 1;
+            let (first_event, last_event) = (rows[0].events_after, last.events_upto);
+            let mut moves =
+                roster_store::events::range(&mut conn, first_event, last_event).await?.into_iter().peekable();
             for row in rows {
                 if !matches!(cursor, Cursor::Within(r, _) if r == row.id) {
                     skip = 0;
                 }
-                let raw = expand(&mut conn, &row).await?;
+                let mut own = Vec::new();
+                while let Some(m) = moves.next_if(|m| m.id <= row.events_upto) {
+                    if m.id > row.events_after {
+                        own.push(m);
+                    }
+                }
+                let raw = expand(&row, own);
                 for (index, item) in raw.iter().enumerate().skip(skip) {
                     let at = Cursor::after_item(row.id, index, raw.len());
                     if let Some(view) = see.view(item, &row, at) {
@@ -246,14 +255,13 @@ impl App {
     }
 }
 
-/// A row's items in feed order: entity changes, membership moves, deletions.
-async fn expand(conn: &mut roster_store::AnyConnection, row: &Row) -> AppResult<Vec<Raw>> {
+/// A row's items in feed order: entity changes, its membership moves, deletions.
+fn expand(row: &Row, moves: Vec<roster_store::events::Move>) -> Vec<Raw> {
     let is_deletion = |e: &Entry| e.kind.ends_with(".deleted");
     let mut raw: Vec<Raw> = row.entries.iter().filter(|e| !is_deletion(e)).cloned().map(Raw::Entry).collect();
-    let moves = roster_store::events::range(conn, row.events_after, row.events_upto).await?;
     raw.extend(moves.into_iter().map(Raw::Move));
     raw.extend(row.entries.iter().filter(|e| is_deletion(e)).cloned().map(Raw::Entry));
-    Ok(raw)
+    raw
 }
 
 /// What one caller sees of the feed, and the filters it asked for.
