@@ -71,6 +71,14 @@ async fn an_operator_fills_a_group_from_csv_and_exports_it() {
     let exported = std::fs::read_to_string(&out).unwrap();
     assert_eq!(exported.lines().count(), 6);
     assert_eq!(ok(&roster(&db, &["groups", "export", "Night Shift"])), exported, "stdout and file get the same bytes");
+    // The members at a moment: none before anything happened, the five after.
+    let past = ok(&roster(&db, &["groups", "export", "Night Shift", "--as-of", "2000-01-01T00:00:00Z"]));
+    assert_eq!(past, "user_id\n");
+    let later = ok(&roster(&db, &["groups", "export", "Night Shift", "--as-of", "2999-01-01T00:00:00Z"]));
+    assert_eq!(later.lines().count(), 6, "{later}");
+    assert!(later.lines().skip(1).all(|id| id.parse::<u32>().is_ok()), "{later}");
+    let refused = roster(&db, &["groups", "export", "Night Shift", "--as-of", "last week"]);
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("RFC 3339"));
 
     let bad = dir.path().join("bad.csv");
     std::fs::write(&bad, "username\nnobody\n").unwrap();
