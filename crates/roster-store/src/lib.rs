@@ -66,6 +66,8 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     write_gate: Arc<Mutex<()>>,
+    /// Held by work that runs once at a time ([`Store::once_across_processes`]).
+    work_gate: Arc<Mutex<()>>,
 }
 
 /// A write transaction: holds the write gate until it commits or is dropped (a drop
@@ -148,7 +150,7 @@ impl Store {
                 })
             });
         let pool = options.connect(&url).await?;
-        let store = Self { pool, backend, write_gate: Arc::new(Mutex::new(())) };
+        let store = Self { pool, backend, write_gate: Arc::new(Mutex::new(())), work_gate: Arc::new(Mutex::new(())) };
         if backend == Backend::Sqlite {
             tokio::spawn(checkpoints(store.pool.clone(), Arc::downgrade(&store.write_gate)));
         }
@@ -185,16 +187,15 @@ impl Store {
         Ok(WriteTx { tx, _gate: gate })
     }
 
-    /// Runs `work` if no other process (on PostgreSQL) or task (on SQLite, in this
-    /// process) is running work under `key`; `None` when one is. The lock is a session
+    /// Runs `work` if no other process (on PostgreSQL) or task of this store is running
+    /// work under `key`; `None` when one is. Across processes the lock is a session
     /// advisory lock on a connection held for the work, released after it.
     pub async fn once_across_processes<T, F: std::future::Future<Output = T>>(
         &self,
         key: i64,
         work: impl FnOnce() -> F,
     ) -> Result<Option<T>, StoreError> {
-        static LOCAL: Mutex<()> = Mutex::const_new(());
-        let Ok(_local) = LOCAL.try_lock() else { return Ok(None) };
+        let Ok(_local) = self.work_gate.try_lock() else { return Ok(None) };
         if self.backend != Backend::Postgres {
             return Ok(Some(work().await));
         }
