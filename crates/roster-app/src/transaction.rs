@@ -1,7 +1,8 @@
 //! The one door for every write. A [`LiveTx`] is the only way a use case changes the
 //! domain: each of its writing methods writes the rows *and* keeps the engine's image,
 //! the automatic groups' memberships (rows, counts, events), the change log and the
-//! change feed in step, in the same transaction — so no caller can write a user and forget its groups.
+//! change feed in step, in the same transaction — so no caller can write a user and
+//! forget its groups.
 //!
 //! Opening one ([`App::begin`]) takes the store's write gate (writers, in this process
 //! and others, go one at a time) and brings the image up to date with the change log.
@@ -124,10 +125,17 @@ impl LiveTx {
     /// Records an entity change for the change feed; `cause`, when the change has one,
     /// names the feed row's actor and reason if no earlier change did.
     fn record(&mut self, kind: &str, entry: Entry, cause: Option<&Cause>) {
-        if self.feed_cause.is_none() {
-            self.feed_cause = cause.map(|c| (c.actor.clone(), c.why.clone()));
+        if let Some(cause) = cause {
+            self.note_cause(cause);
         }
         self.feed.push(Entry { kind: kind.to_owned(), ..entry });
+    }
+
+    /// The feed row's actor and reason: the first cause the transaction was given.
+    fn note_cause(&mut self, cause: &Cause) {
+        if self.feed_cause.is_none() {
+            self.feed_cause = Some((cause.actor.clone(), cause.why.clone()));
+        }
     }
 
     /// Commits the change, its memberships, the change log and the change feed together.
@@ -605,6 +613,8 @@ impl LiveTx {
     /// group's moves land on neighbouring pages; each group's joins and leaves are one
     /// set event each ([`Moves::Sets`]).
     pub(crate) async fn write_evaluation(&mut self, evaluation: &Evaluation, why: &Cause) -> AppResult<()> {
+        // An import records its users without a cause, and gives one here.
+        self.note_cause(why);
         let mut sets = Vec::new();
         for g in &evaluation.groups {
             if g.joined.is_empty() && g.left.is_empty() {

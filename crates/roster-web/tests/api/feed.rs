@@ -233,15 +233,25 @@ async fn a_follower_rebuilds_every_membership_through_random_writes_and_a_restar
     assert_eq!(follower.groups, stored(&restarted, &token).await);
     // The feed also says who was created, suspended, enrolled and which group changed.
     let mut kinds = BTreeSet::new();
+    let mut imported = 0;
     let mut after = String::from("0");
     loop {
         let r = restarted.call("GET", &format!("/api/v1/changes?after={after}&limit=1000"), None).await;
-        kinds.extend(r.body["items"].as_array().unwrap().iter().map(|i| i["kind"].as_str().unwrap().to_owned()));
+        let items = r.body["items"].as_array().unwrap();
+        kinds.extend(items.iter().map(|i| i["kind"].as_str().unwrap().to_owned()));
+        // An import's users are one item, with the import's actor and cause.
+        imported += items
+            .iter()
+            .filter(|i| i["kind"] == "user.created" && i["user_ids"].as_array().unwrap().len() > 1)
+            .inspect(|i| assert!(i["cause"].as_str().unwrap().starts_with("user import"), "{i}"))
+            .inspect(|i| assert_eq!(i["actor"], "token:test-admin", "{i}"))
+            .count();
         after = r.body["next_cursor"].as_str().unwrap().to_owned();
         if !r.body["more"].as_bool().unwrap() {
             break;
         }
     }
+    assert!(imported > 0, "no import in the random writes");
     for kind in [
         "membership.joined",
         "membership.left",
