@@ -138,6 +138,9 @@ impl App {
         let rule = compile(&input, &catalog(tx.read()).await?)?;
         let groups = roster_store::groups::all(tx.read()).await?;
         check_cycles(&groups, &group, &rule)?;
+        if let Some(steps) = tx.engine(|e| e.enrollment_loop(group.id, Some(&rule), None))? {
+            return Err(crate::enrollment_rules::loop_error("text", &steps));
+        }
         group.rule_text = Some(rule.to_string());
         group.rule_tree = Some(serde_json::to_string(&rule).map_err(internal)?);
         group.updated_at = tx.now;

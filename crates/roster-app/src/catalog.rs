@@ -359,6 +359,21 @@ impl App {
             r.referenced_courses().iter().any(|c| c.eq_ignore_ascii_case(&course_code))
         })
         .await?;
+        let enrolling = roster_store::enrollment_rules::groups_of_course(tx.read(), course.id).await?;
+        if !enrolling.is_empty() {
+            let mut names = Vec::with_capacity(enrolling.len());
+            for id in enrolling {
+                let group = roster_store::groups::get(tx.read(), id).await?;
+                names.push(format!("\"{}\"", group.map_or_else(|| format!("#{id}"), |g| g.name)));
+            }
+            return Err(AppError::conflict(
+                "code",
+                format!(
+                    "course \"{course_code}\" is used by the enrollment rules of {}; change those first",
+                    names.join(", ")
+                ),
+            ));
+        }
         tx.delete_course(course.id, &self.cause(actor, format!("course \"{code}\" deleted"))).await?;
         tx.commit().await?;
         Ok(())

@@ -526,7 +526,7 @@ fn demo_enrollments(
             };
             let completed_at = (status == EnrollmentStatus::Completed)
                 .then(|| (enrolled_at + rng.random_range(1..120) * DAY_MS).min(now));
-            Enrollment { user_id, course_id, status, enrolled_at, completed_at }
+            Enrollment { user_id, course_id, status, enrolled_at, completed_at, due_at: None, made_by_group: None }
         })
         .collect()
 }

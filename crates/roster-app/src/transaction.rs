@@ -25,6 +25,8 @@ pub use roster_store::memberships::Cause;
 use crate::live::{self, engine_error, Live};
 use crate::{App, AppResult, Context};
 
+mod enrolling;
+
 /// Above this many users whose manual membership moved, dependents are re-evaluated
 /// for everyone at once instead of user by user.
 const PER_USER_LIMIT: usize = 200;
@@ -59,6 +61,8 @@ pub(crate) struct LiveTx {
     pub today: NaiveDate,
     /// The time the transaction began, epoch ms.
     pub now: i64,
+    /// Members of groups with enrollment rules who moved, for [`LiveTx::settle`].
+    moved: Vec<enrolling::Moved>,
 }
 
 impl App {
@@ -70,7 +74,16 @@ impl App {
         let today = self.live.day(now);
         live::catch_up(&self.live, &mut tx, today).await?;
         let guard = DirtyGuard { live: self.live.clone(), dirty: false };
-        Ok(LiveTx { tx, live: self.live.clone(), touched: Vec::new(), guard, diverged: false, today, now })
+        Ok(LiveTx {
+            tx,
+            live: self.live.clone(),
+            touched: Vec::new(),
+            guard,
+            diverged: false,
+            today,
+            now,
+            moved: Vec::new(),
+        })
     }
 }
 
@@ -107,8 +120,10 @@ impl LiveTx {
         self.touched.push(t);
     }
 
-    /// Commits the change, its memberships and the change log together.
+    /// Commits the change, its memberships, the enrollments their rules make and
+    /// remove, and the change log together.
     pub(crate) async fn commit(mut self) -> AppResult<()> {
+        self.settle().await?;
         let mut touched = std::mem::take(&mut self.touched);
         touched.sort_by_key(|t| match t {
             Touched::Catalog => (0, 0),
@@ -264,6 +279,17 @@ impl LiveTx {
                 None => e.clear_enrollment(user, course),
             })?
             .map_err(engine_error)?;
+        if enrollment.is_none() && self.enrolling()? {
+            // An enrollment a group's rule stands for cannot go while the user is in the
+            // group: the rule enrolls them again, as if they had just joined.
+            let enrolling = self.engine(|e| {
+                let member = |g: &i64| e.members(*g).is_some_and(|m| u32::try_from(user).is_ok_and(|u| m.contains(u)));
+                e.groups_enrolling_in(course).into_iter().filter(member).collect::<Vec<i64>>()
+            })?;
+            for group in enrolling {
+                self.members_moved(group, user_bits(&[user]), [], cause)?;
+            }
+        }
         self.reevaluate_change(&change, cause).await
     }
 
@@ -315,6 +341,8 @@ impl LiveTx {
         let members = roster_store::memberships::member_ids(&mut self.tx, group).await?;
         let moves = Moves::Group { group_id: group, joined: &[], source: MembershipSource::Manual, left: &members };
         roster_store::memberships::apply(&mut self.tx, moves, cause).await?;
+        // Its enrollment rules act on the members leaving, as they were before it went.
+        self.members_moved(group, [], user_bits(&members), cause)?;
         roster_store::groups::delete(&mut self.tx, group).await?;
         self.group_reloaded(group).await
     }
@@ -335,6 +363,7 @@ impl LiveTx {
         let moves = Moves::Group { group_id: group.id, joined: &joined, source, left: &[] };
         roster_store::memberships::apply(&mut self.tx, moves, cause).await?;
         self.manual_members_changed(group.id, &joined, &[], cause).await?;
+        self.members_moved(group.id, user_bits(&joined), [], cause)?;
         Ok(joined)
     }
 
@@ -345,6 +374,7 @@ impl LiveTx {
         let moves = Moves::Group { group_id: group.id, joined: &[], source: MembershipSource::Manual, left: &left };
         roster_store::memberships::apply(&mut self.tx, moves, cause).await?;
         self.manual_members_changed(group.id, &[], &left, cause).await?;
+        self.members_moved(group.id, [], user_bits(&left), cause)?;
         Ok(left)
     }
 
@@ -484,6 +514,14 @@ impl LiveTx {
         let moves = Moves::User { user_id: user, by_rule: &by_rule, by_list: &by_list, left: &left };
         roster_store::memberships::apply(&mut self.tx, moves, why).await?;
         self.engine_mut(|e| e.commit_user(&evaluation))?;
+        if self.enrolling()? {
+            for group in by_rule.iter().chain(&by_list) {
+                self.members_moved(*group, user_bits(&[user]), [], why)?;
+            }
+            for group in &left {
+                self.members_moved(*group, [], user_bits(&[user]), why)?;
+            }
+        }
         Ok(())
     }
 
@@ -569,6 +607,11 @@ impl LiveTx {
             roster_store::memberships::apply(&mut self.tx, Moves::Sets(&moves), why).await?;
         }
         self.engine_mut(|e| e.commit(evaluation))?;
+        if self.enrolling()? {
+            for g in &evaluation.groups {
+                self.members_moved(g.group, &g.joined, &g.left, why)?;
+            }
+        }
         Ok(())
     }
 
@@ -612,6 +655,11 @@ impl LiveTx {
             }
         }
     }
+}
+
+/// Users' ids as the engine's bitmaps hold them (ids beyond them are not in the image).
+fn user_bits(users: &[i64]) -> impl Iterator<Item = u32> + '_ {
+    users.iter().filter_map(|&u| u32::try_from(u).ok())
 }
 
 /// Whether `user` is on a list.

@@ -91,6 +91,7 @@ pub async fn delete(tx: &mut WriteTx, id: i64) -> Result<(), StoreError> {
     let conn: &mut AnyConnection = tx;
     // Memberships have no foreign key (it slowed every bulk insert): they go here.
     sqlx::query("DELETE FROM memberships WHERE group_id = $1").bind(id).execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM enrollment_rules WHERE group_id = $1").bind(id).execute(&mut *conn).await?;
     sqlx::query("DELETE FROM groups WHERE id = $1").bind(id).execute(conn).await?;
     Ok(())
 }
