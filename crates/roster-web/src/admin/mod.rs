@@ -90,6 +90,7 @@ pub fn router(app: App, config: AdminConfig) -> Routes {
         .route("/groups/{id}/settings", get(groups::settings).post(groups::save_settings))
         .route("/groups/{id}/delete", post(groups::delete))
         .route("/groups/{id}/rules", get(rules::page).post(rules::save))
+        .route("/groups/{id}/enrollment-rules", get(groups::enrollment_rules).post(groups::save_enrollment_rules))
         .route("/groups/{id}/lists", post(rules::edit_list))
         .route("/groups/{id}/suspended", post(rules::allow_suspended))
         .route("/users", get(users::list).post(users::create))

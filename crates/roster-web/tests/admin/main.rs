@@ -14,6 +14,7 @@ mod harness;
 
 mod access;
 mod catalog;
+mod enrollment_rules;
 mod groups;
 mod http;
 mod imports;

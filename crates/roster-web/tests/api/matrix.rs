@@ -142,6 +142,8 @@ const EXPECTED: &[(&str, &str, Want)] = &[
     ("POST", "/admin/groups/{id}/delete", Denied),
     ("GET", "/admin/groups/{id}/rules", Served),
     ("POST", "/admin/groups/{id}/rules", Denied),
+    ("GET", "/admin/groups/{id}/enrollment-rules", Served),
+    ("POST", "/admin/groups/{id}/enrollment-rules", Denied),
     ("POST", "/admin/groups/{id}/lists", Denied),
     ("POST", "/admin/groups/{id}/suspended", Denied),
     ("GET", "/admin/users", Served),

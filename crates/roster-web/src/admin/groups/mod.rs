@@ -10,11 +10,13 @@ use serde::Deserialize;
 
 use super::session::Admin;
 
+mod enrollment_rules;
 mod history;
 mod list;
 mod members;
 mod settings;
 
+pub(crate) use enrollment_rules::{page as enrollment_rules, save as save_enrollment_rules};
 pub(crate) use history::history;
 pub(crate) use list::{create, list};
 pub(crate) use members::{assign, export, members, remove, sample, upload_csv, upload_report};
