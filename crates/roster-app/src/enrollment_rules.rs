@@ -41,7 +41,7 @@ impl App {
         let group = self.group(&mut conn, id).await?;
         let rules = roster_store::enrollment_rules::of_group(&mut conn, group.id).await?;
         let courses = course_names(&mut conn).await?;
-        Ok(EnrollmentRulesView { rules: views(&rules, &courses), enrolled: None, samples: None })
+        Ok(EnrollmentRulesView { rules: views(&rules, &courses), enrolled: None, users: None, samples: None })
     }
 
     /// Replaces a group's enrollment rules; they apply at once to its current members,
@@ -57,12 +57,17 @@ impl App {
         let reach = Reach::of(tx.read(), actor).await?;
         reach.manage(&group)?;
         let rules = checked(&mut tx, &group, &input).await?;
-        let (enrolled, _) = would_enroll(&mut tx, &reach, &group, &rules).await?;
+        let (enrolled, users) = would_enroll(&mut tx, &reach, &group, &rules).await?;
         let cause = self.cause(actor, format!("enrollment rules of \"{}\" edited by {}", group.name, actor.name));
         tx.set_enrollment_rules(group.id, &rules, &cause).await?;
         let courses = course_names(tx.read()).await?;
         tx.commit().await?;
-        Ok(EnrollmentRulesView { rules: views(&rules, &courses), enrolled: Some(enrolled), samples: None })
+        Ok(EnrollmentRulesView {
+            rules: views(&rules, &courses),
+            enrolled: Some(enrolled),
+            users: Some(users.len()),
+            samples: None,
+        })
     }
 
     /// What saving these enrollment rules would do, without saving them: how many of the
@@ -89,7 +94,12 @@ impl App {
         let courses = course_names(tx.read()).await?;
         // Nothing was written: dropping the transaction ends it.
         drop(tx);
-        Ok(EnrollmentRulesView { rules: views(&rules, &courses), enrolled: Some(enrolled), samples: Some(samples) })
+        Ok(EnrollmentRulesView {
+            rules: views(&rules, &courses),
+            enrolled: Some(enrolled),
+            users: Some(users.len()),
+            samples: Some(samples),
+        })
     }
 }
 

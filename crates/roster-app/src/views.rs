@@ -247,6 +247,10 @@ pub struct EnrollmentRulesView {
     /// (of the users the caller may see); previewing: how many they would make.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enrolled: Option<u64>,
+    /// Saving and previewing: how many users those enrollments are for (a user may be
+    /// enrolled in several of the courses).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users: Option<u64>,
     /// Previewing: up to ten of the users who would be enrolled (of those the caller
     /// may see), by username.
     #[serde(skip_serializing_if = "Option::is_none")]

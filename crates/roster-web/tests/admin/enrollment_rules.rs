@@ -34,7 +34,11 @@ async fn the_enrollment_rules_tab_previews_and_saves() {
         with_csrf.push(("csrf", &csrf));
         let preview = a.post(&path, &with_csrf).await;
         assert_eq!(preview.status, 200, "{}", preview.body);
-        assert!(preview.body.contains("Saving would enroll <strong>2</strong> members"), "{}", preview.body);
+        assert!(
+            preview.body.contains("Saving would enroll <strong>2</strong> members (2 enrollments)"),
+            "{}",
+            preview.body
+        );
         assert!(server.app.enrollment_rules(&system, &crew).await.unwrap().rules.is_empty(), "a preview saves nothing");
 
         assert_eq!(a.post(&path, &form("save", "SAFE-2", "")).await.status, 403, "no CSRF token");

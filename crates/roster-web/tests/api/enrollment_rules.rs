@@ -113,6 +113,29 @@ async fn every_way_of_joining_enrolls(s: TestServer) {
         .await;
     assert_eq!(made_by(&s, &eve, "DRV-201").await, "Crew");
 
+    // SCIM: an identity provider adds a member, then removes them (not started: removed).
+    let ivy = create_user(&s, "ivy", Some("PAR")).await;
+    let patch = |op: &str, value: Value| {
+        let operation = match op {
+            "add" => json!({"op": "add", "path": "members", "value": [{"value": value}]}),
+            _ => json!({"op": "remove", "path": format!("members[value eq \"{}\"]", value.as_str().unwrap())}),
+        };
+        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [operation]})
+    };
+    for (op, made) in [("add", "Crew"), ("remove", "")] {
+        let r = s
+            .http
+            .patch(format!("{}/scim/v2/Groups/{crew}", s.base))
+            .bearer_auth(&s.token)
+            .header("content-type", "application/scim+json")
+            .body(patch(op, json!(ivy)).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "SCIM {op}: {}", r.status());
+        assert_eq!(made_by(&s, &ivy, "DRV-201").await, made, "after a SCIM {op}");
+    }
+
     // An automatic group: by a rule edit, by a user update, by an enrollment status, by
     // the include list, by an import.
     let auto = group(&s, "Americans", "automatic").await;
@@ -301,11 +324,11 @@ async fn bad_rules_are_refused_naming_the_item(s: TestServer) {
     // The preview counts and names who would be enrolled, and saves nothing.
     let ann = create_user(&s, "ann", Some("PAR")).await;
     s.post_ok(&format!("/api/v1/groups/{crew}/members"), json!({"users": [ann]})).await;
-    let r = s
-        .call("POST", &format!("/api/v1/groups/{crew}/enrollment-rules/preview"), Some(json!([{"course": "DRV-301"}])))
-        .await;
+    let both = json!([{"course": "DRV-301"}, {"course": "DRV-201"}]);
+    let r = s.call("POST", &format!("/api/v1/groups/{crew}/enrollment-rules/preview"), Some(both)).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!((r.body["enrolled"].clone(), r.body["samples"].clone()), (json!(1), json!(["ann"])));
+    let said = (r.body["enrolled"].clone(), r.body["users"].clone(), r.body["samples"].clone());
+    assert_eq!(said, (json!(2), json!(1), json!(["ann"])), "two enrollments, for one user");
     assert_eq!(enrollment(&s, &ann, "DRV-301").await, None);
 }
 

@@ -31,8 +31,8 @@ struct RulesPage {
     /// Every course: (code, name).
     courses: Vec<(String, String)>,
     error: Option<String>,
-    /// A preview's count and samples.
-    preview: Option<(u64, Vec<String>)>,
+    /// A preview's counts (enrollments, users) and samples.
+    preview: Option<(u64, u64, Vec<String>)>,
 }
 
 async fn courses(app: &App, admin: &Admin) -> Result<Vec<(String, String)>, AppError> {
@@ -122,7 +122,7 @@ pub(crate) async fn save(State(app): State<App>, Path(id): Path<String>, posted:
         Ok(view) => (
             axum::http::StatusCode::OK,
             None,
-            Some((view.enrolled.unwrap_or_default(), view.samples.unwrap_or_default())),
+            Some((view.enrolled.unwrap_or_default(), view.users.unwrap_or_default(), view.samples.unwrap_or_default())),
         ),
         Err(e) => {
             let message = page::general_message(&e);
