@@ -240,6 +240,14 @@ async fn a_chain_settles_in_one_response(s: TestServer) {
     let ann = create_user(&s, "ann", Some("PAR")).await;
     let bob = create_user(&s, "bob", Some("PAR")).await;
     set_status(&s, "DRV-101", &bob, "in_progress").await;
+    // The rule preview says what the joins would bring: bob would join and be enrolled.
+    let preview = json!({"text": r#"course("DRV-101") in (completed, in_progress)"#, "group": approved});
+    let r = s.call("POST", "/api/v1/rules/preview", Some(preview)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        (r.body["join_count"].clone(), r.body["enrollments"].clone()),
+        (json!(1), json!([{"course": "DRV-201", "users": 1}]))
+    );
 
     // One write: completed DRV-101 → Approved Drivers → enrolled in DRV-201 → the group.
     set_status(&s, "DRV-101", &ann, "completed").await;
