@@ -1,7 +1,9 @@
 //! The one door for every write. A [`LiveTx`] is the only way a use case changes the
 //! domain: each of its writing methods writes the rows *and* keeps the engine's image,
-//! the automatic groups' memberships (rows, counts, events) and the change log in step,
-//! in the same transaction — so no caller can write a user and forget its groups.
+//! the automatic groups' memberships (rows, counts, events), the enrollments that
+//! enrollment rules make (see [`enrolling`], settled before the commit) and the change
+//! log in step, in the same transaction — so no caller can write a user and forget its
+//! groups.
 //!
 //! Opening one ([`App::begin`]) takes the store's write gate (writers, in this process
 //! and others, go one at a time) and brings the image up to date with the change log.
