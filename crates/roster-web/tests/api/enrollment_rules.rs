@@ -170,6 +170,13 @@ async fn every_way_of_joining_enrolls(s: TestServer) {
     // Crew: ann, bob, cat, dan, eve; fay has DRV-101 already but is not in Crew.
     assert_eq!(r.body["enrolled"], 5);
     assert_eq!(made_by(&s, &bob, "DRV-101").await, "Crew");
+    // An enrollment the group's rule stands for cannot go while the user is a member:
+    // the rule enrolls them again, and says so.
+    let r = s.call("DELETE", &format!("/api/v1/courses/DRV-201/enrollments/{dan}"), None).await;
+    assert!(r.status < 300, "{}", r.body);
+    assert_eq!(made_by(&s, &dan, "DRV-201").await, "Crew");
+    let events = s.call("GET", &format!("/api/v1/users/{dan}/enrollment-events"), None).await.body;
+    assert_eq!((events[0]["change"].as_str(), events[0]["course"].as_str()), (Some("enrolled"), Some("DRV-201")));
     let drift = s.app.reconcile(false).await.unwrap();
     assert!(drift.drifted.is_empty(), "{drift:?}");
 }
