@@ -72,6 +72,9 @@ pub struct MemberFilter {
     pub q: Option<String>,
 }
 
+/// The most members [`App::remove_members`] takes at once.
+pub const MAX_REMOVED_TOGETHER: usize = 1000;
+
 /// Users to add to a group: exactly one of the three ways.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -442,6 +445,48 @@ impl App {
         let view = reach.view(tx.read(), group).await?;
         tx.commit().await?;
         Ok(view)
+    }
+
+    /// Removes several users from a manual group in one change (at most
+    /// [`MAX_REMOVED_TOGETHER`]): every one must be a
+    /// member the caller may see, or nothing is removed. Answers the group and how many
+    /// left it.
+    pub async fn remove_members(&self, actor: &Actor, id: &str, user_ids: &[String]) -> AppResult<(GroupView, usize)> {
+        if user_ids.len() > MAX_REMOVED_TOGETHER {
+            return Err(AppError::invalid(
+                "users",
+                format!("at most {MAX_REMOVED_TOGETHER} members are removed at once; use a CSV file for more"),
+            ));
+        }
+        let mut ids = user_ids.iter().map(|u| parse_id("user", u)).collect::<AppResult<Vec<i64>>>()?;
+        ids.sort_unstable();
+        ids.dedup();
+        let mut tx = self.begin().await?;
+        let group = self.group(tx.read(), id).await?;
+        let reach = Reach::of(tx.read(), actor).await?;
+        reach.manage(&group)?;
+        if ids.is_empty() {
+            return Err(AppError::invalid("users", "tick at least one member to remove"));
+        }
+        if group.policy != GroupPolicy::Manual {
+            return Err(AppError::bad_request(
+                "users",
+                "members of an automatic group are removed one by one, each onto its exclude list",
+            ));
+        }
+        for user in &ids {
+            reach.user(tx.read(), *user).await?;
+        }
+        let members = roster_store::memberships::which_are_members(tx.read(), group.id, &ids).await?;
+        if members.len() != ids.len() {
+            return Err(AppError::NotFound("membership".into()));
+        }
+        let cause = Cause { actor: actor.name.clone(), why: "removed together".into(), at: self.now() };
+        remove_users(&mut tx, &group, &members, &cause).await?;
+        let group = self.group(tx.read(), id).await?;
+        let view = reach.view(tx.read(), group).await?;
+        tx.commit().await?;
+        Ok((view, members.len()))
     }
 
     /// A page of a group's membership history, newest first: of the users the caller

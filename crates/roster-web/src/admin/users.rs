@@ -15,8 +15,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
-use super::groups::{branch_options, source_label, BranchOption, EventRow, PageQuery, PAGE_SIZE};
-use super::page::{self, actor_label, when, AdminResult, Chrome, FieldErrors, OrPage, Pager, Section};
+use super::groups::{branch_options, source_label, BranchOption, EventRow, PageQuery};
+use super::page::{self, actor_label, when, AdminResult, Chrome, FieldErrors, NumberedPager, OrPage, Pager, Section};
 use super::session::{Admin, FormData, Posted};
 
 /// A status as a page says it.
@@ -45,9 +45,12 @@ pub(crate) struct UsersQuery {
     q: Option<String>,
     branch: Option<String>,
     status: Option<String>,
-    cursor: Option<String>,
-    trail: Option<String>,
+    /// 1-based; absent for the first page.
+    page: Option<u64>,
 }
+
+/// Users on one page of the list.
+const USERS_PER_PAGE: usize = 50;
 
 #[derive(Debug)]
 struct UserRow {
@@ -68,28 +71,38 @@ struct UsersPage {
     status: String,
     branches: Vec<BranchOption>,
     users: Vec<UserRow>,
-    pager: Pager,
+    pager: NumberedPager,
     error: Option<String>,
 }
 
-/// `GET /admin/users`.
+/// `GET /admin/users`: a page of users with the total that match and page numbers.
 pub(crate) async fn list(admin: Admin, State(app): State<App>, Query(query): Query<UsersQuery>) -> AdminResult {
     let (q, branch, status) =
         (query.q.unwrap_or_default(), query.branch.unwrap_or_default(), query.status.unwrap_or_default());
     let branches = branch_options(&app, &admin).await.or_page(&admin, Section::Users)?;
     let filter =
         UserFilter { q: Some(q.clone()), branch: Some(branch.clone()), status: Some(status.clone()), username: None };
-    let paging = ListParams { cursor: query.cursor.clone(), limit: Some(PAGE_SIZE) };
-    let (users, next, error) = match app.list_users(&admin.actor, &filter, &paging).await {
-        Ok(list) => (list.items, list.next_cursor, None),
-        Err(e) => (vec![], None, Some(page::general_message(&e))),
+    let number = query.page.unwrap_or(1).max(1);
+    let found = async {
+        let (total, cursor) = app.count_users(&admin.actor, &filter, number, USERS_PER_PAGE).await?;
+        let paging = ListParams { cursor, limit: Some(USERS_PER_PAGE) };
+        // Past the last page there is nothing to list.
+        let past_end = number > 1 && paging.cursor.is_none();
+        let items = if past_end { vec![] } else { app.list_users(&admin.actor, &filter, &paging).await?.items };
+        Ok::<_, AppError>((total, items))
+    }
+    .await;
+    let (total, users, error) = match found {
+        Ok((total, items)) => (total, items, None),
+        Err(e) => (0, vec![], Some(page::general_message(&e))),
     };
-    let pager = Pager::new(
+    let pager = NumberedPager::new(
         "/admin/users",
         &[("q", &q), ("branch", &branch), ("status", &status)],
-        query.cursor.as_deref(),
-        query.trail.as_deref(),
-        next.as_deref(),
+        number,
+        USERS_PER_PAGE as u64,
+        users.len(),
+        total,
     );
     let users = users
         .into_iter()

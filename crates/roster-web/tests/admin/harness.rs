@@ -202,6 +202,17 @@ fn screenshot_dir() -> PathBuf {
     }
 }
 
+/// axe-core's script, read once.
+fn axe_source() -> &'static str {
+    static SOURCE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SOURCE.get_or_init(|| {
+        let path = std::env::var("ROSTER_AXE_JS").unwrap_or_else(|_| {
+            panic!("ROSTER_AXE_JS is not set: run the browser tests with scripts/browser-tests.sh")
+        });
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read axe-core at {path}: {e}"))
+    })
+}
+
 /// A mark left on one page of the browser (see [`Browser::page`]).
 #[derive(Debug)]
 pub struct Page(String);
@@ -414,6 +425,33 @@ impl Browser {
     /// Runs `script` (which calls its last argument when done) and returns the value.
     pub async fn js_async(&self, script: &str) -> Value {
         self.client.execute_async(script, vec![]).await.unwrap()
+    }
+
+    /// Runs axe-core (the accessibility checker, installed from npm by
+    /// `scripts/browser-tests.sh` and named by `ROSTER_AXE_JS`) on the page shown, for
+    /// WCAG 2.2 A and AA; fails on any serious or critical violation, listing them.
+    pub async fn axe(&self, screen: &str) {
+        let violations = self.axe_violations().await;
+        assert!(
+            violations.is_empty(),
+            "accessibility ({screen}, {}): {}",
+            self.path().await,
+            serde_json::to_string_pretty(&violations).unwrap()
+        );
+    }
+
+    /// The serious and critical violations axe-core finds on the page shown.
+    pub async fn axe_violations(&self) -> Vec<Value> {
+        let source = axe_source();
+        let script = format!(
+            "{source}\nconst done = arguments[arguments.length - 1];\n\
+             axe.run(document, {{ runOnly: {{ type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] }} }})\n\
+             .then(r => done(r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')\n\
+               .map(v => ({{ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ')) }}))))\n\
+             .catch(e => done([{{ id: 'axe-failed', help: String(e) }}]));"
+        );
+        let found = self.client.execute_async(&script, vec![]).await.unwrap();
+        found.as_array().cloned().unwrap_or_default()
     }
 
     /// Ends the session.

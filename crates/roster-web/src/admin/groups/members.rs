@@ -94,6 +94,8 @@ impl CsvResult {
                         user: r.user.clone(),
                         action: r.action.clone(),
                         outcome: match r.outcome {
+                            RowOutcome::Added if !outcome.applied => "would be added",
+                            RowOutcome::Removed if !outcome.applied => "would be removed",
                             RowOutcome::Added => "added",
                             RowOutcome::AlreadyMember => "already a member",
                             RowOutcome::Removed => "removed",
@@ -115,7 +117,9 @@ impl CsvResult {
                 (status, Self { group_id: group_id.to_owned(), error: None, outcome: Some(outcome), problems })
             }
             Err(e) => {
-                let message = page::general_message(&e).replace("file: ", "");
+                // The panel is about the file: its errors need no "File:" before them.
+                let message =
+                    if page::field(&e) == Some("file") { page::message(&e) } else { page::general_message(&e) };
                 let status = page::status(e);
                 (status, Self { group_id: group_id.to_owned(), error: Some(message), outcome: None, problems: vec![] })
             }
@@ -280,6 +284,22 @@ pub(crate) async fn remove(
     Ok(admin.redirect_with(&back, &format!("{who} removed{done}.")))
 }
 
+/// `POST /admin/groups/{id}/members/remove`: the members ticked in the list (`users`,
+/// one value each), removed from a manual group in one change.
+pub(crate) async fn remove_many(State(app): State<App>, Path(id): Path<String>, posted: Posted) -> AdminResult {
+    let Posted { admin, form } = posted;
+    let back = back_to(form.one("back"), &id);
+    let users = form.many("users");
+    match app.remove_members(&admin.actor, &id, &users).await {
+        Ok((_, 1)) => Ok(admin.redirect_with(&back, "1 member removed.")),
+        Ok((_, n)) => Ok(admin.redirect_with(&back, &format!("{n} members removed."))),
+        Err(e @ (AppError::Invalid(_) | AppError::BadRequest { .. })) => {
+            Ok(admin.redirect_with_error(&back, &page::message(&e)))
+        }
+        Err(e) => Err(e).or_page(&admin, Section::Groups),
+    }
+}
+
 /// `POST /admin/groups/{id}/csv`: a multipart upload from the CSV panel. Answers the
 /// panel's result as an HTML fragment to a script (`X-Fragment: 1`), else the whole page.
 pub(crate) async fn upload_csv(
@@ -314,6 +334,7 @@ async fn receive_csv(
         .map_err(|_| AppError::bad_request("file", "send the file as a multipart form"))?;
     let mut options = CsvOptions::default();
     let mut file: Option<Vec<u8>> = None;
+    let mut file_name: Option<String> = None;
     while let Some(mut field) = multipart.next_field().await.map_err(|_| too_large(limit + 1, limit))? {
         match field.name().unwrap_or_default() {
             "csrf" => {
@@ -331,6 +352,7 @@ async fn receive_csv(
                 if !csrf_ok {
                     return Err(AppError::Forbidden("this form has expired; reload the page and try again".into()));
                 }
+                file_name = field.file_name().map(str::to_owned);
                 let mut bytes = Vec::new();
                 while let Some(chunk) = field.chunk().await.map_err(|_| too_large(limit + 1, limit))? {
                     if bytes.len() + chunk.len() > limit {
@@ -346,8 +368,15 @@ async fn receive_csv(
     if !csrf_ok {
         return Err(AppError::Forbidden("this form has expired; reload the page and try again".into()));
     }
-    let bytes =
-        file.filter(|f| !f.is_empty()).ok_or_else(|| AppError::invalid("file", "choose a CSV file to upload"))?;
+    let bytes = match file {
+        Some(bytes) if !bytes.is_empty() => bytes,
+        Some(_) => {
+            let name =
+                file_name.filter(|n| !n.is_empty()).map(|n| format!("“{n}”")).unwrap_or_else(|| "The file".into());
+            return Err(AppError::invalid("file", format!("{name} is empty: it has no header row and no users.")));
+        }
+        None => return Err(AppError::invalid("file", "Choose a CSV file to upload.")),
+    };
     state.app.associate_csv(&admin.actor, id, &bytes, &options).await
 }
 

@@ -19,7 +19,7 @@ mod settings;
 pub(crate) use enrollment_rules::{page as enrollment_rules, save as save_enrollment_rules};
 pub(crate) use history::history;
 pub(crate) use list::{create, list};
-pub(crate) use members::{assign, export, members, remove, sample, upload_csv, upload_report};
+pub(crate) use members::{assign, export, members, remove, remove_many, sample, upload_csv, upload_report};
 pub(crate) use settings::{delete, save_settings, settings};
 
 /// Rows per page of the admin lists.

@@ -1,0 +1,130 @@
+//! Lists an administrator pages through and acts on: the users list says how many
+//! users match and numbers its pages (counting only the users a training admin may
+//! see), and ticked members of a manual group are removed in one POST.
+
+use crate::harness::{enabled, Browser, Server, ADMIN, TRAINER};
+use crate::http::{each_database, Agent};
+use roster_app::users::NewUser;
+use roster_app::Actor;
+
+/// Adds `n` users in the US branch (outside the training admin's EMEA).
+async fn more_users(server: &Server, n: usize) {
+    let system = Actor::system("t");
+    for i in 0..n {
+        let input = NewUser {
+            username: format!("us.user{i:03}"),
+            email: format!("us.user{i:03}@acme.test"),
+            branch: Some("US".into()),
+            ..NewUser::default()
+        };
+        server.app.create_user(&system, input).await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_users_pager_counts_what_each_admin_may_see_and_goes_to_any_page() {
+    each_database(async |server: Server| {
+        more_users(&server, 108).await;
+        let mut a = Agent::new(&server.base);
+        a.log_in(ADMIN, "/admin").await;
+        let first = a.get("/admin/users").await;
+        assert!(first.body.contains("1–50 of 120"), "{}", first.body);
+        assert!(first.body.contains(r#"href="/admin/users?page=3""#), "page numbers link every page");
+        let third = a.get("/admin/users?page=3").await;
+        assert!(third.body.contains("101–120 of 120"), "{}", third.body);
+        assert!(third.body.contains("us.user107") && !third.body.contains("us.user050"), "the last 20 users");
+        let filtered = a.get("/admin/users?branch=US&page=2").await;
+        assert!(filtered.body.contains("51–100 of 110"), "{}", filtered.body);
+        let links = filtered.body.replace("&#38;", "&").replace("&amp;", "&");
+        assert!(links.contains(r#"href="/admin/users?branch=US&page=3""#), "filters are kept");
+        let past = a.get("/admin/users?page=9").await;
+        assert_eq!(past.status, 200);
+        assert!(past.body.contains("No user matches."));
+
+        // A training admin's total counts only its branches' users.
+        let mut t = Agent::new(&server.base);
+        t.log_in(TRAINER, "/admin").await;
+        let mine = t.get("/admin/users").await;
+        assert!(mine.body.contains("1–9 of 9"), "{}", mine.body);
+        assert!(!mine.body.contains("of 120") && !mine.body.contains("page=2"));
+        server.finish().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ticked_members_of_a_manual_group_are_removed_together_by_those_who_manage_it() {
+    each_database(async |server: Server| {
+        let system = Actor::system("t");
+        let groups = server.app.list_groups(&system, &Default::default(), &Default::default()).await.unwrap();
+        let team = groups.items.iter().find(|g| g.name == "Warehouse team").unwrap().id.clone();
+        let (karim, lena, alice) =
+            (&server.users["karim.haddad"], &server.users["lena.fischer"], &server.users["alice.martin"]);
+        let path = format!("/admin/groups/{team}/members/remove");
+
+        // A training admin does not manage this platform-wide group.
+        let mut t = Agent::new(&server.base);
+        t.log_in(TRAINER, "/admin").await;
+        let token = Agent::csrf(&t.get("/admin/groups").await.body);
+        let refused = t.post(&path, &[("csrf", &token), ("users", karim)]).await;
+        assert_eq!(refused.status, 403);
+
+        let mut a = Agent::new(&server.base);
+        a.log_in(ADMIN, "/admin").await;
+        let page = a.get(&format!("/admin/groups/{team}")).await;
+        assert!(page.body.contains(r#"id="bulk-remove""#) && page.body.contains(r#"form="bulk-remove""#));
+        let token = Agent::csrf(&page.body);
+        assert_eq!(a.post(&path, &[("users", karim)]).await.status, 403, "no token");
+        // One who is not a member: nothing is removed.
+        let mixed = a.post(&path, &[("csrf", &token), ("users", karim), ("users", alice)]).await;
+        assert_eq!(mixed.status, 404);
+        assert_eq!(server.app.get_group(&system, &team).await.unwrap().member_count, 3);
+        let none = a.post(&path, &[("csrf", &token)]).await;
+        assert_eq!(none.status, 303);
+        assert!(a.get(&none.location).await.body.contains("Tick at least one member to remove."));
+        let done = a.post(&path, &[("csrf", &token), ("users", karim), ("users", lena)]).await;
+        assert_eq!(done.status, 303, "{}", done.body);
+        assert!(a.get(&done.location).await.body.contains("2 members removed."));
+        assert_eq!(server.app.get_group(&system, &team).await.unwrap().member_count, 1);
+        server.finish().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_users_pager_and_the_bulk_remove_work_in_the_browser() {
+    if !enabled() {
+        return;
+    }
+    let server = Server::start().await;
+    more_users(&server, 108).await;
+    let mut b = Browser::open(&server.base, "lists").await;
+    b.log_in(ADMIN).await;
+    b.go("/admin/users").await;
+    b.wait_text("#pager-summary", "1–50 of 120").await;
+    b.axe("users list").await;
+    b.shot("users-pager").await;
+    b.submit("a[aria-label='Page 3']").await;
+    b.wait_text("#pager-summary", "101–120 of 120").await;
+    assert_eq!(b.path().await, "/admin/users?page=3");
+    b.submit("a[rel=prev]").await;
+    b.wait_text("#pager-summary", "51–100 of 120").await;
+
+    b.go("/admin/groups").await;
+    b.submit("a[href^='/admin/groups/']:not([href$='sample.csv'])").await;
+    b.wait_text("h1", "Warehouse team").await;
+    b.axe("group members").await;
+    for username in ["karim.haddad", "lena.fischer"] {
+        b.click(&format!("tr[data-username='{username}'] input[type=checkbox]")).await;
+    }
+    b.shot("members-ticked").await;
+    let page = b.page().await;
+    b.click("#bulk-remove-submit").await;
+    b.client.accept_alert().await.unwrap();
+    b.next_page(page).await;
+    b.wait_text("#flash", "2 members removed.").await;
+    let table = b.text("#members-table").await;
+    assert!(table.contains("david.moreau") && !table.contains("karim.haddad"), "{table}");
+    b.close().await;
+    server.finish().await;
+}
