@@ -4,8 +4,18 @@
 
 use crate::harness::{enabled, Browser, Server, ADMIN, TRAINER};
 use crate::http::{each_database, Agent};
+use roster_app::groups::{AddMembers, NewGroup};
 use roster_app::users::NewUser;
 use roster_app::Actor;
+
+/// Where each of `names` first appears in `body` (panics when one is missing).
+fn order_of(body: &str, names: &[&str]) -> Vec<usize> {
+    names.iter().map(|n| body.find(n).unwrap_or_else(|| panic!("{n} not on the page"))).collect()
+}
+
+fn is_sorted(at: &[usize]) -> bool {
+    at.windows(2).all(|w| w[0] < w[1])
+}
 
 /// Adds `n` users in the US branch (outside the training admin's EMEA).
 async fn more_users(server: &Server, n: usize) {
@@ -111,6 +121,14 @@ async fn the_users_pager_and_the_bulk_remove_work_in_the_browser() {
     b.wait_text("#pager-summary", "51–100 of 120").await;
 
     b.go("/admin/groups").await;
+    b.submit("#sort-name").await;
+    assert_eq!(b.path().await, "/admin/groups?sort=-name");
+    let header = b.find("#groups-table th[aria-sort]").await;
+    assert_eq!(header.attr("aria-sort").await.unwrap().as_deref(), Some("descending"));
+    b.submit("#sort-members").await;
+    assert_eq!(b.path().await, "/admin/groups?sort=-members");
+    b.axe("groups list").await;
+    b.shot("groups-sorted").await;
     b.submit("a[href^='/admin/groups/']:not([href$='sample.csv'])").await;
     b.wait_text("h1", "Warehouse team").await;
     b.axe("group members").await;
@@ -127,4 +145,67 @@ async fn the_users_pager_and_the_bulk_remove_work_in_the_browser() {
     assert!(table.contains("david.moreau") && !table.contains("karim.haddad"), "{table}");
     b.close().await;
     server.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_and_members_sort_by_name_count_and_date_with_counts_a_training_admin_may_see() {
+    each_database(async |server: Server| {
+        let system = Actor::system("t");
+        more_users(&server, 5).await;
+        let users = server.app.list_users(&system, &Default::default(), &Default::default()).await.unwrap();
+        let us: Vec<String> =
+            users.items.iter().filter(|u| u.branch.as_deref() == Some("US")).map(|u| u.id.clone()).collect();
+        for (name, members) in [("Alpha crew", vec![server.users["emma.laurent"].clone()]), ("Zulu crew", us)] {
+            let g = NewGroup { name: name.into(), description: None, policy: None, scope: None };
+            let g = server.app.create_group(&system, g).await.unwrap();
+            server
+                .app
+                .add_members(&system, &g.id, AddMembers { users: Some(members), ..AddMembers::default() })
+                .await
+                .unwrap();
+        }
+        let names = ["Alpha crew", "Warehouse team", "Zulu crew"];
+        let mut a = Agent::new(&server.base);
+        a.log_in(ADMIN, "/admin").await;
+        let by_name = a.get("/admin/groups").await.body;
+        assert!(is_sorted(&order_of(&by_name, &names)), "A to Z by default");
+        assert!(by_name.contains("1–3 of 3"), "{by_name}");
+        let reversed = a.get("/admin/groups?sort=-name").await.body;
+        assert!(is_sorted(&order_of(&reversed, &["Zulu crew", "Warehouse team", "Alpha crew"])));
+        // Zulu has 7 members (all in the US), Warehouse 3, Alpha 1.
+        let most = a.get("/admin/groups?sort=-members").await.body;
+        assert!(is_sorted(&order_of(&most, &["Zulu crew", "Warehouse team", "Alpha crew"])), "{most}");
+        let fewest = a.get("/admin/groups?sort=members").await.body;
+        assert!(is_sorted(&order_of(&fewest, &["Alpha crew", "Warehouse team", "Zulu crew"])));
+        let newest = a.get("/admin/groups?sort=-created").await.body;
+        assert!(is_sorted(&order_of(&newest, &["Zulu crew", "Alpha crew", "Warehouse team"])));
+
+        // A training admin of EMEA sees none of Zulu's members: it sorts last.
+        let mut t = Agent::new(&server.base);
+        t.log_in(TRAINER, "/admin").await;
+        let theirs = t.get("/admin/groups?sort=-members").await.body;
+        assert!(is_sorted(&order_of(&theirs, &["Warehouse team", "Alpha crew", "Zulu crew"])), "{theirs}");
+
+        // Members by username, both ways, and by when they joined, both ways.
+        let groups = server.app.list_groups(&system, &Default::default(), &Default::default()).await.unwrap();
+        let team = &groups.items.iter().find(|g| g.name == "Warehouse team").unwrap().id;
+        let people = ["david.moreau", "karim.haddad", "lena.fischer"];
+        let az = a.get(&format!("/admin/groups/{team}?sort=name")).await.body;
+        assert!(is_sorted(&order_of(&az, &people)));
+        let za = a.get(&format!("/admin/groups/{team}?sort=-name")).await.body;
+        assert!(is_sorted(&order_of(&za, &["lena.fischer", "karim.haddad", "david.moreau"])));
+        let old = order_of(&a.get(&format!("/admin/groups/{team}?sort=added")).await.body, &people);
+        let new = order_of(&a.get(&format!("/admin/groups/{team}?sort=-added")).await.body, &people);
+        let rank = |at: &[usize]| {
+            let mut idx: Vec<usize> = (0..at.len()).collect();
+            idx.sort_by_key(|i| at[*i]);
+            idx
+        };
+        let mut reversed = rank(&old);
+        reversed.reverse();
+        assert_eq!(rank(&new), reversed, "newest first is oldest first reversed");
+        assert!(az.contains("1–3 of 3"));
+        server.finish().await;
+    })
+    .await;
 }

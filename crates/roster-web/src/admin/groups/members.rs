@@ -7,22 +7,23 @@ use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use roster_app::group_csv::{human_size, too_large, CsvOptions, CsvOutcome, OnError, RowOutcome};
-use roster_app::groups::{AddMembers, MemberFilter};
+use roster_app::groups::{AddMembers, MemberFilter, MemberSort};
 use roster_app::views::MemberView;
-use roster_app::{App, AppError, ListParams};
+use roster_app::{App, AppError};
 use roster_domain::{GroupPolicy, UserStatus};
 use serde::Deserialize;
 
 use super::{branch_options, source_label, BranchOption, GroupHead, PAGE_SIZE};
-use crate::admin::page::{self, url, when, AdminResult, Chrome, OrPage, Pager, Section};
+use crate::admin::page::{self, url, when, AdminResult, Chrome, NumberedPager, OrPage, Section};
 use crate::admin::session::{Admin, Posted};
 use crate::admin::AdminState;
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct MembersQuery {
     q: Option<String>,
-    cursor: Option<String>,
-    trail: Option<String>,
+    sort: Option<String>,
+    /// 1-based; absent for the first page.
+    page: Option<u64>,
     panel: Option<String>,
 }
 
@@ -134,7 +135,11 @@ struct MembersPage {
     group: GroupHead,
     q: String,
     members: Vec<MemberRow>,
-    pager: Pager,
+    pager: NumberedPager,
+    /// The sort shown (`name`, `-added`...), and the links that sort by each column.
+    sort: &'static str,
+    sort_name: String,
+    sort_added: String,
     panel: String,
     panel_error: Option<String>,
     branches: Vec<BranchOption>,
@@ -168,30 +173,35 @@ async fn members_page(
 ) -> AdminResult {
     let group = GroupHead::from(app.get_group(&admin.actor, id).await.or_page(admin, Section::Groups)?);
     let q = query.q.clone().unwrap_or_default();
-    let paging = ListParams { cursor: query.cursor.clone(), limit: Some(PAGE_SIZE) };
-    let list = app
-        .list_members(&admin.actor, id, &MemberFilter { q: Some(q.clone()) }, &paging)
+    let sort = MemberSort::parse(query.sort.as_deref().unwrap_or_default());
+    let number = query.page.unwrap_or(1).max(1);
+    let (items, total) = app
+        .list_members_sorted(&admin.actor, id, &MemberFilter { q: Some(q.clone()) }, sort, number, PAGE_SIZE)
         .await
         .or_page(admin, Section::Groups)?;
     let branches = branch_options(app, admin).await.or_page(admin, Section::Groups)?;
     let path = format!("/admin/groups/{}", group.id);
+    let sort_param = if sort == MemberSort::default() { "" } else { sort.as_str() };
     let pager =
-        Pager::new(&path, &[("q", &q)], query.cursor.as_deref(), query.trail.as_deref(), list.next_cursor.as_deref());
-    let here = url(
-        &path,
-        &[
-            ("q", &q),
-            ("cursor", query.cursor.as_deref().unwrap_or_default()),
-            ("trail", query.trail.as_deref().unwrap_or_default()),
-        ],
-    );
+        NumberedPager::new(&path, &[("q", &q), ("sort", sort_param)], number, PAGE_SIZE as u64, items.len(), total);
+    let page_param = if number > 1 { number.to_string() } else { String::new() };
+    let here = url(&path, &[("q", &q), ("sort", sort_param), ("page", &page_param)]);
+    let sort_by = |first: MemberSort, then: MemberSort| {
+        let next = if sort == first { then } else { first };
+        url(&path, &[("q", &q), ("sort", next.as_str())])
+    };
+    let (sort_name, sort_added) =
+        (sort_by(MemberSort::Username, MemberSort::UsernameDesc), sort_by(MemberSort::Newest, MemberSort::Oldest));
     let limit = app.settings().max_csv_bytes;
     let page = MembersPage {
         chrome: admin.chrome(Section::Groups),
         group,
         q,
-        members: list.items.into_iter().map(MemberRow::from).collect(),
+        members: items.into_iter().map(MemberRow::from).collect(),
         pager,
+        sort: sort.as_str(),
+        sort_name,
+        sort_added,
         panel,
         panel_error,
         branches,
