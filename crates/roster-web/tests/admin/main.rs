@@ -20,6 +20,7 @@ mod groups;
 mod http;
 mod imports;
 mod lists;
+mod messages;
 mod rules;
 mod sessions;
 mod users;

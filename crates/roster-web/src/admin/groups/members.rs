@@ -95,8 +95,10 @@ impl CsvResult {
                         user: r.user.clone(),
                         action: r.action.clone(),
                         outcome: match r.outcome {
-                            RowOutcome::Added if !outcome.applied => "would be added",
-                            RowOutcome::Removed if !outcome.applied => "would be removed",
+                            RowOutcome::Added if outcome.dry_run => "would be added",
+                            RowOutcome::Removed if outcome.dry_run => "would be removed",
+                            RowOutcome::Added if !outcome.applied => "would have been added",
+                            RowOutcome::Removed if !outcome.applied => "would have been removed",
                             RowOutcome::Added => "added",
                             RowOutcome::AlreadyMember => "already a member",
                             RowOutcome::Removed => "removed",
