@@ -244,6 +244,90 @@
     }, true);
   }
 
+  // ---------------------------------------------------------------- branch tree picker
+  // A <select data-tree-picker> of branches (options with data-name and data-depth)
+  // becomes a search box over the org chart: matches are shown with the branches
+  // above them, indented as in the tree. The select stays the form's value.
+  function initTreePicker(select) {
+    const blank = select.options[0] && !select.options[0].value ? select.options[0].textContent.trim() : null;
+    const nodes = Array.from(select.options).filter((o) => o.value).map((o) => ({
+      value: o.value, name: o.dataset.name || o.textContent.trim(), depth: Number(o.dataset.depth || 0),
+    }));
+    nodes.forEach((n, i) => { let j = i - 1; while (j >= 0 && nodes[j].depth >= n.depth) j--; n.parent = j; });
+    const top = nodes.length ? Math.min(...nodes.map((n) => n.depth)) : 0;
+    const wrap = el("div", { class: "tree-picker" });
+    const input = el("input", {
+      type: "search", id: select.id + "-search", role: "combobox", "aria-autocomplete": "list",
+      "aria-expanded": "false", "aria-controls": select.id + "-tree", autocomplete: "off",
+      placeholder: "Type a branch's name or code",
+    });
+    const list = el("ul", { role: "listbox", id: select.id + "-tree", class: "tree-options", "aria-label": "Branches" });
+    list.hidden = true;
+    const label = document.querySelector("label[for='" + select.id + "']");
+    if (label) label.htmlFor = input.id;
+    select.hidden = true;
+    select.tabIndex = -1;
+    select.after(wrap);
+    wrap.append(input, list);
+    let shown = [];
+    let active = -1;
+
+    const labelOf = (value) => {
+      const n = nodes.find((x) => x.value === value);
+      return n ? n.name + " (" + n.value + ")" : "";
+    };
+    const showValue = () => { input.value = labelOf(select.value); input.placeholder = select.value ? "Type a branch's name or code" : (blank || "Type a branch's name or code"); };
+    showValue();
+
+    function close() { list.hidden = true; input.setAttribute("aria-expanded", "false"); input.removeAttribute("aria-activedescendant"); active = -1; }
+    function highlight(i) {
+      active = i;
+      shown.forEach((s, j) => s.li.setAttribute("aria-selected", j === i ? "true" : "false"));
+      if (shown[i]) { input.setAttribute("aria-activedescendant", shown[i].li.id); shown[i].li.scrollIntoView({ block: "nearest" }); }
+    }
+    function pick(value) {
+      select.value = value;
+      select.dispatchEvent(new Event("change", { bubbles: true }));
+      showValue();
+      close();
+    }
+    function render() {
+      const needle = input.value.trim().toLowerCase();
+      const current = labelOf(select.value).toLowerCase();
+      const q = needle === current ? "" : needle;
+      const match = nodes.map((n) => !q || n.name.toLowerCase().includes(q) || n.value.toLowerCase().includes(q));
+      const keep = match.slice();
+      match.forEach((m, i) => { if (m) { let p = nodes[i].parent; while (p >= 0 && !keep[p]) { keep[p] = true; p = nodes[p].parent; } } });
+      list.innerHTML = "";
+      shown = [];
+      const add = (value, text, detail, depth, context) => {
+        const li = el("li", { role: "option", id: list.id + "-" + shown.length, "aria-selected": "false", style: "--depth: " + depth });
+        if (context) li.classList.add("context");
+        li.append(el("span", { class: "label" }, text));
+        if (detail) li.append(el("span", { class: "code" }, detail));
+        li.addEventListener("mousedown", (ev) => { ev.preventDefault(); pick(value); });
+        list.append(li);
+        shown.push({ li: li, value: value, match: !context });
+      };
+      if (blank && !q) add("", blank, "", 0, false);
+      nodes.forEach((n, i) => { if (keep[i]) add(n.value, n.name, n.value, n.depth - top, !match[i]); });
+      if (!shown.length) list.append(el("li", { class: "none", role: "option", "aria-disabled": "true" }, "No branch matches"));
+      list.hidden = false;
+      input.setAttribute("aria-expanded", "true");
+      highlight(shown.findIndex((s) => s.match && (q || s.value === select.value)));
+    }
+    input.addEventListener("input", render);
+    input.addEventListener("focus", () => input.select());
+    input.addEventListener("click", render);
+    input.addEventListener("blur", () => setTimeout(() => { if (document.activeElement !== input) { close(); showValue(); } }, 120));
+    input.addEventListener("keydown", (ev) => {
+      if (ev.key === "ArrowDown") { ev.preventDefault(); if (list.hidden) render(); else highlight(Math.min(active + 1, shown.length - 1)); }
+      else if (ev.key === "ArrowUp") { ev.preventDefault(); highlight(Math.max(active - 1, 0)); }
+      else if (ev.key === "Enter") { if (!list.hidden && shown[active]) { ev.preventDefault(); pick(shown[active].value); } }
+      else if (ev.key === "Escape") { if (!list.hidden) { ev.stopPropagation(); close(); showValue(); } }
+    });
+  }
+
   // ---------------------------------------------------------------- file drop zones
   function initDropzone(zone, input, onFile) {
     ["dragenter", "dragover"].forEach((t) => zone.addEventListener(t, (ev) => { ev.preventDefault(); zone.classList.add("dragging"); }));
@@ -623,6 +707,7 @@
     initPanels();
     initForms();
     $$(".picker[data-picker]").forEach(initPicker);
+    $$("select[data-tree-picker]").forEach(initTreePicker);
     const csv = $("#csv-form");
     if (csv) initCsv(csv);
     const imp = $("#import-form");

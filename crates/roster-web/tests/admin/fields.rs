@@ -188,7 +188,7 @@ async fn fields_made_in_the_browser_carry_a_user_made_by_hand_into_an_automatic_
     b.go("/admin/users/new").await;
     b.fill("#f-username", "nina.roux").await;
     b.fill("#f-email", "nina.roux@acme.test").await;
-    b.choose("#f-branch", "FR-LYO").await;
+    b.pick_branch("f-branch", "lyo", "FR-LYO").await;
     b.fill("[id='fields.job_title']", "Driver").await;
     b.fill("[id='fields.years_of_service']", "3").await;
     b.js("document.getElementById('fields.hire_date').value = '2021-03-15'").await;

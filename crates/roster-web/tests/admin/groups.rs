@@ -49,14 +49,22 @@ async fn a_manual_group_is_filled_three_ways_and_by_csv_then_exported() {
     // 3. Copying a branch: without its sub-branches, then with them.
     b.click("#assign-menu > summary").await;
     b.click("#assign-menu a[data-open-panel=assign-branch]").await;
-    b.choose("#from-branch", "FR").await;
+    // The branch picker searches the org chart and shows a match under its parents.
+    b.fill("#from-branch-search", "lyo").await;
+    let tree = b.wait_text("#from-branch-tree", "Lyon").await;
+    assert!(tree.contains("Europe, Middle East and Africa") && tree.contains("France"), "parents shown: {tree}");
+    assert!(!tree.contains("United States") && !tree.contains("Paris"), "only matches and their parents: {tree}");
+    b.axe("copy from a branch").await;
+    b.shot("branch-tree-picker").await;
+    b.pick_branch("from-branch", "fran", "FR").await;
+    assert_eq!(b.find("#from-branch-search").await.prop("value").await.unwrap().as_deref(), Some("France (FR)"));
     b.click("#include-descendants").await;
     b.shot("assign-branch").await;
     b.submit("#assign-branch-submit").await;
     b.wait_text("#flash", "0 users assigned; 1 was already a member.").await;
     b.click("#assign-menu > summary").await;
     b.click("#assign-menu a[data-open-panel=assign-branch]").await;
-    b.choose("#from-branch", "FR").await;
+    b.pick_branch("from-branch", "fran", "FR").await;
     b.submit("#assign-branch-submit").await;
     b.wait_text("#flash", "3 users assigned; 4 were already members.").await;
     assert_eq!(b.text("#member-count").await, "8");

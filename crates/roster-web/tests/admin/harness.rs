@@ -417,6 +417,27 @@ impl Browser {
         panic!("no suggestion {label} in {list}");
     }
 
+    /// Types `query` into the branch tree picker that stands for the select `select`
+    /// (its id, without `#`) and picks the branch `code`.
+    pub async fn pick_branch(&self, select: &str, query: &str, code: &str) {
+        self.fill(&format!("#{select}-search"), query).await;
+        let option = format!("#{select}-tree li[role=option]");
+        for _ in 0..50 {
+            if let Ok(options) = self.client.find_all(Locator::Css(&option)).await {
+                for li in options {
+                    let shows = li.find(Locator::Css(".code")).await.ok();
+                    if let Some(shows) = shows {
+                        if shows.text().await.unwrap_or_default() == code && li.click().await.is_ok() {
+                            return;
+                        }
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no branch {code} in the tree picker #{select}-tree");
+    }
+
     /// Runs `script` in the page and returns its value.
     pub async fn js(&self, script: &str) -> Value {
         self.client.execute(script, vec![]).await.unwrap()

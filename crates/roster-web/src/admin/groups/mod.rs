@@ -55,6 +55,10 @@ impl From<GroupView> for GroupHead {
 pub(crate) struct BranchOption {
     pub code: String,
     pub label: String,
+    /// Its name alone, for the tree picker.
+    pub name: String,
+    /// How deep it lies in the org chart (0 for a root), for the tree picker.
+    pub depth: usize,
 }
 
 /// The branches a picker offers the caller: a training admin's own subtrees only.
@@ -69,6 +73,8 @@ pub(crate) async fn branch_options(app: &App, admin: &Admin) -> Result<Vec<Branc
         })
         .map(|b| BranchOption {
             label: format!("{}{} ({})", "\u{2003}".repeat(b.path.len().saturating_sub(1)), b.name, b.code),
+            depth: b.path.len().saturating_sub(1),
+            name: b.name,
             code: b.code,
         })
         .collect())
