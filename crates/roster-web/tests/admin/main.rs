@@ -12,6 +12,7 @@
 
 mod harness;
 
+mod a11y;
 mod access;
 mod catalog;
 mod enrollment_rules;
