@@ -102,6 +102,7 @@ async fn the_mapping_is_resolved_as_soon_as_the_file_is_read_and_kept_for_a_corr
     b.wait_text("#mapping-unmapped", "1 column is not matched to any field and would not be imported: Dept.").await;
     assert!(!b.find("#import-file-error").await.is_displayed().await.unwrap(), "the earlier refusal is gone");
     b.axe("import mapping").await;
+    b.js("document.getElementById('step-mapping').scrollIntoView()").await;
     b.shot("unmapped").await;
 
     b.choose("#map-2", "department").await;
