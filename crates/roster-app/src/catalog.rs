@@ -308,6 +308,20 @@ impl App {
         Ok(List::from_page(roster_store::courses::list(&mut conn, after, limit).await?, CourseView::from))
     }
 
+    /// At most `limit` courses whose code or name holds `q` (any case), by code: for
+    /// the admin UI's course pickers, which search rather than list every course.
+    pub async fn search_courses(&self, _actor: &Actor, q: Option<&str>, limit: usize) -> AppResult<Vec<CourseView>> {
+        let text = crate::ids::search_text("q", q)?.unwrap_or_default();
+        let mut conn = self.store.read().await?;
+        Ok(roster_store::courses::search(&mut conn, &text, limit).await?.into_iter().map(CourseView::from).collect())
+    }
+
+    /// The courses with these codes (codes of none are left out).
+    pub async fn courses_by_codes(&self, _actor: &Actor, codes: &[String]) -> AppResult<Vec<CourseView>> {
+        let mut conn = self.store.read().await?;
+        Ok(roster_store::courses::by_codes(&mut conn, codes).await?.into_iter().map(CourseView::from).collect())
+    }
+
     /// One course by code.
     pub async fn get_course(&self, _actor: &Actor, code: &str) -> AppResult<CourseView> {
         let mut conn = self.store.read().await?;

@@ -239,7 +239,7 @@
         input.setAttribute("aria-invalid", "true");
         let hint = $(".field-error", root);
         if (!hint) { hint = el("p", { class: "field-error", role: "alert" }); root.append(hint); }
-        hint.textContent = "Pick " + (single ? "a" : "at least one") + " " + (kind === "groups" ? "group" : "user") + " from the list.";
+        hint.textContent = "Pick " + (single ? "a" : "at least one") + " " + ({ groups: "group", courses: "course" }[kind] || "user") + " from the list.";
       }
     }, true);
   }

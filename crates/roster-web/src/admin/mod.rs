@@ -119,6 +119,7 @@ pub fn router(app: App, config: AdminConfig) -> Routes {
         .route("/tokens/{id}/revoke", post(access::revoke_token))
         .route("/json/users", get(json::users))
         .route("/json/groups", get(json::groups))
+        .route("/json/courses", get(json::courses))
         .route("/json/rules/preview", post(json::preview))
         .route("/json/imports", post(imports::start).layer(DefaultBodyLimit::disable()))
         .route("/json/imports/{id}", get(imports::status))

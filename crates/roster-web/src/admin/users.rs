@@ -187,7 +187,6 @@ struct UserPage {
     branches: Vec<BranchOption>,
     errors: FieldErrors,
     enrollments: Vec<EnrollmentRow>,
-    courses: Vec<(String, String)>,
     statuses: Vec<(&'static str, &'static str)>,
     groups: Vec<GroupRow>,
     enroll_error: Option<String>,
@@ -268,7 +267,6 @@ struct Around {
     fields: Vec<FieldView>,
     branches: Vec<BranchOption>,
     branch_paths: HashMap<String, String>,
-    courses: Vec<(String, String)>,
 }
 
 async fn around(app: &App, admin: &Admin) -> Result<Around, AppError> {
@@ -285,13 +283,7 @@ async fn around(app: &App, admin: &Admin) -> Result<Around, AppError> {
             )
         })
         .collect();
-    let courses = app.list_courses(&admin.actor, &ListParams { cursor: None, limit: Some(1000) }).await?;
-    Ok(Around {
-        fields,
-        branches,
-        branch_paths,
-        courses: courses.items.into_iter().map(|c| (c.code, c.name)).collect(),
-    })
+    Ok(Around { fields, branches, branch_paths })
 }
 
 /// `GET /admin/users/{id}`.
@@ -312,12 +304,14 @@ async fn user_page(
         let user = app.get_user(&admin.actor, id).await?;
         let around = around(app, admin).await?;
         let enrollments = app.user_enrollments(&admin.actor, id).await?;
+        let codes: Vec<String> = enrollments.iter().map(|e| e.course.clone()).collect();
+        let courses = app.courses_by_codes(&admin.actor, &codes).await?;
         let groups = app.user_groups(&admin.actor, id).await?;
-        Ok::<_, AppError>((user, around, enrollments, groups))
+        Ok::<_, AppError>((user, around, enrollments, courses, groups))
     }
     .await;
-    let (user, around, enrollments, groups) = built.or_page(admin, Section::Users)?;
-    let course_names: HashMap<&str, &str> = around.courses.iter().map(|(c, n)| (c.as_str(), n.as_str())).collect();
+    let (user, around, enrollments, courses, groups) = built.or_page(admin, Section::Users)?;
+    let course_names: HashMap<&str, &str> = courses.iter().map(|c| (c.code.as_str(), c.name.as_str())).collect();
     let (form, typed) = posted.unwrap_or_else(|| {
         let form = UserForm {
             username: user.username.clone(),
@@ -359,7 +353,6 @@ async fn user_page(
                 status: e.status.as_str().to_owned(),
             })
             .collect(),
-        courses: around.courses.clone(),
         statuses: enrollment_options(),
         groups: groups
             .into_iter()

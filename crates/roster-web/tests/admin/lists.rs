@@ -4,6 +4,7 @@
 
 use crate::harness::{enabled, Browser, Server, ADMIN, TRAINER};
 use crate::http::{each_database, Agent};
+use roster_app::catalog::NewCourse;
 use roster_app::groups::{AddMembers, NewGroup};
 use roster_app::users::NewUser;
 use roster_app::Actor;
@@ -208,4 +209,59 @@ async fn groups_and_members_sort_by_name_count_and_date_with_counts_a_training_a
         server.finish().await;
     })
     .await;
+}
+
+/// Adds `n` courses `C-0000`... after the seeded two.
+async fn more_courses(server: &Server, n: usize) {
+    let sa = Actor::system("t");
+    let sa = sa.superadmin().unwrap();
+    for i in 0..n {
+        let input = NewCourse { code: format!("C-{i:04}"), name: format!("Course number {i:04}") };
+        server.app.create_course(&sa, input).await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_course_picker_searches_every_course_instead_of_listing_a_thousand() {
+    each_database(async |server: Server| {
+        more_courses(&server, 1005).await;
+        let mut a = Agent::new(&server.base);
+        a.log_in(ADMIN, "/admin").await;
+        let found = a.get("/admin/json/courses?q=c-1004").await;
+        assert_eq!(found.status, 200);
+        let found: serde_json::Value = serde_json::from_str(&found.body).unwrap();
+        assert_eq!(found, serde_json::json!([{"id": "C-1004", "label": "Course number 1004", "detail": "C-1004"}]));
+        let by_name: serde_json::Value =
+            serde_json::from_str(&a.get("/admin/json/courses?q=SAFETY").await.body).unwrap();
+        let codes: Vec<&str> = by_name.as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+        assert_eq!(codes, ["DRV-101", "SAFE-2"], "names match in any case");
+        let page = a.get(&format!("/admin/users/{}", server.users["alice.martin"])).await;
+        assert!(
+            page.body.contains(r#"data-picker="courses""#) && !page.body.contains("C-0999"),
+            "no list of every course"
+        );
+        assert!(page.body.contains("Driver Safety Fundamentals"), "its enrollments keep their names");
+        server.finish().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_is_enrolled_in_a_course_found_by_search_past_the_first_thousand() {
+    if !enabled() {
+        return;
+    }
+    let server = Server::start().await;
+    more_courses(&server, 1005).await;
+    let mut b = Browser::open(&server.base, "course-search").await;
+    b.log_in(ADMIN).await;
+    b.go(&format!("/admin/users/{}", server.users["emma.laurent"])).await;
+    b.pick("#enroll-course", "1004", "Course number 1004").await;
+    b.axe("user page with the course picker").await;
+    b.shot("course-picker").await;
+    b.submit("#enroll-submit").await;
+    b.wait_text("#flash", "Enrollment in C-1004 set to enrolled.").await;
+    b.wait_text("#enrollments", "Course number 1004").await;
+    b.close().await;
+    server.finish().await;
 }

@@ -172,6 +172,7 @@ const EXPECTED: &[(&str, &str, Want)] = &[
     ("GET", "/admin/imports/{id}/report.csv", Hidden),
     ("GET", "/admin/json/users", Served),
     ("GET", "/admin/json/groups", Served),
+    ("GET", "/admin/json/courses", Served),
     ("POST", "/admin/json/rules/preview", Served),
     ("POST", "/admin/json/imports", Served),
     ("GET", "/admin/json/imports/{id}", Hidden),
