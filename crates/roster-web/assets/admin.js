@@ -358,10 +358,12 @@
     let file = null;
     form.dataset.js = "1";
 
-    function pick(f) {
+    async function pick(f) {
       file = f;
       name.textContent = f.name + " · " + humanSize(f.size);
-      const problem = tooLarge(f, form);
+      let problem = tooLarge(f, form);
+      if (!problem && f.size === 0) problem = "“" + f.name + "” is empty: it has no header row and no users.";
+      if (!problem) problem = notText(f.name, new Uint8Array(await f.slice(0, 64 * 1024).arrayBuffer()));
       error.hidden = !problem;
       error.textContent = problem || "";
       zone.setAttribute("aria-invalid", problem ? "true" : "false");

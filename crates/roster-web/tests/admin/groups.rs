@@ -92,10 +92,19 @@ async fn a_manual_group_is_filled_three_ways_and_by_csv_then_exported() {
     b.click("#csv-button").await;
     let panel = b.text("#csv").await;
     assert!(panel.contains("Maximum file size: 3 MB") && panel.contains("Download the sample file"), "{panel}");
+    // An image is refused before anything is sent.
+    let png = dir.path().join("badge.png");
+    std::fs::write(&png, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10\0\0\0\x10").unwrap();
+    b.find("#csv-file").await.send_keys(&png.display().to_string()).await.unwrap();
+    b.wait_text("#csv-file-error", "“badge.png” is not a CSV file").await;
+    assert!(!b.find("#csv-upload").await.is_enabled().await.unwrap(), "nothing to upload");
+    b.axe("CSV panel with a refused file").await;
     b.find("#csv-file").await.send_keys(&file.display().to_string()).await.unwrap();
     b.wait_text("#csv-file-name", "associations.csv").await;
+    assert!(!b.find("#csv-file-error").await.is_displayed().await.unwrap());
     b.click("#csv-upload").await;
     b.wait_text("#csv-result", "nothing was applied").await;
+    b.wait_text("#csv-result", "WOULD HAVE BEEN ADDED\n2").await;
     assert!(b.text("#csv-rows").await.contains("nobody.here"), "the row in error is listed");
     b.click("#csv input[name=on_error]").await;
     b.click("#csv-upload").await;
