@@ -97,6 +97,26 @@ async fn ticked_members_of_a_manual_group_are_removed_together_by_those_who_mana
         assert_eq!(done.status, 303, "{}", done.body);
         assert!(a.get(&done.location).await.body.contains("2 members removed."));
         assert_eq!(server.app.get_group(&system, &team).await.unwrap().member_count, 1);
+
+        // In a group it manages, a training admin naming a user outside its branches
+        // learns nothing of that user (404, as if absent) and removes nobody.
+        let token = Agent::csrf(&t.get("/admin/groups").await.body);
+        let made = t.post("/admin/groups", &[("csrf", &token), ("name", "EMEA crew"), ("policy", "manual")]).await;
+        assert_eq!(made.status, 303, "{}", made.body);
+        let crew = server.app.find_group(&system, "EMEA crew").await.unwrap().id;
+        let alice = alice.clone();
+        let add = AddMembers { users: Some(vec![alice.clone()]), ..AddMembers::default() };
+        server.app.add_members(&system, &crew, add).await.unwrap();
+        let path = format!("/admin/groups/{crew}/members/remove");
+        let grace = &server.users["grace.lee"];
+        let outside = t.post(&path, &[("csrf", &token), ("users", &alice), ("users", grace)]).await;
+        assert_eq!(outside.status, 404);
+        assert!(!outside.body.contains("grace"), "{}", outside.body);
+        assert_eq!(server.app.get_group(&system, &crew).await.unwrap().member_count, 1);
+        let done = t.post(&path, &[("csrf", &token), ("users", &alice)]).await;
+        assert_eq!(done.status, 303);
+        assert!(t.get(&done.location).await.body.contains("1 member removed."));
+        assert_eq!(server.app.get_group(&system, &crew).await.unwrap().member_count, 0);
         server.finish().await;
     })
     .await;
