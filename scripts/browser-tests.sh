@@ -15,6 +15,23 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q chromium chromium-driver
 fi
 
+# axe-core, the accessibility checker the tests run on every screen: from the npm
+# registry into target/ (test tooling only; the product never serves it).
+axe_version="4.14.1"
+axe="target/axe/node_modules/axe-core/axe.min.js"
+if ! grep -qs "\"version\": \"$axe_version\"" target/axe/node_modules/axe-core/package.json; then
+    echo "== installing axe-core $axe_version from npm"
+    if ! command -v npm >/dev/null; then
+        sudo=""
+        if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+        $sudo apt-get update -q
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q npm
+    fi
+    mkdir -p target/axe
+    npm install --no-save --no-audit --no-fund --prefix target/axe "axe-core@$axe_version"
+fi
+export ROSTER_AXE_JS="$PWD/$axe"
+
 port="${ROSTER_WEBDRIVER_PORT:-9515}"
 mkdir -p target/screenshots
 chromedriver --port="$port" --allowed-ips=127.0.0.1 >target/chromedriver.log 2>&1 &

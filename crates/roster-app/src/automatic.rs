@@ -106,6 +106,18 @@ pub struct PreviewView {
     pub join_samples: Vec<UserRef>,
     /// Some who would leave.
     pub leave_samples: Vec<UserRef>,
+    /// The enrollments the group's enrollment rules would make for those who would
+    /// join: per course, how many of them have no enrollment in it yet.
+    pub enrollments: Vec<PreviewEnrollment>,
+}
+
+/// How many of those who would join an enrollment rule would enroll in its course.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PreviewEnrollment {
+    /// The course's code.
+    pub course: String,
+    /// How many users it would enroll.
+    pub users: u64,
 }
 
 pub(crate) fn automatic_only(group: &Group) -> AppResult<()> {
@@ -138,6 +150,9 @@ impl App {
         let rule = compile(&input, &catalog(tx.read()).await?)?;
         let groups = roster_store::groups::all(tx.read()).await?;
         check_cycles(&groups, &group, &rule)?;
+        if let Some(steps) = tx.engine(|e| e.enrollment_loop(group.id, Some(&rule), None))? {
+            return Err(crate::enrollment_rules::loop_error("text", &steps));
+        }
         group.rule_text = Some(rule.to_string());
         group.rule_tree = Some(serde_json::to_string(&rule).map_err(internal)?);
         group.updated_at = tx.now;
@@ -262,6 +277,21 @@ impl App {
         };
         let join_samples = self.user_refs(tx.read(), &preview.join_samples).await?;
         let leave_samples = self.user_refs(tx.read(), &preview.leave_samples).await?;
+        let enrolling = match &group {
+            Some(g) => tx.engine(|e| {
+                e.enrollment_rules(g.id)
+                    .iter()
+                    .map(|r| (r.course_id, (&preview.joined - &e.enrolled_in(r.course_id)).len()))
+                    .collect::<Vec<_>>()
+            })?,
+            None => Vec::new(),
+        };
+        let codes: std::collections::HashMap<i64, String> =
+            roster_store::courses::all(tx.read()).await?.into_iter().map(|c| (c.id, c.code)).collect();
+        let enrollments = enrolling
+            .into_iter()
+            .map(|(course, users)| PreviewEnrollment { course: codes.get(&course).cloned().unwrap_or_default(), users })
+            .collect();
         Ok(PreviewView {
             text: rule.to_string(),
             member_count: preview.member_count,
@@ -269,6 +299,7 @@ impl App {
             leave_count: preview.leave_count,
             join_samples,
             leave_samples,
+            enrollments,
         })
     }
 

@@ -308,6 +308,20 @@ impl App {
         Ok(List::from_page(roster_store::courses::list(&mut conn, after, limit).await?, CourseView::from))
     }
 
+    /// At most `limit` courses whose code or name holds `q` (any case), by code: for
+    /// the admin UI's course pickers, which search rather than list every course.
+    pub async fn search_courses(&self, _actor: &Actor, q: Option<&str>, limit: usize) -> AppResult<Vec<CourseView>> {
+        let text = crate::ids::search_text("q", q)?.unwrap_or_default();
+        let mut conn = self.store.read().await?;
+        Ok(roster_store::courses::search(&mut conn, &text, limit).await?.into_iter().map(CourseView::from).collect())
+    }
+
+    /// The courses with these codes (codes of none are left out).
+    pub async fn courses_by_codes(&self, _actor: &Actor, codes: &[String]) -> AppResult<Vec<CourseView>> {
+        let mut conn = self.store.read().await?;
+        Ok(roster_store::courses::by_codes(&mut conn, codes).await?.into_iter().map(CourseView::from).collect())
+    }
+
     /// One course by code.
     pub async fn get_course(&self, _actor: &Actor, code: &str) -> AppResult<CourseView> {
         let mut conn = self.store.read().await?;
@@ -359,6 +373,21 @@ impl App {
             r.referenced_courses().iter().any(|c| c.eq_ignore_ascii_case(&course_code))
         })
         .await?;
+        let enrolling = roster_store::enrollment_rules::groups_of_course(tx.read(), course.id).await?;
+        if !enrolling.is_empty() {
+            let mut names = Vec::with_capacity(enrolling.len());
+            for id in enrolling {
+                let group = roster_store::groups::get(tx.read(), id).await?;
+                names.push(format!("\"{}\"", group.map_or_else(|| format!("#{id}"), |g| g.name)));
+            }
+            return Err(AppError::conflict(
+                "code",
+                format!(
+                    "course \"{course_code}\" is used by the enrollment rules of {}; change those first",
+                    names.join(", ")
+                ),
+            ));
+        }
         tx.delete_course(course.id, &self.cause(actor, format!("course \"{code}\" deleted"))).await?;
         tx.commit().await?;
         Ok(())

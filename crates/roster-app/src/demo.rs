@@ -10,6 +10,7 @@ use roster_domain::{
 };
 use std::collections::BTreeMap;
 
+use crate::enrollment_rules::EnrollmentRuleInput;
 use crate::groups::{AddMembers, NewGroup};
 use crate::rules::RuleInput;
 use crate::transaction::{Cause, LiveTx};
@@ -342,6 +343,11 @@ impl App {
                 r#"status = active and not (course("SAFE-2") = completed and course("SAFE-2").completed_at >= today - 365d)"#,
             ),
             (
+                "Enrolled in advanced driving".into(),
+                "Enrolled in Defensive Driving and not started yet".into(),
+                r#"course("DRV-201") = enrolled"#,
+            ),
+            (
                 "Staff drivers".into(),
                 "Approved drivers who are not contractors".into(),
                 r#"member_of("Approved Drivers") and not member_of("Contractors")"#,
@@ -367,6 +373,11 @@ impl App {
             self.set_rule(&actor, &group.id, RuleInput { text: Some((*text).to_owned()), ..RuleInput::default() })
                 .await?;
         }
+        // Approved drivers are enrolled in the advanced course, due in 30 days; one who
+        // stops being approved before starting it is unenrolled.
+        let approved = self.find_group(&actor, "Approved Drivers").await?;
+        let advanced = EnrollmentRuleInput { course: "DRV-201".into(), due_days: Some(30), unenroll_on_leave: true };
+        self.set_enrollment_rules(&actor, &approved.id, vec![advanced]).await?;
         let committee = self
             .create_group(
                 &actor,
@@ -526,7 +537,7 @@ fn demo_enrollments(
             };
             let completed_at = (status == EnrollmentStatus::Completed)
                 .then(|| (enrolled_at + rng.random_range(1..120) * DAY_MS).min(now));
-            Enrollment { user_id, course_id, status, enrolled_at, completed_at }
+            Enrollment { user_id, course_id, status, enrolled_at, completed_at, due_at: None, made_by_group: None }
         })
         .collect()
 }

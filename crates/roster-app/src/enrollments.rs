@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use utoipa::ToSchema;
 
 use crate::reach::Reach;
-use crate::views::{EnrollmentView, List};
+use crate::views::{EnrollmentEventView, EnrollmentView, GroupRef, List};
 use crate::{parse_id, Actor, App, AppError, AppResult, ListParams};
 
 /// The status to set for a user in a course.
@@ -17,9 +17,29 @@ pub struct EnrollmentInput {
     pub status: String,
 }
 
+/// How many of a user's enrollment events are shown.
+const EVENTS_SHOWN: i64 = 100;
+
 impl App {
     async fn course_codes(&self, conn: &mut roster_store::AnyConnection) -> AppResult<HashMap<i64, String>> {
         Ok(roster_store::courses::all(conn).await?.into_iter().map(|c| (c.id, c.code)).collect())
+    }
+
+    /// The names of the groups whose rules made these enrollments.
+    async fn makers(
+        &self,
+        conn: &mut roster_store::AnyConnection,
+        enrollments: &[Enrollment],
+    ) -> AppResult<HashMap<i64, String>> {
+        let mut names = HashMap::new();
+        for id in enrollments.iter().filter_map(|e| e.made_by_group) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(id) {
+                if let Some(g) = roster_store::groups::get(conn, id).await? {
+                    slot.insert(g.name);
+                }
+            }
+        }
+        Ok(names)
     }
 
     /// A user's enrollments.
@@ -29,7 +49,40 @@ impl App {
         Reach::of(&mut conn, actor).await?.user(&mut conn, id).await?;
         let codes = self.course_codes(&mut conn).await?;
         let rows = roster_store::enrollments::of_user(&mut conn, id).await?;
-        Ok(rows.into_iter().map(|e| EnrollmentView::new(e, &codes)).collect())
+        let makers = self.makers(&mut conn, &rows).await?;
+        Ok(rows.into_iter().map(|e| EnrollmentView::new(e, &codes, &makers)).collect())
+    }
+
+    /// The latest enrollments enrollment rules made or removed for a user, newest
+    /// first, with their cause.
+    pub async fn user_enrollment_events(&self, actor: &Actor, user_id: &str) -> AppResult<Vec<EnrollmentEventView>> {
+        let id = parse_id("user", user_id)?;
+        let mut conn = self.store.read().await?;
+        Reach::of(&mut conn, actor).await?.user(&mut conn, id).await?;
+        let codes = self.course_codes(&mut conn).await?;
+        let events = roster_store::enrollment_rules::events_of_user(&mut conn, id, EVENTS_SHOWN).await?;
+        let mut names: HashMap<i64, String> = HashMap::new();
+        for group in events.iter().filter_map(|e| e.group_id) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(group) {
+                if let Some(g) = roster_store::groups::get(&mut conn, group).await? {
+                    slot.insert(g.name);
+                }
+            }
+        }
+        Ok(events
+            .into_iter()
+            .map(|e| EnrollmentEventView {
+                course: codes.get(&e.course_id).cloned().unwrap_or_else(|| format!("#{}", e.course_id)),
+                change: e.change,
+                group: e.group_id.map(|g| GroupRef {
+                    id: g.to_string(),
+                    name: names.get(&g).cloned().unwrap_or_else(|| format!("#{g}")),
+                }),
+                at: crate::clock::rfc3339(e.at),
+                actor: e.actor,
+                cause: e.cause,
+            })
+            .collect())
     }
 
     /// A page of a course's enrollments, of the users the caller may see.
@@ -48,7 +101,8 @@ impl App {
         let filter = reach.branch_filter();
         let rows = roster_store::enrollments::of_course(&mut conn, course.id, filter.as_deref(), after, limit).await?;
         let codes = HashMap::from([(course.id, course.code)]);
-        Ok(List::from_page(rows, |e| EnrollmentView::new(e, &codes)))
+        let makers = self.makers(&mut conn, &rows.items).await?;
+        Ok(List::from_page(rows, |e| EnrollmentView::new(e, &codes, &makers)))
     }
 
     /// Enrolls a user in a course, or changes the status of the enrollment. Completion
@@ -96,11 +150,15 @@ impl App {
                     (EnrollmentStatus::Completed, _) => Some(cause.at),
                     _ => None,
                 },
+                due_at: previous.as_ref().and_then(|p| p.due_at),
+                made_by_group: previous.as_ref().and_then(|p| p.made_by_group),
             };
             tx.set_enrollment(&enrollment, &cause).await?;
-            views.push(EnrollmentView::new(enrollment, &codes));
+            views.push(enrollment);
         }
+        let makers = self.makers(tx.read(), &views).await?;
         tx.commit().await?;
+        let views = views.into_iter().map(|e| EnrollmentView::new(e, &codes, &makers)).collect();
         Ok(views)
     }
 

@@ -4,8 +4,8 @@
 use roster_domain::values::optional_text;
 use roster_domain::{Group, GroupPolicy, MembershipSource, Name};
 use roster_store::events::Subject;
-use roster_store::groups::ListKind;
-use roster_store::memberships::MemberQuery;
+use roster_store::groups::{GroupOrder, ListKind};
+use roster_store::memberships::{MemberOrder, MemberQuery};
 use roster_store::AnyConnection;
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -81,6 +81,106 @@ pub struct PastMemberView {
     /// The user's id (the user may have been deleted since).
     pub user_id: String,
 }
+
+/// How the admin UI sorts the groups list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum GroupSort {
+    /// By name, A to Z.
+    #[default]
+    Name,
+    /// By name, Z to A.
+    NameDesc,
+    /// Most members first.
+    MostMembers,
+    /// Fewest members first.
+    FewestMembers,
+    /// Newest first.
+    Newest,
+    /// Oldest first.
+    Oldest,
+}
+
+impl GroupSort {
+    /// The sort a URL names (`name`, `-name`, `members`, `-members`, `created`,
+    /// `-created`; `-` is descending), or the default.
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "-name" => Self::NameDesc,
+            "-members" => Self::MostMembers,
+            "members" => Self::FewestMembers,
+            "-created" => Self::Newest,
+            "created" => Self::Oldest,
+            _ => Self::Name,
+        }
+    }
+
+    /// Its name in a URL.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Name => "name",
+            Self::NameDesc => "-name",
+            Self::MostMembers => "-members",
+            Self::FewestMembers => "members",
+            Self::Newest => "-created",
+            Self::Oldest => "created",
+        }
+    }
+
+    fn order(self) -> (GroupOrder, bool) {
+        match self {
+            Self::Name => (GroupOrder::Name, false),
+            Self::NameDesc => (GroupOrder::Name, true),
+            Self::MostMembers => (GroupOrder::Members, true),
+            Self::FewestMembers => (GroupOrder::Members, false),
+            Self::Newest => (GroupOrder::Created, true),
+            Self::Oldest => (GroupOrder::Created, false),
+        }
+    }
+}
+
+/// How the admin UI sorts a group's members.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MemberSort {
+    /// By username, A to Z.
+    #[default]
+    Username,
+    /// By username, Z to A.
+    UsernameDesc,
+    /// Latest to join first.
+    Newest,
+    /// Earliest to join first.
+    Oldest,
+}
+
+impl MemberSort {
+    /// The sort a URL names (`name`, `-name`, `added`, `-added`), or the default.
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "-name" => Self::UsernameDesc,
+            "-added" => Self::Newest,
+            "added" => Self::Oldest,
+            _ => Self::Username,
+        }
+    }
+
+    /// Its name in a URL.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Username => "name",
+            Self::UsernameDesc => "-name",
+            Self::Newest => "-added",
+            Self::Oldest => "added",
+        }
+    }
+}
+
+/// Ids (decimal text) in numeric order.
+fn id_order(a: &str, b: &str) -> std::cmp::Ordering {
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+}
+
+/// The most members [`App::remove_members`] takes at once.
+pub const MAX_REMOVED_TOGETHER: usize = 1000;
 
 /// Users to add to a group: exactly one of the three ways.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
@@ -179,6 +279,60 @@ impl App {
         let mut list = List::from_page(page, GroupView::from);
         Reach::of(&mut conn, actor).await?.count_members(&mut conn, &mut list.items).await?;
         Ok(list)
+    }
+
+    /// A page (1-based) of the groups matching `filter`, sorted, and how many match:
+    /// for the admin UI's sortable list. Member counts, and the order by them, are of
+    /// the members the caller reaches, so a training admin's order tells nothing of
+    /// users outside its branches.
+    pub async fn list_groups_sorted(
+        &self,
+        actor: &Actor,
+        filter: &GroupFilter,
+        sort: GroupSort,
+        page: u64,
+        per_page: usize,
+    ) -> AppResult<(Vec<GroupView>, u64)> {
+        let policy = filter
+            .policy
+            .as_deref()
+            .filter(|p| !p.is_empty())
+            .map(|p| GroupPolicy::parse("policy", p))
+            .transpose()
+            .map_err(|e| AppError::bad_request("policy", e.message))?;
+        let q = crate::ids::search_text("q", filter.q.as_deref())?;
+        let q = q.as_deref();
+        let mut conn = self.store.read().await?;
+        let reach = Reach::of(&mut conn, actor).await?;
+        let total = u64::try_from(roster_store::groups::count_matching(&mut conn, q, policy).await?).unwrap_or(0);
+        let offset = page.saturating_sub(1).saturating_mul(per_page as u64);
+        let scoped = reach.branch_filter().is_some();
+        let (order, descending) = sort.order();
+        if order == GroupOrder::Members && scoped {
+            // Counts within the caller's branches exist only once counted: count every
+            // matching group, then sort and cut the page.
+            let all =
+                roster_store::groups::list_ordered(&mut conn, q, policy, (GroupOrder::Created, false), 0, usize::MAX)
+                    .await?;
+            let mut views: Vec<GroupView> = all.into_iter().map(GroupView::from).collect();
+            reach.count_members(&mut conn, &mut views).await?;
+            views.sort_by(|a, b| {
+                let by_count = a.member_count.cmp(&b.member_count).then_with(|| id_order(&a.id, &b.id));
+                if descending {
+                    by_count.reverse()
+                } else {
+                    by_count
+                }
+            });
+            let start = usize::try_from(offset).unwrap_or(usize::MAX).min(views.len());
+            let items = views.drain(start..).take(per_page).collect();
+            return Ok((items, total));
+        }
+        let found =
+            roster_store::groups::list_ordered(&mut conn, q, policy, (order, descending), offset, per_page).await?;
+        let mut items: Vec<GroupView> = found.into_iter().map(GroupView::from).collect();
+        reach.count_members(&mut conn, &mut items).await?;
+        Ok((items, total))
     }
 
     /// A group by id or, failing that, by name (any case): for the command line.
@@ -490,6 +644,89 @@ impl App {
         let view = reach.view(tx.read(), group).await?;
         tx.commit().await?;
         Ok(view)
+    }
+
+    /// A page (1-based) of a group's members that the caller may see, sorted, and how
+    /// many of them match `filter`.
+    pub async fn list_members_sorted(
+        &self,
+        actor: &Actor,
+        id: &str,
+        filter: &MemberFilter,
+        sort: MemberSort,
+        page: u64,
+        per_page: usize,
+    ) -> AppResult<(Vec<MemberView>, u64)> {
+        let mut conn = self.store.read().await?;
+        let group = self.group(&mut conn, id).await?;
+        let reach = Reach::of(&mut conn, actor).await?;
+        let query = MemberQuery {
+            q: crate::ids::search_text("q", filter.q.as_deref())?,
+            branch_ids: reach.branch_filter(),
+            after: None,
+            limit: per_page,
+        };
+        let total = roster_store::memberships::count_matching(&mut conn, group.id, &query).await?;
+        let offset = page.saturating_sub(1).saturating_mul(per_page as u64);
+        let order = match sort {
+            MemberSort::Username => (MemberOrder::Username, false),
+            MemberSort::UsernameDesc => (MemberOrder::Username, true),
+            MemberSort::Newest => (MemberOrder::Added, true),
+            MemberSort::Oldest => (MemberOrder::Added, false),
+        };
+        let found = roster_store::memberships::page_ordered(&mut conn, group.id, &query, order, offset).await?;
+        let items = found
+            .into_iter()
+            .map(|m| MemberView {
+                user: UserView::new(m.user, &reach.ctx.tree),
+                source: m.membership.source,
+                added_at: crate::clock::rfc3339(m.membership.added_at),
+                added_by: m.membership.added_by,
+            })
+            .collect();
+        Ok((items, u64::try_from(total).unwrap_or(0)))
+    }
+
+    /// Removes several users from a manual group in one change (at most
+    /// [`MAX_REMOVED_TOGETHER`]): every one must be a
+    /// member the caller may see, or nothing is removed. Answers the group and how many
+    /// left it.
+    pub async fn remove_members(&self, actor: &Actor, id: &str, user_ids: &[String]) -> AppResult<(GroupView, usize)> {
+        if user_ids.len() > MAX_REMOVED_TOGETHER {
+            return Err(AppError::invalid(
+                "users",
+                format!("at most {MAX_REMOVED_TOGETHER} members are removed at once; use a CSV file for more"),
+            ));
+        }
+        let mut ids = user_ids.iter().map(|u| parse_id("user", u)).collect::<AppResult<Vec<i64>>>()?;
+        ids.sort_unstable();
+        ids.dedup();
+        let mut tx = self.begin().await?;
+        let group = self.group(tx.read(), id).await?;
+        let reach = Reach::of(tx.read(), actor).await?;
+        reach.manage(&group)?;
+        if ids.is_empty() {
+            return Err(AppError::invalid("users", "tick at least one member to remove"));
+        }
+        if group.policy != GroupPolicy::Manual {
+            return Err(AppError::bad_request(
+                "users",
+                "members of an automatic group are removed one by one, each onto its exclude list",
+            ));
+        }
+        for user in &ids {
+            reach.user(tx.read(), *user).await?;
+        }
+        let members = roster_store::memberships::which_are_members(tx.read(), group.id, &ids).await?;
+        if members.len() != ids.len() {
+            return Err(AppError::NotFound("membership".into()));
+        }
+        let cause = Cause { actor: actor.name.clone(), why: "removed together".into(), at: self.now() };
+        remove_users(&mut tx, &group, &members, &cause).await?;
+        let group = self.group(tx.read(), id).await?;
+        let view = reach.view(tx.read(), group).await?;
+        tx.commit().await?;
+        Ok((view, members.len()))
     }
 
     /// A page of a group's membership history, newest first: of the users the caller

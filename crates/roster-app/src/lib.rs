@@ -4,7 +4,7 @@
 //!
 //! - [`App`]: the handle every use case hangs off: the store, the clock, the settings.
 //! - One module per subject: [`users`], [`catalog`] (fields, branches, courses),
-//!   [`enrollments`], [`tokens`], [`sessions`] (the admin UI's logins); [`import`],
+//!   [`enrollments`], [`enrollment_rules`] (a group's courses), [`tokens`], [`sessions`] (the admin UI's logins); [`import`],
 //!   users in bulk from CSV, as jobs.
 //! - [`scim`]: SCIM 2.0 provisioning of users and groups over the same use cases.
 //! - [`feed`]: the change feed, every committed change oldest first, for consumers.
@@ -24,6 +24,7 @@ pub mod bulk;
 pub mod catalog;
 pub mod clock;
 pub mod demo;
+pub mod enrollment_rules;
 pub mod enrollments;
 mod error;
 pub mod export;

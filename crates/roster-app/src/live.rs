@@ -200,6 +200,7 @@ pub(crate) struct LoadedGroup {
     name: String,
     automatic: Option<AutomaticGroup>,
     members: Vec<i64>,
+    enrollment_rules: Vec<roster_domain::EnrollmentRule>,
 }
 
 pub(crate) async fn load_group(conn: &mut AnyConnection, id: i64) -> AppResult<Option<LoadedGroup>> {
@@ -219,7 +220,8 @@ pub(crate) async fn load_group(conn: &mut AnyConnection, id: i64) -> AppResult<O
         }),
         (GroupPolicy::Manual, _) => None,
     };
-    Ok(Some(LoadedGroup { id, name: group.name, automatic, members }))
+    let enrollment_rules = roster_store::enrollment_rules::of_group(conn, id).await?;
+    Ok(Some(LoadedGroup { id, name: group.name, automatic, members, enrollment_rules }))
 }
 
 /// The rule of an automatic group that has none yet: it matches nobody (every user has
@@ -242,6 +244,7 @@ pub(crate) fn apply_group(
     if with_members {
         engine.load_members(g.id, &g.members)?;
     }
+    engine.set_enrollment_rules(g.id, g.enrollment_rules.clone());
     Ok(())
 }
 

@@ -121,13 +121,19 @@ pub(crate) async fn refuse_if_used(
 ) -> AppResult<()> {
     let groups = roster_store::groups::all(conn).await?;
     let users = groups_using(&groups, uses);
-    if users.is_empty() {
-        Ok(())
-    } else {
-        Err(AppError::conflict(
+    match users.as_slice() {
+        [] => Ok(()),
+        [one] => Err(AppError::conflict(
             "code",
-            format!("{what} is used by the rules of {}; change those rules first", users.join(", ")),
-        ))
+            format!("The {what} cannot be deleted: the rule of the group {one} uses it. Change that rule first."),
+        )),
+        [first @ .., last] => Err(AppError::conflict(
+            "code",
+            format!(
+                "The {what} cannot be deleted: the rules of the groups {} and {last} use it. Change those rules first.",
+                first.join(", ")
+            ),
+        )),
     }
 }
 

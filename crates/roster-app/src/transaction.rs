@@ -1,8 +1,9 @@
 //! The one door for every write. A [`LiveTx`] is the only way a use case changes the
 //! domain: each of its writing methods writes the rows *and* keeps the engine's image,
-//! the automatic groups' memberships (rows, counts, events), the change log and the
-//! change feed in step, in the same transaction — so no caller can write a user and
-//! forget its groups.
+//! the automatic groups' memberships (rows, counts, events), the enrollments that
+//! enrollment rules make (see [`enrolling`], settled before the commit), the change
+//! log and the change feed in step, in the same transaction — so no caller can write a
+//! user and forget its groups.
 //!
 //! Opening one ([`App::begin`]) takes the store's write gate (writers, in this process
 //! and others, go one at a time) and brings the image up to date with the change log.
@@ -26,6 +27,8 @@ pub use roster_store::memberships::Cause;
 
 use crate::live::{self, engine_error, Live};
 use crate::{App, AppResult, Context};
+
+mod enrolling;
 
 /// Above this many users whose manual membership moved, dependents are re-evaluated
 /// for everyone at once instead of user by user.
@@ -64,6 +67,8 @@ pub(crate) struct LiveTx {
     pub today: NaiveDate,
     /// The time the transaction began, epoch ms.
     pub now: i64,
+    /// Members of groups with enrollment rules who moved, for [`LiveTx::settle`].
+    moved: Vec<enrolling::Moved>,
 }
 
 impl App {
@@ -85,6 +90,7 @@ impl App {
             diverged: false,
             today,
             now,
+            moved: Vec::new(),
         })
     }
 }
@@ -138,8 +144,11 @@ impl LiveTx {
         }
     }
 
-    /// Commits the change, its memberships, the change log and the change feed together.
+    /// Commits the change, its memberships, the enrollments their rules make and
+    /// remove, the change log and the change feed together; the enrollment rules settle
+    /// first, so the feed row carries what they did.
     pub(crate) async fn commit(mut self) -> AppResult<()> {
+        self.settle().await?;
         let moved_anything = self.touched.iter().any(|t| !matches!(t, Touched::Catalog));
         if moved_anything || !self.feed.is_empty() {
             let entries = feed_entries(std::mem::take(&mut self.feed));
@@ -321,6 +330,17 @@ impl LiveTx {
                 None => e.clear_enrollment(user, course),
             })?
             .map_err(engine_error)?;
+        if enrollment.is_none() && self.enrolling()? {
+            // An enrollment a group's rule stands for cannot go while the user is in the
+            // group: the rule enrolls them again, as if they had just joined.
+            let enrolling = self.engine(|e| {
+                let member = |g: &i64| e.members(*g).is_some_and(|m| u32::try_from(user).is_ok_and(|u| m.contains(u)));
+                e.groups_enrolling_in(course).into_iter().filter(member).collect::<Vec<i64>>()
+            })?;
+            for group in enrolling {
+                self.members_moved(group, user_bits(&[user]), [], cause)?;
+            }
+        }
         self.reevaluate_change(&change, cause).await
     }
 
@@ -376,6 +396,8 @@ impl LiveTx {
         let members = roster_store::memberships::member_ids(&mut self.tx, group).await?;
         let moves = Moves::Group { group_id: group, joined: &[], source: MembershipSource::Manual, left: &members };
         roster_store::memberships::apply(&mut self.tx, moves, cause).await?;
+        // Its enrollment rules act on the members leaving, as they were before it went.
+        self.members_moved(group, [], user_bits(&members), cause)?;
         roster_store::groups::delete(&mut self.tx, group).await?;
         self.record("group.deleted", Entry::group(group), Some(cause));
         self.group_reloaded(group).await
@@ -397,6 +419,7 @@ impl LiveTx {
         let moves = Moves::Group { group_id: group.id, joined: &joined, source, left: &[] };
         roster_store::memberships::apply(&mut self.tx, moves, cause).await?;
         self.manual_members_changed(group.id, &joined, &[], cause).await?;
+        self.members_moved(group.id, user_bits(&joined), [], cause)?;
         Ok(joined)
     }
 
@@ -407,6 +430,7 @@ impl LiveTx {
         let moves = Moves::Group { group_id: group.id, joined: &[], source: MembershipSource::Manual, left: &left };
         roster_store::memberships::apply(&mut self.tx, moves, cause).await?;
         self.manual_members_changed(group.id, &[], &left, cause).await?;
+        self.members_moved(group.id, [], user_bits(&left), cause)?;
         Ok(left)
     }
 
@@ -548,6 +572,14 @@ impl LiveTx {
         let moves = Moves::User { user_id: user, by_rule: &by_rule, by_list: &by_list, left: &left };
         roster_store::memberships::apply(&mut self.tx, moves, why).await?;
         self.engine_mut(|e| e.commit_user(&evaluation))?;
+        if self.enrolling()? {
+            for group in by_rule.iter().chain(&by_list) {
+                self.members_moved(*group, user_bits(&[user]), [], why)?;
+            }
+            for group in &left {
+                self.members_moved(*group, [], user_bits(&[user]), why)?;
+            }
+        }
         Ok(())
     }
 
@@ -635,6 +667,11 @@ impl LiveTx {
             roster_store::memberships::apply(&mut self.tx, Moves::Sets(&moves), why).await?;
         }
         self.engine_mut(|e| e.commit(evaluation))?;
+        if self.enrolling()? {
+            for g in &evaluation.groups {
+                self.members_moved(g.group, &g.joined, &g.left, why)?;
+            }
+        }
         Ok(())
     }
 
@@ -678,6 +715,11 @@ impl LiveTx {
             }
         }
     }
+}
+
+/// Users' ids as the engine's bitmaps hold them (ids beyond them are not in the image).
+fn user_bits(users: &[i64]) -> impl Iterator<Item = u32> + '_ {
+    users.iter().filter_map(|&u| u32::try_from(u).ok())
 }
 
 /// Whether `user` is on a list.

@@ -144,6 +144,37 @@ impl App {
         let (after, limit) = page.resolve()?;
         let mut conn = self.store.read().await?;
         let reach = Reach::of(&mut conn, actor).await?;
+        let query = Self::user_query(&reach, filter, after, limit)?;
+        let page = roster_store::users::list(&mut conn, &query).await?;
+        Ok(List::from_page(page, |u| UserView::new(u, &reach.ctx.tree)))
+    }
+
+    /// How many users the caller may see match `filter`, and the cursor at which page
+    /// `page` (1-based) of `per_page` users starts (`None` for the first page or past the
+    /// last): for a pager with a total and page numbers.
+    pub async fn count_users(
+        &self,
+        actor: &Actor,
+        filter: &UserFilter,
+        page: u64,
+        per_page: usize,
+    ) -> AppResult<(u64, Option<String>)> {
+        let mut conn = self.store.read().await?;
+        let reach = Reach::of(&mut conn, actor).await?;
+        let query = Self::user_query(&reach, filter, None, per_page)?;
+        let total = roster_store::users::count_matching(&mut conn, &query).await?;
+        let cursor = match page.checked_sub(2) {
+            Some(before) => {
+                let last_of_previous = (before + 1) * per_page as u64 - 1;
+                roster_store::users::id_at(&mut conn, &query, last_of_previous).await?.map(|id| id.to_string())
+            }
+            None => None,
+        };
+        Ok((u64::try_from(total).unwrap_or(0), cursor))
+    }
+
+    /// The store's query for `filter` within what the caller reaches.
+    fn user_query(reach: &Reach, filter: &UserFilter, after: Option<i64>, limit: usize) -> AppResult<UserQuery> {
         let ctx = &reach.ctx;
         let mut branch_ids = reach.branch_filter();
         if let Some(code) = filter.branch.as_deref().filter(|c| !c.is_empty()) {
@@ -165,16 +196,14 @@ impl App {
             .transpose()
             .map_err(|e| AppError::bad_request("status", e.message))?;
 
-        let query = UserQuery {
+        Ok(UserQuery {
             q: crate::ids::search_text("q", filter.q.as_deref())?,
             username: crate::ids::search_text("username", filter.username.as_deref())?,
             branch_ids,
             status,
             after,
             limit,
-        };
-        let page = roster_store::users::list(&mut conn, &query).await?;
-        Ok(List::from_page(page, |u| UserView::new(u, &ctx.tree)))
+        })
     }
 
     /// One user the caller may see.

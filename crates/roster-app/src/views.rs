@@ -172,19 +172,89 @@ pub struct EnrollmentView {
     pub enrolled_at: String,
     /// When the user completed the course.
     pub completed_at: Option<String>,
+    /// When the course is due (set by an enrollment rule with a due date).
+    pub due_at: Option<String>,
+    /// The group whose enrollment rule made this enrollment; absent for one set from
+    /// outside (the API, a CSV, the LMS), which no rule removes.
+    pub made_by_rule_of: Option<GroupRef>,
+}
+
+/// A group named by id and name.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct GroupRef {
+    /// The group's id.
+    pub id: String,
+    /// Its name (`#id` for a group since deleted).
+    pub name: String,
 }
 
 impl EnrollmentView {
-    /// Shapes an enrollment, naming its course by code.
-    pub fn new(e: Enrollment, courses: &HashMap<i64, String>) -> Self {
+    /// Shapes an enrollment, naming its course by code and the group whose rule made
+    /// it by name.
+    pub fn new(e: Enrollment, courses: &HashMap<i64, String>, groups: &HashMap<i64, String>) -> Self {
         Self {
             user_id: e.user_id.to_string(),
             course: courses.get(&e.course_id).cloned().unwrap_or_default(),
             status: e.status,
             enrolled_at: rfc3339(e.enrolled_at),
             completed_at: e.completed_at.map(rfc3339),
+            due_at: e.due_at.map(rfc3339),
+            made_by_rule_of: e.made_by_group.map(|g| GroupRef {
+                id: g.to_string(),
+                name: groups.get(&g).cloned().unwrap_or_else(|| format!("#{g}")),
+            }),
         }
     }
+}
+
+/// An enrollment an enrollment rule made or removed.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EnrollmentEventView {
+    /// The course's code.
+    pub course: String,
+    /// `enrolled` or `removed`.
+    pub change: String,
+    /// The group whose enrollment rule acted.
+    pub group: Option<GroupRef>,
+    /// When.
+    pub at: String,
+    /// Who made the change that set the rule off.
+    pub actor: String,
+    /// Why: `enrollment rule of "Approved Drivers"`.
+    pub cause: String,
+}
+
+/// An enrollment rule: the group's members are enrolled in the course when they join.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct EnrollmentRuleView {
+    /// The course's code.
+    pub course: String,
+    /// The course's name.
+    pub course_name: String,
+    /// The due date is this many days after the enrollment; absent: no due date.
+    pub due_days: Option<u32>,
+    /// Whether leaving the group removes an enrollment the rule made that has not
+    /// started (and that no other group the user is in enrolls them in).
+    pub unenroll_on_leave: bool,
+}
+
+/// A group's enrollment rules, and what saving them did.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EnrollmentRulesView {
+    /// The rules, in the group's order.
+    pub rules: Vec<EnrollmentRuleView>,
+    /// Saving: how many enrollments the rules made for the group's current members
+    /// (of the users the caller may see); previewing: how many they would make.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enrolled: Option<u64>,
+    /// Saving and previewing: how many users those enrollments are for (a user may be
+    /// enrolled in several of the courses).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users: Option<u64>,
+    /// Previewing: up to ten of the users who would be enrolled (of those the caller
+    /// may see), by username.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub samples: Option<Vec<String>>,
 }
 
 /// A group.

@@ -2,11 +2,14 @@
 //! equal a from-scratch evaluation of every rule: membership is always true. And the
 //! history tells the same story: every group's events, replayed from the first, end in
 //! its members, and every user's history is the same events seen from the user's side,
-//! whether a move was recorded alone or in a set of users.
+//! whether a move was recorded alone or in a set of users. Enrollment rules take part:
+//! the enrollments they made are a from-scratch fixed point too (see
+//! [`enrollments_are_a_fixed_point`]).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use proptest::prelude::*;
 use roster_app::catalog::{NewBranch, NewCourse, NewField};
+use roster_app::enrollment_rules::EnrollmentRuleInput;
 use roster_app::enrollments::EnrollmentInput;
 use roster_app::groups::{AddMembers, NewGroup};
 use roster_app::rules::RuleInput;
@@ -131,10 +134,11 @@ async fn setup(app: &App, actor: &Actor) -> Vec<String> {
     )
     .await
     .unwrap();
-    for c in ["C1", "C2"] {
+    for c in ["C1", "C2", "C3"] {
         app.create_course(admin, NewCourse { code: c.into(), name: c.into() }).await.unwrap();
     }
-    app.create_group(actor, NewGroup { name: "Manual".into(), description: None, policy: None, scope: None })
+    let manual = app
+        .create_group(actor, NewGroup { name: "Manual".into(), description: None, policy: None, scope: None })
         .await
         .unwrap();
     let mut autos = Vec::new();
@@ -158,7 +162,55 @@ async fn setup(app: &App, actor: &Actor) -> Vec<String> {
     for (group, rule) in autos.iter().zip([6, 5, 7]) {
         app.set_rule(actor, group, RuleInput { text: Some(RULES[rule].into()), ..RuleInput::default() }).await.unwrap();
     }
+    // Enrollment rules: the manual group enrolls in C2, which rules read; "Auto 2" in
+    // C1, which rules read too (a rule edit that would close a loop is refused);
+    // "Auto 0" in C3, which nothing reads, and keeps it.
+    for (group, course, unenroll) in [(&manual.id, "C2", true), (&autos[2], "C1", true), (&autos[0], "C3", false)] {
+        let rule = EnrollmentRuleInput { course: course.into(), due_days: Some(7), unenroll_on_leave: unenroll };
+        app.set_enrollment_rules(actor, group, vec![rule]).await.unwrap();
+    }
     autos
+}
+
+/// The enrollments enrollment rules made are what a from-scratch fixed point makes: the
+/// memberships follow from every enrollment (reconcile finds no drift), every member of
+/// a group with an enrollment rule has an enrollment in its course, and every
+/// not-started enrollment a removing rule made belongs to a member of a group that
+/// enrolls in that course. Given the other enrollments, these say that the rule-made
+/// ones are exactly the members' missing ones.
+async fn enrollments_are_a_fixed_point(app: &App, actor: &Actor, users: &[String]) {
+    use std::collections::{BTreeSet, HashMap};
+    let page = roster_app::ListParams { cursor: None, limit: Some(1000) };
+    let groups = app.list_groups(actor, &Default::default(), &page).await.unwrap().items;
+    let mut enrolling: HashMap<String, Vec<(String, bool)>> = HashMap::new();
+    let mut members: HashMap<String, BTreeSet<String>> = HashMap::new();
+    for g in &groups {
+        let rules = app.enrollment_rules(actor, &g.id).await.unwrap().rules;
+        for r in rules {
+            enrolling.entry(r.course).or_default().push((g.id.clone(), r.unenroll_on_leave));
+        }
+        let listed = app.list_members(actor, &g.id, &Default::default(), &page).await.unwrap().items;
+        members.insert(g.id.clone(), listed.into_iter().map(|m| m.user.id).collect());
+    }
+    for u in users {
+        let Ok(enrollments) = app.user_enrollments(actor, u).await else { continue };
+        for (course, groups) in &enrolling {
+            let held = enrollments.iter().find(|e| &e.course == course);
+            let in_enrolling: Vec<&String> =
+                groups.iter().map(|(g, _)| g).filter(|g| members[*g].contains(u)).collect();
+            if !in_enrolling.is_empty() {
+                assert!(held.is_some(), "user {u} is in {in_enrolling:?} but has no enrollment in {course}");
+            }
+            let removable = groups.iter().all(|(_, unenroll)| *unenroll);
+            if let Some(e) = held.filter(|e| e.made_by_rule_of.is_some() && e.status.as_str() == "enrolled") {
+                assert!(
+                    !removable || !in_enrolling.is_empty(),
+                    "user {u} keeps the unstarted {course} enrollment of {:?} outside every group that enrolls in it",
+                    e.made_by_rule_of
+                );
+            }
+        }
+    }
 }
 
 async fn run(ops: Vec<Op>) {
@@ -239,6 +291,16 @@ async fn run(ops: Vec<Op>) {
             Op::Enroll { user, course, status } => {
                 if let Some(id) = pick(&users, user) {
                     let code = ["C1", "C2"][course as usize];
+                    // Setting a rule's enrollment back to `enrolled` from outside after its
+                    // user left would make it one that only history explains (leaving
+                    // removes what is not started *then*): the one write left out.
+                    let rule_made = app
+                        .user_enrollments(&actor, &id)
+                        .await
+                        .is_ok_and(|all| all.iter().any(|e| e.course == code && e.made_by_rule_of.is_some()));
+                    if status == 0 && rule_made {
+                        continue;
+                    }
                     let _ = match status {
                         4 => app.delete_enrollment(&actor, code, &id).await,
                         s => app
@@ -305,6 +367,7 @@ async fn run(ops: Vec<Op>) {
     let drift = app.reconcile(false).await.unwrap();
     assert!(drift.drifted.is_empty(), "{drift:?}");
     histories_replay_to_the_members(&app, &actor, &users).await;
+    enrollments_are_a_fixed_point(&app, &actor, &users).await;
     // The scoped group holds no one outside EMEA but whom its include list names.
     let page = roster_app::ListParams { cursor: None, limit: Some(1000) };
     let members = app.list_members(&actor, &autos[1], &Default::default(), &page).await.unwrap();

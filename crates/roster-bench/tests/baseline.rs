@@ -265,7 +265,7 @@ async fn scenario(url: &str) {
         if schema == Schema::Indexed {
             baseline::drop_indexed_tables(url).await.unwrap();
         }
-        assert_eq!(run.groups.len(), RULES.len() + 7 + 10 + 4, "every automatic group is evaluated");
+        assert_eq!(run.groups.len(), RULES.len() + 8 + 10 + 4, "every automatic group is evaluated");
         for (group, result) in groups.iter().zip(&run.groups) {
             assert_eq!(group.id, result.id);
             let (name, text) = &names[&group.id];

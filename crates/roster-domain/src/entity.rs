@@ -233,7 +233,27 @@ pub struct Enrollment {
     pub enrolled_at: i64,
     /// When the user completed the course, epoch milliseconds.
     pub completed_at: Option<i64>,
+    /// When the course is due, epoch milliseconds (set by an enrollment rule).
+    pub due_at: Option<i64>,
+    /// The group whose enrollment rule made this enrollment; `None` for one set from
+    /// outside (the API, a CSV, the LMS), which no rule ever removes.
+    pub made_by_group: Option<i64>,
 }
+
+/// A group's enrollment rule: its members are enrolled in the course when they join.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EnrollmentRule {
+    /// The course's id.
+    pub course_id: i64,
+    /// The due date is this many days after the enrollment; `None`: no due date.
+    pub due_days: Option<u32>,
+    /// Whether leaving the group removes an enrollment the rule made that has not
+    /// started (and that no other group the user is in enrolls them in).
+    pub unenroll_on_leave: bool,
+}
+
+/// The most days a due date can be after the enrollment (ten years).
+pub const MAX_DUE_DAYS: u32 = 3650;
 
 /// Language tags: `en`, `pt-BR`, `zh-Hant-TW`: letters, digits and `-`, at most 35.
 pub fn parse_language(field: &str, raw: Option<&str>) -> Result<Option<String>, DomainError> {

@@ -31,6 +31,8 @@ pub struct Engine {
     rule_catalog: rule::Catalog,
     /// How many threads a whole-population evaluation may use.
     pub(crate) threads: usize,
+    /// Each group's enrollment rules (only groups that have some).
+    pub(crate) enrollment_rules: HashMap<i64, Vec<roster_domain::EnrollmentRule>>,
 }
 
 impl Engine {
@@ -45,6 +47,7 @@ impl Engine {
             positions: HashMap::new(),
             rule_catalog: rule::Catalog::default(),
             threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
+            enrollment_rules: HashMap::new(),
         }
     }
 
@@ -294,6 +297,7 @@ impl Engine {
             auto.compiled.release(&mut self.predicates, &mut self.image.text);
         }
         self.rule_catalog.groups.retain(|(id, _)| *id != group);
+        self.enrollment_rules.remove(&group);
         self.reorder();
         Ok(())
     }

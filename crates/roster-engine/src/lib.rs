@@ -54,6 +54,7 @@ mod columns;
 mod compile;
 mod course;
 mod engine;
+mod enrolling;
 mod error;
 mod eval_all;
 mod eval_user;

@@ -4,7 +4,8 @@ use roster_domain::Course;
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
-use crate::{col, Page, StoreError, WriteTx};
+use crate::params::Params;
+use crate::{col, like_pattern, Page, StoreError, WriteTx};
 
 fn from_row(row: &AnyRow) -> Result<Course, StoreError> {
     Ok(Course { id: col(row, "id")?, code: col(row, "code")?, name: col(row, "name")? })
@@ -25,6 +26,34 @@ pub async fn list(conn: &mut AnyConnection, after: Option<i64>, limit: usize) ->
         .await?;
     let items = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
     Ok(Page::from_rows(items, limit, |c| c.id))
+}
+
+/// The courses whose code or name holds `text` (any case), by code, at most `limit`.
+pub async fn search(conn: &mut AnyConnection, text: &str, limit: usize) -> Result<Vec<Course>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, code, name FROM courses WHERE code_key LIKE $1 ESCAPE '\\' OR LOWER(name) LIKE $1 ESCAPE '\\' \
+         ORDER BY code_key LIMIT $2",
+    )
+    .bind(like_pattern(text))
+    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// The courses with these codes (any case); codes that name none are left out.
+pub async fn by_codes(conn: &mut AnyConnection, codes: &[String]) -> Result<Vec<Course>, StoreError> {
+    if codes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut p = Params::new(conn);
+    let sql = format!("SELECT id, code, name FROM courses WHERE code_key IN ({}) ORDER BY id", p.list(codes.len()));
+    let mut q = sqlx::query(crate::built(sql));
+    for code in codes {
+        q = q.bind(code.to_lowercase());
+    }
+    let rows = q.fetch_all(conn).await?;
+    rows.iter().map(from_row).collect()
 }
 
 /// One course by code, in any case.

@@ -15,10 +15,12 @@ fn from_row(row: &AnyRow) -> Result<Enrollment, StoreError> {
         status: EnrollmentStatus::parse("status", &status).map_err(|e| StoreError::Corrupt(e.message))?,
         enrolled_at: col(row, "enrolled_at")?,
         completed_at: col(row, "completed_at")?,
+        due_at: col(row, "due_at")?,
+        made_by_group: col(row, "made_by_group")?,
     })
 }
 
-const COLUMNS: &str = "user_id, course_id, status, enrolled_at, completed_at";
+const COLUMNS: &str = "user_id, course_id, status, enrolled_at, completed_at, due_at, made_by_group";
 
 /// A user's enrollments, by course id.
 pub async fn of_user(conn: &mut AnyConnection, user_id: i64) -> Result<Vec<Enrollment>, StoreError> {
@@ -44,7 +46,8 @@ pub async fn of_course(
     }
     let mut p = Params::new(conn);
     let mut sql = format!(
-        "SELECT e.user_id, e.course_id, e.status, e.enrolled_at, e.completed_at FROM enrollments e \
+        "SELECT e.user_id, e.course_id, e.status, e.enrolled_at, e.completed_at, e.due_at, e.made_by_group \
+         FROM enrollments e \
          WHERE e.course_id = {} AND e.user_id > {}",
         p.next(),
         p.next()
@@ -73,11 +76,14 @@ pub async fn get(conn: &mut AnyConnection, user_id: i64, course_id: i64) -> Resu
     row.as_ref().map(from_row).transpose()
 }
 
-/// Creates or replaces an enrollment.
+/// Creates or replaces an enrollment. A replaced enrollment keeps the rule that made
+/// it and its due date: a status set from outside (the LMS reporting progress) does not
+/// make a rule's enrollment someone else's.
 pub async fn upsert(tx: &mut WriteTx, e: &Enrollment) -> Result<(), StoreError> {
     let conn: &mut AnyConnection = tx;
     sqlx::query(
-        "INSERT INTO enrollments (user_id, course_id, status, enrolled_at, completed_at) VALUES ($1, $2, $3, $4, $5) \
+        "INSERT INTO enrollments (user_id, course_id, status, enrolled_at, completed_at, due_at, made_by_group) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) \
          ON CONFLICT (user_id, course_id) DO UPDATE SET status = excluded.status, \
          enrolled_at = excluded.enrolled_at, completed_at = excluded.completed_at",
     )
@@ -86,6 +92,8 @@ pub async fn upsert(tx: &mut WriteTx, e: &Enrollment) -> Result<(), StoreError> 
     .bind(e.status.as_str())
     .bind(e.enrolled_at)
     .bind(e.completed_at)
+    .bind(e.due_at)
+    .bind(e.made_by_group)
     .execute(conn)
     .await?;
     Ok(())
@@ -96,12 +104,20 @@ pub async fn insert_many(tx: &mut WriteTx, rows: &[Enrollment]) -> Result<(), St
     let conn: &mut AnyConnection = tx;
     for chunk in rows.chunks(1000) {
         let sql = format!(
-            "INSERT INTO enrollments (user_id, course_id, status, enrolled_at, completed_at) VALUES {}",
-            Params::new(conn).rows(chunk.len(), 5)
+            "INSERT INTO enrollments (user_id, course_id, status, enrolled_at, completed_at, due_at, made_by_group) \
+             VALUES {}",
+            Params::new(conn).rows(chunk.len(), 7)
         );
         let mut q = sqlx::query(crate::built(sql));
         for e in chunk {
-            q = q.bind(e.user_id).bind(e.course_id).bind(e.status.as_str()).bind(e.enrolled_at).bind(e.completed_at);
+            q = q
+                .bind(e.user_id)
+                .bind(e.course_id)
+                .bind(e.status.as_str())
+                .bind(e.enrolled_at)
+                .bind(e.completed_at)
+                .bind(e.due_at)
+                .bind(e.made_by_group);
         }
         q.execute(&mut *conn).await?;
     }
@@ -119,21 +135,26 @@ pub async fn delete(tx: &mut WriteTx, user_id: i64, course_id: i64) -> Result<bo
     Ok(done.rows_affected() > 0)
 }
 
+/// An enrollment as [`of_users_between`] reads it: the columns of [`COLUMNS`], in order.
+type EnrollmentRow = (i64, i64, String, i64, Option<i64>, Option<i64>, Option<i64>);
+
 /// The enrollments of users with ids in `(after, upto]`: for loading everyone, in the
 /// same batches as the users.
 pub async fn of_users_between(conn: &mut AnyConnection, after: i64, upto: i64) -> Result<Vec<Enrollment>, StoreError> {
     let columns = COLUMNS.split(',').map(|c| (c.trim(), false)).collect::<Vec<_>>();
     let from = "enrollments WHERE user_id > $1 AND user_id <= $2";
-    let rows: Vec<(i64, i64, String, i64, Option<i64>)> =
+    let rows: Vec<EnrollmentRow> =
         crate::params::json_rows(conn, &columns, from, "user_id, course_id", &[after, upto]).await?;
     rows.into_iter()
-        .map(|(user_id, course_id, status, enrolled_at, completed_at)| {
+        .map(|(user_id, course_id, status, enrolled_at, completed_at, due_at, made_by_group)| {
             Ok(Enrollment {
                 user_id,
                 course_id,
                 status: EnrollmentStatus::parse("status", &status).map_err(|e| StoreError::Corrupt(e.message))?,
                 enrolled_at,
                 completed_at,
+                due_at,
+                made_by_group,
             })
         })
         .collect()

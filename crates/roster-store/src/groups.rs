@@ -91,6 +91,7 @@ pub async fn delete(tx: &mut WriteTx, id: i64) -> Result<(), StoreError> {
     let conn: &mut AnyConnection = tx;
     // Memberships have no foreign key (it slowed every bulk insert): they go here.
     sqlx::query("DELETE FROM memberships WHERE group_id = $1").bind(id).execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM enrollment_rules WHERE group_id = $1").bind(id).execute(&mut *conn).await?;
     sqlx::query("DELETE FROM groups WHERE id = $1").bind(id).execute(conn).await?;
     Ok(())
 }
@@ -148,6 +149,81 @@ pub async fn list(
     let rows = query.bind((limit + 1) as i64).fetch_all(conn).await?;
     let groups = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
     Ok(Page::from_rows(groups, limit, |g| g.id))
+}
+
+/// What a sorted list of groups is ordered by (then by id, in the same direction).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupOrder {
+    /// Name, any case.
+    Name,
+    /// Member count, as stored (every member).
+    Members,
+    /// Creation (ids grow with it).
+    Created,
+}
+
+/// `WHERE` for a groups search, with its values to bind in order.
+fn group_filter(p: &mut Params, q: Option<&str>, policy: Option<GroupPolicy>) -> (String, Vec<String>) {
+    let mut sql = String::from(" WHERE 1 = 1");
+    let mut values = Vec::new();
+    if let Some(q) = q {
+        sql.push_str(&format!(" AND name_key LIKE {} ESCAPE '\\'", p.next()));
+        values.push(like_pattern(q));
+    }
+    if let Some(policy) = policy {
+        sql.push_str(&format!(" AND policy = {}", p.next()));
+        values.push(policy.as_str().to_owned());
+    }
+    (sql, values)
+}
+
+/// The groups matching `q` and `policy`, ordered, `limit` of them after `offset`.
+pub async fn list_ordered(
+    conn: &mut AnyConnection,
+    q: Option<&str>,
+    policy: Option<GroupPolicy>,
+    (order, descending): (GroupOrder, bool),
+    offset: u64,
+    limit: usize,
+) -> Result<Vec<Group>, StoreError> {
+    let mut p = Params::new(conn);
+    let (filter, values) = group_filter(&mut p, q, policy);
+    let column = match order {
+        GroupOrder::Name => "name_key",
+        GroupOrder::Members => "member_count",
+        GroupOrder::Created => "id",
+    };
+    let dir = if descending { "DESC" } else { "ASC" };
+    let sql = format!(
+        "SELECT {COLUMNS} FROM groups{filter} ORDER BY {column} {dir}, id {dir} LIMIT {} OFFSET {}",
+        p.next(),
+        p.next()
+    );
+    let mut query = sqlx::query(crate::built(sql));
+    for value in values {
+        query = query.bind(value);
+    }
+    let rows = query
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// How many groups match `q` and `policy`.
+pub async fn count_matching(
+    conn: &mut AnyConnection,
+    q: Option<&str>,
+    policy: Option<GroupPolicy>,
+) -> Result<i64, StoreError> {
+    let mut p = Params::new(conn);
+    let (filter, values) = group_filter(&mut p, q, policy);
+    let mut query = sqlx::query_scalar(crate::built(format!("SELECT COUNT(*) FROM groups{filter}")));
+    for value in values {
+        query = query.bind(value);
+    }
+    Ok(query.fetch_one(conn).await?)
 }
 
 /// Adds `delta` to the member count of each of these groups: one statement.

@@ -7,7 +7,7 @@
 //!   across processes on PostgreSQL by a transaction-scoped advisory lock, so the
 //!   membership engine always sees the database as its own writes left it.
 //! - One module per table family: [`users`], [`fields`], [`branches`], [`courses`],
-//!   [`enrollments`], [`groups`], [`memberships`], [`events`], [`imports`], [`tokens`],
+//!   [`enrollments`], [`enrollment_rules`], [`groups`], [`memberships`], [`events`], [`imports`], [`tokens`],
 //!   [`admins`], [`sessions`] (admin UI sessions and login throttling); [`feed`], the
 //!   change feed's rows, one per write transaction; [`webhooks`], its subscribers.
 //!   Their functions take a `&mut AnyConnection`, so the same query runs inside a write
@@ -21,6 +21,7 @@ pub mod branches;
 pub mod changes;
 pub mod courses;
 pub mod directory;
+pub mod enrollment_rules;
 pub mod enrollments;
 mod error;
 pub mod events;

@@ -415,6 +415,88 @@ pub async fn page(conn: &mut AnyConnection, group_id: i64, query: &MemberQuery) 
     Ok(Page::from_rows(members, query.limit, |m| m.user.id))
 }
 
+/// What a sorted page of members is ordered by (then by user id, the same way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberOrder {
+    /// Username, any case.
+    Username,
+    /// When they joined.
+    Added,
+}
+
+/// A page of a group's members matching `query` (its cursor aside), ordered, `limit`
+/// of them after `offset`.
+pub async fn page_ordered(
+    conn: &mut AnyConnection,
+    group_id: i64,
+    query: &MemberQuery,
+    (order, descending): (MemberOrder, bool),
+    offset: u64,
+) -> Result<Vec<Member>, StoreError> {
+    if matches!(&query.branch_ids, Some(ids) if ids.is_empty()) {
+        return Ok(Vec::new());
+    }
+    let mut p = Params::new(conn);
+    let mut sql = format!(
+        "SELECT u.id, u.username, u.email, u.first_name, u.last_name, u.status, u.language, u.timezone, \
+         u.branch_id, u.fields, u.created_at, u.updated_at, u.last_login_at, \
+         m.group_id, m.user_id, m.source, m.added_at, m.added_by \
+         FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.group_id = {}",
+        p.next()
+    );
+    if query.q.is_some() {
+        sql.push_str(&format!(" AND u.search LIKE {} ESCAPE '\\'", p.next()));
+    }
+    if let Some(ids) = &query.branch_ids {
+        sql.push_str(&format!(" AND u.branch_id IN ({})", p.list(ids.len())));
+    }
+    let column = match order {
+        MemberOrder::Username => "u.username_key",
+        MemberOrder::Added => "m.added_at",
+    };
+    let dir = if descending { "DESC" } else { "ASC" };
+    sql.push_str(&format!(" ORDER BY {column} {dir}, m.user_id {dir} LIMIT {} OFFSET {}", p.next(), p.next()));
+    let mut q = sqlx::query(crate::built(sql)).bind(group_id);
+    if let Some(text) = &query.q {
+        q = q.bind(like_pattern(text));
+    }
+    for id in query.branch_ids.iter().flatten() {
+        q = q.bind(*id);
+    }
+    let rows = q
+        .bind(i64::try_from(query.limit).unwrap_or(i64::MAX))
+        .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+        .fetch_all(conn)
+        .await?;
+    rows.iter()
+        .map(|row| Ok(Member { user: crate::users::from_row(row)?, membership: membership_from_row(row)? }))
+        .collect()
+}
+
+/// How many members of a group match `query` (its cursor and limit aside).
+pub async fn count_matching(conn: &mut AnyConnection, group_id: i64, query: &MemberQuery) -> Result<i64, StoreError> {
+    if matches!(&query.branch_ids, Some(ids) if ids.is_empty()) {
+        return Ok(0);
+    }
+    let mut p = Params::new(conn);
+    let mut sql =
+        format!("SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.group_id = {}", p.next());
+    if query.q.is_some() {
+        sql.push_str(&format!(" AND u.search LIKE {} ESCAPE '\\'", p.next()));
+    }
+    if let Some(ids) = &query.branch_ids {
+        sql.push_str(&format!(" AND u.branch_id IN ({})", p.list(ids.len())));
+    }
+    let mut q = sqlx::query_scalar(crate::built(sql)).bind(group_id);
+    if let Some(text) = &query.q {
+        q = q.bind(like_pattern(text));
+    }
+    for id in query.branch_ids.iter().flatten() {
+        q = q.bind(*id);
+    }
+    Ok(q.fetch_one(conn).await?)
+}
+
 /// How many members of each of `groups` are users of `branch_ids` (groups with none are
 /// absent).
 pub async fn counts_in_branches(

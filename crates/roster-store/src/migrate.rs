@@ -20,6 +20,7 @@ const MIGRATIONS: &[(i64, &str, Option<&str>)] = &[
         include_str!("../migrations/0005_sets_of_moves.sql"),
         Some(include_str!("../migrations/0005_sets_of_moves.postgres.sql")),
     ),
+    (6, include_str!("../migrations/0006_enrollment_rules.sql"), None),
     (7, include_str!("../migrations/0007_change_feed.sql"), None),
 ];
 

@@ -237,6 +237,76 @@ pub async fn list(conn: &mut AnyConnection, query: &UserQuery) -> Result<Page<Us
     Ok(Page::from_rows(users, query.limit, |u| u.id))
 }
 
+/// `FROM users WHERE ...` for the filters of `query` (not its cursor or limit), with its
+/// values to bind in order.
+fn filtered(p: &mut Params, query: &UserQuery) -> (String, Vec<FilterValue>) {
+    let mut sql = String::from(" FROM users WHERE 1 = 1");
+    let mut values = Vec::new();
+    if let Some(text) = &query.q {
+        sql.push_str(&format!(" AND search LIKE {} ESCAPE '\\'", p.next()));
+        values.push(FilterValue::Text(like_pattern(text)));
+    }
+    if let Some(u) = &query.username {
+        sql.push_str(&format!(" AND username_key = {}", p.next()));
+        values.push(FilterValue::Text(Username::fold(u)));
+    }
+    if let Some(s) = query.status {
+        sql.push_str(&format!(" AND status = {}", p.next()));
+        values.push(FilterValue::Text(s.as_str().to_owned()));
+    }
+    if let Some(ids) = &query.branch_ids {
+        sql.push_str(&format!(" AND branch_id IN ({})", p.list(ids.len())));
+        values.extend(ids.iter().map(|id| FilterValue::Id(*id)));
+    }
+    (sql, values)
+}
+
+/// A value bound to a filter of [`filtered`].
+enum FilterValue {
+    Text(String),
+    Id(i64),
+}
+
+/// An `i64` answered by `SELECT what FROM users WHERE <the filters of query> tail`,
+/// with `extra` bound after the filters' values.
+async fn filtered_scalar(
+    conn: &mut AnyConnection,
+    query: &UserQuery,
+    what: &str,
+    tail: impl FnOnce(&mut Params) -> String,
+    extra: &[i64],
+) -> Result<Option<i64>, StoreError> {
+    if matches!(&query.branch_ids, Some(ids) if ids.is_empty()) {
+        return Ok(None);
+    }
+    let mut p = Params::new(conn);
+    let (from, values) = filtered(&mut p, query);
+    let sql = format!("SELECT {what}{from}{}", tail(&mut p));
+    let mut q = sqlx::query_scalar(crate::built(sql));
+    for value in values {
+        q = match value {
+            FilterValue::Text(t) => q.bind(t),
+            FilterValue::Id(id) => q.bind(id),
+        };
+    }
+    for value in extra {
+        q = q.bind(*value);
+    }
+    Ok(q.fetch_optional(conn).await?)
+}
+
+/// How many users `query`'s filters match (its cursor and limit aside).
+pub async fn count_matching(conn: &mut AnyConnection, query: &UserQuery) -> Result<i64, StoreError> {
+    Ok(filtered_scalar(conn, query, "COUNT(*)", |_| String::new(), &[]).await?.unwrap_or(0))
+}
+
+/// The id of the user at `offset` (0-based, by id) among those `query`'s filters match:
+/// where a page that starts after it begins.
+pub async fn id_at(conn: &mut AnyConnection, query: &UserQuery, offset: u64) -> Result<Option<i64>, StoreError> {
+    let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+    filtered_scalar(conn, query, "id", |p| format!(" ORDER BY id LIMIT 1 OFFSET {}", p.next()), &[offset]).await
+}
+
 /// How many users there are.
 pub async fn count(conn: &mut AnyConnection) -> Result<i64, StoreError> {
     Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(conn).await?)

@@ -46,6 +46,7 @@
   }
 
   // ---------------------------------------------------------------- right panels
+  const FOCUSABLE = "a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex='-1'])";
   let openPanel = null;
   let opener = null;
 
@@ -81,6 +82,19 @@
     const backdrop = $(".backdrop");
     if (backdrop) backdrop.addEventListener("click", hidePanel);
     document.addEventListener("keydown", (ev) => { if (ev.key === "Escape" && openPanel) hidePanel(); });
+    // An open panel keeps the keyboard: Tab and Shift+Tab go round its own controls.
+    document.addEventListener("keydown", (ev) => {
+      if (ev.key !== "Tab" || !openPanel) return;
+      const stops = $$(FOCUSABLE, openPanel).filter((e) => e.getClientRects().length || e.classList.contains("visually-hidden-input"));
+      if (!stops.length) return;
+      const first = stops[0], last = stops[stops.length - 1];
+      const inside = openPanel.contains(document.activeElement);
+      if (ev.shiftKey && (!inside || document.activeElement === first)) { ev.preventDefault(); last.focus(); }
+      else if (!ev.shiftKey && (!inside || document.activeElement === last)) { ev.preventDefault(); first.focus(); }
+    });
+    document.addEventListener("focusin", (ev) => {
+      if (openPanel && !openPanel.contains(ev.target)) { const stop = $(FOCUSABLE, openPanel); if (stop) stop.focus(); }
+    });
     const open = $$(".panel").find((p) => !p.hidden);
     if (open) showPanel(open, null);
   }
@@ -103,6 +117,25 @@
       const button = ev.submitter || $("button[type=submit]", form);
       if (button) { setTimeout(() => { button.classList.add("busy"); button.disabled = true; }, 0); }
     }));
+    // A part of a form that only one choice of a select needs (a dropdown's options).
+    $$("select[data-toggles]").forEach((select) => {
+      const part = document.getElementById(select.dataset.toggles);
+      const sync = () => { if (part) part.hidden = select.value !== select.dataset.toggleValue; };
+      select.addEventListener("change", sync);
+      sync();
+    });
+    // "Select every member on this page" ticks the boxes of its list.
+    $$("[data-select-all]").forEach((all) => {
+      const boxes = () => $$("input[type=checkbox][name='" + all.dataset.selectAll + "']");
+      all.addEventListener("change", () => boxes().forEach((b) => { b.checked = all.checked; }));
+    });
+    $$("form.bulk-bar").forEach((form) => form.addEventListener("submit", (ev) => {
+      if (!$$("input[type=checkbox][form='" + form.id + "']:checked").length) {
+        ev.preventDefault();
+        ev.stopImmediatePropagation();
+        window.alert("Tick the members to remove first.");
+      }
+    }, true));
     $$("[data-dismiss]").forEach((b) => b.addEventListener("click", () => { b.parentElement.hidden = true; }));
     // An error beside a field goes once the field is edited.
     $$(".field.invalid").forEach((field) => field.addEventListener("input", () => {
@@ -206,9 +239,93 @@
         input.setAttribute("aria-invalid", "true");
         let hint = $(".field-error", root);
         if (!hint) { hint = el("p", { class: "field-error", role: "alert" }); root.append(hint); }
-        hint.textContent = "Pick " + (single ? "a" : "at least one") + " " + (kind === "groups" ? "group" : "user") + " from the list.";
+        hint.textContent = "Pick " + (single ? "a" : "at least one") + " " + ({ groups: "group", courses: "course" }[kind] || "user") + " from the list.";
       }
     }, true);
+  }
+
+  // ---------------------------------------------------------------- branch tree picker
+  // A <select data-tree-picker> of branches (options with data-name and data-depth)
+  // becomes a search box over the org chart: matches are shown with the branches
+  // above them, indented as in the tree. The select stays the form's value.
+  function initTreePicker(select) {
+    const blank = select.options[0] && !select.options[0].value ? select.options[0].textContent.trim() : null;
+    const nodes = Array.from(select.options).filter((o) => o.value).map((o) => ({
+      value: o.value, name: o.dataset.name || o.textContent.trim(), depth: Number(o.dataset.depth || 0),
+    }));
+    nodes.forEach((n, i) => { let j = i - 1; while (j >= 0 && nodes[j].depth >= n.depth) j--; n.parent = j; });
+    const top = nodes.length ? Math.min(...nodes.map((n) => n.depth)) : 0;
+    const wrap = el("div", { class: "tree-picker" });
+    const input = el("input", {
+      type: "search", id: select.id + "-search", role: "combobox", "aria-autocomplete": "list",
+      "aria-expanded": "false", "aria-controls": select.id + "-tree", autocomplete: "off",
+      placeholder: "Type a branch's name or code",
+    });
+    const list = el("ul", { role: "listbox", id: select.id + "-tree", class: "tree-options", "aria-label": "Branches" });
+    list.hidden = true;
+    const label = document.querySelector("label[for='" + select.id + "']");
+    if (label) label.htmlFor = input.id;
+    select.hidden = true;
+    select.tabIndex = -1;
+    select.after(wrap);
+    wrap.append(input, list);
+    let shown = [];
+    let active = -1;
+
+    const labelOf = (value) => {
+      const n = nodes.find((x) => x.value === value);
+      return n ? n.name + " (" + n.value + ")" : "";
+    };
+    const showValue = () => { input.value = labelOf(select.value); input.placeholder = select.value ? "Type a branch's name or code" : (blank || "Type a branch's name or code"); };
+    showValue();
+
+    function close() { list.hidden = true; input.setAttribute("aria-expanded", "false"); input.removeAttribute("aria-activedescendant"); active = -1; }
+    function highlight(i) {
+      active = i;
+      shown.forEach((s, j) => s.li.setAttribute("aria-selected", j === i ? "true" : "false"));
+      if (shown[i]) { input.setAttribute("aria-activedescendant", shown[i].li.id); shown[i].li.scrollIntoView({ block: "nearest" }); }
+    }
+    function pick(value) {
+      select.value = value;
+      select.dispatchEvent(new Event("change", { bubbles: true }));
+      showValue();
+      close();
+    }
+    function render() {
+      const needle = input.value.trim().toLowerCase();
+      const current = labelOf(select.value).toLowerCase();
+      const q = needle === current ? "" : needle;
+      const match = nodes.map((n) => !q || n.name.toLowerCase().includes(q) || n.value.toLowerCase().includes(q));
+      const keep = match.slice();
+      match.forEach((m, i) => { if (m) { let p = nodes[i].parent; while (p >= 0 && !keep[p]) { keep[p] = true; p = nodes[p].parent; } } });
+      list.innerHTML = "";
+      shown = [];
+      const add = (value, text, detail, depth, context) => {
+        const li = el("li", { role: "option", id: list.id + "-" + shown.length, "aria-selected": "false", style: "--depth: " + depth });
+        if (context) li.classList.add("context");
+        li.append(el("span", { class: "label" }, text));
+        if (detail) li.append(el("span", { class: "code" }, detail));
+        li.addEventListener("mousedown", (ev) => { ev.preventDefault(); pick(value); });
+        list.append(li);
+        shown.push({ li: li, value: value, match: !context });
+      };
+      if (blank && !q) add("", blank, "", 0, false);
+      nodes.forEach((n, i) => { if (keep[i]) add(n.value, n.name, n.value, n.depth - top, !match[i]); });
+      if (!shown.length) list.append(el("li", { class: "none", role: "option", "aria-disabled": "true" }, "No branch matches"));
+      list.hidden = false;
+      input.setAttribute("aria-expanded", "true");
+      highlight(shown.findIndex((s) => s.match && (q || s.value === select.value)));
+    }
+    input.addEventListener("input", render);
+    input.addEventListener("focus", () => input.select());
+    input.addEventListener("click", render);
+    input.addEventListener("blur", () => setTimeout(() => { if (document.activeElement !== input) { close(); showValue(); } }, 120));
+    input.addEventListener("keydown", (ev) => {
+      if (ev.key === "ArrowDown") { ev.preventDefault(); if (list.hidden) render(); else highlight(Math.min(active + 1, shown.length - 1)); }
+      else if (ev.key === "ArrowUp") { ev.preventDefault(); highlight(Math.max(active - 1, 0)); }
+      else if (ev.key === "Enter") { if (!list.hidden && shown[active]) { ev.preventDefault(); pick(shown[active].value); } }
+      else if (ev.key === "Escape") { if (!list.hidden) { ev.stopPropagation(); close(); showValue(); } }
+    });
   }
 
   // ---------------------------------------------------------------- file drop zones
@@ -241,10 +358,12 @@
     let file = null;
     form.dataset.js = "1";
 
-    function pick(f) {
+    async function pick(f) {
       file = f;
       name.textContent = f.name + " · " + humanSize(f.size);
-      const problem = tooLarge(f, form);
+      let problem = tooLarge(f, form);
+      if (!problem && f.size === 0) problem = "“" + f.name + "” is empty: it has no header row and no users.";
+      if (!problem) problem = notText(f.name, new Uint8Array(await f.slice(0, 64 * 1024).arrayBuffer()));
       error.hidden = !problem;
       error.textContent = problem || "";
       zone.setAttribute("aria-invalid", problem ? "true" : "false");
@@ -289,10 +408,42 @@
   }
 
   // ---------------------------------------------------------------- user import
+  // Header names compared as the server compares them: lowercase, without spaces,
+  // "-", "_", "." or a byte order mark, accents folded.
+  const FOLDED = { "æ": "ae", "œ": "oe", "ß": "ss", "ø": "o", "ł": "l", "đ": "d", "ı": "i" };
+  function normalizeHeader(name) {
+    return Array.from(name.toLowerCase())
+      .filter((c) => !/\s/.test(c) && !"-_.\uFEFF".includes(c))
+      .map((c) => FOLDED[c] || c.normalize("NFD").replace(/[\u0300-\u036f]/g, ""))
+      .join("");
+  }
+
+  // Why a file is not a CSV text, or null. Looks at its first bytes only.
+  function notText(name, bytes) {
+    const starts = (...sig) => sig.every((b, i) => bytes[i] === b);
+    if (starts(0x50, 0x4b, 0x03, 0x04)) return "“" + name + "” is a workbook or an archive, not a CSV file. In the spreadsheet, use Save as → CSV (UTF-8), then choose that file.";
+    if (starts(0x25, 0x50, 0x44, 0x46)) return "“" + name + "” is a PDF document, not a CSV file. Choose a CSV file (text, one user a line).";
+    const utf16 = (bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff);
+    if (utf16) return null;
+    // Text has no NUL byte and hardly any control character; images and documents do.
+    let control = 0;
+    for (let i = 0; i < bytes.length; i++) {
+      const b = bytes[i];
+      if (b === 0) { control = bytes.length; break; }
+      if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) control++;
+    }
+    if (control > 0 && control * 100 >= bytes.length) {
+      return "“" + name + "” is not a CSV file: it holds binary data, as an image or a document does. Choose a CSV file (text, one user a line).";
+    }
+    return null;
+  }
+
   function readHeader(file) {
-    // The header row only: enough to offer a mapping before anything is uploaded.
+    // The header row only: enough to resolve the mapping before anything is uploaded.
     return file.slice(0, 64 * 1024).arrayBuffer().then((buf) => {
       const bytes = new Uint8Array(buf);
+      const refused = notText(file.name, bytes);
+      if (refused) return { refused: refused };
       let encoding = "utf-8";
       if (bytes[0] === 0xff && bytes[1] === 0xfe) encoding = "utf-16le";
       else if (bytes[0] === 0xfe && bytes[1] === 0xff) encoding = "utf-16be";
@@ -301,6 +452,9 @@
       catch (_) { text = new TextDecoder("windows-1252").decode(bytes); }
       text = text.replace(/^\uFEFF/, "");
       const line = text.split(/\r\n|\n|\r/)[0] || "";
+      if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(line)) {
+        return { refused: "“" + file.name + "” is not a CSV file: its first line holds characters that no text has. Choose a CSV file (text, one user a line)." };
+      }
       const counts = [",", ";", "\t"].map((d) => [d, line.split(d).length]);
       const delimiter = counts.sort((a, b) => b[1] - a[1])[0][0];
       const cells = [];
@@ -316,16 +470,39 @@
         else cell += c;
       }
       cells.push(cell.trim());
-      return cells.filter((c) => c.length);
+      return { headers: cells.filter((c) => c.length) };
     });
+  }
+
+  // What each column fills, as the server will decide it: the choices made first, then
+  // each other column by its header; two columns naming one field fill neither.
+  // Returns [{target, by}] in column order; by is "chosen", "header", "ambiguous" or null.
+  function resolveColumns(headers, choices, targets) {
+    const out = headers.map((_, i) => choices[i] ? { target: choices[i], by: "chosen" } : { target: null, by: null });
+    const taken = new Set(out.filter((c) => c.target && c.target !== "ignore").map((c) => c.target));
+    const byTarget = new Map();
+    headers.forEach((h, i) => {
+      if (out[i].by) return;
+      const n = normalizeHeader(h);
+      const t = targets.find((t) => (t.headers || []).includes(n));
+      if (!t || taken.has(t.value)) return;
+      if (!byTarget.has(t.value)) byTarget.set(t.value, []);
+      byTarget.get(t.value).push(i);
+    });
+    byTarget.forEach((columns, target) => {
+      columns.forEach((i) => { out[i] = { target: target, by: columns.length === 1 ? "header" : "ambiguous" }; });
+    });
+    return out;
   }
 
   function initImport(form) {
     const targets = JSON.parse($("#import-targets").textContent);
+    const labels = Object.fromEntries(targets.map((t) => [t.value, t.label]));
     const input = $("#import-file", form);
     const zone = $("#import-dropzone", form);
     const fileError = $("#import-file-error", form);
     const table = $("#mapping-table tbody", form);
+    const unmappedNote = $("#mapping-unmapped", form);
     const check = $("#import-check", form);
     const run = $("#import-run", form);
     const progress = $("#import-progress", form);
@@ -335,6 +512,9 @@
     const result = $("#import-result", form);
     let file = null;
     let checkedOk = false;
+    // Choices made by hand, by normalised header: they outlive the file they were made
+    // for, so a corrected file chosen again keeps them.
+    const manual = {};
 
     function reset() {
       checkedOk = false;
@@ -343,29 +523,73 @@
       error.hidden = true;
     }
 
+    function showResolved() {
+      const rows = $$("tr", table);
+      const headers = rows.map((tr) => tr.dataset.header);
+      const choices = rows.map((tr) => $("select", tr).value);
+      const resolved = resolveColumns(headers, choices, targets);
+      const skipped = [];
+      rows.forEach((tr, i) => {
+        const r = resolved[i];
+        const cell = $(".resolved", tr);
+        const auto = $("select option[value='']", tr);
+        cell.innerHTML = "";
+        tr.classList.toggle("unmapped", !r.target);
+        if (r.by === "ambiguous") {
+          auto.textContent = "Automatic: unclear";
+          cell.append(el("span", { class: "badge warn" }, "Unclear"), document.createTextNode(" Another column could also be " + labels[r.target] + ": choose which one fills it."));
+          skipped.push(headers[i]);
+        } else if (!r.target) {
+          auto.textContent = "Automatic: not matched";
+          cell.append(el("span", { class: "badge warn" }, "Not imported"), document.createTextNode(" No field has this name: choose one, or “Do not import”."));
+          skipped.push(headers[i]);
+        } else if (r.target === "ignore") {
+          cell.textContent = "Not imported, as you chose";
+        } else {
+          auto.textContent = "Automatic: " + labels[r.target];
+          cell.textContent = labels[r.target] + (r.by === "chosen" ? ", as you chose" : ", from the header");
+        }
+      });
+      unmappedNote.hidden = !skipped.length;
+      unmappedNote.textContent = skipped.length === 1
+        ? "1 column is not matched to any field and would not be imported: " + skipped[0] + "."
+        : skipped.length + " columns are not matched to any field and would not be imported: " + skipped.join(", ") + ".";
+      const has = (t) => resolved.some((r) => r.target === t);
+      const missing = !has("username") ? "No column fills Username, which every import needs: choose one." : null;
+      $("#mapping-missing", form).hidden = !missing;
+      $("#mapping-missing", form).textContent = missing || "";
+    }
+
     async function pick(f) {
       file = f;
       $("#import-file-name", form).textContent = f.name + " · " + humanSize(f.size);
       reset();
-      const problem = tooLarge(f, form);
+      const hide = () => { $("#step-mapping").hidden = true; $("#step-run").hidden = true; };
+      let problem = tooLarge(f, form);
+      if (!problem && f.size === 0) problem = "“" + f.name + "” is empty: it has no header row and no users.";
+      const read = problem ? null : await readHeader(f);
+      if (read && read.refused) problem = read.refused;
       fileError.hidden = !problem;
       fileError.textContent = problem || "";
-      if (problem) { $("#step-mapping").hidden = true; $("#step-run").hidden = true; return; }
-      const headers = await readHeader(f);
+      zone.setAttribute("aria-invalid", problem ? "true" : "false");
+      if (problem) { file = null; hide(); return; }
       table.innerHTML = "";
-      headers.forEach((h, i) => {
+      read.headers.forEach((h, i) => {
         const tr = el("tr", { "data-header": h });
-        tr.append(el("td", {}, h));
+        tr.append(el("th", { scope: "row" }, h));
         const td = el("td");
         const select = el("select", { "aria-label": "Field for the column " + h, id: "map-" + i, class: "map-select" });
-        select.append(el("option", { value: "" }, "Automatic (by the header)"));
+        select.append(el("option", { value: "" }, "Automatic"));
         targets.forEach((t) => select.append(el("option", { value: t.value }, t.label)));
         select.append(el("option", { value: "ignore" }, "Do not import"));
-        select.addEventListener("change", reset);
+        const kept = manual[normalizeHeader(h)];
+        if (kept !== undefined) select.value = kept;
+        select.addEventListener("change", () => { manual[normalizeHeader(h)] = select.value; reset(); showResolved(); });
         td.append(select);
-        tr.append(td, el("td", { class: "muted resolved" }, "—"));
+        tr.append(td, el("td", { class: "resolved" }, "—"));
         table.append(tr);
       });
+      showResolved();
       $("#step-mapping").hidden = false;
       $("#step-run").hidden = false;
     }
@@ -395,9 +619,10 @@
 
     function show(job) {
       const resolved = {};
-      (job.mapping || []).forEach((m) => { resolved[m.header] = m.target + (m.by === "explicit" ? " (as you chose)" : " (from the header)"); });
-      (job.unmapped || []).forEach((h) => { resolved[h] = "not imported"; });
-      $$("tr", table).forEach((tr) => { $(".resolved", tr).textContent = resolved[tr.dataset.header] || "—"; });
+      (job.mapping || []).forEach((m) => {
+        resolved[m.header] = m.target === "ignore" ? "Not imported, as you chose" : (labels[m.target] || m.target) + (m.by === "explicit" ? ", as you chose" : ", from the header");
+      });
+      $$("tr", table).forEach((tr) => { if (resolved[tr.dataset.header]) $(".resolved", tr).textContent = resolved[tr.dataset.header]; });
       const c = job.counts || {};
       ["rows", "created", "updated", "unchanged", "errors", "joined"].forEach((k) => { $("#import-" + k).textContent = c[k] || 0; });
       const issues = $("#import-issues");
@@ -484,6 +709,7 @@
     initPanels();
     initForms();
     $$(".picker[data-picker]").forEach(initPicker);
+    $$("select[data-tree-picker]").forEach(initTreePicker);
     const csv = $("#csv-form");
     if (csv) initCsv(csv);
     const imp = $("#import-form");

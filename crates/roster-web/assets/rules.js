@@ -28,6 +28,73 @@
     return s;
   }
 
+  // A search box over the courses or groups (kind), asked of the server as one types:
+  // the builder never lists them all. `shown` is what the box says for the current
+  // choice; onPick gets the chosen {id, label, detail}.
+  function searchBox(id, label, kind, shown, onPick) {
+    const wrap = el("div", { class: "picker rule-search" });
+    const input = el("input", {
+      type: "search", id: id, "aria-label": label, role: "combobox", "aria-expanded": "false",
+      "aria-controls": id + "-options", "aria-autocomplete": "list", autocomplete: "off",
+      placeholder: kind === "courses" ? "Type a course's name or code" : "Type a group's name",
+    });
+    input.value = shown;
+    const list = el("ul", { class: "picker-options", id: id + "-options", role: "listbox" });
+    list.hidden = true;
+    let options = [];
+    let active = -1;
+    let seq = 0;
+    let timer = null;
+    function close() { list.hidden = true; input.setAttribute("aria-expanded", "false"); input.removeAttribute("aria-activedescendant"); active = -1; }
+    function highlight(i) {
+      active = i;
+      $$("li", list).forEach((li, j) => li.setAttribute("aria-selected", j === i ? "true" : "false"));
+      const li = $$("li", list)[i];
+      if (li && li.id) input.setAttribute("aria-activedescendant", li.id);
+    }
+    function choose(o) {
+      shown = kind === "courses" ? o.label + " (" + o.id + ")" : o.label;
+      input.value = shown;
+      close();
+      onPick(o);
+    }
+    function render() {
+      list.innerHTML = "";
+      if (!options.length) list.append(el("li", { class: "none", role: "option", "aria-disabled": "true" }, "No match"));
+      options.forEach((o, i) => {
+        const li = el("li", { role: "option", id: id + "-option-" + i, "aria-selected": "false" });
+        li.append(el("span", { class: "label" }, o.label));
+        if (o.detail) li.append(el("span", { class: "detail" }, o.detail));
+        li.addEventListener("mousedown", (ev) => { ev.preventDefault(); choose(o); });
+        list.append(li);
+      });
+      list.hidden = false;
+      input.setAttribute("aria-expanded", "true");
+      highlight(options.length ? 0 : -1);
+    }
+    async function search() {
+      const mine = ++seq;
+      try {
+        const r = await fetch("/admin/json/" + kind + "?q=" + encodeURIComponent(input.value.trim()), { headers: { Accept: "application/json" } });
+        if (mine !== seq) return;
+        options = r.ok ? await r.json() : [];
+        if (kind === "groups") options = options.filter((o) => String(o.id) !== String(catalog.group));
+        render();
+      } catch (_) { /* offline: leave the list as it is */ }
+    }
+    input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(search, 180); });
+    input.addEventListener("focus", () => input.select());
+    input.addEventListener("blur", () => setTimeout(() => { if (document.activeElement !== input) { close(); input.value = shown; } }, 120));
+    input.addEventListener("keydown", (ev) => {
+      if (ev.key === "ArrowDown") { ev.preventDefault(); if (list.hidden) search(); else highlight(Math.min(active + 1, options.length - 1)); }
+      else if (ev.key === "ArrowUp") { ev.preventDefault(); highlight(Math.max(active - 1, 0)); }
+      else if (ev.key === "Enter") { ev.preventDefault(); if (!list.hidden && options[active]) choose(options[active]); }
+      else if (ev.key === "Escape") { if (!list.hidden) { ev.stopPropagation(); close(); input.value = shown; } }
+    });
+    wrap.append(input, list);
+    return wrap;
+  }
+
   // Which subjects and operators exist comes from the server (the rule checker's own
   // lists, in the catalog below); only their words are the builder's.
   const SUBJECT_LABEL = {
@@ -298,10 +365,13 @@
     });
     subjectWrap.append(subject);
     if (line.subject && line.subject.startsWith("course")) {
-      const courses = [["", "Choose a course…"]].concat(catalog.courses.map((c) => [c.code, c.name + " (" + c.code + ")"]));
-      const course = select({ id: key + "-course", "aria-label": "Course" }, courses, line.course || "");
-      course.addEventListener("change", () => { line.course = course.value || undefined; changed(false); });
-      subjectWrap.append(course);
+      const known = line.course && catalog.courses.find((c) => c.code.toLowerCase() === line.course.toLowerCase());
+      const shown = line.course ? (known ? known.name + " (" + known.code + ")" : line.course) : "";
+      subjectWrap.append(searchBox(key + "-course", "Course", "courses", shown, (o) => {
+        line.course = o.id;
+        if (!known || known.code !== o.id) catalog.courses.push({ code: o.id, name: o.label });
+        changed(false);
+      }));
     }
     div.append(subjectWrap);
 
@@ -309,15 +379,10 @@
       const op = select({ id: key + "-op", "aria-label": "Operator" }, [["in", "is a member of"], ["out", "is not a member of"]], line.negated ? "out" : "in");
       op.addEventListener("change", () => { line.negated = op.value === "out"; changed(false); });
       div.append(op);
-      const groups = [["", "Choose a group…"]].concat(catalog.groups.map((g) => [g.id, g.name]));
-      const current = line.group ? (line.group.id !== undefined && line.group.id !== null ? line.group.id : (catalog.groups.find((g) => g.name.toLowerCase() === line.group.name.toLowerCase()) || {}).id) : "";
-      const group = select({ id: key + "-group", "aria-label": "Group" }, groups, current || "");
-      group.addEventListener("change", () => {
-        const g = catalog.groups.find((x) => String(x.id) === group.value);
-        line.group = g ? { id: g.id, name: g.name } : null;
+      div.append(searchBox(key + "-group", "Group", "groups", line.group ? line.group.name : "", (o) => {
+        line.group = { id: o.id, name: o.label };
         changed(false);
-      });
-      div.append(group);
+      }));
     } else {
       const ops = (OPS[kind] || []).map((o) => [o, (kind === "date" && DATE_LABEL[o]) || OP_LABEL[o]]);
       const op = select({ id: key + "-op", "aria-label": "Operator" }, ops.length ? ops : [["", "—"]], line.op);

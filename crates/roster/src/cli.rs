@@ -61,7 +61,8 @@ pub enum Command {
     /// Manage API tokens (bearer tokens for /api/v1 and /scim/v2).
     #[command(subcommand)]
     Token(TokenCommand),
-    /// List groups, add members from a CSV file, export members to CSV.
+    /// List groups, add members from a CSV file, export members to CSV, list or set
+    /// enrollment rules.
     #[command(subcommand)]
     Groups(GroupsCommand),
     /// Import users from a CSV file.
@@ -241,6 +242,21 @@ pub enum GroupsCommand {
         /// from the membership history: one `user_id` column.
         #[arg(long)]
         as_of: Option<String>,
+    },
+    /// List a group's enrollment rules (course, due days, unenroll on leave, course
+    /// name; tab-separated), or replace them with --set or --clear. New rules enroll
+    /// the group's current members at once.
+    EnrollmentRules {
+        /// The group's id or name.
+        group: String,
+        /// A rule to set, repeatable: COURSE, COURSE:DAYS (due that many days after
+        /// enrolling), and either with :unenroll (removed on leave if not started),
+        /// e.g. DRV-201:30:unenroll or DRV-201::unenroll.
+        #[arg(long = "set", value_name = "RULE")]
+        set: Vec<String>,
+        /// Remove every enrollment rule of the group.
+        #[arg(long, conflicts_with = "set")]
+        clear: bool,
     },
 }
 

@@ -3,6 +3,7 @@
 
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
+use roster_app::enrollment_rules::EnrollmentRuleInput;
 use roster_app::group_csv::{CsvOptions, OnError};
 use roster_app::groups::GroupFilter;
 use roster_app::{Actor, App, ListParams};
@@ -58,6 +59,22 @@ pub async fn run(app: App, cmd: &GroupsCommand) -> anyhow::Result<()> {
                     "{} rows have errors; nothing was applied (use --skip-errors to apply the others)",
                     c.errors
                 );
+            }
+        }
+        GroupsCommand::EnrollmentRules { group, set, clear } => {
+            let group = app.find_group(&actor, group).await?;
+            let view = if set.is_empty() && !*clear {
+                app.enrollment_rules(&actor, &group.id).await?
+            } else {
+                let rules = set.iter().map(|r| enrollment_rule(r)).collect::<anyhow::Result<Vec<_>>>()?;
+                app.set_enrollment_rules(&actor, &group.id, rules).await?
+            };
+            for r in &view.rules {
+                let due = r.due_days.map(|d| d.to_string()).unwrap_or_default();
+                println!("{}\t{}\t{}\t{}", r.course, due, r.unenroll_on_leave, r.course_name);
+            }
+            if let Some(n) = view.enrolled {
+                eprintln!("{n} enrollments made for the members of \"{}\"", group.name);
             }
         }
         GroupsCommand::Export { group, output, as_of: Some(as_of) } => {
@@ -120,6 +137,25 @@ pub async fn run(app: App, cmd: &GroupsCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `COURSE[:DAYS[:unenroll]]` as an enrollment rule.
+fn enrollment_rule(text: &str) -> anyhow::Result<EnrollmentRuleInput> {
+    let mut parts = text.split(':');
+    let course = parts.next().unwrap_or_default().trim().to_owned();
+    let due_days = match parts.next().map(str::trim) {
+        None | Some("") => None,
+        Some(days) => Some(days.parse().with_context(|| format!("\"{days}\" in \"{text}\" is not a number of days"))?),
+    };
+    let unenroll_on_leave = match parts.next().map(str::trim) {
+        None => false,
+        Some("unenroll") => true,
+        Some(other) => anyhow::bail!("\"{other}\" in \"{text}\": the third part can only be \"unenroll\""),
+    };
+    if course.is_empty() || parts.next().is_some() {
+        anyhow::bail!("\"{text}\" is not COURSE[:DAYS[:unenroll]]");
+    }
+    Ok(EnrollmentRuleInput { course, due_days, unenroll_on_leave })
 }
 
 fn spinner(message: &str) -> Option<ProgressBar> {

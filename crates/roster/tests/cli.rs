@@ -107,3 +107,38 @@ fn the_demo_has_one_database_option() {
     assert_eq!(help.matches("database-url").count(), 1, "{help}");
     assert!(help.contains("roster-demo.db"), "the demo's own default is stated: {help}");
 }
+
+#[test]
+fn an_operator_lists_and_sets_enrollment_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("rules.db").display());
+    ok(&roster(&db, &["demo", "--generate-only", "--users", "300"]));
+    // The demo's approved drivers are enrolled in the advanced course, and the group of
+    // those enrolled and not started holds them.
+    let shown = ok(&roster(&db, &["groups", "enrollment-rules", "approved drivers"]));
+    assert_eq!(shown, "DRV-201\t30\ttrue\tDefensive Driving\n");
+    let list = ok(&roster(&db, &["groups", "list"]));
+    let count = |name: &str| -> u64 {
+        let line = list.lines().find(|l| l.ends_with(&format!("\t{name}"))).unwrap_or_else(|| panic!("{list}"));
+        line.split('\t').nth(2).unwrap().parse().unwrap()
+    };
+    assert!(count("Approved Drivers") > 0 && count("Enrolled in advanced driving") > 0, "{list}");
+
+    let set = roster(
+        &db,
+        &["groups", "enrollment-rules", "Fleet Safety Committee", "--set", "SAFE-1:14", "--set", "fork-101::unenroll"],
+    );
+    assert_eq!(ok(&set), "SAFE-1\t14\tfalse\tWorkplace Safety Basics\nFORK-101\t\ttrue\tForklift Certification\n");
+    assert!(
+        String::from_utf8_lossy(&set.stderr).contains("enrollments made for the members of \"Fleet Safety Committee\"")
+    );
+    for bad in ["NOPE", "SAFE-1:soon", "SAFE-1:3:forever"] {
+        let out = roster(&db, &["groups", "enrollment-rules", "Fleet Safety Committee", "--set", bad]);
+        assert!(!out.status.success(), "{bad}");
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(said.contains(bad.split(':').next_back().unwrap()), "{bad}: {said}");
+    }
+    assert_eq!(ok(&roster(&db, &["groups", "enrollment-rules", "Fleet Safety Committee"])).lines().count(), 2);
+    ok(&roster(&db, &["groups", "enrollment-rules", "Fleet Safety Committee", "--clear"]));
+    assert_eq!(ok(&roster(&db, &["groups", "enrollment-rules", "Fleet Safety Committee"])), "");
+}

@@ -114,6 +114,20 @@ fn synonyms(fields: &[FieldDef]) -> Synonyms {
     synonyms
 }
 
+/// What each column may fill and the headers that name it, compared after
+/// [`normalize_header`]: `(target, normalised headers)`, the standard fields first, then
+/// each additional field by its code and name. The admin UI resolves a file's columns
+/// with it as soon as the file is read, before anything is uploaded.
+pub fn header_names(fields: &[crate::views::FieldView]) -> Vec<(String, Vec<String>)> {
+    let mut out: Vec<(String, Vec<String>)> = STANDARD_USER_FIELDS
+        .iter()
+        .filter(|(key, _)| STANDARD.contains(key))
+        .map(|(key, names)| ((*key).to_owned(), names.iter().map(|n| normalize_header(n)).collect()))
+        .collect();
+    out.extend(fields.iter().map(|f| (f.code.clone(), vec![normalize_header(&f.code), normalize_header(&f.name)])));
+    out
+}
+
 /// Maps the columns of `header`; refuses a mapping that names an unknown column or
 /// field, two columns for one field, and a file without the columns `mode` needs.
 pub(super) fn plan(

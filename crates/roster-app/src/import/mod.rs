@@ -37,7 +37,7 @@ mod pass;
 pub use cells::DateOrder;
 pub(crate) use job::Jobs;
 pub use job::{ImportFile, ImportHandle, ImportProgress, ImportUpload};
-pub use mapping::{MappedBy, MappedColumn};
+pub use mapping::{header_names, MappedBy, MappedColumn};
 pub use roster_store::imports::ImportState;
 
 use roster_store::imports::ImportRecord;

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod catalog;
+mod enrolling;
 mod explain;
 mod fixture;
 mod groups;

@@ -69,6 +69,8 @@ async fn script(store: Store) {
             status: EnrollmentStatus::Completed,
             enrolled_at: 5,
             completed_at: Some(6),
+            due_at: None,
+            made_by_group: None,
         })
         .collect();
     roster_store::enrollments::insert_many(&mut tx, &enrollments).await.unwrap();
@@ -125,6 +127,8 @@ async fn script(store: Store) {
         status: EnrollmentStatus::Failed,
         enrolled_at: 5,
         completed_at: None,
+        due_at: None,
+        made_by_group: None,
     };
     roster_store::enrollments::upsert(&mut tx, &e).await.unwrap();
     roster_store::users::delete(&mut tx, ids[1]).await.unwrap();

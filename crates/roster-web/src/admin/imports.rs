@@ -9,6 +9,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use roster_app::group_csv::human_size;
+use roster_app::import::header_names;
 use roster_app::App;
 use serde_json::json;
 
@@ -34,7 +35,8 @@ const STANDARD_TARGETS: [(&str, &str); 9] = [
 #[template(path = "admin/imports.html")]
 struct ImportsPage {
     chrome: Chrome,
-    /// What a column may fill, for the script: `[{"value", "label"}]`.
+    /// What a column may fill, for the script: `[{"value", "label", "headers"}]`, with
+    /// the normalised headers that name each target.
     targets: String,
     max_size: String,
     max_bytes: usize,
@@ -43,9 +45,15 @@ struct ImportsPage {
 /// `GET /admin/imports`.
 pub(crate) async fn page(admin: Admin, State(app): State<App>) -> AdminResult {
     let fields = app.list_fields(&admin.actor).await.or_page(&admin, Section::Imports)?;
-    let mut targets: Vec<serde_json::Value> =
-        STANDARD_TARGETS.iter().map(|(value, label)| json!({"value": value, "label": label})).collect();
-    targets.extend(fields.iter().map(|f| json!({"value": f.code, "label": format!("{} (additional field)", f.name)})));
+    let names = header_names(&fields);
+    let headers = |target: &str| names.iter().find(|(t, _)| t == target).map(|(_, n)| n.clone()).unwrap_or_default();
+    let mut targets: Vec<serde_json::Value> = STANDARD_TARGETS
+        .iter()
+        .map(|(value, label)| json!({"value": value, "label": label, "headers": headers(value)}))
+        .collect();
+    targets.extend(fields.iter().map(
+        |f| json!({"value": f.code, "label": format!("{} (additional field)", f.name), "headers": headers(&f.code)}),
+    ));
     let limit = app.settings().max_import_bytes;
     let page = ImportsPage {
         chrome: admin.chrome(Section::Imports),

@@ -1,5 +1,6 @@
 //! The JSON the admin scripts call, with the session (reads) and its CSRF token in
-//! `X-CSRF-Token` (the preview, a POST): the pickers' search-as-you-type and the rule
+//! `X-CSRF-Token` (the preview, a POST): the pickers' search-as-you-type (users, groups,
+//! courses) and the rule
 //! editor's live check and preview.
 
 use axum::body::Bytes;
@@ -75,6 +76,18 @@ pub(crate) async fn groups(admin: Admin, State(app): State<App>, Query(query): Q
                     json!({"id": g.id, "label": g.name, "detail": detail})
                 })
                 .collect::<Vec<_>>(),
+        )
+        .into_response(),
+        Err(e) => failed(e),
+    }
+}
+
+/// `GET /admin/json/courses?q=`: courses whose code or name holds the text, for the
+/// course pickers (a search, never a list cut at some length).
+pub(crate) async fn courses(admin: Admin, State(app): State<App>, Query(query): Query<SearchQuery>) -> Response {
+    match app.search_courses(&admin.actor, query.q.as_deref(), SUGGESTIONS).await {
+        Ok(found) => Json(
+            found.into_iter().map(|c| json!({"id": c.code, "label": c.name, "detail": c.code})).collect::<Vec<_>>(),
         )
         .into_response(),
         Err(e) => failed(e),

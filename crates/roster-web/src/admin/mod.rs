@@ -8,14 +8,16 @@
 //!   flash messages, paging.
 //! - One module per screen family: `groups.rs` (list, new group, members, assigning,
 //!   CSV, export, history), `rules.rs` (an automatic group's rule, lists, preview,
-//!   "why"), `users.rs`, `catalog.rs` (branches, courses and enrollments), `imports.rs`
-//!   (user import), and `json.rs`, the few JSON endpoints the scripts call.
+//!   "why"), `users.rs`, `fields.rs` (additional fields), `catalog.rs` (branches,
+//!   courses and enrollments), `imports.rs` (user import), and `json.rs`, the few JSON
+//!   endpoints the scripts call.
 //!
 //! Handlers stay thin: they read the form, call one use case of `roster_app::App` as the
 //! session's actor (the app layer enforces what a training admin may see), and render.
 
 mod access;
 mod catalog;
+mod fields;
 mod groups;
 mod imports;
 mod json;
@@ -82,6 +84,7 @@ pub fn router(app: App, config: AdminConfig) -> Routes {
         .route("/groups/sample.csv", get(groups::sample))
         .route("/groups/{id}", get(groups::members))
         .route("/groups/{id}/members", post(groups::assign))
+        .route("/groups/{id}/members/remove", post(groups::remove_many))
         .route("/groups/{id}/members/{user_id}/remove", post(groups::remove))
         .route("/groups/{id}/csv", post(groups::upload_csv).layer(DefaultBodyLimit::max(csv_limit)))
         .route("/groups/{id}/uploads/{upload}/report.csv", get(groups::upload_report))
@@ -90,6 +93,7 @@ pub fn router(app: App, config: AdminConfig) -> Routes {
         .route("/groups/{id}/settings", get(groups::settings).post(groups::save_settings))
         .route("/groups/{id}/delete", post(groups::delete))
         .route("/groups/{id}/rules", get(rules::page).post(rules::save))
+        .route("/groups/{id}/enrollment-rules", get(groups::enrollment_rules).post(groups::save_enrollment_rules))
         .route("/groups/{id}/lists", post(rules::edit_list))
         .route("/groups/{id}/suspended", post(rules::allow_suspended))
         .route("/users", get(users::list).post(users::create))
@@ -99,6 +103,8 @@ pub fn router(app: App, config: AdminConfig) -> Routes {
         .route("/users/{id}/delete", post(users::delete))
         .route("/users/{id}/enrollments", post(users::enroll))
         .route("/users/{id}/history", get(users::history))
+        .route("/fields", get(fields::list).post(fields::create))
+        .route("/fields/{code}", post(fields::save))
         .route("/branches", get(catalog::branches).post(catalog::create_branch))
         .route("/branches/{code}", post(catalog::save_branch))
         .route("/courses", get(catalog::courses).post(catalog::create_course))
@@ -113,6 +119,7 @@ pub fn router(app: App, config: AdminConfig) -> Routes {
         .route("/tokens/{id}/revoke", post(access::revoke_token))
         .route("/json/users", get(json::users))
         .route("/json/groups", get(json::groups))
+        .route("/json/courses", get(json::courses))
         .route("/json/rules/preview", post(json::preview))
         .route("/json/imports", post(imports::start).layer(DefaultBodyLimit::disable()))
         .route("/json/imports/{id}", get(imports::status))

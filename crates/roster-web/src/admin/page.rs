@@ -42,6 +42,7 @@ impl<T> OrPage<T> for Result<T, AppError> {
 pub(crate) enum Section {
     Groups,
     Users,
+    Fields,
     Branches,
     Courses,
     Imports,
@@ -75,6 +76,7 @@ impl Chrome {
         let current = match self.section {
             Section::Groups => "groups",
             Section::Users => "users",
+            Section::Fields => "fields",
             Section::Branches => "branches",
             Section::Courses => "courses",
             Section::Imports => "imports",
@@ -160,19 +162,68 @@ fn title(status: StatusCode) -> &'static str {
 pub(crate) fn message(e: &AppError) -> String {
     match e {
         AppError::Internal(_) => "Something went wrong on our side; it has been logged. Please try again.".to_owned(),
-        AppError::Invalid(d) => d.message.clone(),
+        AppError::Invalid(d) => for_admin(&d.message),
         AppError::Unauthorized => "Your session has ended; log in again.".to_owned(),
         AppError::NotFound(what) => format!("The {what} was not found, or is outside your branches."),
-        other => other.to_string(),
+        other => for_admin(&other.to_string()),
     }
 }
 
 /// What to tell a person about `e` away from any field: the field is named.
 pub(crate) fn general_message(e: &AppError) -> String {
     match e {
-        AppError::Invalid(d) => format!("{}: {}", d.field, d.message),
+        AppError::Invalid(d) if d.message == EMPTY => format!("{} cannot be left empty.", input_label(&d.field)),
+        AppError::Invalid(d) => format!("{}: {}", input_label(&d.field), full_stop(d.message.trim())),
         other => message(other),
     }
+}
+
+/// The domain's word for a required value left blank.
+const EMPTY: &str = "must not be empty";
+
+/// The app's terse messages as sentences an administrator reads: "must not be empty"
+/// and `a group named "x" exists` said plainly, every message starting with a capital
+/// and ending with a full stop. The app's messages stay as they are for API clients.
+pub(crate) fn for_admin(message: &str) -> String {
+    let m = message.trim();
+    if m == EMPTY {
+        return "This cannot be left empty.".to_owned();
+    }
+    let taken = ["a ", "an "].iter().find_map(|article| {
+        let what = m.strip_prefix(article)?.strip_suffix(" exists")?;
+        Some(format!("There is already {article}{what}: choose another one."))
+    });
+    taken.unwrap_or_else(|| sentence(m))
+}
+
+/// `m` with a capital first letter and a final full stop.
+fn sentence(m: &str) -> String {
+    let mut chars = m.chars();
+    match chars.next() {
+        Some(first) => full_stop(&first.to_uppercase().chain(chars).collect::<String>()),
+        None => String::new(),
+    }
+}
+
+/// `m` ending with a full stop (or the mark it already ends with).
+fn full_stop(m: &str) -> String {
+    if m.is_empty() || m.ends_with(['.', '!', '?', ')', '"', '”']) {
+        m.to_owned()
+    } else {
+        format!("{m}.")
+    }
+}
+
+/// An input's name as a label: `first_name` is "First name", `fields.hire_date` is
+/// "Hire date", `options[2]` is "Options".
+fn input_label(name: &str) -> String {
+    let name = name.split('[').next().unwrap_or(name);
+    let name = name.strip_prefix("fields.").unwrap_or(name);
+    let mut chars = name.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars.map(|c| if c == '_' { ' ' } else { c })).collect())
+        .unwrap_or_default()
 }
 
 /// The input `e` is about, when it names one.
@@ -312,6 +363,94 @@ impl Pager {
     }
 }
 
+/// One link of a numbered pager: a page number, or a gap ("…") when `url` is `None`.
+#[derive(Debug, Clone)]
+pub(crate) struct PageLink {
+    /// The page's number, or "…".
+    pub label: String,
+    /// Where it leads; `None` for a gap or the page shown.
+    pub url: Option<String>,
+    /// Whether it is the page shown.
+    pub current: bool,
+}
+
+/// A pager over a list whose total is known: "1–50 of 5,000", numbered pages, and
+/// previous and next.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct NumberedPager {
+    /// "1–50 of 5,000" (empty when nothing matches).
+    pub summary: String,
+    /// The previous page, when there is one.
+    pub prev: Option<String>,
+    /// The next page, when there is one.
+    pub next: Option<String>,
+    /// The first and last pages, and those around the page shown.
+    pub links: Vec<PageLink>,
+}
+
+impl NumberedPager {
+    /// The pager of page `page` (1-based) of `per_page` items, showing `shown` of
+    /// `total`, keeping the list's other parameters.
+    pub fn new(path: &str, params: &[(&str, &str)], page: u64, per_page: u64, shown: usize, total: u64) -> Self {
+        let pages = total.div_ceil(per_page.max(1)).max(1);
+        let link = |n: u64| {
+            let number = n.to_string();
+            let mut all = params.to_vec();
+            if n > 1 {
+                all.push(("page", &number));
+            }
+            url(path, &all)
+        };
+        let first = (page - 1) * per_page + 1;
+        let summary = if shown == 0 {
+            String::new()
+        } else {
+            format!("{}–{} of {}", thousands(first), thousands(first + shown as u64 - 1), thousands(total))
+        };
+        let mut links = Vec::new();
+        let mut last_listed = 0;
+        for n in 1..=pages {
+            if n == 1 || n == pages || n.abs_diff(page) <= 2 {
+                if n > last_listed + 1 {
+                    links.push(PageLink { label: "…".to_owned(), url: None, current: false });
+                }
+                links.push(PageLink { label: thousands(n), url: (n != page).then(|| link(n)), current: n == page });
+                last_listed = n;
+            } else if n > page + 2 {
+                // Jump straight to the last page rather than walk every number.
+                if pages > last_listed + 1 {
+                    links.push(PageLink { label: "…".to_owned(), url: None, current: false });
+                }
+                links.push(PageLink {
+                    label: thousands(pages),
+                    url: (pages != page).then(|| link(pages)),
+                    current: false,
+                });
+                break;
+            }
+        }
+        Self {
+            summary,
+            prev: (page > 1).then(|| link(page - 1)),
+            next: (page < pages).then(|| link(page + 1)),
+            links: if pages > 1 { links } else { vec![] },
+        }
+    }
+}
+
+/// `5000` as "5,000".
+pub(crate) fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// An RFC 3339 time as a page shows it: `2026-03-02 12:00 UTC`.
 pub(crate) fn when(rfc3339: &str) -> String {
     match rfc3339.get(..16) {
@@ -359,6 +498,46 @@ mod tests {
         let third = Pager::new("/admin/users", &[], Some("80"), Some("-.40"), None);
         assert_eq!(third.prev.as_deref(), Some("/admin/users?cursor=40&trail=-"));
         assert_eq!(third.next, None);
+    }
+
+    #[test]
+    fn messages_read_as_sentences_for_an_administrator() {
+        assert_eq!(for_admin("must not be empty"), "This cannot be left empty.");
+        assert_eq!(
+            for_admin("a group named \"Drivers\" exists"),
+            "There is already a group named \"Drivers\": choose another one."
+        );
+        assert_eq!(
+            for_admin("an administrator named \"ann\" exists"),
+            "There is already an administrator named \"ann\": choose another one."
+        );
+        assert_eq!(for_admin("this form has expired; reload the page"), "This form has expired; reload the page.");
+        assert_eq!(for_admin("Already a sentence."), "Already a sentence.");
+        let empty = AppError::Invalid(roster_domain::DomainError::new("first_name", "must not be empty"));
+        assert_eq!(general_message(&empty), "First name cannot be left empty.");
+        let bad = AppError::Invalid(roster_domain::DomainError::new("fields.hire_date", "expects a date"));
+        assert_eq!(general_message(&bad), "Hire date: expects a date.");
+    }
+
+    #[test]
+    fn a_numbered_pager_says_where_it_is_and_how_many_there_are() {
+        let p = NumberedPager::new("/admin/users", &[("q", "a")], 1, 50, 50, 5000);
+        assert_eq!(p.summary, "1–50 of 5,000");
+        assert_eq!(p.prev, None);
+        assert_eq!(p.next.as_deref(), Some("/admin/users?q=a&page=2"));
+        let labels: Vec<&str> = p.links.iter().map(|l| l.label.as_str()).collect();
+        assert_eq!(labels, ["1", "2", "3", "…", "100"]);
+        let p = NumberedPager::new("/admin/users", &[], 50, 50, 50, 5000);
+        assert_eq!(p.summary, "2,451–2,500 of 5,000");
+        let labels: Vec<&str> = p.links.iter().map(|l| l.label.as_str()).collect();
+        assert_eq!(labels, ["1", "…", "48", "49", "50", "51", "52", "…", "100"]);
+        assert_eq!(p.prev.as_deref(), Some("/admin/users?page=49"));
+        let last = NumberedPager::new("/admin/users", &[], 3, 50, 12, 112);
+        assert_eq!(last.summary, "101–112 of 112");
+        assert_eq!(last.next, None);
+        assert!(last.links.iter().any(|l| l.current && l.label == "3" && l.url.is_none()));
+        assert!(NumberedPager::new("/admin/users", &[], 1, 50, 12, 12).links.is_empty(), "one page, no numbers");
+        assert_eq!(NumberedPager::new("/admin/users", &[], 1, 50, 0, 0).summary, "");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use roster_app::automatic::{ListInput, RuleView, UserRef};
-use roster_app::groups::{GroupFilter, GroupPatch};
+use roster_app::groups::GroupPatch;
 use roster_app::rules::RuleInput;
 use roster_app::{App, AppError, ListKind, ListParams};
 use serde::Deserialize;
@@ -115,19 +115,22 @@ pub(crate) fn error_json(e: &AppError) -> Value {
     json!({"message": message, "field": page::field(e), "position": position})
 }
 
-/// The builder's catalog: what conditions may name.
+/// How many courses the builder's catalog names up front; the course and group
+/// pickers search the server for the rest as one types.
+const CATALOG_COURSES: usize = 200;
+
+/// The builder's catalog: what conditions may name. The first courses are listed only
+/// to name a rule's courses among them (others show their code); the course and group
+/// pickers search the server (`/admin/json/courses`, `/admin/json/groups`).
 async fn catalog(app: &App, admin: &Admin, group_id: &str) -> Result<Value, AppError> {
     let fields = app.list_fields(&admin.actor).await?;
-    let courses = app.list_courses(&admin.actor, &ListParams { cursor: None, limit: Some(1000) }).await?;
+    let courses = app.list_courses(&admin.actor, &ListParams { cursor: None, limit: Some(CATALOG_COURSES) }).await?;
     let branches = app.list_branches(&admin.actor).await?;
-    let groups =
-        app.list_groups(&admin.actor, &GroupFilter::default(), &ListParams { cursor: None, limit: Some(1000) }).await?;
     Ok(json!({
         "group": group_id,
         "fields": fields.iter().map(|f| json!({"code": f.code, "name": f.name, "type": f.field_type, "options": f.options})).collect::<Vec<_>>(),
         "courses": courses.items.iter().map(|c| json!({"code": c.code, "name": c.name})).collect::<Vec<_>>(),
         "branches": branches.iter().map(|b| json!({"code": b.code, "name": b.name, "depth": b.path.len().saturating_sub(1)})).collect::<Vec<_>>(),
-        "groups": groups.items.iter().filter(|g| g.id != group_id).map(|g| json!({"id": g.id, "name": g.name})).collect::<Vec<_>>(),
         "operators": roster_domain::rule::operators_by_kind().into_iter().collect::<std::collections::BTreeMap<_, _>>(),
         "standard": roster_domain::rule::standard_subject_kinds().into_iter().map(|(name, kind)| json!({"name": name, "kind": kind})).collect::<Vec<_>>(),
     }))

@@ -15,8 +15,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
-use super::groups::{branch_options, source_label, BranchOption, EventRow, PageQuery, PAGE_SIZE};
-use super::page::{self, actor_label, when, AdminResult, Chrome, FieldErrors, OrPage, Pager, Section};
+use super::groups::{branch_options, source_label, BranchOption, EventRow, PageQuery};
+use super::page::{self, actor_label, when, AdminResult, Chrome, FieldErrors, NumberedPager, OrPage, Pager, Section};
 use super::session::{Admin, FormData, Posted};
 
 /// A status as a page says it.
@@ -45,9 +45,12 @@ pub(crate) struct UsersQuery {
     q: Option<String>,
     branch: Option<String>,
     status: Option<String>,
-    cursor: Option<String>,
-    trail: Option<String>,
+    /// 1-based; absent for the first page.
+    page: Option<u64>,
 }
+
+/// Users on one page of the list.
+const USERS_PER_PAGE: usize = 50;
 
 #[derive(Debug)]
 struct UserRow {
@@ -68,28 +71,38 @@ struct UsersPage {
     status: String,
     branches: Vec<BranchOption>,
     users: Vec<UserRow>,
-    pager: Pager,
+    pager: NumberedPager,
     error: Option<String>,
 }
 
-/// `GET /admin/users`.
+/// `GET /admin/users`: a page of users with the total that match and page numbers.
 pub(crate) async fn list(admin: Admin, State(app): State<App>, Query(query): Query<UsersQuery>) -> AdminResult {
     let (q, branch, status) =
         (query.q.unwrap_or_default(), query.branch.unwrap_or_default(), query.status.unwrap_or_default());
     let branches = branch_options(&app, &admin).await.or_page(&admin, Section::Users)?;
     let filter =
         UserFilter { q: Some(q.clone()), branch: Some(branch.clone()), status: Some(status.clone()), username: None };
-    let paging = ListParams { cursor: query.cursor.clone(), limit: Some(PAGE_SIZE) };
-    let (users, next, error) = match app.list_users(&admin.actor, &filter, &paging).await {
-        Ok(list) => (list.items, list.next_cursor, None),
-        Err(e) => (vec![], None, Some(page::general_message(&e))),
+    let number = query.page.unwrap_or(1).max(1);
+    let found = async {
+        let (total, cursor) = app.count_users(&admin.actor, &filter, number, USERS_PER_PAGE).await?;
+        let paging = ListParams { cursor, limit: Some(USERS_PER_PAGE) };
+        // Past the last page there is nothing to list.
+        let past_end = number > 1 && paging.cursor.is_none();
+        let items = if past_end { vec![] } else { app.list_users(&admin.actor, &filter, &paging).await?.items };
+        Ok::<_, AppError>((total, items))
+    }
+    .await;
+    let (total, users, error) = match found {
+        Ok((total, items)) => (total, items, None),
+        Err(e) => (0, vec![], Some(page::general_message(&e))),
     };
-    let pager = Pager::new(
+    let pager = NumberedPager::new(
         "/admin/users",
         &[("q", &q), ("branch", &branch), ("status", &status)],
-        query.cursor.as_deref(),
-        query.trail.as_deref(),
-        next.as_deref(),
+        number,
+        USERS_PER_PAGE as u64,
+        users.len(),
+        total,
     );
     let users = users
         .into_iter()
@@ -174,7 +187,6 @@ struct UserPage {
     branches: Vec<BranchOption>,
     errors: FieldErrors,
     enrollments: Vec<EnrollmentRow>,
-    courses: Vec<(String, String)>,
     statuses: Vec<(&'static str, &'static str)>,
     groups: Vec<GroupRow>,
     enroll_error: Option<String>,
@@ -255,7 +267,6 @@ struct Around {
     fields: Vec<FieldView>,
     branches: Vec<BranchOption>,
     branch_paths: HashMap<String, String>,
-    courses: Vec<(String, String)>,
 }
 
 async fn around(app: &App, admin: &Admin) -> Result<Around, AppError> {
@@ -272,13 +283,7 @@ async fn around(app: &App, admin: &Admin) -> Result<Around, AppError> {
             )
         })
         .collect();
-    let courses = app.list_courses(&admin.actor, &ListParams { cursor: None, limit: Some(1000) }).await?;
-    Ok(Around {
-        fields,
-        branches,
-        branch_paths,
-        courses: courses.items.into_iter().map(|c| (c.code, c.name)).collect(),
-    })
+    Ok(Around { fields, branches, branch_paths })
 }
 
 /// `GET /admin/users/{id}`.
@@ -299,12 +304,14 @@ async fn user_page(
         let user = app.get_user(&admin.actor, id).await?;
         let around = around(app, admin).await?;
         let enrollments = app.user_enrollments(&admin.actor, id).await?;
+        let codes: Vec<String> = enrollments.iter().map(|e| e.course.clone()).collect();
+        let courses = app.courses_by_codes(&admin.actor, &codes).await?;
         let groups = app.user_groups(&admin.actor, id).await?;
-        Ok::<_, AppError>((user, around, enrollments, groups))
+        Ok::<_, AppError>((user, around, enrollments, courses, groups))
     }
     .await;
-    let (user, around, enrollments, groups) = built.or_page(admin, Section::Users)?;
-    let course_names: HashMap<&str, &str> = around.courses.iter().map(|(c, n)| (c.as_str(), n.as_str())).collect();
+    let (user, around, enrollments, courses, groups) = built.or_page(admin, Section::Users)?;
+    let course_names: HashMap<&str, &str> = courses.iter().map(|c| (c.code.as_str(), c.name.as_str())).collect();
     let (form, typed) = posted.unwrap_or_else(|| {
         let form = UserForm {
             username: user.username.clone(),
@@ -346,7 +353,6 @@ async fn user_page(
                 status: e.status.as_str().to_owned(),
             })
             .collect(),
-        courses: around.courses.clone(),
         statuses: enrollment_options(),
         groups: groups
             .into_iter()

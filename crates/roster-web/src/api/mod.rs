@@ -3,6 +3,7 @@
 mod access;
 mod catalog;
 mod changes;
+mod enrollment_rules;
 mod groups;
 pub(crate) mod imports;
 mod rules;
@@ -25,7 +26,7 @@ pub const MAX_JSON_BODY: usize = 1024 * 1024;
 #[openapi(
     info(title = "Roster API", description = "Users, fields, branches, courses, enrollments and groups of a learning platform. Every call needs `Authorization: Bearer TOKEN`."),
     paths(
-        users::list, users::create, users::get, users::update, users::delete, users::enrollments,
+        users::list, users::create, users::get, users::update, users::delete, users::enrollments, users::enrollment_events,
         catalog::list_fields, catalog::create_field, catalog::get_field, catalog::update_field, catalog::delete_field,
         catalog::list_branches, catalog::create_branch, catalog::get_branch, catalog::update_branch, catalog::delete_branch,
         catalog::list_courses, catalog::create_course, catalog::get_course, catalog::update_course, catalog::delete_course,
@@ -35,6 +36,7 @@ pub const MAX_JSON_BODY: usize = 1024 * 1024;
         groups::sample, groups::export, groups::events, groups::user_events, groups::user_groups,
         rules::get_rule, rules::set_rule, rules::get_includes, rules::set_includes, rules::get_excludes,
         rules::set_excludes, rules::preview, rules::explain,
+        enrollment_rules::get, enrollment_rules::set, enrollment_rules::preview,
         imports::start, imports::status, imports::report, imports::template,
         access::list_admins, access::create_admin, access::get_admin, access::update_admin, access::delete_admin,
         access::list_tokens, access::create_token, access::revoke_token,
@@ -75,6 +77,7 @@ pub fn router() -> Routes<App> {
         .route("/users", get(users::list).post(users::create))
         .route("/users/{id}", get(users::get).patch(users::update).delete(users::delete))
         .route("/users/{id}/enrollments", get(users::enrollments))
+        .route("/users/{id}/enrollment-events", get(users::enrollment_events))
         .route("/users/{id}/events", get(groups::user_events))
         .route("/users/{id}/groups", get(groups::user_groups))
         .route("/groups", get(groups::list).post(groups::create))
@@ -90,6 +93,8 @@ pub fn router() -> Routes<App> {
         .route("/groups/{id}/includes", get(rules::get_includes).put(rules::set_includes))
         .route("/groups/{id}/excludes", get(rules::get_excludes).put(rules::set_excludes))
         .route("/groups/{id}/explain/{user_id}", get(rules::explain))
+        .route("/groups/{id}/enrollment-rules", get(enrollment_rules::get).put(enrollment_rules::set))
+        .route("/groups/{id}/enrollment-rules/preview", axum::routing::post(enrollment_rules::preview))
         .route("/rules/preview", axum::routing::post(rules::preview))
         .route("/imports/users", axum::routing::post(imports::start))
         .route("/imports/users/template.csv", get(imports::template))

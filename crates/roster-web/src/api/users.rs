@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use roster_app::users::{NewUser, UserFilter, UserPatch};
-use roster_app::views::{EnrollmentView, List, UserView};
+use roster_app::views::{EnrollmentEventView, EnrollmentView, List, UserView};
 use roster_app::{App, ListParams};
 
 use crate::error::{ApiResult, ErrorBody};
@@ -77,4 +77,16 @@ pub async fn enrollments(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<EnrollmentView>>> {
     Ok(Json(app.user_enrollments(&actor, &id).await?))
+}
+
+/// The latest 100 enrollments that enrollment rules made or removed for a user, newest
+/// first, each with its cause.
+#[utoipa::path(get, path = "/api/v1/users/{id}/enrollment-events", tag = "users",
+    responses((status = 200, body = Vec<EnrollmentEventView>), (status = 404, body = ErrorBody)))]
+pub async fn enrollment_events(
+    State(app): State<App>,
+    Authenticated(actor): Authenticated,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<EnrollmentEventView>>> {
+    Ok(Json(app.user_enrollment_events(&actor, &id).await?))
 }

@@ -49,14 +49,22 @@ async fn a_manual_group_is_filled_three_ways_and_by_csv_then_exported() {
     // 3. Copying a branch: without its sub-branches, then with them.
     b.click("#assign-menu > summary").await;
     b.click("#assign-menu a[data-open-panel=assign-branch]").await;
-    b.choose("#from-branch", "FR").await;
+    // The branch picker searches the org chart and shows a match under its parents.
+    b.fill("#from-branch-search", "lyo").await;
+    let tree = b.wait_text("#from-branch-tree", "Lyon").await;
+    assert!(tree.contains("Europe, Middle East and Africa") && tree.contains("France"), "parents shown: {tree}");
+    assert!(!tree.contains("United States") && !tree.contains("Paris"), "only matches and their parents: {tree}");
+    b.axe("copy from a branch").await;
+    b.shot("branch-tree-picker").await;
+    b.pick_branch("from-branch", "fran", "FR").await;
+    assert_eq!(b.find("#from-branch-search").await.prop("value").await.unwrap().as_deref(), Some("France (FR)"));
     b.click("#include-descendants").await;
     b.shot("assign-branch").await;
     b.submit("#assign-branch-submit").await;
     b.wait_text("#flash", "0 users assigned; 1 was already a member.").await;
     b.click("#assign-menu > summary").await;
     b.click("#assign-menu a[data-open-panel=assign-branch]").await;
-    b.choose("#from-branch", "FR").await;
+    b.pick_branch("from-branch", "fran", "FR").await;
     b.submit("#assign-branch-submit").await;
     b.wait_text("#flash", "3 users assigned; 4 were already members.").await;
     assert_eq!(b.text("#member-count").await, "8");
@@ -84,10 +92,19 @@ async fn a_manual_group_is_filled_three_ways_and_by_csv_then_exported() {
     b.click("#csv-button").await;
     let panel = b.text("#csv").await;
     assert!(panel.contains("Maximum file size: 3 MB") && panel.contains("Download the sample file"), "{panel}");
+    // An image is refused before anything is sent.
+    let png = dir.path().join("badge.png");
+    std::fs::write(&png, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10\0\0\0\x10").unwrap();
+    b.find("#csv-file").await.send_keys(&png.display().to_string()).await.unwrap();
+    b.wait_text("#csv-file-error", "“badge.png” is not a CSV file").await;
+    assert!(!b.find("#csv-upload").await.is_enabled().await.unwrap(), "nothing to upload");
+    b.axe("CSV panel with a refused file").await;
     b.find("#csv-file").await.send_keys(&file.display().to_string()).await.unwrap();
     b.wait_text("#csv-file-name", "associations.csv").await;
+    assert!(!b.find("#csv-file-error").await.is_displayed().await.unwrap());
     b.click("#csv-upload").await;
     b.wait_text("#csv-result", "nothing was applied").await;
+    b.wait_text("#csv-result", "WOULD HAVE BEEN ADDED\n2").await;
     assert!(b.text("#csv-rows").await.contains("nobody.here"), "the row in error is listed");
     b.click("#csv input[name=on_error]").await;
     b.click("#csv-upload").await;

@@ -202,6 +202,17 @@ fn screenshot_dir() -> PathBuf {
     }
 }
 
+/// axe-core's script, read once.
+fn axe_source() -> &'static str {
+    static SOURCE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SOURCE.get_or_init(|| {
+        let path = std::env::var("ROSTER_AXE_JS").unwrap_or_else(|_| {
+            panic!("ROSTER_AXE_JS is not set: run the browser tests with scripts/browser-tests.sh")
+        });
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read axe-core at {path}: {e}"))
+    })
+}
+
 /// A mark left on one page of the browser (see [`Browser::page`]).
 #[derive(Debug)]
 pub struct Page(String);
@@ -406,6 +417,27 @@ impl Browser {
         panic!("no suggestion {label} in {list}");
     }
 
+    /// Types `query` into the branch tree picker that stands for the select `select`
+    /// (its id, without `#`) and picks the branch `code`.
+    pub async fn pick_branch(&self, select: &str, query: &str, code: &str) {
+        self.fill(&format!("#{select}-search"), query).await;
+        let option = format!("#{select}-tree li[role=option]");
+        for _ in 0..50 {
+            if let Ok(options) = self.client.find_all(Locator::Css(&option)).await {
+                for li in options {
+                    let shows = li.find(Locator::Css(".code")).await.ok();
+                    if let Some(shows) = shows {
+                        if shows.text().await.unwrap_or_default() == code && li.click().await.is_ok() {
+                            return;
+                        }
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no branch {code} in the tree picker #{select}-tree");
+    }
+
     /// Runs `script` in the page and returns its value.
     pub async fn js(&self, script: &str) -> Value {
         self.client.execute(script, vec![]).await.unwrap()
@@ -414,6 +446,33 @@ impl Browser {
     /// Runs `script` (which calls its last argument when done) and returns the value.
     pub async fn js_async(&self, script: &str) -> Value {
         self.client.execute_async(script, vec![]).await.unwrap()
+    }
+
+    /// Runs axe-core (the accessibility checker, installed from npm by
+    /// `scripts/browser-tests.sh` and named by `ROSTER_AXE_JS`) on the page shown, for
+    /// WCAG 2.2 A and AA; fails on any serious or critical violation, listing them.
+    pub async fn axe(&self, screen: &str) {
+        let violations = self.axe_violations().await;
+        assert!(
+            violations.is_empty(),
+            "accessibility ({screen}, {}): {}",
+            self.path().await,
+            serde_json::to_string_pretty(&violations).unwrap()
+        );
+    }
+
+    /// The serious and critical violations axe-core finds on the page shown.
+    pub async fn axe_violations(&self) -> Vec<Value> {
+        let source = axe_source();
+        let script = format!(
+            "{source}\nconst done = arguments[arguments.length - 1];\n\
+             axe.run(document, {{ runOnly: {{ type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] }} }})\n\
+             .then(r => done(r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')\n\
+               .map(v => ({{ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ')) }}))))\n\
+             .catch(e => done([{{ id: 'axe-failed', help: String(e) }}]));"
+        );
+        let found = self.client.execute_async(&script, vec![]).await.unwrap();
+        found.as_array().cloned().unwrap_or_default()
     }
 
     /// Ends the session.

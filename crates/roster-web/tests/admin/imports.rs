@@ -39,7 +39,8 @@ async fn users_are_imported_with_a_custom_header_mapping() {
     b.wait_text("#import-summary", "The file is ready to import: 2 to create, 1 to update.").await;
     let checked = b.text("#mapping-table").await;
     assert!(
-        checked.contains("username (from the header)") && checked.contains("staff_number (as you chose)"),
+        checked.contains("Username, from the header")
+            && checked.contains("Staff Number (additional field), as you chose"),
         "{checked}"
     );
     assert!(b.find("#import-run").await.is_enabled().await.unwrap(), "a clean check allows the import");
@@ -58,5 +59,66 @@ async fn users_are_imported_with_a_custom_header_mapping() {
     assert_eq!(nina.fields["staff_number"], "S-1001");
     b.go(&format!("/admin/users/{}", nina.id)).await;
     assert_eq!(b.find("#f-first").await.prop("value").await.unwrap().as_deref(), Some("Nina"));
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mapping_is_resolved_as_soon_as_the_file_is_read_and_kept_for_a_corrected_file() {
+    if !enabled() {
+        return;
+    }
+    let server = Server::start().await;
+    let mut b = Browser::open(&server.base, "import-mapping").await;
+    b.log_in(ADMIN).await;
+    b.go("/admin/imports").await;
+    let dir = tempfile::tempdir().unwrap();
+
+    // Not a text file: refused at once, with the reason.
+    let png = dir.path().join("photo.png");
+    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10".to_vec();
+    bytes.extend(std::iter::repeat_n(0u8, 200));
+    std::fs::write(&png, bytes).unwrap();
+    b.find("#import-file").await.send_keys(&png.display().to_string()).await.unwrap();
+    b.wait_text("#import-file-error", "“photo.png” is not a CSV file").await;
+    assert!(!b.find("#step-mapping").await.is_displayed().await.unwrap(), "no mapping for an image");
+    assert!(!b.text("body").await.contains("PNG"), "no column named after the image's bytes");
+    b.shot("png-refused").await;
+    let empty = dir.path().join("empty.csv");
+    std::fs::write(&empty, "").unwrap();
+    b.find("#import-file").await.send_keys(&empty.display().to_string()).await.unwrap();
+    b.wait_text("#import-file-error", "“empty.csv” is empty").await;
+
+    // Every column's target is shown before Check; an unknown one is marked.
+    let file = dir.path().join("people.csv");
+    std::fs::write(&file, "User Name,E-mail,Dept,Staff Number\nnina.rossi,nina@acme.test,Sales,S-1\n").unwrap();
+    b.find("#import-file").await.send_keys(&file.display().to_string()).await.unwrap();
+    let mapping = b.wait_text("#mapping-table", "Dept").await;
+    for resolved in
+        ["Username, from the header", "Email, from the header", "Staff Number (additional field), from the header"]
+    {
+        assert!(mapping.contains(resolved), "{resolved} in {mapping}");
+    }
+    b.wait_text("#mapping-table tr.unmapped", "Not imported").await;
+    b.wait_text("#mapping-unmapped", "1 column is not matched to any field and would not be imported: Dept.").await;
+    assert!(!b.find("#import-file-error").await.is_displayed().await.unwrap(), "the earlier refusal is gone");
+    b.axe("import mapping").await;
+    b.js("document.getElementById('step-mapping').scrollIntoView()").await;
+    b.shot("unmapped").await;
+
+    b.choose("#map-2", "department").await;
+    b.wait_text("#mapping-table", "Department (additional field), as you chose").await;
+    assert!(!b.find("#mapping-unmapped").await.is_displayed().await.unwrap(), "nothing is skipped now");
+    assert!(b.client.find(fantoccini::Locator::Css("#mapping-table tr.unmapped")).await.is_err());
+
+    // A corrected file keeps the choice made by hand.
+    let fixed = dir.path().join("people-fixed.csv");
+    std::fs::write(&fixed, "User Name,E-mail,Dept,Staff Number\nnina.rossi,nina.rossi@acme.test,Sales,S-1\n").unwrap();
+    b.find("#import-file").await.send_keys(&fixed.display().to_string()).await.unwrap();
+    b.wait_text("#import-file-name", "people-fixed.csv").await;
+    assert_eq!(b.find("#map-2").await.prop("value").await.unwrap().as_deref(), Some("department"));
+    b.wait_text("#mapping-table", "Department (additional field), as you chose").await;
+    b.click("#import-check").await;
+    b.wait_text("#import-summary", "The file is ready to import: 1 to create, 0 to update.").await;
+    b.shot("mapping-kept").await;
     b.close().await;
 }

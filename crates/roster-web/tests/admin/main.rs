@@ -12,11 +12,16 @@
 
 mod harness;
 
+mod a11y;
 mod access;
 mod catalog;
+mod enrollment_rules;
+mod fields;
 mod groups;
 mod http;
 mod imports;
+mod lists;
+mod messages;
 mod rules;
 mod sessions;
 mod users;

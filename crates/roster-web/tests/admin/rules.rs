@@ -22,7 +22,7 @@ async fn an_automatic_group_from_the_builder_follows_an_enrollment() {
 
     // Subject, course, operator and value pickers that fit the field's type.
     b.choose("#c-0-0-subject", "course").await;
-    b.choose("#c-0-0-course", "DRV-101").await;
+    b.pick("#c-0-0-course", "drv", "Driver Safety Fundamentals").await;
     let ops = b.text("#c-0-0-op").await;
     assert!(ops.contains("is one of") && !ops.contains("contains"), "course operators: {ops}");
     b.choose("#c-0-0-v0", "completed").await;
@@ -30,6 +30,7 @@ async fn an_automatic_group_from_the_builder_follows_an_enrollment() {
     let samples = b.text("#preview-join-samples").await;
     assert!(samples.contains("alice.martin") && samples.contains("grace.lee"), "{samples}");
     assert_eq!(b.text("#preview-leave").await, "−0");
+    b.axe("rule builder with its preview").await;
     b.shot("builder-preview").await;
 
     // The text form follows the builder.
@@ -96,4 +97,35 @@ async fn an_automatic_group_from_the_builder_follows_an_enrollment() {
     assert!(b.text("#include-list").await.contains("henry.walker"));
     b.shot("lists").await;
     b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_builder_finds_a_group_by_search_and_keeps_its_name() {
+    if !enabled() {
+        return;
+    }
+    let server = Server::start().await;
+    let system = roster_app::Actor::system("t");
+    let readers = roster_app::groups::NewGroup {
+        name: "Readers".into(),
+        description: None,
+        policy: Some("automatic".into()),
+        scope: None,
+    };
+    let readers = server.app.create_group(&system, readers).await.unwrap();
+    let b = Browser::open(&server.base, "rule-group-search").await;
+    b.log_in(ADMIN).await;
+    b.go(&format!("/admin/groups/{}/rules", readers.id)).await;
+    b.choose("#c-0-0-subject", "member_of").await;
+    b.pick("#c-0-0-group", "wareh", "Warehouse team").await;
+    b.wait_text("#preview-join", "+3").await;
+    b.click("#mode-text").await;
+    let text = b.find("#rule-text").await.prop("value").await.unwrap().unwrap();
+    assert_eq!(text, "member_of(\"Warehouse team\")");
+    b.click("#mode-builder").await;
+    let shown = b.find("#c-0-0-group").await.prop("value").await.unwrap();
+    assert_eq!(shown.as_deref(), Some("Warehouse team"), "the builder names the group it read back");
+    b.axe("rule builder with a group").await;
+    b.close().await;
+    server.finish().await;
 }

@@ -94,7 +94,8 @@ async fn a_training_admin_sees_only_the_users_of_its_branches() {
     let table = b.text("#users-table").await;
     assert!(table.contains("alice.martin") && table.contains("lena.fischer"), "EMEA users are listed: {table}");
     assert!(!table.contains("grace.lee") && !table.contains("henry.walker"), "AMER users are not: {table}");
-    let branches = b.text("#user-branch").await;
+    b.click("#user-branch-search").await;
+    let branches = b.wait_text("#user-branch-tree", "Paris").await;
     assert!(branches.contains("Paris") && !branches.contains("United States"), "only its branches to filter by");
     b.shot("users").await;
 

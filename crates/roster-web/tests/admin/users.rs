@@ -193,7 +193,7 @@ async fn a_user_made_by_hand_is_edited_suspended_and_deleted_as_its_groups_follo
     b.fill("#f-email", "nina.roux").await;
     b.fill("#f-first", "Nina").await;
     b.fill("#f-last", "Roux").await;
-    b.choose("#f-branch", "FR-LYO").await;
+    b.pick_branch("f-branch", "lyo", "FR-LYO").await;
     b.fill("#f-language", "fr").await;
     b.fill("#f-timezone", "Europe/Paris").await;
     b.choose("[id='fields.department']", "Sales").await;

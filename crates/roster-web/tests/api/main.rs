@@ -8,6 +8,7 @@ mod auth;
 mod automatic;
 mod catalog;
 mod cluster;
+mod enrollment_rules;
 mod feed;
 mod groups;
 mod imports;

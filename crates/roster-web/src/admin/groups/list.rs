@@ -1,23 +1,25 @@
-//! The groups list, with search and paging, and the New Group panel.
+//! The groups list, with search, sorting by name, member count or creation, numbered
+//! pages, and the New Group panel.
 
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use roster_app::groups::{GroupFilter, NewGroup};
-use roster_app::{App, ListParams};
+use roster_app::groups::{GroupFilter, GroupSort, NewGroup};
+use roster_app::App;
 use roster_domain::GroupPolicy;
 use serde::Deserialize;
 
 use super::PAGE_SIZE;
-use crate::admin::page::{self, AdminResult, Chrome, FieldErrors, OrPage, Pager, Section};
+use crate::admin::page::{self, when, AdminResult, Chrome, FieldErrors, NumberedPager, OrPage, Section};
 use crate::admin::session::{Admin, Posted};
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct GroupsQuery {
     q: Option<String>,
     policy: Option<String>,
-    cursor: Option<String>,
-    trail: Option<String>,
+    sort: Option<String>,
+    /// 1-based; absent for the first page.
+    page: Option<u64>,
     new: Option<String>,
 }
 
@@ -30,6 +32,16 @@ struct GroupRow {
     members: i64,
     /// Its branches, or empty when platform-wide.
     scope: String,
+    created: String,
+}
+
+/// Where each sortable column's header leads: sorted by it, or reversed when it is
+/// the sort shown.
+#[derive(Debug)]
+struct SortLinks {
+    name: String,
+    members: String,
+    created: String,
 }
 
 /// What the New Group panel holds.
@@ -47,7 +59,10 @@ struct GroupsPage {
     q: String,
     policy: String,
     groups: Vec<GroupRow>,
-    pager: Pager,
+    pager: NumberedPager,
+    /// The sort shown (`name`, `-members`...), and the links that sort by each column.
+    sort: &'static str,
+    sort_links: SortLinks,
     new_open: bool,
     form: NewGroupForm,
     errors: FieldErrors,
@@ -71,17 +86,29 @@ async fn groups_page(
     let q = query.q.clone().unwrap_or_default();
     let policy = query.policy.clone().unwrap_or_default();
     let filter = GroupFilter { q: Some(q.clone()), policy: Some(policy.clone()) };
-    let paging = ListParams { cursor: query.cursor.clone(), limit: Some(PAGE_SIZE) };
-    let list = app.list_groups(&admin.actor, &filter, &paging).await.or_page(admin, Section::Groups)?;
-    let pager = Pager::new(
+    let sort = GroupSort::parse(query.sort.as_deref().unwrap_or_default());
+    let number = query.page.unwrap_or(1).max(1);
+    let (items, total) =
+        app.list_groups_sorted(&admin.actor, &filter, sort, number, PAGE_SIZE).await.or_page(admin, Section::Groups)?;
+    let sort_param = if sort == GroupSort::default() { "" } else { sort.as_str() };
+    let pager = NumberedPager::new(
         "/admin/groups",
-        &[("q", &q), ("policy", &policy)],
-        query.cursor.as_deref(),
-        query.trail.as_deref(),
-        list.next_cursor.as_deref(),
+        &[("q", &q), ("policy", &policy), ("sort", sort_param)],
+        number,
+        PAGE_SIZE as u64,
+        items.len(),
+        total,
     );
-    let groups = list
-        .items
+    let sort_by = |first: GroupSort, then: GroupSort| {
+        let next = if sort == first { then } else { first };
+        page::url("/admin/groups", &[("q", &q), ("policy", &policy), ("sort", next.as_str())])
+    };
+    let sort_links = SortLinks {
+        name: sort_by(GroupSort::Name, GroupSort::NameDesc),
+        members: sort_by(GroupSort::MostMembers, GroupSort::FewestMembers),
+        created: sort_by(GroupSort::Newest, GroupSort::Oldest),
+    };
+    let groups = items
         .into_iter()
         .map(|g| GroupRow {
             automatic: g.policy == GroupPolicy::Automatic,
@@ -90,9 +117,21 @@ async fn groups_page(
             name: g.name,
             members: g.member_count,
             scope: g.scope.map(|s| s.join(", ")).unwrap_or_default(),
+            created: when(&g.created_at),
         })
         .collect();
-    let page = GroupsPage { chrome: admin.chrome(Section::Groups), q, policy, groups, pager, new_open, form, errors };
+    let page = GroupsPage {
+        chrome: admin.chrome(Section::Groups),
+        q,
+        policy,
+        groups,
+        pager,
+        sort: sort.as_str(),
+        sort_links,
+        new_open,
+        form,
+        errors,
+    };
     Ok(admin.page_with(status, &page))
 }
 

@@ -7,22 +7,23 @@ use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use roster_app::group_csv::{human_size, too_large, CsvOptions, CsvOutcome, OnError, RowOutcome};
-use roster_app::groups::{AddMembers, MemberFilter};
+use roster_app::groups::{AddMembers, MemberFilter, MemberSort};
 use roster_app::views::MemberView;
-use roster_app::{App, AppError, ListParams};
+use roster_app::{App, AppError};
 use roster_domain::{GroupPolicy, UserStatus};
 use serde::Deserialize;
 
 use super::{branch_options, source_label, BranchOption, GroupHead, PAGE_SIZE};
-use crate::admin::page::{self, url, when, AdminResult, Chrome, OrPage, Pager, Section};
+use crate::admin::page::{self, url, when, AdminResult, Chrome, NumberedPager, OrPage, Section};
 use crate::admin::session::{Admin, Posted};
 use crate::admin::AdminState;
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct MembersQuery {
     q: Option<String>,
-    cursor: Option<String>,
-    trail: Option<String>,
+    sort: Option<String>,
+    /// 1-based; absent for the first page.
+    page: Option<u64>,
     panel: Option<String>,
 }
 
@@ -94,6 +95,10 @@ impl CsvResult {
                         user: r.user.clone(),
                         action: r.action.clone(),
                         outcome: match r.outcome {
+                            RowOutcome::Added if outcome.dry_run => "would be added",
+                            RowOutcome::Removed if outcome.dry_run => "would be removed",
+                            RowOutcome::Added if !outcome.applied => "would have been added",
+                            RowOutcome::Removed if !outcome.applied => "would have been removed",
                             RowOutcome::Added => "added",
                             RowOutcome::AlreadyMember => "already a member",
                             RowOutcome::Removed => "removed",
@@ -115,7 +120,9 @@ impl CsvResult {
                 (status, Self { group_id: group_id.to_owned(), error: None, outcome: Some(outcome), problems })
             }
             Err(e) => {
-                let message = page::general_message(&e).replace("file: ", "");
+                // The panel is about the file: its errors need no "File:" before them.
+                let message =
+                    if page::field(&e) == Some("file") { page::message(&e) } else { page::general_message(&e) };
                 let status = page::status(e);
                 (status, Self { group_id: group_id.to_owned(), error: Some(message), outcome: None, problems: vec![] })
             }
@@ -130,7 +137,11 @@ struct MembersPage {
     group: GroupHead,
     q: String,
     members: Vec<MemberRow>,
-    pager: Pager,
+    pager: NumberedPager,
+    /// The sort shown (`name`, `-added`...), and the links that sort by each column.
+    sort: &'static str,
+    sort_name: String,
+    sort_added: String,
     panel: String,
     panel_error: Option<String>,
     branches: Vec<BranchOption>,
@@ -164,30 +175,42 @@ async fn members_page(
 ) -> AdminResult {
     let group = GroupHead::from(app.get_group(&admin.actor, id).await.or_page(admin, Section::Groups)?);
     let q = query.q.clone().unwrap_or_default();
-    let paging = ListParams { cursor: query.cursor.clone(), limit: Some(PAGE_SIZE) };
-    let list = app
-        .list_members(&admin.actor, id, &MemberFilter { q: Some(q.clone()), as_of: None }, &paging)
+    let sort = MemberSort::parse(query.sort.as_deref().unwrap_or_default());
+    let number = query.page.unwrap_or(1).max(1);
+    let (items, total) = app
+        .list_members_sorted(
+            &admin.actor,
+            id,
+            &MemberFilter { q: Some(q.clone()), as_of: None },
+            sort,
+            number,
+            PAGE_SIZE,
+        )
         .await
         .or_page(admin, Section::Groups)?;
     let branches = branch_options(app, admin).await.or_page(admin, Section::Groups)?;
     let path = format!("/admin/groups/{}", group.id);
+    let sort_param = if sort == MemberSort::default() { "" } else { sort.as_str() };
     let pager =
-        Pager::new(&path, &[("q", &q)], query.cursor.as_deref(), query.trail.as_deref(), list.next_cursor.as_deref());
-    let here = url(
-        &path,
-        &[
-            ("q", &q),
-            ("cursor", query.cursor.as_deref().unwrap_or_default()),
-            ("trail", query.trail.as_deref().unwrap_or_default()),
-        ],
-    );
+        NumberedPager::new(&path, &[("q", &q), ("sort", sort_param)], number, PAGE_SIZE as u64, items.len(), total);
+    let page_param = if number > 1 { number.to_string() } else { String::new() };
+    let here = url(&path, &[("q", &q), ("sort", sort_param), ("page", &page_param)]);
+    let sort_by = |first: MemberSort, then: MemberSort| {
+        let next = if sort == first { then } else { first };
+        url(&path, &[("q", &q), ("sort", next.as_str())])
+    };
+    let (sort_name, sort_added) =
+        (sort_by(MemberSort::Username, MemberSort::UsernameDesc), sort_by(MemberSort::Newest, MemberSort::Oldest));
     let limit = app.settings().max_csv_bytes;
     let page = MembersPage {
         chrome: admin.chrome(Section::Groups),
         group,
         q,
-        members: list.items.into_iter().map(MemberRow::from).collect(),
+        members: items.into_iter().map(MemberRow::from).collect(),
         pager,
+        sort: sort.as_str(),
+        sort_name,
+        sort_added,
         panel,
         panel_error,
         branches,
@@ -280,6 +303,22 @@ pub(crate) async fn remove(
     Ok(admin.redirect_with(&back, &format!("{who} removed{done}.")))
 }
 
+/// `POST /admin/groups/{id}/members/remove`: the members ticked in the list (`users`,
+/// one value each), removed from a manual group in one change.
+pub(crate) async fn remove_many(State(app): State<App>, Path(id): Path<String>, posted: Posted) -> AdminResult {
+    let Posted { admin, form } = posted;
+    let back = back_to(form.one("back"), &id);
+    let users = form.many("users");
+    match app.remove_members(&admin.actor, &id, &users).await {
+        Ok((_, 1)) => Ok(admin.redirect_with(&back, "1 member removed.")),
+        Ok((_, n)) => Ok(admin.redirect_with(&back, &format!("{n} members removed."))),
+        Err(e @ (AppError::Invalid(_) | AppError::BadRequest { .. })) => {
+            Ok(admin.redirect_with_error(&back, &page::message(&e)))
+        }
+        Err(e) => Err(e).or_page(&admin, Section::Groups),
+    }
+}
+
 /// `POST /admin/groups/{id}/csv`: a multipart upload from the CSV panel. Answers the
 /// panel's result as an HTML fragment to a script (`X-Fragment: 1`), else the whole page.
 pub(crate) async fn upload_csv(
@@ -314,6 +353,7 @@ async fn receive_csv(
         .map_err(|_| AppError::bad_request("file", "send the file as a multipart form"))?;
     let mut options = CsvOptions::default();
     let mut file: Option<Vec<u8>> = None;
+    let mut file_name: Option<String> = None;
     while let Some(mut field) = multipart.next_field().await.map_err(|_| too_large(limit + 1, limit))? {
         match field.name().unwrap_or_default() {
             "csrf" => {
@@ -331,6 +371,7 @@ async fn receive_csv(
                 if !csrf_ok {
                     return Err(AppError::Forbidden("this form has expired; reload the page and try again".into()));
                 }
+                file_name = field.file_name().map(str::to_owned);
                 let mut bytes = Vec::new();
                 while let Some(chunk) = field.chunk().await.map_err(|_| too_large(limit + 1, limit))? {
                     if bytes.len() + chunk.len() > limit {
@@ -346,8 +387,15 @@ async fn receive_csv(
     if !csrf_ok {
         return Err(AppError::Forbidden("this form has expired; reload the page and try again".into()));
     }
-    let bytes =
-        file.filter(|f| !f.is_empty()).ok_or_else(|| AppError::invalid("file", "choose a CSV file to upload"))?;
+    let bytes = match file {
+        Some(bytes) if !bytes.is_empty() => bytes,
+        Some(_) => {
+            let name =
+                file_name.filter(|n| !n.is_empty()).map(|n| format!("“{n}”")).unwrap_or_else(|| "The file".into());
+            return Err(AppError::invalid("file", format!("{name} is empty: it has no header row and no users.")));
+        }
+        None => return Err(AppError::invalid("file", "Choose a CSV file to upload.")),
+    };
     state.app.associate_csv(&admin.actor, id, &bytes, &options).await
 }
 

@@ -10,14 +10,16 @@ use serde::Deserialize;
 
 use super::session::Admin;
 
+mod enrollment_rules;
 mod history;
 mod list;
 mod members;
 mod settings;
 
+pub(crate) use enrollment_rules::{page as enrollment_rules, save as save_enrollment_rules};
 pub(crate) use history::history;
 pub(crate) use list::{create, list};
-pub(crate) use members::{assign, export, members, remove, sample, upload_csv, upload_report};
+pub(crate) use members::{assign, export, members, remove, remove_many, sample, upload_csv, upload_report};
 pub(crate) use settings::{delete, save_settings, settings};
 
 /// Rows per page of the admin lists.
@@ -53,6 +55,10 @@ impl From<GroupView> for GroupHead {
 pub(crate) struct BranchOption {
     pub code: String,
     pub label: String,
+    /// Its name alone, for the tree picker.
+    pub name: String,
+    /// How deep it lies in the org chart (0 for a root), for the tree picker.
+    pub depth: usize,
 }
 
 /// The branches a picker offers the caller: a training admin's own subtrees only.
@@ -67,6 +73,8 @@ pub(crate) async fn branch_options(app: &App, admin: &Admin) -> Result<Vec<Branc
         })
         .map(|b| BranchOption {
             label: format!("{}{} ({})", "\u{2003}".repeat(b.path.len().saturating_sub(1)), b.name, b.code),
+            depth: b.path.len().saturating_sub(1),
+            name: b.name,
             code: b.code,
         })
         .collect())
