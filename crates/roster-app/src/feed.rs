@@ -77,7 +77,8 @@ pub struct ChangeView {
     pub actor: String,
     /// Why, in words.
     pub cause: String,
-    /// The group, for membership and group items.
+    /// The group, for membership and group items, and for enrollments a group's
+    /// enrollment rule made or removed (the group whose rule it was).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group_id: Option<String>,
     /// The users, ascending: one, or every user a bulk change moved (or created, or

@@ -20,7 +20,8 @@ pub struct Entry {
     /// `group.deleted`.
     #[serde(rename = "k")]
     pub kind: String,
-    /// The group, for group changes.
+    /// The group, for group changes and for enrollments its enrollment rule made or
+    /// removed.
     #[serde(rename = "g", default, skip_serializing_if = "Option::is_none")]
     pub group: Option<i64>,
     /// The users, ascending, for user and enrollment changes.

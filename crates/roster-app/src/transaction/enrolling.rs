@@ -159,7 +159,8 @@ impl LiveTx {
             cause,
         )
         .await?;
-        self.record("enrollment.set", Entry::enrollment(rule.course_id, ids), Some(cause));
+        let entry = Entry { group: Some(m.group), ..Entry::enrollment(rule.course_id, ids) };
+        self.record("enrollment.set", entry, Some(cause));
         for row in &rows {
             let (course, record) = live::enrollment_record(row, &self.live);
             let change = self.engine_mut(|e| e.set_enrollment(row.user_id, course, &record))?.map_err(engine_error)?;
@@ -209,7 +210,8 @@ impl LiveTx {
             cause,
         )
         .await?;
-        self.record("enrollment.removed", Entry::enrollment(rule.course_id, users.clone()), Some(cause));
+        let entry = Entry { group: Some(m.group), ..Entry::enrollment(rule.course_id, users.clone()) };
+        self.record("enrollment.removed", entry, Some(cause));
         for &user in &users {
             let change = self.engine_mut(|e| e.clear_enrollment(user, rule.course_id))?.map_err(engine_error)?;
             self.touch(Touched::User(user));

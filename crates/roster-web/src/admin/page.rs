@@ -215,15 +215,22 @@ fn full_stop(m: &str) -> String {
 }
 
 /// An input's name as a label: `first_name` is "First name", `fields.hire_date` is
-/// "Hire date", `options[2]` is "Options".
+/// "Hire date", `options[2]` is "Options", and a list item's `[0].due_days` is
+/// "Due days (row 1)".
 fn input_label(name: &str) -> String {
-    let name = name.split('[').next().unwrap_or(name);
-    let name = name.strip_prefix("fields.").unwrap_or(name);
-    let mut chars = name.chars();
-    chars
+    let row =
+        name.strip_prefix('[').and_then(|rest| rest.split_once(']')).and_then(|(index, _)| index.parse::<usize>().ok());
+    let last = name.rsplit('.').next().unwrap_or(name);
+    let word = last.split('[').next().unwrap_or(last);
+    let mut chars = word.chars();
+    let label: String = chars
         .next()
         .map(|first| first.to_uppercase().chain(chars.map(|c| if c == '_' { ' ' } else { c })).collect())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    match row {
+        Some(i) => format!("{label} (row {})", i + 1),
+        None => label,
+    }
 }
 
 /// The input `e` is about, when it names one.
@@ -517,6 +524,9 @@ mod tests {
         assert_eq!(general_message(&empty), "First name cannot be left empty.");
         let bad = AppError::Invalid(roster_domain::DomainError::new("fields.hire_date", "expects a date"));
         assert_eq!(general_message(&bad), "Hire date: expects a date.");
+        let item = AppError::Invalid(roster_domain::DomainError::new("[1].due_days", "is not a number of days"));
+        assert_eq!(general_message(&item), "Due days (row 2): is not a number of days.");
+        assert_eq!(input_label("options[2]"), "Options");
     }
 
     #[test]

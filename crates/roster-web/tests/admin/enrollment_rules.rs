@@ -46,7 +46,7 @@ async fn the_enrollment_rules_tab_previews_and_saves() {
         bad.push(("csrf", &csrf));
         let refused = a.post(&path, &bad).await;
         assert_eq!(refused.status, 422);
-        assert!(refused.body.contains("[0].due_days") && refused.body.contains("soon"), "{}", refused.body);
+        assert!(refused.body.contains("Due days (row 1)") && refused.body.contains("soon"), "{}", refused.body);
 
         let mut save = form("save", "SAFE-2", "30");
         save.push(("csrf", &csrf));

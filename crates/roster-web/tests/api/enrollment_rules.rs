@@ -257,7 +257,28 @@ async fn a_chain_settles_in_one_response(s: TestServer) {
     );
 
     // One write: completed DRV-101 → Approved Drivers → enrolled in DRV-201 → the group.
+    let end = s.call("GET", "/api/v1/changes?after=now", None).await.body["next_cursor"].clone();
     set_status(&s, "DRV-101", &ann, "completed").await;
+    // The change feed carries the whole chain as one write, the rule's enrollment
+    // naming the group whose rule made it.
+    let feed = s.call("GET", &format!("/api/v1/changes?after={}", end.as_str().unwrap()), None).await.body;
+    let kinds: Vec<(String, String, String)> = feed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            let text = |k: &str| i[k].as_str().unwrap_or_default().to_owned();
+            (text("kind"), text("course"), text("group_id"))
+        })
+        .collect();
+    for expected in [
+        ("enrollment.set".to_owned(), "DRV-101".to_owned(), String::new()),
+        ("enrollment.set".to_owned(), "DRV-201".to_owned(), approved.clone()),
+        ("membership.joined".to_owned(), String::new(), approved.clone()),
+        ("membership.joined".to_owned(), String::new(), advanced.clone()),
+    ] {
+        assert!(kinds.contains(&expected), "{expected:?} missing from {kinds:?}");
+    }
     assert_eq!(member_names(&s, &approved).await, vec!["ann"]);
     assert_eq!(made_by(&s, &ann, "DRV-201").await, "Approved Drivers");
     assert_eq!(member_names(&s, &advanced).await, vec!["ann"]);
