@@ -433,6 +433,23 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn an_https_receiver_is_spoken_to_over_tls() {
+        use tokio::io::AsyncReadExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("https://{}/hook", listener.local_addr().unwrap());
+        let client = App::webhook_client().unwrap();
+        let sent = tokio::spawn(async move { client.post(url).body("{}").send().await });
+        let accepted = tokio::time::timeout(Duration::from_secs(10), listener.accept()).await;
+        let (mut socket, _) = accepted.expect("the client never connected: no TLS?").unwrap();
+        let mut first = [0u8; 3];
+        socket.read_exact(&mut first).await.unwrap();
+        // A TLS handshake record (22), version 3.x: the client opened TLS, not plain HTTP.
+        assert_eq!((first[0], first[1]), (0x16, 0x03), "{first:?}");
+        drop(socket);
+        assert!(sent.await.unwrap().is_err(), "no handshake was answered");
+    }
+
     #[test]
     fn only_http_and_https_urls_are_taken() {
         assert!(check_url("https://hooks.example.com/roster").is_ok());
