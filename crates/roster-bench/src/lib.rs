@@ -28,6 +28,7 @@ use rules::{random_rule, Vocabulary};
 
 use roster_app::automatic::PreviewInput;
 use roster_app::demo::{DemoSpec, DEPARTMENTS};
+use roster_app::enrollment_rules::EnrollmentRuleInput;
 use roster_app::import::{ImportFile, ImportMode, ImportOptions};
 use roster_app::rules::RuleInput;
 use roster_app::users::UserPatch;
@@ -257,6 +258,9 @@ impl Bench<'_> {
         progress("editing a large group's rule");
         self.bench_rule_edit(&mut report, &actor, targets.rule_edit).await?;
 
+        progress("adding an enrollment rule to a large group");
+        self.bench_enrollment_rule(&mut report, &actor, targets.rule_edit).await?;
+
         progress("importing users from CSV");
         self.bench_import(&mut report, spec, &actor, targets.import).await?;
 
@@ -417,6 +421,37 @@ impl Bench<'_> {
             Measure::millis("rule edit on a large group: applied and committed", apply_time)
                 .detail(format!("{} joined, {} left, with events", outcome.joined, outcome.left))
                 .target(&at_most(target), apply_time <= target),
+        );
+        Ok(())
+    }
+
+    /// Adds an enrollment rule to the group nearest 10% of the users (after its rule
+    /// edit): every member not yet in the course is enrolled, with an event each, and
+    /// the groups reading that course follow, all in one committed write.
+    async fn bench_enrollment_rule(&self, report: &mut BenchReport, actor: &Actor, target: Duration) -> AppResult<()> {
+        let (group, course) = {
+            let mut conn = self.app.store().read().await?;
+            let group = roster_store::groups::by_name(&mut conn, "Bench 0000").await?;
+            // The last course, the least taken: most members are enrolled.
+            let course = roster_store::courses::all(&mut conn).await?.into_iter().last();
+            (group, course)
+        };
+        let group = group.ok_or_else(|| bench_error("group Bench 0000 is missing".into()))?;
+        let course = course.ok_or_else(|| bench_error("the population has no course".into()))?;
+        let rules =
+            vec![EnrollmentRuleInput { course: course.code.clone(), due_days: Some(30), unenroll_on_leave: false }];
+        let started = Instant::now();
+        let outcome = self.app.set_enrollment_rules(actor, &group.id.to_string(), rules).await?;
+        let elapsed = started.elapsed();
+        report.add(
+            Measure::millis("enrollment rule added to a large group: applied with enrollments and events", elapsed)
+                .detail(format!(
+                    "{} members; {} enrolled in {} (due in 30 days), with events",
+                    group.member_count,
+                    outcome.enrolled.unwrap_or(0),
+                    course.code
+                ))
+                .target(&at_most(target), elapsed <= target),
         );
         Ok(())
     }

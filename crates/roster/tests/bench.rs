@@ -59,6 +59,17 @@ async fn the_benchmark_runs_and_the_baseline_agrees_on_every_group() {
         assert!(import["detail"].as_str().unwrap().contains("300 created"));
         assert!(import["detail"].as_str().unwrap().contains("not judged"));
         assert!(import.get("met").is_none(), "{import}");
+        // The enrollment rule enrolled most of the large group's members (~10% of the users).
+        let rule = named("enrollment rule added to a large group: applied with enrollments and events");
+        let detail = rule["detail"].as_str().unwrap();
+        let count = |after: &str| -> u64 {
+            let at = detail.find(after).unwrap_or_else(|| panic!("no \"{after}\" in {detail}"));
+            let head = &detail[..at];
+            head[head.rfind(|c: char| !c.is_ascii_digit()).map_or(0, |i| i + 1)..].parse().unwrap()
+        };
+        let (members, enrolled) = (count(" members"), count(" enrolled"));
+        assert!((150..=600).contains(&members) && enrolled > members / 2 && enrolled <= members, "{detail}");
+        assert!(rule["target"].as_str().unwrap().starts_with("<= 1"), "{rule}");
         for m in ["rule edit on a large group: applied", "one user update", "peak resident memory"] {
             assert!(named(m)["value"].as_f64().unwrap() > 0.0);
         }
