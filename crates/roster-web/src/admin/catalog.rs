@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::groups::PAGE_SIZE;
 use super::page::{self, when, AdminResult, Chrome, FieldErrors, OrPage, Pager, Section};
 use super::session::{Admin, Posted};
-use super::users::{enrollment_label, enrollment_options};
+use super::users::{enrollment_label, enrollment_options, made_by, MadeBy};
 
 // ---------------------------------------------------------------- branches
 
@@ -215,6 +215,8 @@ struct EnrollmentRow {
     status: String,
     enrolled: String,
     completed: String,
+    due: String,
+    made_by: Option<MadeBy>,
 }
 
 #[derive(Template)]
@@ -257,10 +259,11 @@ async fn course_page(
         let list = app.course_enrollments(&admin.actor, code, &paging).await?;
         let ids: Vec<String> = list.items.iter().map(|e| e.user_id.clone()).collect();
         let users = app.user_labels(&admin.actor, &ids).await?;
-        Ok::<_, AppError>((course, list, users))
+        let makers = made_by(app, admin, list.items.iter().filter_map(|e| e.made_by_rule_of.as_ref())).await?;
+        Ok::<_, AppError>((course, list, users, makers))
     }
     .await;
-    let (course, list, users) = built.or_page(admin, Section::Courses)?;
+    let (course, list, users, makers) = built.or_page(admin, Section::Courses)?;
     let path = format!("/admin/courses/{}", course.code);
     let pager = Pager::new(&path, &[], query.cursor.as_deref(), query.trail.as_deref(), list.next_cursor.as_deref());
     let page = CoursePage {
@@ -272,6 +275,8 @@ async fn course_page(
                 username: users.get(&e.user_id).map_or_else(|| format!("user #{}", e.user_id), |u| u.username.clone()),
                 enrolled: when(&e.enrolled_at),
                 completed: e.completed_at.as_deref().map(when).unwrap_or_default(),
+                due: e.due_at.as_deref().map(when).unwrap_or_default(),
+                made_by: e.made_by_rule_of.as_ref().and_then(|g| makers.get(&g.id)).cloned(),
                 user_id: e.user_id,
                 status: e.status.as_str().to_owned(),
             })

@@ -8,7 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use roster_app::enrollments::EnrollmentInput;
 use roster_app::users::{NewUser, UserFilter, UserPatch};
-use roster_app::views::{FieldView, UserGroupView, UserView};
+use roster_app::views::{FieldView, GroupRef, UserGroupView, UserView};
 use roster_app::{App, AppError, ListParams};
 use roster_domain::{EnrollmentStatus, GroupPolicy, MembershipChange, UserStatus};
 use serde::Deserialize;
@@ -147,6 +147,41 @@ struct EnrollmentRow {
     status: String,
     enrolled: String,
     completed: String,
+    due: String,
+    made_by: Option<MadeBy>,
+}
+
+/// The group whose enrollment rule made an enrollment (or acted in an event), linked
+/// when the group still exists.
+#[derive(Debug, Clone)]
+pub(crate) struct MadeBy {
+    pub(crate) name: String,
+    pub(crate) link: Option<String>,
+}
+
+/// The groups named by these references, as [`MadeBy`] by id: linked when they exist.
+pub(crate) async fn made_by<'a>(
+    app: &App,
+    admin: &Admin,
+    refs: impl Iterator<Item = &'a GroupRef>,
+) -> Result<HashMap<String, MadeBy>, AppError> {
+    let mut ids: Vec<String> = refs.map(|g| g.id.clone()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let labels = app.group_labels(&admin.actor, &ids).await?;
+    Ok(ids
+        .into_iter()
+        .map(|id| {
+            let made = match labels.get(&id) {
+                Some(name) => MadeBy { name: name.clone(), link: Some(format!("/admin/groups/{id}")) },
+                None => MadeBy { name: format!("group #{id} (deleted)"), link: None },
+            };
+            (id, made)
+        })
+        .collect())
 }
 
 #[derive(Debug)]
@@ -307,10 +342,11 @@ async fn user_page(
         let codes: Vec<String> = enrollments.iter().map(|e| e.course.clone()).collect();
         let courses = app.courses_by_codes(&admin.actor, &codes).await?;
         let groups = app.user_groups(&admin.actor, id).await?;
-        Ok::<_, AppError>((user, around, enrollments, courses, groups))
+        let makers = made_by(app, admin, enrollments.iter().filter_map(|e| e.made_by_rule_of.as_ref())).await?;
+        Ok::<_, AppError>((user, around, enrollments, courses, groups, makers))
     }
     .await;
-    let (user, around, enrollments, courses, groups) = built.or_page(admin, Section::Users)?;
+    let (user, around, enrollments, courses, groups, makers) = built.or_page(admin, Section::Users)?;
     let course_names: HashMap<&str, &str> = courses.iter().map(|c| (c.code.as_str(), c.name.as_str())).collect();
     let (form, typed) = posted.unwrap_or_else(|| {
         let form = UserForm {
@@ -349,6 +385,8 @@ async fn user_page(
                 course_name: course_names.get(e.course.as_str()).copied().unwrap_or_default().to_owned(),
                 enrolled: when(&e.enrolled_at),
                 completed: e.completed_at.as_deref().map(when).unwrap_or_default(),
+                due: e.due_at.as_deref().map(when).unwrap_or_default(),
+                made_by: e.made_by_rule_of.as_ref().and_then(|g| makers.get(&g.id)).cloned(),
                 course: e.course,
                 status: e.status.as_str().to_owned(),
             })
@@ -553,9 +591,22 @@ struct UserHistoryPage {
     username: String,
     events: Vec<EventRow>,
     pager: Pager,
+    enrollment_events: Vec<EnrollmentEventRow>,
 }
 
-/// `GET /admin/users/{id}/history`: the user's joins and leaves, newest first.
+/// An enrollment an enrollment rule made or removed, on the user's History page.
+#[derive(Debug)]
+struct EnrollmentEventRow {
+    at: String,
+    enrolled: bool,
+    course: String,
+    group: Option<MadeBy>,
+    actor: String,
+    cause: String,
+}
+
+/// `GET /admin/users/{id}/history`: the user's joins and leaves, newest first, and the
+/// latest enrollments enrollment rules made or removed for them.
 pub(crate) async fn history(
     admin: Admin,
     State(app): State<App>,
@@ -583,12 +634,26 @@ pub(crate) async fn history(
         let path = format!("/admin/users/{}/history", user.id);
         let pager =
             Pager::new(&path, &[], query.cursor.as_deref(), query.trail.as_deref(), list.next_cursor.as_deref());
+        let enrolling = app.user_enrollment_events(&admin.actor, &id).await?;
+        let makers = made_by(&app, &admin, enrolling.iter().filter_map(|e| e.group.as_ref())).await?;
+        let enrollment_events = enrolling
+            .into_iter()
+            .map(|e| EnrollmentEventRow {
+                at: when(&e.at),
+                enrolled: e.change == "enrolled",
+                group: e.group.as_ref().and_then(|g| makers.get(&g.id)).cloned(),
+                course: e.course,
+                actor: actor_label(&e.actor),
+                cause: e.cause,
+            })
+            .collect();
         Ok::<_, AppError>(UserHistoryPage {
             chrome: admin.chrome(Section::Users),
             id: user.id,
             username: user.username,
             events,
             pager,
+            enrollment_events,
         })
     }
     .await;

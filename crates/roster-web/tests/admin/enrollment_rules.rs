@@ -1,7 +1,9 @@
 //! A group's Enrollment rules tab over plain HTTP, on both databases: shown, previewed,
 //! saved with its CSRF token, refused with the item named, and closed to a training
-//! admin on a platform-wide group.
+//! admin on a platform-wide group; the enrollments a rule made name their group and due
+//! date on the user, course and History pages.
 
+use roster_app::enrollment_rules::EnrollmentRuleInput;
 use roster_app::groups::{AddMembers, NewGroup};
 use roster_app::Actor;
 
@@ -73,6 +75,82 @@ async fn the_enrollment_rules_tab_previews_and_saves() {
         clear.push(("csrf", &csrf));
         assert_eq!(t.post(&path, &clear).await.status, 403);
         assert_eq!(server.app.enrollment_rules(&system, &crew).await.unwrap().rules.len(), 1);
+        server.finish().await;
+    })
+    .await;
+}
+
+/// The row of a table whose opening tag holds `marker`, up to its `</tr>`.
+fn row<'a>(body: &'a str, marker: &str) -> &'a str {
+    let start = body.find(marker).unwrap_or_else(|| panic!("no {marker} in {body}"));
+    let rest = &body[start..];
+    &rest[..rest.find("</tr>").unwrap_or(rest.len())]
+}
+
+/// A stored time as the pages show it: `2026-04-01 12:00 UTC`.
+fn shown(rfc3339: &str) -> String {
+    format!("{} UTC", rfc3339[..16].replacen('T', " ", 1))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enrollments_a_rule_made_name_its_group_and_due_date() {
+    each_database(async |server: Server| {
+        let system = Actor::system("t");
+        let crew = NewGroup { name: "Approved Drivers".into(), description: None, policy: None, scope: None };
+        let crew = server.app.create_group(&system, crew).await.unwrap().id;
+        let alice = server.users["alice.martin"].clone();
+        let add = AddMembers { users: Some(vec![alice.clone()]), ..AddMembers::default() };
+        server.app.add_members(&system, &crew, add).await.unwrap();
+        let rule = EnrollmentRuleInput { course: "SAFE-2".into(), due_days: Some(30), unenroll_on_leave: false };
+        server.app.set_enrollment_rules(&system, &crew, vec![rule]).await.unwrap();
+        let enrollments = server.app.user_enrollments(&system, &alice).await.unwrap();
+        let due = shown(enrollments.iter().find(|e| e.course == "SAFE-2").unwrap().due_at.as_deref().unwrap());
+        let linked = format!("by the enrollment rule of <a href=\"/admin/groups/{crew}\">Approved Drivers</a>");
+
+        let mut a = Agent::new(&server.base);
+        a.log_in(ADMIN, "/admin").await;
+        // The user page: the rule's enrollment names its group and due date; the one set
+        // by hand names neither.
+        let page = a.get(&format!("/admin/users/{alice}")).await;
+        assert_eq!(page.status, 200);
+        let made = row(&page.body, "data-course=\"SAFE-2\"");
+        assert!(made.contains(&linked) && made.contains(&format!("due {due}")), "{made}");
+        let by_hand = row(&page.body, "data-course=\"DRV-101\"");
+        assert!(!by_hand.contains("enrollment rule") && !by_hand.contains("due "), "{by_hand}");
+
+        // The course page says the same beside the user.
+        let course = a.get("/admin/courses/SAFE-2").await;
+        assert_eq!(course.status, 200);
+        let made = row(&course.body, &format!("href=\"/admin/users/{alice}\""));
+        assert!(made.contains(&linked) && made.contains(&format!("due {due}")), "{made}");
+
+        // The History page lists the enrollment the rule made, with its cause.
+        let history = a.get(&format!("/admin/users/{alice}/history")).await;
+        assert_eq!(history.status, 200);
+        let event = &history.body[history.body.find("id=\"enrollment-events-table\"").unwrap()..];
+        let event = row(event, "<tbody>");
+        assert!(
+            event.contains("Enrolled")
+                && event.contains("href=\"/admin/courses/SAFE-2\"")
+                && event.contains(&format!("<a href=\"/admin/groups/{crew}\">Approved Drivers</a>"))
+                && event.contains("enrollment rule of ")
+                && event.contains("Approved Drivers&"),
+            "{event}"
+        );
+
+        // Once the group is deleted the enrollment still says which group made it, unlinked.
+        server.app.delete_group(&system, &crew).await.unwrap();
+        let page = a.get(&format!("/admin/users/{alice}")).await;
+        let made = row(&page.body, "data-course=\"SAFE-2\"");
+        assert!(
+            made.contains(&format!("by the enrollment rule of group #{crew} (deleted)"))
+                && !made.contains("/admin/groups/"),
+            "{made}"
+        );
+        let history = a.get(&format!("/admin/users/{alice}/history")).await;
+        let events = &history.body[history.body.find("id=\"enrollment-events-table\"").unwrap()..];
+        let event = row(events, "<tbody>");
+        assert!(event.contains(&format!("group #{crew} (deleted)")) && !event.contains("/admin/groups/"), "{event}");
         server.finish().await;
     })
     .await;
