@@ -52,12 +52,7 @@ impl App {
         id: &str,
         input: Vec<EnrollmentRuleInput>,
     ) -> AppResult<EnrollmentRulesView> {
-        let mut tx = self.begin().await?;
-        let group = self.group(tx.read(), id).await?;
-        let reach = Reach::of(tx.read(), actor).await?;
-        reach.manage(&group)?;
-        let rules = checked(&mut tx, &group, &input).await?;
-        let (enrolled, users) = would_enroll(&mut tx, &reach, &group, &rules).await?;
+        let Proposed { mut tx, group, rules, enrolled, users } = self.propose(actor, id, &input).await?;
         let cause = self.cause(actor, format!("enrollment rules of \"{}\" edited by {}", group.name, actor.name));
         tx.set_enrollment_rules(group.id, &rules, &cause).await?;
         let courses = course_names(tx.read()).await?;
@@ -79,12 +74,7 @@ impl App {
         id: &str,
         input: Vec<EnrollmentRuleInput>,
     ) -> AppResult<EnrollmentRulesView> {
-        let mut tx = self.begin().await?;
-        let group = self.group(tx.read(), id).await?;
-        let reach = Reach::of(tx.read(), actor).await?;
-        reach.manage(&group)?;
-        let rules = checked(&mut tx, &group, &input).await?;
-        let (enrolled, users) = would_enroll(&mut tx, &reach, &group, &rules).await?;
+        let Proposed { mut tx, rules, enrolled, users, .. } = self.propose(actor, id, &input).await?;
         let mut samples = Vec::new();
         for user in users.iter().take(SAMPLES) {
             if let Some(u) = roster_store::users::get(tx.read(), i64::from(user)).await? {
@@ -100,6 +90,31 @@ impl App {
             users: Some(users.len()),
             samples: Some(samples),
         })
+    }
+}
+
+/// Enrollment rules proposed for a group, checked, in the transaction that may save them.
+struct Proposed {
+    tx: LiveTx,
+    group: Group,
+    rules: Vec<EnrollmentRule>,
+    /// Enrollments they would make (of the users the caller reaches).
+    enrolled: u64,
+    /// Members they would enroll (of the users the caller reaches).
+    users: RoaringBitmap,
+}
+
+impl App {
+    /// Opens the write transaction, checks that `actor` manages the group and that the
+    /// rules are sound, and counts what they would do.
+    async fn propose(&self, actor: &Actor, id: &str, input: &[EnrollmentRuleInput]) -> AppResult<Proposed> {
+        let mut tx = self.begin().await?;
+        let group = self.group(tx.read(), id).await?;
+        let reach = Reach::of(tx.read(), actor).await?;
+        reach.manage(&group)?;
+        let rules = checked(&mut tx, &group, input).await?;
+        let (enrolled, users) = would_enroll(&mut tx, &reach, &group, &rules).await?;
+        Ok(Proposed { tx, group, rules, enrolled, users })
     }
 }
 

@@ -65,6 +65,20 @@ pub struct GroupFilter {
     pub policy: Option<String>,
 }
 
+impl GroupFilter {
+    /// The search text and the policy, checked.
+    fn parts(&self) -> AppResult<(Option<String>, Option<GroupPolicy>)> {
+        let policy = self
+            .policy
+            .as_deref()
+            .filter(|p| !p.is_empty())
+            .map(|p| GroupPolicy::parse("policy", p))
+            .transpose()
+            .map_err(|e| AppError::bad_request("policy", e.message))?;
+        Ok((crate::ids::search_text("q", self.q.as_deref())?, policy))
+    }
+}
+
 /// Filters of a members list.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 pub struct MemberFilter {
@@ -265,14 +279,7 @@ impl App {
         page: &ListParams,
     ) -> AppResult<List<GroupView>> {
         let (after, limit) = page.resolve()?;
-        let policy = filter
-            .policy
-            .as_deref()
-            .filter(|p| !p.is_empty())
-            .map(|p| GroupPolicy::parse("policy", p))
-            .transpose()
-            .map_err(|e| AppError::bad_request("policy", e.message))?;
-        let q = crate::ids::search_text("q", filter.q.as_deref())?;
+        let (q, policy) = filter.parts()?;
         let q = q.as_deref();
         let mut conn = self.store.read().await?;
         let page = roster_store::groups::list(&mut conn, q, policy, after, limit).await?;
@@ -293,14 +300,7 @@ impl App {
         page: u64,
         per_page: usize,
     ) -> AppResult<(Vec<GroupView>, u64)> {
-        let policy = filter
-            .policy
-            .as_deref()
-            .filter(|p| !p.is_empty())
-            .map(|p| GroupPolicy::parse("policy", p))
-            .transpose()
-            .map_err(|e| AppError::bad_request("policy", e.message))?;
-        let q = crate::ids::search_text("q", filter.q.as_deref())?;
+        let (q, policy) = filter.parts()?;
         let q = q.as_deref();
         let mut conn = self.store.read().await?;
         let reach = Reach::of(&mut conn, actor).await?;
