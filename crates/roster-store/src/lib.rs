@@ -131,11 +131,18 @@ impl Store {
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
+                        // Waiting for a lock comes first, so that every pragma after it waits.
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        // Write-ahead logging is the database file's own setting: set once.
+                        // Setting it again, as every new connection of the pool would, needs
+                        // a lock no busy timeout waits for, and fails beside a writer.
+                        let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut *conn).await?;
+                        if !mode.eq_ignore_ascii_case("wal") {
+                            conn.execute("PRAGMA journal_mode = WAL").await?;
+                        }
                         for pragma in [
-                            "PRAGMA journal_mode = WAL",
                             "PRAGMA synchronous = NORMAL",
                             "PRAGMA foreign_keys = ON",
-                            "PRAGMA busy_timeout = 10000",
                             "PRAGMA cache_size = -65536",
                             // A multi-row write journals each page it changes, so that the
                             // statement alone can roll back: in memory, not in a temporary file.
@@ -181,10 +188,17 @@ impl Store {
     /// (on PostgreSQL) another, to finish first.
     pub async fn write(&self) -> Result<WriteTx, StoreError> {
         let gate = self.write_gate.clone().lock_owned().await;
-        let mut tx = self.pool.begin().await?;
-        if self.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(WRITE_LOCK_KEY).execute(&mut *tx).await?;
-        }
+        let tx = match self.backend {
+            Backend::Postgres => {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(WRITE_LOCK_KEY).execute(&mut *tx).await?;
+                tx
+            }
+            // The write lock at once, waited for as long as the busy timeout says: a
+            // transaction that read first and then wrote would fail at once, without
+            // waiting, if anything else had written in between.
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+        };
         Ok(WriteTx { tx, _gate: gate })
     }
 
