@@ -54,6 +54,21 @@ pub struct WebhookPatch {
 }
 
 /// A subscription as its owner sees it.
+/// What a test message to a subscription's URL got.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TestSendView {
+    /// Whether the receiver answered 2xx.
+    pub delivered: bool,
+    /// The message's `webhook-id`.
+    pub webhook_id: String,
+    /// The receiver's status code, when it answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_code: Option<i64>,
+    /// What went wrong, when it was not delivered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct WebhookView {
     /// Its id.
@@ -163,6 +178,26 @@ impl App {
     pub async fn list_webhooks(&self, _admin: &Superadmin) -> AppResult<Vec<WebhookView>> {
         let mut conn = self.store.read().await?;
         Ok(roster_store::webhooks::all(&mut conn).await?.into_iter().map(WebhookView::from).collect())
+    }
+
+    /// Sends a signed test message (`"type": "roster.test"`) to a subscription's URL
+    /// now, whatever its state, and says what the receiver answered. It is not a change:
+    /// the delivery log and the subscription's place in the feed stay as they were.
+    pub async fn test_webhook(&self, _admin: &Superadmin, id: &str) -> AppResult<TestSendView> {
+        let hook = {
+            let mut conn = self.store.read().await?;
+            webhook(&mut conn, id).await?
+        };
+        let http = Self::webhook_client()?;
+        let now = self.now();
+        let message_id = format!("msg_{}_test_{now}", hook.id);
+        let body = serde_json::json!({
+            "type": "roster.test",
+            "timestamp": crate::clock::rfc3339(now),
+            "data": {"webhook": hook.id.to_string()},
+        });
+        let (response_code, error) = post_signed(&http, &hook, &message_id, now, body.to_string()).await?;
+        Ok(TestSendView { delivered: error.is_none(), webhook_id: message_id, response_code, error })
     }
 
     /// One subscription.
@@ -308,26 +343,8 @@ impl App {
             "type": "roster.changes",
             "timestamp": crate::clock::rfc3339(now),
             "data": {"items": page.items, "next_cursor": page.next_cursor},
-        })
-        .to_string();
-        let timestamp = (now / 1000).to_string();
-        let signature = sign(&hook.secret, &message_id, &timestamp, &body)?;
-        let sent = http
-            .post(&hook.url)
-            .timeout(TIMEOUT)
-            .header("content-type", "application/json")
-            .header("webhook-id", &message_id)
-            .header("webhook-timestamp", &timestamp)
-            .header("webhook-signature", format!("v1,{signature}"))
-            .body(body)
-            .send()
-            .await;
-        let (code, error) = match sent {
-            Ok(r) if r.status().is_success() => (Some(i64::from(r.status().as_u16())), None),
-            Ok(r) => (Some(i64::from(r.status().as_u16())), Some(format!("the receiver answered {}", r.status()))),
-            Err(e) if e.is_timeout() => (None, Some(format!("no answer within {} s", TIMEOUT.as_secs()))),
-            Err(_) => (None, Some("the receiver could not be reached".to_owned())),
-        };
+        });
+        let (code, error) = post_signed(http, hook, &message_id, now, body.to_string()).await?;
         let ok = error.is_none();
         hook.attempts += 1;
         let delivery = Delivery {
@@ -358,6 +375,35 @@ impl App {
         tx.commit().await?;
         Ok(ok)
     }
+}
+
+/// POSTs `body` to the subscription's URL, signed; the answer's status code, and what
+/// went wrong when it was not a 2xx.
+async fn post_signed(
+    http: &reqwest::Client,
+    hook: &Webhook,
+    message_id: &str,
+    now: i64,
+    body: String,
+) -> AppResult<(Option<i64>, Option<String>)> {
+    let timestamp = (now / 1000).to_string();
+    let signature = sign(&hook.secret, message_id, &timestamp, &body)?;
+    let sent = http
+        .post(&hook.url)
+        .timeout(TIMEOUT)
+        .header("content-type", "application/json")
+        .header("webhook-id", message_id)
+        .header("webhook-timestamp", &timestamp)
+        .header("webhook-signature", format!("v1,{signature}"))
+        .body(body)
+        .send()
+        .await;
+    Ok(match sent {
+        Ok(r) if r.status().is_success() => (Some(i64::from(r.status().as_u16())), None),
+        Ok(r) => (Some(i64::from(r.status().as_u16())), Some(format!("the receiver answered {}", r.status()))),
+        Err(e) if e.is_timeout() => (None, Some(format!("no answer within {} s", TIMEOUT.as_secs()))),
+        Err(_) => (None, Some("the receiver could not be reached".to_owned())),
+    })
 }
 
 async fn webhook(conn: &mut roster_store::AnyConnection, id: &str) -> AppResult<Webhook> {

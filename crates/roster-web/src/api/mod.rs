@@ -11,7 +11,7 @@ mod users;
 mod webhooks;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Json;
 use roster_app::App;
 use utoipa::OpenApi;
@@ -41,7 +41,7 @@ pub const MAX_JSON_BODY: usize = 1024 * 1024;
         access::list_admins, access::create_admin, access::get_admin, access::update_admin, access::delete_admin,
         access::list_tokens, access::create_token, access::revoke_token,
         changes::changes,
-        webhooks::list, webhooks::create, webhooks::get, webhooks::update, webhooks::delete, webhooks::deliveries,
+        webhooks::list, webhooks::create, webhooks::get, webhooks::update, webhooks::delete, webhooks::deliveries, webhooks::test,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = []))
@@ -122,5 +122,6 @@ pub fn router() -> Routes<App> {
         .route("/webhooks", get(webhooks::list).post(webhooks::create))
         .route("/webhooks/{id}", get(webhooks::get).patch(webhooks::update).delete(webhooks::delete))
         .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
+        .route("/webhooks/{id}/test", post(webhooks::test))
         .map(|r| r.fallback(not_found).layer(DefaultBodyLimit::max(MAX_JSON_BODY)))
 }

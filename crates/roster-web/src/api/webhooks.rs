@@ -3,7 +3,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use roster_app::webhooks::{DeliveryView, NewWebhook, WebhookPatch, WebhookView};
+use roster_app::webhooks::{DeliveryView, NewWebhook, TestSendView, WebhookPatch, WebhookView};
 use roster_app::App;
 
 use crate::error::{ApiResult, ErrorBody};
@@ -71,4 +71,16 @@ pub async fn deliveries(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<DeliveryView>>> {
     Ok(Json(app.webhook_deliveries(&sa, &id).await?))
+}
+
+/// Send a signed test message (`"type": "roster.test"`) to the subscription's URL now,
+/// and say what the receiver answered. The delivery log and the feed are not touched.
+#[utoipa::path(post, path = "/api/v1/webhooks/{id}/test", tag = "webhooks",
+    responses((status = 200, body = TestSendView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn test(
+    State(app): State<App>,
+    AsSuperadmin(sa): AsSuperadmin,
+    Path(id): Path<String>,
+) -> ApiResult<Json<TestSendView>> {
+    Ok(Json(app.test_webhook(&sa, &id).await?))
 }

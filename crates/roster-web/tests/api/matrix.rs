@@ -103,6 +103,7 @@ const EXPECTED: &[(&str, &str, Want)] = &[
     ("PATCH", "/api/v1/webhooks/{id}", Denied),
     ("DELETE", "/api/v1/webhooks/{id}", Denied),
     ("GET", "/api/v1/webhooks/{id}/deliveries", Denied),
+    ("POST", "/api/v1/webhooks/{id}/test", Denied),
     // SCIM provisioning is a superadmin's.
     ("GET", "/scim/v2/ServiceProviderConfig", Denied),
     ("GET", "/scim/v2/Schemas", Denied),

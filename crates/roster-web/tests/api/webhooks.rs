@@ -171,4 +171,46 @@ async fn a_receiver_gets_every_change_signed_and_retried(s: TestServer) {
     );
 }
 
-crate::on_both_databases!(a_receiver_gets_every_change_signed_and_retried);
+async fn a_test_message_reaches_the_receiver_signed_and_touches_nothing(s: TestServer) {
+    let (receiver, url) = start_receiver().await;
+    let hook = s.post_ok("/api/v1/webhooks", json!({"url": url})).await;
+    let id = hook["id"].as_str().unwrap().to_owned();
+    let secret = hook["secret"].as_str().unwrap().strip_prefix("whsec_").unwrap().to_owned();
+    *receiver.secret.lock().unwrap() = base64::engine::general_purpose::STANDARD.decode(secret).unwrap();
+
+    let r = s.call("POST", &format!("/api/v1/webhooks/{id}/test"), None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        (r.body["delivered"].as_bool(), r.body["response_code"].as_i64()),
+        (Some(true), Some(204)),
+        "{}",
+        r.body
+    );
+    let got = receiver.messages.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].0, r.body["webhook_id"].as_str().unwrap(), "the answer names the webhook-id sent");
+    assert_eq!(
+        (got[0].1["type"].as_str(), got[0].1["data"]["webhook"].as_str()),
+        (Some("roster.test"), Some(id.as_str()))
+    );
+
+    // A receiver that refuses: the answer says so; the subscription and its log stay.
+    receiver.down.store(true, Ordering::SeqCst);
+    let r = s.call("POST", &format!("/api/v1/webhooks/{id}/test"), None).await;
+    assert_eq!(
+        (r.body["delivered"].as_bool(), r.body["response_code"].as_i64()),
+        (Some(false), Some(503)),
+        "{}",
+        r.body
+    );
+    assert!(r.body["error"].as_str().unwrap().contains("503"), "{}", r.body);
+    let log = s.call("GET", &format!("/api/v1/webhooks/{id}/deliveries"), None).await.body;
+    assert_eq!(log, json!([]), "a test is not a delivery");
+    assert_eq!(s.call("GET", &format!("/api/v1/webhooks/{id}"), None).await.body["state"], "active");
+    assert_eq!(s.call("POST", "/api/v1/webhooks/999999/test", None).await.status, 404);
+}
+
+crate::on_both_databases!(
+    a_receiver_gets_every_change_signed_and_retried,
+    a_test_message_reaches_the_receiver_signed_and_touches_nothing
+);
