@@ -1,5 +1,5 @@
 // Roster admin: the rule editor of an automatic group. The builder (condition sets:
-// every condition of a set holds; the group takes ALL or ANY of the sets) and the text
+// every condition of a set holds; the group takes every set or any of them) and the text
 // form are two views of one rule. Each edit is sent to /admin/json/rules/preview,
 // which checks it, answers its canonical text and sets (so each view follows the
 // other) and what saving it would do. The server decides what is valid; the tables
@@ -343,11 +343,16 @@
     const changed = (rerender, focus) => { if (rerender) render(focus); schedule(); };
 
     if (kind === "member") {
-      div.append(el("span", { class: "not-toggle placeholder", "aria-hidden": "true" }, "NOT"));
+      // "is a member of" / "is not a member of" says it in the operator.
+      div.append(el("span", { class: "negate-placeholder", "aria-hidden": "true" }));
     } else {
-      const not = el("button", { type: "button", class: "not-toggle", "aria-pressed": String(!!line.negated), title: "Negate this condition", id: key + "-not" }, "NOT");
-      not.addEventListener("click", () => { line.negated = !line.negated; changed(true, key + "-not"); });
-      div.append(not);
+      const negate = select(
+        { id: key + "-negate", class: "negate", "aria-label": "Whether users must match condition " + (l + 1) + " of set " + (s + 1) },
+        [["match", "Must match"], ["not", "Must not match"]],
+        line.negated ? "not" : "match",
+      );
+      negate.addEventListener("change", () => { line.negated = negate.value === "not"; changed(true, key + "-negate"); });
+      div.append(negate);
     }
 
     const subjectWrap = el("div", { class: "subject-wrap" });
@@ -364,16 +369,20 @@
       changed(true, key + "-subject");
     });
     subjectWrap.append(subject);
+    div.append(subjectWrap);
     if (line.subject && line.subject.startsWith("course")) {
+      // On a line of its own under the condition, as wide as it: course names are long.
       const known = line.course && catalog.courses.find((c) => c.code.toLowerCase() === line.course.toLowerCase());
       const shown = line.course ? (known ? known.name + " (" + known.code + ")" : line.course) : "";
-      subjectWrap.append(searchBox(key + "-course", "Course", "courses", shown, (o) => {
+      const course = searchBox(key + "-course", "Course", "courses", shown, (o) => {
         line.course = o.id;
         if (!known || known.code !== o.id) catalog.courses.push({ code: o.id, name: o.label });
         changed(false);
-      }));
+      });
+      course.classList.add("course-pick");
+      div.classList.add("has-course");
+      div.append(course);
     }
-    div.append(subjectWrap);
 
     if (kind === "member") {
       const op = select({ id: key + "-op", "aria-label": "Operator" }, [["in", "is a member of"], ["out", "is not a member of"]], line.negated ? "out" : "in");
@@ -419,17 +428,23 @@
 
   function render(focusId) {
     builderEl.innerHTML = "";
-    const matchLine = el("div", { class: "match-line" });
-    matchLine.append(el("span", {}, "Users who match"));
-    const match = select({ id: "rule-match", "aria-label": "How the sets combine" }, [["all", "ALL"], ["any", "ANY"]], model.match);
-    match.addEventListener("change", () => { model.match = match.value; lineErrors = {}; render("rule-match"); schedule(); });
-    matchLine.append(match, el("span", {}, "of these sets join the group."));
+    const several = model.sets.length > 1;
+    const matchLine = el("div", { class: "match-line", id: "match-line" });
+    if (several) {
+      // How sets combine only means something once there are two.
+      matchLine.append(el("span", {}, "Users who match"));
+      const match = select({ id: "rule-match", "aria-label": "How the sets combine" }, [["all", "every set"], ["any", "at least one set"]], model.match);
+      match.addEventListener("change", () => { model.match = match.value; lineErrors = {}; render("rule-match"); schedule(); });
+      matchLine.append(match, el("span", {}, "below join the group."));
+    } else {
+      matchLine.append(el("span", {}, "Users who match all of these conditions join the group."));
+    }
     builderEl.append(matchLine);
     model.sets.forEach((set, s) => {
       if (s > 0) builderEl.append(el("div", { class: "set-join", "aria-hidden": "true" }, model.match === "any" ? "OR" : "AND"));
-      const box = el("div", { class: "rule-set", role: "group", "aria-label": "Set " + (s + 1) });
+      const box = el("div", { class: "rule-set", role: "group", "aria-label": several ? "Set " + (s + 1) : "Conditions" });
       const head = el("div", { class: "rule-set-head" });
-      head.append(el("span", {}, "Set " + (s + 1) + " · all of these conditions"));
+      head.append(el("span", {}, several ? "Set " + (s + 1) + " · all of these conditions" : "Conditions"));
       if (model.sets.length > 1) {
         const rm = el("button", { type: "button", class: "button small", id: "set-" + s + "-remove" }, "Remove set");
         rm.addEventListener("click", () => { model.sets.splice(s, 1); lineErrors = {}; render(); schedule(); });
@@ -443,7 +458,7 @@
       box.lastChild.append(add);
       builderEl.append(box);
     });
-    const addSet = el("button", { type: "button", class: "button", id: "add-set" }, "+ Add a set");
+    const addSet = el("button", { type: "button", class: "button", id: "add-set" }, "+ Add another set of conditions");
     addSet.addEventListener("click", () => { model.sets.push([newLine()]); render("c-" + (model.sets.length - 1) + "-0-subject"); });
     const actions = el("div", { class: "builder-actions" });
     actions.append(addSet);
