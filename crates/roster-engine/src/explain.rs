@@ -3,7 +3,7 @@
 //! suspension and the include and exclude lists did to it.
 
 use chrono::NaiveDate;
-use roster_domain::rule::{CourseStatus, Subject};
+use roster_domain::rule::{Condition, CourseStatus, Subject};
 use roster_domain::FieldValue;
 use serde::Serialize;
 use serde_json::Value;
@@ -28,6 +28,12 @@ pub struct ConditionExplanation {
     /// (`"2024-01-31"`), yes/no as `true`/`false`, a status, a branch code, a course
     /// status; for `member_of`, whether they are a member; `null` when missing.
     pub actual: Value,
+    /// The condition itself, for whoever words it for a person.
+    #[serde(skip)]
+    pub written: Condition,
+    /// Whether the rule asks that it does not hold (it stands under a `not`).
+    #[serde(skip)]
+    pub negated: bool,
 }
 
 /// What decided the user's membership.
@@ -83,17 +89,17 @@ impl Engine {
         let slot = self.image.slot(id).ok_or(EngineError::UnknownUser(user))?;
         let conditions = auto
             .rule
-            .conditions()
+            .conditions_with_negation()
             .zip(&auto.compiled.conditions)
-            .map(|(condition, &compiled)| ConditionExplanation {
+            .map(|((condition, negated), &compiled)| ConditionExplanation {
                 condition: condition.to_string(),
                 holds: evaluator.condition(compiled),
                 actual: match condition {
-                    roster_domain::rule::Condition::MemberOf(r) => {
-                        Value::Bool(r.id.is_some_and(|g| evaluator.member_of(g)))
-                    }
-                    roster_domain::rule::Condition::Compare(c) => actual(&self.image, &c.subject, slot, id),
+                    Condition::MemberOf(r) => Value::Bool(r.id.is_some_and(|g| evaluator.member_of(g))),
+                    Condition::Compare(c) => actual(&self.image, &c.subject, slot, id),
                 },
+                written: condition.clone(),
+                negated,
             })
             .collect();
         let rule_holds = evaluator.holds(&auto.compiled);

@@ -547,6 +547,24 @@ impl Rule {
         })
     }
 
+    /// Each condition in the order of [`Rule::conditions`], with whether it stands
+    /// under an odd number of `not`s (the rule asks that it does not hold).
+    pub fn conditions_with_negation(&self) -> impl Iterator<Item = (&Condition, bool)> {
+        let mut stack = vec![(self, false)];
+        std::iter::from_fn(move || {
+            while let Some((rule, negated)) = stack.pop() {
+                match rule {
+                    Rule::Condition(c) => return Some((c, negated)),
+                    Rule::Not(inner) => stack.push((inner, !negated)),
+                    Rule::And(members) | Rule::Or(members) => {
+                        stack.extend(members.iter().rev().map(|m| (m, negated)));
+                    }
+                }
+            }
+            None
+        })
+    }
+
     fn comparisons(&self) -> impl Iterator<Item = &Comparison> {
         self.conditions().filter_map(|c| match c {
             Condition::Compare(cmp) => Some(cmp),

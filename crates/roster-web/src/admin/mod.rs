@@ -25,6 +25,7 @@ mod page;
 mod rules;
 pub mod session;
 mod users;
+mod why;
 
 use axum::extract::{DefaultBodyLimit, FromRef, Request};
 use axum::http::{header, HeaderValue, StatusCode};

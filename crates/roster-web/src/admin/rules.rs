@@ -1,7 +1,7 @@
 //! An automatic group's Rules tab: the condition builder and the text form of its rule
 //! (`assets/rules.js` keeps them in step and previews each edit through
 //! `/admin/json/rules/preview`), saving, the include and exclude lists, the switch for
-//! suspended users, and "Why?" for one user.
+//! suspended users, and "Why?" for one user (in words: see `why.rs`).
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -17,18 +17,11 @@ use serde_json::{json, Value};
 use super::groups::GroupHead;
 use super::page::{self, script_json, AdminResult, Chrome, OrPage, Section};
 use super::session::{Admin, Posted};
+use super::why::{self, Why};
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct RulesQuery {
     why: Option<String>,
-}
-
-/// One condition of an explanation.
-#[derive(Debug)]
-struct WhyLine {
-    condition: String,
-    holds: bool,
-    actual: String,
 }
 
 /// The include or the exclude list.
@@ -38,19 +31,6 @@ struct ListBox {
     title: &'static str,
     help: &'static str,
     users: Vec<UserRef>,
-}
-
-/// "Why?" for one user.
-#[derive(Debug)]
-struct Why {
-    user_id: String,
-    username: String,
-    member: bool,
-    decided_by: String,
-    lines: Vec<WhyLine>,
-    suspended: bool,
-    included: bool,
-    excluded: bool,
 }
 
 #[derive(Template)]
@@ -136,48 +116,6 @@ async fn catalog(app: &App, admin: &Admin, group_id: &str) -> Result<Value, AppE
     }))
 }
 
-fn shown(value: &Value) -> String {
-    match value {
-        Value::Null => "(empty)".to_owned(),
-        Value::Bool(true) => "yes".to_owned(),
-        Value::Bool(false) => "no".to_owned(),
-        Value::String(s) if s.is_empty() => "(empty)".to_owned(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-async fn why(app: &App, admin: &Admin, group: &str, user: &str) -> Result<Why, AppError> {
-    let explanation = app.explain(&admin.actor, group, user).await?;
-    let username = app
-        .user_labels(&admin.actor, &[user.to_owned()])
-        .await?
-        .remove(user)
-        .map_or_else(|| format!("user {user}"), |u| u.username);
-    let value = serde_json::to_value(&explanation).map_err(AppError::encoding)?;
-    let decided_by = match value["decided_by"].as_str().unwrap_or_default() {
-        "suspended" => "the user is suspended and this group does not allow suspended users",
-        "include" => "the user is on the include list",
-        "exclude" => "the user is on the exclude list",
-        _ if explanation.rule_holds => "the rule holds",
-        _ => "the rule does not hold",
-    };
-    Ok(Why {
-        user_id: user.to_owned(),
-        username,
-        member: explanation.member,
-        decided_by: decided_by.to_owned(),
-        lines: explanation
-            .conditions
-            .iter()
-            .map(|c| WhyLine { condition: c.condition.clone(), holds: c.holds, actual: shown(&c.actual) })
-            .collect(),
-        suspended: explanation.suspended,
-        included: explanation.included,
-        excluded: explanation.excluded,
-    })
-}
-
 /// `GET /admin/groups/{id}/rules`.
 pub(crate) async fn page(
     admin: Admin,
@@ -209,7 +147,7 @@ async fn render(
     .await;
     let (group, allow_suspended, includes, excludes, catalog) = built.or_page(admin, Section::Groups)?;
     let (why, why_error) = match why_user.filter(|u| !u.is_empty()) {
-        Some(user) => match why(app, admin, id, user).await {
+        Some(user) => match why::explain(app, admin, id, user).await {
             Ok(w) => (Some(w), None),
             Err(e) => (None, Some(page::general_message(&e))),
         },
