@@ -625,6 +625,7 @@
       $$("tr", table).forEach((tr) => { if (resolved[tr.dataset.header]) $(".resolved", tr).textContent = resolved[tr.dataset.header]; });
       const c = job.counts || {};
       ["rows", "created", "updated", "unchanged", "errors", "joined"].forEach((k) => { $("#import-" + k).textContent = c[k] || 0; });
+      showGroups(job);
       const issues = $("#import-issues");
       const body = $("tbody", issues);
       body.innerHTML = "";
@@ -644,6 +645,27 @@
       $("#import-summary").textContent = summary;
       $("#import-summary").className = job.state === "succeeded" ? "strong success" : "strong form-error";
       result.hidden = false;
+    }
+
+    // What the file does (or, checked, would do) to each automatic group.
+    function showGroups(job) {
+      const box = $("#import-groups");
+      const list = $("#import-groups-list");
+      list.innerHTML = "";
+      box.hidden = job.state !== "succeeded" || !job.groups;
+      if (box.hidden) return;
+      const users = (n) => n.toLocaleString("en-US") + (n === 1 ? " user" : " users");
+      const dry = job.dry_run;
+      job.groups.forEach((g) => {
+        const li = el("li", { class: "group-effect" });
+        const name = el("a", { href: "/admin/groups/" + g.id }, g.name);
+        if (g.joins) li.append(document.createTextNode((dry ? "This file moves " : "This file moved ") + users(g.joins) + " into "), name.cloneNode(true));
+        if (g.joins && g.leaves) li.append(document.createTextNode("; "));
+        if (g.leaves) li.append(document.createTextNode((g.joins ? "it " : "This file ") + (dry ? "takes " : "took ") + users(g.leaves) + " out of "), g.joins ? document.createTextNode("it") : name);
+        li.append(document.createTextNode("."));
+        list.append(li);
+      });
+      if (!job.groups.length) list.append(el("li", { class: "muted" }, dry ? "No automatic group would gain or lose anyone." : "No automatic group gained or lost anyone."));
     }
 
     async function poll(id) {

@@ -68,12 +68,11 @@ pub(super) struct Progress {
     rows: AtomicU64,
     bytes: AtomicU64,
     file_bytes: u64,
-    dry_run: bool,
 }
 
 impl Progress {
-    fn new(file_bytes: u64, dry_run: bool) -> Self {
-        Self { file_bytes, dry_run, ..Self::default() }
+    fn new(file_bytes: u64) -> Self {
+        Self { file_bytes, ..Self::default() }
     }
 
     pub(super) fn phase(&self) -> Phase {
@@ -106,18 +105,17 @@ impl Progress {
             phase: phase.as_str(),
             rows_read: rows,
             bytes_read: bytes,
-            percent: percent(phase, bytes, self.file_bytes, self.dry_run),
+            percent: percent(phase, bytes, self.file_bytes),
         }
     }
 }
 
-/// How far through the job, 0 to 100: reading the file once for a dry run, twice
-/// (checking, then applying) otherwise; evaluating the groups is the last stretch.
-fn percent(phase: Phase, bytes: u64, file_bytes: u64, dry_run: bool) -> u8 {
+/// How far through the job, 0 to 100: reading the file twice (checking, then applying,
+/// or for a dry run rehearsing); evaluating the groups is the last stretch.
+fn percent(phase: Phase, bytes: u64, file_bytes: u64) -> u8 {
     let read = bytes.saturating_mul(100).checked_div(file_bytes).map_or(100, |r| r.min(100));
     let p = match phase {
         Phase::Queued => 0,
-        Phase::Checking if dry_run => read * 99 / 100,
         Phase::Checking => read * 45 / 100,
         Phase::Waiting => 45,
         Phase::Applying => 45 + read * 45 / 100,
@@ -142,17 +140,12 @@ pub struct ImportProgress {
 
 impl ImportProgress {
     /// The progress a job's row last recorded (the job runs in another process).
-    pub(super) fn stored(record: &ImportRecord, dry_run: bool) -> Self {
+    pub(super) fn stored(record: &ImportRecord) -> Self {
         let phase = Phase::parse(&record.phase);
         let (rows, bytes) =
             (u64::try_from(record.rows_read).unwrap_or(0), u64::try_from(record.bytes_read).unwrap_or(0));
         let file_bytes = u64::try_from(record.file_bytes).unwrap_or(0);
-        Self {
-            phase: phase.as_str(),
-            rows_read: rows,
-            bytes_read: bytes,
-            percent: percent(phase, bytes, file_bytes, dry_run),
-        }
+        Self { phase: phase.as_str(), rows_read: rows, bytes_read: bytes, percent: percent(phase, bytes, file_bytes) }
     }
 }
 
@@ -400,7 +393,7 @@ impl App {
             return Err(AppError::invalid("file", "the file is empty"));
         }
         let file = Arc::new(file.file);
-        let progress = Arc::new(Progress::new(file.metadata().map_err(io_error)?.len(), options.dry_run));
+        let progress = Arc::new(Progress::new(file.metadata().map_err(io_error)?.len()));
         let source = Source::rewind(&file, &progress).map_err(io_error)?;
         let reader = tokio::task::spawn_blocking(move || CsvReader::new(source))
             .await

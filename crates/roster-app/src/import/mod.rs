@@ -8,8 +8,8 @@
 //!
 //! 1. **checking**: the file is read as a stream and every row checked — cells against
 //!    the fields' types, usernames and emails against the rest of the file, the user a
-//!    row names against the mode. Nothing is written. A dry run ends here, as the import
-//!    would: `succeeded`, or `failed` with the same report.
+//!    row names against the mode. Nothing is written. A dry run that refuses a row ends
+//!    here, `failed` with the same report as the import.
 //! 2. **applying**: if no row was refused, one write transaction reads the file again,
 //!    checks each row again (the database may have moved), and creates and updates the
 //!    users in bulk, loading them into the membership image without evaluating anyone.
@@ -17,7 +17,12 @@
 //!    ([`crate::transaction::LiveTx::reevaluate_all`]); the joins and leaves are written with
 //!    membership events whose cause is the import. The job's success is written in the
 //!    same transaction, which then commits: the database holds all of the import, and
-//!    says so, or none of it.
+//!    says so, or none of it. Each group's joins and leaves among the file's users are
+//!    in the job's `groups`.
+//!
+//! A dry run with no row refused rehearses steps 2 and 3 in a write transaction it
+//! rolls back (no password hashed, no membership written): the engine says how many of
+//! the file's users each automatic group would gain or lose, before anything is applied.
 //!
 //! Memory stays flat whatever the file's size: the upload goes to an unnamed temporary
 //! file, rows are read a batch at a time by a blocking thread, and what the job keeps
@@ -211,6 +216,20 @@ pub struct ImportCounts {
     pub left: usize,
 }
 
+/// What an import moved, or (dry run) would move, in one automatic group: of the
+/// users in the file, and for a training admin of those in its branches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct GroupEffect {
+    /// The group's id.
+    pub id: String,
+    /// The group's name.
+    pub name: String,
+    /// Users of the file who join it.
+    pub joins: usize,
+    /// Users of the file who leave it.
+    pub leaves: usize,
+}
+
 /// Why a job applied nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ImportFailure {
@@ -228,6 +247,9 @@ struct Outcome {
     issues: Vec<Issue>,
     issues_total: usize,
     failure: Option<ImportFailure>,
+    /// Jobs stored before groups were reported have none.
+    #[serde(default)]
+    groups: Vec<GroupEffect>,
 }
 
 /// A job's options and mapping, as stored.
@@ -268,6 +290,11 @@ pub struct ImportView {
     /// What it did, or would do; once it is over.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub counts: Option<ImportCounts>,
+    /// The automatic groups the import moves users into or out of, or (dry run) would:
+    /// how many of its users join and leave each; once it is over. Empty when rows
+    /// were refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<GroupEffect>>,
     /// The problems found, row by row; once it is over. Also at
     /// `GET /api/v1/imports/{id}/report.csv`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -304,7 +331,7 @@ impl ImportView {
             (None, _) => None,
         };
         let file_bytes = u64::try_from(record.file_bytes).unwrap_or(0);
-        let progress = live.unwrap_or_else(|| ImportProgress::stored(record, accepted.options.dry_run));
+        let progress = live.unwrap_or_else(|| ImportProgress::stored(record));
         Ok(Self {
             id: record.id.to_string(),
             // A job this process runs says where it is now; its row says only where it was
@@ -324,6 +351,7 @@ impl ImportView {
             mapping: accepted.mapping,
             unmapped: accepted.unmapped,
             counts: outcome.as_ref().map(|o| o.counts.clone()),
+            groups: outcome.as_ref().map(|o| o.groups.clone()),
             report: outcome.as_ref().map(|o| o.issues.clone()),
             issues_total: outcome.as_ref().map_or(0, |o| o.issues_total),
             error: failure,

@@ -2,8 +2,10 @@
 //! import with no row refused — a pass in one write transaction that checks each row
 //! again and writes the users in bulk, then one evaluation of every automatic group.
 
+use roaring::RoaringBitmap;
 use roster_csv::{CsvError, CsvReader, Header, Record};
 use roster_domain::User;
+use roster_engine::Evaluation;
 use roster_store::imports::ImportState;
 use roster_store::AnyConnection;
 use std::collections::HashMap;
@@ -12,7 +14,7 @@ use tokio::sync::mpsc;
 
 use super::check::{Action, Checker};
 use super::job::{io_error, Ended, Job, Phase, Source};
-use super::{mapping, ImportCounts, ImportFailure, Issue, Outcome, MAX_REPORTED_ISSUES};
+use super::{mapping, GroupEffect, ImportCounts, ImportFailure, Issue, Outcome, MAX_REPORTED_ISSUES};
 use crate::reach::Reach;
 use crate::transaction::LiveTx;
 use crate::{auth, App, AppError, AppResult, Context};
@@ -30,6 +32,8 @@ struct Checked {
     counts: ImportCounts,
     issues: Vec<Issue>,
     issues_total: usize,
+    /// The users a writing pass created or changed.
+    written: RoaringBitmap,
 }
 
 impl Checked {
@@ -61,6 +65,7 @@ impl Checked {
             issues: self.issues,
             issues_total: self.issues_total,
             failure: failure.clone(),
+            groups: Vec::new(),
         };
         (failure, outcome)
     }
@@ -72,13 +77,15 @@ enum Sink<'c> {
     Check(&'c mut AnyConnection),
     /// Applying: the write transaction.
     Apply(&'c mut LiveTx),
+    /// Rehearsing a dry run: a write transaction that will not commit.
+    Rehearse(&'c mut LiveTx),
 }
 
 impl Sink<'_> {
     fn conn(&mut self) -> &mut AnyConnection {
         match self {
             Self::Check(conn) => conn,
-            Self::Apply(tx) => tx.read(),
+            Self::Apply(tx) | Self::Rehearse(tx) => tx.read(),
         }
     }
 }
@@ -102,6 +109,10 @@ impl App {
             return Ok(Ended::Unrecorded(ImportState::Failed, outcome));
         }
         if job.options.dry_run {
+            let mut outcome = outcome;
+            outcome.groups = self.rehearse(&job).await?;
+            outcome.counts.joined = outcome.groups.iter().map(|g| g.joins).sum();
+            outcome.counts.left = outcome.groups.iter().map(|g| g.leaves).sum();
             return Ok(Ended::Unrecorded(ImportState::Succeeded, outcome));
         }
 
@@ -111,7 +122,8 @@ impl App {
         job.progress.enter(Phase::Applying);
         let ctx = Context::load(tx.read()).await?;
         let reader = self.reader(&job).await?;
-        let applied = self.pass(&job, reader, &ctx, Sink::Apply(&mut tx)).await?;
+        let mut applied = self.pass(&job, reader, &ctx, Sink::Apply(&mut tx)).await?;
+        let applied_users = std::mem::take(&mut applied.written);
         let (failure, mut outcome) = applied.outcome();
         if failure.is_some() {
             // The database moved between the phases; nothing of it is kept.
@@ -122,6 +134,7 @@ impl App {
         let applying = started.elapsed();
         let cause = self.cause(&job.actor, format!("user import {}", job.id));
         let evaluation = tx.reevaluate_all(&cause).await?;
+        outcome.groups = group_effects(&mut tx, &job, &evaluation, &applied_users).await?;
         outcome.applied = true;
         outcome.counts.joined = evaluation.groups.iter().map(|g| g.joined.len() as usize).sum();
         outcome.counts.left = evaluation.groups.iter().map(|g| g.left.len() as usize).sum();
@@ -150,6 +163,28 @@ impl App {
             "user import applied"
         );
         Ok(Ended::Recorded)
+    }
+
+    /// A dry run's last step: what the import would do to the automatic groups, found
+    /// by doing it — the users written in a write transaction, every automatic group
+    /// evaluated by the engine — and rolling it back. No password is hashed, no
+    /// membership written; the image, changed ahead of a commit that never comes, is
+    /// rebuilt from the database on next use. Empty if the database moved since the
+    /// check so that a row is refused now (the real import would say so).
+    async fn rehearse(&self, job: &Job) -> AppResult<Vec<GroupEffect>> {
+        job.progress.enter(Phase::Waiting);
+        let mut tx = self.begin().await?;
+        job.progress.enter(Phase::Applying);
+        let ctx = Context::load(tx.read()).await?;
+        let reader = self.reader(job).await?;
+        let rehearsed = self.pass(job, reader, &ctx, Sink::Rehearse(&mut tx)).await?;
+        if rehearsed.counts.errors > 0 {
+            return Ok(Vec::new());
+        }
+        job.progress.enter(Phase::Evaluating);
+        let today = tx.today;
+        let evaluation = tx.engine(|e| e.evaluate_all(today))?;
+        group_effects(&mut tx, job, &evaluation, &rehearsed.written).await
     }
 
     /// Best effort: the import is committed whatever happens here.
@@ -228,10 +263,13 @@ impl App {
             for issues in refused {
                 checked.refuse(issues);
             }
-            if let Sink::Apply(tx) = &mut sink {
-                if checked.counts.errors == 0 {
-                    writes.apply(tx).await?;
-                }
+            if checked.counts.errors == 0 {
+                let written = match &mut sink {
+                    Sink::Check(_) => Vec::new(),
+                    Sink::Apply(tx) => writes.apply(tx, true).await?,
+                    Sink::Rehearse(tx) => writes.apply(tx, false).await?,
+                };
+                checked.written.extend(written.into_iter().filter_map(|id| u32::try_from(id).ok()));
             }
         }
         Ok(checked)
@@ -246,17 +284,54 @@ struct Writes {
 }
 
 impl Writes {
-    /// Writes the batch and loads its users into the membership image.
-    async fn apply(self, tx: &mut LiveTx) -> AppResult<()> {
-        let (mut created, mut passwords): (Vec<User>, Vec<Option<String>>) = self.create.into_iter().unzip();
+    /// Writes the batch and loads its users into the membership image, with their
+    /// passwords if `hash`; returns the ids of the users written.
+    async fn apply(self, tx: &mut LiveTx, hash: bool) -> AppResult<Vec<i64>> {
+        let (mut created, mut secrets): (Vec<User>, Vec<Option<String>>) = self.create.into_iter().unzip();
         tx.insert_users(&mut created).await?;
         let (updated, updated_passwords): (Vec<User>, Vec<Option<String>>) = self.update.into_iter().unzip();
         tx.update_users(&updated).await?;
-        passwords.extend(updated_passwords);
-        let to_hash: Vec<(i64, String)> =
-            created.iter().chain(&updated).zip(passwords).filter_map(|(u, p)| Some((u.id, p?))).collect();
-        tx.set_password_hashes(&hash_passwords(to_hash).await?).await
+        let written = created.iter().chain(&updated).map(|u| u.id).collect();
+        if hash {
+            secrets.extend(updated_passwords);
+            let to_hash: Vec<(i64, String)> =
+                created.iter().chain(&updated).zip(secrets).filter_map(|(u, p)| Some((u.id, p?))).collect();
+            tx.set_password_hashes(&hash_passwords(to_hash).await?).await?;
+        }
+        Ok(written)
     }
+}
+
+/// What the import moves in each automatic group, among the users it wrote (no one
+/// else moves because of it) and of those the caller reaches; groups nothing moves in
+/// are left out, the others sorted by name.
+async fn group_effects(
+    tx: &mut LiveTx,
+    job: &Job,
+    evaluation: &Evaluation,
+    written: &RoaringBitmap,
+) -> AppResult<Vec<GroupEffect>> {
+    let ctx = Arc::new(Context::load(tx.read()).await?);
+    let reached = match Reach::within(ctx, &job.actor).population(tx.read()).await? {
+        Some(population) => written & population,
+        None => written.clone(),
+    };
+    let mut effects = Vec::new();
+    for g in &evaluation.groups {
+        let (joins, leaves) = ((&g.joined & &reached).len(), (&g.left & &reached).len());
+        if joins + leaves == 0 {
+            continue;
+        }
+        let Some(group) = roster_store::groups::get(tx.read(), g.group).await? else { continue };
+        effects.push(GroupEffect {
+            id: g.group.to_string(),
+            name: group.name.to_string(),
+            joins: usize::try_from(joins).unwrap_or(usize::MAX),
+            leaves: usize::try_from(leaves).unwrap_or(usize::MAX),
+        });
+    }
+    effects.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    Ok(effects)
 }
 
 /// Hashes passwords on every core, off the async threads: argon2 is slow on purpose.

@@ -23,7 +23,7 @@ use crate::files::csv_file;
     params(
         ("mode" = Option<String>, Query, description = "`create`, `update` or `create_and_update` (default)"),
         ("map" = Option<Vec<String>>, Query, description = "Repeatable `HEADER=FIELD`: FIELD is username, email, first_name, last_name, status, language, timezone, branch (a code), password, an additional field's code, or ignore. Other columns map by their headers."),
-        ("dry_run" = Option<bool>, Query, description = "Check and report what would happen; apply nothing"),
+        ("dry_run" = Option<bool>, Query, description = "Check and report what would happen, with how many of the file's users each automatic group would gain and lose (the job's `groups`); apply nothing"),
         ("date_order" = Option<String>, Query, description = "`dmy` or `mdy`: how to read dates such as 02/03/2024, which are refused without it"),
         ("empty" = Option<String>, Query, description = "`keep` (default): an empty cell leaves an existing user's value; `clear` clears it"),
     ),

@@ -35,8 +35,27 @@ async fn users_are_imported_with_a_custom_header_mapping() {
     }
     b.shot("mapping").await;
 
+    // An automatic group the file feeds: the check says how many it would gain.
+    let system = Actor::system("t");
+    let numbered = roster_app::groups::NewGroup {
+        name: "Staff with numbers".into(),
+        description: None,
+        policy: Some("automatic".into()),
+        scope: None,
+    };
+    let numbered = server.app.create_group(&system, numbered).await.unwrap();
+    let rule = roster_app::rules::RuleInput {
+        text: Some(r#"field("staff_number") is not empty"#.into()),
+        ..Default::default()
+    };
+    server.app.set_rule(&system, &numbered.id, rule).await.unwrap();
+
     b.click("#import-check").await;
     b.wait_text("#import-summary", "The file is ready to import: 2 to create, 1 to update.").await;
+    assert_eq!(b.text("#import-groups-list").await, "This file moves 3 users into Staff with numbers.");
+    assert_eq!(b.text("#import-joined").await, "3");
+    assert_eq!(server.app.get_group(&system, &numbered.id).await.unwrap().member_count, 0, "nothing applied");
+    b.axe("import checked, with its groups").await;
     let checked = b.text("#mapping-table").await;
     assert!(
         checked.contains("Username, from the header")
@@ -48,6 +67,8 @@ async fn users_are_imported_with_a_custom_header_mapping() {
 
     b.click("#import-run").await;
     b.wait_text("#import-summary", "Imported: 2 created, 1 updated.").await;
+    assert_eq!(b.text("#import-groups-list").await, "This file moved 3 users into Staff with numbers.");
+    assert_eq!(server.app.get_group(&system, &numbered.id).await.unwrap().member_count, 3);
     assert!(b.find("#import-progress").await.is_displayed().await.unwrap(), "the progress bar is shown");
     assert_eq!(b.js("return document.getElementById('import-progress-bar').value").await, 100);
     b.shot("imported").await;

@@ -478,13 +478,22 @@ async fn an_import_moves_automatic_groups_in_one_evaluation(s: TestServer) {
                 bob.martin,bob@acme.com,US,Sales,no,11\n\
                 zoe.muller,zoe@acme.com,FR,Sales,yes,12\n\
                 old.timer,,,Sales,,30\n";
+    // The dry run says what each group would gain, computed by the engine, and
+    // applies nothing.
     let dry = import(&s, "?dry_run=true", file.as_bytes().to_vec()).await;
-    assert_eq!((counts(&dry), dry["counts"]["joined"].as_u64()), ((3, 1, 0, 0), Some(0)));
+    assert_eq!((counts(&dry), dry["counts"]["joined"].as_u64()), ((3, 1, 0, 0), Some(8)));
+    assert_eq!(
+        group_effects(&dry),
+        vec![("Sales EMEA".into(), 3, 0), ("Supervisors".into(), 2, 0), ("Veterans".into(), 3, 0)]
+    );
+    assert_eq!(dry["groups"][0]["id"], groups[0].as_str());
     for g in &groups {
         assert_eq!(s.call("GET", &format!("/api/v1/groups/{g}"), None).await.body["member_count"], 0);
     }
+    assert_eq!(user_count(&s).await, 1, "the rehearsal created nobody");
     let job = import(&s, "", file.as_bytes().to_vec()).await;
     assert_eq!(counts(&job), (3, 1, 0, 0), "{job}");
+    assert_eq!(group_effects(&job), group_effects(&dry), "the import did what its dry run said");
     assert_eq!(members(&s, &groups[0]).await, vec!["ann.lee", "old.timer", "zoe.muller"]);
     assert_eq!(members(&s, &groups[1]).await, vec!["ann.lee", "zoe.muller"]);
     assert_eq!(members(&s, &groups[2]).await, vec!["bob.martin", "old.timer", "zoe.muller"]);
@@ -505,6 +514,65 @@ async fn an_import_moves_automatic_groups_in_one_evaluation(s: TestServer) {
     // Reconcile finds nothing to repair: the import left memberships true.
     let drift = s.app.reconcile(false).await.unwrap();
     assert!(drift.drifted.is_empty(), "{drift:?}");
+
+    // A file that moves users out: the dry run counts who would leave.
+    let leaving = "username,Supervisor\nann.lee,no\nzoe.muller,no\n";
+    let dry = import(&s, "?dry_run=true&mode=update", leaving.as_bytes().to_vec()).await;
+    assert_eq!(group_effects(&dry), vec![("Supervisors".into(), 0, 2)]);
+    assert_eq!(members(&s, &groups[1]).await, vec!["ann.lee", "zoe.muller"], "still members");
+}
+
+/// Each group a job reports: name, joins, leaves.
+fn group_effects(job: &Value) -> Vec<(String, u64, u64)> {
+    job["groups"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no groups in {job}"))
+        .iter()
+        .map(|g| (g["name"].as_str().unwrap().to_owned(), g["joins"].as_u64().unwrap(), g["leaves"].as_u64().unwrap()))
+        .collect()
+}
+
+async fn a_training_admins_dry_run_counts_only_its_users(s: TestServer) {
+    seed(&s).await;
+    let g = s.post_ok("/api/v1/groups", json!({"name": "Sales", "policy": "automatic"})).await;
+    let id = g["id"].as_str().unwrap().to_owned();
+    let r = s
+        .call("PUT", &format!("/api/v1/groups/{id}/rule"), Some(json!({"text": r#"field("department") = "Sales""#})))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    create_user(&s, "bob.martin", Some("US")).await;
+    let ta = s.training_admin("fr-admin", &["FR"]).await;
+    let sent: Value = s
+        .http
+        .post(format!("{}/api/v1/imports/users?dry_run=true", s.base))
+        .bearer_auth(&ta)
+        .header("content-type", "text/csv")
+        .body(
+            "username,email,branch,Department\nann.lee,ann@acme.com,PAR,Sales\nzoe.muller,zoe@acme.com,FR,Marketing\n",
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let job = loop {
+        let r = s.call_as(&ta, "GET", &format!("/api/v1/imports/{}", sent["id"].as_str().unwrap()), None).await;
+        if ["succeeded", "failed"].contains(&r.body["state"].as_str().unwrap()) {
+            break r.body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!(group_effects(&job), vec![("Sales".into(), 1, 0)]);
+    assert_eq!(job["counts"]["joined"], 1);
+    assert_eq!(user_count(&s).await, 1, "nothing applied");
+
+    // Bob, outside its branches, moves into Sales by a superadmin's file; the training
+    // admin's rehearsal of its own file still counts only its own user.
+    let both = "username,Department\nbob.martin,Sales\n";
+    let dry = import(&s, "?dry_run=true&mode=update", both.as_bytes().to_vec()).await;
+    assert_eq!(group_effects(&dry), vec![("Sales".into(), 1, 0)], "a superadmin counts everyone");
 }
 
 async fn a_group_export_reimported_for_update_changes_nothing(s: TestServer) {
@@ -676,5 +744,6 @@ crate::on_both_databases!(
     an_import_moves_automatic_groups_in_one_evaluation,
     a_group_export_reimported_for_update_changes_nothing,
     training_admins_import_into_their_branches_only,
+    a_training_admins_dry_run_counts_only_its_users,
     a_job_whose_process_stopped_shows_as_interrupted,
 );
