@@ -2,8 +2,8 @@
 //! other groups or a branch, removed; their history.
 
 use roster_domain::values::optional_text;
-use roster_domain::{Group, GroupPolicy, MembershipSource, Name};
-use roster_store::events::Subject;
+use roster_domain::{Group, GroupPolicy, Membership, MembershipSource, Name};
+use roster_store::events::{Move, Subject};
 use roster_store::groups::{GroupOrder, ListKind};
 use roster_store::memberships::{MemberOrder, MemberQuery};
 use roster_store::AnyConnection;
@@ -503,10 +503,12 @@ impl App {
             limit,
         };
         let page = roster_store::memberships::page(&mut conn, group.id, &query).await?;
+        let copies = copy_sources(&mut conn, group.id, page.items.iter().map(|m| &m.membership)).await?;
         Ok(List::from_page(page, |m| MemberView {
             user: UserView::new(m.user, &ctx.tree),
             source: m.membership.source,
             added_at: crate::clock::rfc3339(m.membership.added_at),
+            copied_from: copied_from(&copies, &m.membership),
             added_by: m.membership.added_by,
         }))
     }
@@ -675,12 +677,14 @@ impl App {
             MemberSort::Oldest => (MemberOrder::Added, false),
         };
         let found = roster_store::memberships::page_ordered(&mut conn, group.id, &query, order, offset).await?;
+        let copies = copy_sources(&mut conn, group.id, found.iter().map(|m| &m.membership)).await?;
         let items = found
             .into_iter()
             .map(|m| MemberView {
                 user: UserView::new(m.user, &reach.ctx.tree),
                 source: m.membership.source,
                 added_at: crate::clock::rfc3339(m.membership.added_at),
+                copied_from: copied_from(&copies, &m.membership),
                 added_by: m.membership.added_by,
             })
             .collect();
@@ -837,4 +841,30 @@ pub(crate) async fn remove_users(tx: &mut LiveTx, group: &Group, users: &[i64], 
 /// The sorted `a` without the sorted `b`.
 fn minus(a: &[i64], b: &[i64]) -> Vec<i64> {
     a.iter().copied().filter(|x| b.binary_search(x).is_err()).collect()
+}
+
+/// The joins that made the copied memberships among `memberships`: those recorded at
+/// the moments of the copies, with their causes ("copied from group \"Sales team\"").
+async fn copy_sources(
+    conn: &mut AnyConnection,
+    group: i64,
+    memberships: impl Iterator<Item = &Membership>,
+) -> AppResult<Vec<Move>> {
+    let mut moments: Vec<i64> =
+        memberships.filter(|m| m.source == MembershipSource::Copy).map(|m| m.added_at).collect();
+    moments.sort_unstable();
+    moments.dedup();
+    Ok(roster_store::events::joins_at(conn, group, &moments).await?)
+}
+
+/// "Sales team", or "branch FR and its sub-branches", for a copied membership: the
+/// cause of the last join that brought the user in at the moment of the copy.
+fn copied_from(copies: &[Move], membership: &Membership) -> Option<String> {
+    if membership.source != MembershipSource::Copy {
+        return None;
+    }
+    let user = u32::try_from(membership.user_id).ok()?;
+    let join = copies.iter().rev().find(|j| j.at == membership.added_at && j.users.contains(user))?;
+    let from = join.cause.strip_prefix("copied from ")?;
+    Some(from.strip_prefix("group ").unwrap_or(from).replace('"', ""))
 }

@@ -317,6 +317,10 @@ pub struct MemberView {
     pub added_at: String,
     /// Who added the user.
     pub added_by: Option<String>,
+    /// For a member copied from other groups or a branch: from where ("Sales team",
+    /// "branch FR and its sub-branches").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub copied_from: Option<String>,
 }
 
 /// A join or leave.

@@ -568,6 +568,26 @@ pub async fn range(conn: &mut AnyConnection, after: i64, upto: i64) -> Result<Ve
     rows.iter().map(|r| Row::read(r)?.into_move()).collect()
 }
 
+/// The joins of `group_id` recorded at any of these moments (epoch ms), oldest first:
+/// who joined, when and why.
+pub async fn joins_at(conn: &mut AnyConnection, group_id: i64, moments: &[i64]) -> Result<Vec<Move>, StoreError> {
+    if moments.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut p = Params::new(conn);
+    let sql = format!(
+        "SELECT {COLUMNS} FROM membership_events WHERE group_id = {} AND change = 'joined' AND at IN ({}) ORDER BY id",
+        p.next(),
+        p.list(moments.len())
+    );
+    let mut q = sqlx::query(crate::built(sql)).bind(group_id);
+    for at in moments {
+        q = q.bind(*at);
+    }
+    let rows = q.fetch_all(&mut *conn).await?;
+    rows.iter().map(|r| Row::read(r)?.into_move()).collect()
+}
+
 /// A group's members at `at` (epoch ms), replayed from its events: every join and leave
 /// recorded at or before that moment, in the order they were written.
 pub async fn members_at(conn: &mut AnyConnection, group_id: i64, at: i64) -> Result<RoaringBitmap, StoreError> {

@@ -69,7 +69,9 @@ async fn a_manual_group_is_filled_three_ways_and_by_csv_then_exported() {
     b.wait_text("#flash", "3 users assigned; 4 were already members.").await;
     assert_eq!(b.text("#member-count").await, "8");
     let members = b.text("#members-table").await;
-    assert!(members.contains("Added manually") && members.contains("Copied"), "source badges: {members}");
+    assert!(members.contains("Added manually"), "source badges: {members}");
+    assert!(members.contains("Copied from Warehouse team"), "the badge says from where: {members}");
+    assert!(members.contains("Copied from branch FR and its sub-branches"), "{members}");
     b.shot("members").await;
 
     // Search and remove.

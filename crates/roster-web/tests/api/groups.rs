@@ -110,6 +110,25 @@ async fn users_are_added_individually_by_copy_and_from_a_branch(s: TestServer) {
     let members = s.call("GET", &format!("/api/v1/groups/{snap}/members"), None).await.body;
     assert_eq!(members["items"][0]["source"], "copy");
     assert_eq!(members["items"][0]["added_by"], "token:test-admin");
+    let from_fr = s.call("GET", &format!("/api/v1/groups/{copy}/members"), None).await.body;
+    let mut copied: Vec<(String, String)> = from_fr["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["user"]["username"].as_str().unwrap().to_owned(), m["copied_from"].as_str().unwrap().to_owned()))
+        .collect();
+    copied.sort();
+    assert_eq!(
+        copied,
+        vec![
+            ("ann.lee".to_owned(), "branch EMEA and its sub-branches".to_owned()),
+            ("jose.garcia".to_owned(), "branch FR".to_owned()),
+            ("zoe.muller".to_owned(), "branch EMEA and its sub-branches".to_owned()),
+        ],
+        "each copied member says from where"
+    );
+    let manual = s.call("GET", &format!("/api/v1/groups/{g}/members"), None).await.body;
+    assert!(manual["items"][0].get("copied_from").is_none(), "nothing for a member added by hand");
     let events = s.call("GET", &format!("/api/v1/groups/{copy}/events"), None).await.body;
     let causes: Vec<&str> = events["items"].as_array().unwrap().iter().map(|e| e["cause"].as_str().unwrap()).collect();
     assert_eq!(

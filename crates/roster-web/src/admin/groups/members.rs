@@ -35,7 +35,8 @@ struct MemberRow {
     email: String,
     branch: String,
     source: String,
-    source_label: &'static str,
+    /// "Added manually", "Copied from Sales team"...
+    source_label: String,
     added: String,
     suspended: bool,
 }
@@ -48,7 +49,10 @@ impl From<MemberView> for MemberRow {
             .collect::<Vec<_>>()
             .join(" ");
         Self {
-            source_label: source_label(m.source),
+            source_label: match &m.copied_from {
+                Some(from) => format!("Copied from {from}"),
+                None => source_label(m.source).to_owned(),
+            },
             suspended: m.user.status == UserStatus::Suspended,
             id: m.user.id,
             username: m.user.username,
