@@ -33,7 +33,7 @@ pub enum CsvError {
     #[error("the file could not be read: {0}")]
     Io(#[from] io::Error),
     /// The input is binary (NUL bytes or many control characters), not text.
-    #[error("the file is not a CSV text file")]
+    #[error("the file is not a CSV text file (it may be an image, a PDF or a workbook); save it as CSV from the spreadsheet and choose it again")]
     NotText,
     /// The input holds no header row (no bytes, or only blank lines).
     #[error("the file is empty")]

@@ -35,7 +35,7 @@ impl Read for RandomBytes {
 fn random_bytes_are_refused_from_the_first_chunk() {
     let mut input = RandomBytes { state: 0x9E37_79B9_7F4A_7C15, remaining: 100 * MIB, read: 0 };
     let error = CsvReader::new(&mut input).map(|_| ()).unwrap_err();
-    assert_eq!(error.to_string(), "the file is not a CSV text file");
+    assert!(error.to_string().starts_with("the file is not a CSV text file ("), "{error}");
     assert!(input.read <= 64 * 1024, "read {} bytes", input.read);
 }
 

@@ -241,6 +241,48 @@ async fn a_csv_over_the_limit_is_refused_with_the_limit_stated() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_that_is_not_text_is_refused_by_the_server_not_only_the_browser() {
+    each_database(async |server: Server| {
+        let mut a = Agent::new(&server.base);
+        a.log_in(ADMIN, "/admin").await;
+        let group = server.app.find_group(&roster_app::Actor::system("t"), "Warehouse team").await.unwrap();
+        let page = a.get(&format!("/admin/groups/{}", group.id)).await;
+        let token = Agent::csrf(&page.body);
+        let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10\0\0\0\x10".to_vec();
+
+        // A group's CSV upload: refused, saying what to do, nobody added.
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", token.clone())
+            .part("file", reqwest::multipart::Part::bytes(png.clone()).file_name("badge.png"));
+        let req = a.http.post(format!("{}/admin/groups/{}/csv", server.base, group.id)).multipart(form);
+        let refused = a.send(req).await;
+        assert_eq!(refused.status, 422, "{}", refused.body);
+        assert!(
+            refused.body.contains("not a CSV text file") && refused.body.contains("save it as CSV"),
+            "{}",
+            refused.body
+        );
+        let after = server.app.get_group(&roster_app::Actor::system("t"), &group.id).await.unwrap();
+        assert_eq!(after.member_count, 3, "nobody added");
+
+        // The user import: refused before any job starts.
+        let req = a
+            .http
+            .post(format!("{}/admin/json/imports?dry_run=true", server.base))
+            .header("x-csrf-token", &token)
+            .header("content-type", "text/csv")
+            .body(png);
+        let refused = a.send(req).await;
+        assert_eq!(refused.status, 422, "{}", refused.body);
+        let body: serde_json::Value = serde_json::from_str(&refused.body).unwrap();
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("not a CSV text file") && message.contains("save it as CSV"), "{message}");
+        server.finish().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_styles_and_scripts_are_compressed_for_a_client_that_accepts_it() {
     let server = Server::start().await;
     let mut a = Agent::new(&server.base);
