@@ -56,6 +56,8 @@ async fn users_are_imported_with_a_custom_header_mapping() {
     assert_eq!(b.text("#import-joined").await, "3");
     assert_eq!(server.app.get_group(&system, &numbered.id).await.unwrap().member_count, 0, "nothing applied");
     b.axe("import checked, with its groups").await;
+    b.js("document.getElementById('import-summary').scrollIntoView()").await;
+    b.shot("check-groups").await;
     let checked = b.text("#mapping-table").await;
     assert!(
         checked.contains("Username, from the header")
