@@ -330,7 +330,7 @@ async fn group_effects(
             leaves: usize::try_from(leaves).unwrap_or(usize::MAX),
         });
     }
-    effects.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    effects.sort_by_key(|e| e.name.to_lowercase());
     Ok(effects)
 }
 
