@@ -102,7 +102,8 @@ pub struct DeliveryView {
     pub items: i64,
     /// Which attempt at the batch.
     pub attempt: i64,
-    /// `delivered` or `failed`.
+    /// `sending` (under way), `delivered` or `failed` (an attempt cut short by the
+    /// server stopping is `failed`, "interrupted").
     pub status: String,
     /// The receiver's HTTP status.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -302,9 +303,22 @@ impl App {
         for mut hook in hooks {
             // In order per subscription: its batches go one after another, until one fails.
             while hook.paused_at.is_none() && hook.next_attempt_at <= self.now() {
+                // A batch already attempted (it may have been received) goes again as
+                // it went: the same changes under the same `webhook-id`, however many
+                // were committed after it since.
+                let last = {
+                    let mut conn = self.store.read().await?;
+                    roster_store::webhooks::deliveries(&mut conn, hook.id, 1).await?.pop()
+                };
+                let again = last.filter(|d| d.message_id == message_id(&hook) && d.status != "delivered");
+                if let Some(d) = again.as_ref().filter(|d| d.status == "sending") {
+                    // Cut short by a stop: it counts as an attempt.
+                    hook.attempts = hook.attempts.max(d.attempt);
+                }
+                let limit = again.map_or(BATCH, |d| usize::try_from(d.items).unwrap_or(BATCH).clamp(1, BATCH));
                 let query = ChangesQuery {
                     after: Some(hook.after.clone()),
-                    limit: Some(BATCH.to_string()),
+                    limit: Some(limit.to_string()),
                     kind: (!hook.kinds.is_empty()).then(|| hook.kinds.join(",")),
                     group: hook.group_id.map(|g| g.to_string()),
                 };
@@ -337,26 +351,34 @@ impl App {
         hook: &mut Webhook,
         page: &crate::feed::ChangePage,
     ) -> AppResult<bool> {
-        let message_id = format!("msg_{}_{}", hook.id, hook.after);
+        let message_id = message_id(hook);
         let now = self.now();
         let body = serde_json::json!({
             "type": "roster.changes",
             "timestamp": crate::clock::rfc3339(now),
             "data": {"items": page.items, "next_cursor": page.next_cursor},
         });
-        let (code, error) = post_signed(http, hook, &message_id, now, body.to_string()).await?;
-        let ok = error.is_none();
         hook.attempts += 1;
-        let delivery = Delivery {
+        let mut delivery = Delivery {
             id: 0,
             message_id,
             at: now,
             items: page.items.len() as i64,
             attempt: hook.attempts,
-            status: if ok { "delivered" } else { "failed" }.to_owned(),
-            response_code: code,
-            error,
+            status: String::new(),
+            response_code: None,
+            error: None,
         };
+        // Logged before it is sent: should this process stop before the answer is
+        // recorded, the next attempt knows which changes this message held.
+        let mut tx = self.bookkeeping().await?;
+        delivery.id = roster_store::webhooks::begin(&mut tx, hook.id, &delivery).await?;
+        tx.commit().await?;
+        let (code, error) = post_signed(http, hook, &delivery.message_id, now, body.to_string()).await?;
+        let ok = error.is_none();
+        delivery.status = if ok { "delivered" } else { "failed" }.to_owned();
+        delivery.response_code = code;
+        delivery.error = error;
         if ok {
             hook.after = page.next_cursor.clone();
             hook.attempts = 0;
@@ -375,6 +397,12 @@ impl App {
         tx.commit().await?;
         Ok(ok)
     }
+}
+
+/// The `webhook-id` of the batch that starts after the subscription's cursor: the same
+/// for every attempt at it.
+fn message_id(hook: &Webhook) -> String {
+    format!("msg_{}_{}", hook.id, hook.after)
 }
 
 /// POSTs `body` to the subscription's URL, signed; the answer's status code, and what

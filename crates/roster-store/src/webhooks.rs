@@ -48,7 +48,7 @@ pub struct Delivery {
     pub items: i64,
     /// Which attempt at this batch (1, 2, ...).
     pub attempt: i64,
-    /// `delivered` or `failed`.
+    /// `sending` (under way), `delivered` or `failed`.
     pub status: String,
     /// The receiver's HTTP status, when it answered.
     pub response_code: Option<i64>,
@@ -146,8 +146,36 @@ pub async fn set_after(tx: &mut WriteTx, id: i64, after: &str) -> Result<(), Sto
     Ok(())
 }
 
+/// Logs an attempt about to be made (status `sending`); returns its id, for [`record`]
+/// to complete. An attempt still `sending` was cut short (its process stopped before
+/// the receiver answered): it is logged as failed, in the same transaction.
+pub async fn begin(tx: &mut WriteTx, webhook: i64, delivery: &Delivery) -> Result<i64, StoreError> {
+    let conn: &mut AnyConnection = tx;
+    sqlx::query(
+        "UPDATE webhook_deliveries SET status = 'failed', \
+         error = 'interrupted: the server stopped before the receiver answered' \
+         WHERE webhook_id = $1 AND status = 'sending'",
+    )
+    .bind(webhook)
+    .execute(&mut *conn)
+    .await?;
+    let id = sqlx::query_scalar(
+        "INSERT INTO webhook_deliveries (webhook_id, message_id, at, items, attempt, status) \
+         VALUES ($1, $2, $3, $4, $5, 'sending') RETURNING id",
+    )
+    .bind(webhook)
+    .bind(&delivery.message_id)
+    .bind(delivery.at)
+    .bind(delivery.items)
+    .bind(delivery.attempt)
+    .fetch_one(conn)
+    .await?;
+    Ok(id)
+}
+
 /// Records an attempt and where the subscription stands after it: its cursor (moved on
-/// success), failures, next attempt and pause.
+/// success), failures, next attempt and pause. An attempt [`begin`] logged (`id` set)
+/// is completed; any other is added to the log.
 pub async fn record(tx: &mut WriteTx, hook: &Webhook, delivery: &Delivery) -> Result<(), StoreError> {
     let conn: &mut AnyConnection = tx;
     sqlx::query(
@@ -162,6 +190,20 @@ pub async fn record(tx: &mut WriteTx, hook: &Webhook, delivery: &Delivery) -> Re
     .bind(hook.id)
     .execute(&mut *conn)
     .await?;
+    if delivery.id != 0 {
+        sqlx::query(
+            "UPDATE webhook_deliveries SET status = $1, response_code = $2, error = $3 \
+             WHERE id = $4 AND webhook_id = $5",
+        )
+        .bind(&delivery.status)
+        .bind(delivery.response_code)
+        .bind(&delivery.error)
+        .bind(delivery.id)
+        .bind(hook.id)
+        .execute(conn)
+        .await?;
+        return Ok(());
+    }
     sqlx::query(
         "INSERT INTO webhook_deliveries (webhook_id, message_id, at, items, attempt, status, response_code, error) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
