@@ -105,7 +105,7 @@ impl Bench<'_> {
         users: usize,
         actor: &Actor,
     ) -> AppResult<()> {
-        let admin = actor.superadmin()?;
+        actor.superadmin()?;
         let http = roster_app::App::webhook_client()?;
         let receiver = Receiver::start().await?;
 
@@ -117,7 +117,7 @@ impl Bench<'_> {
         // With: a subscription to every change, delivered by the worker as it runs.
         let hook = self
             .app
-            .create_webhook(&admin, NewWebhook { url: receiver.url.clone(), kinds: vec![], group: None })
+            .create_webhook(actor, NewWebhook { url: receiver.url.clone(), kinds: vec![], group: None, groups: vec![] })
             .await?;
         let stop = Arc::new(AtomicBool::new(false));
         let worker = {
@@ -139,7 +139,7 @@ impl Bench<'_> {
         let requests_before = receiver.counts.requests.load(Ordering::Relaxed);
         let bytes_before = receiver.counts.bytes.load(Ordering::Relaxed);
         let caught_up = loop {
-            if self.delivered_everything(actor, &admin, &hook.id).await? {
+            if self.delivered_everything(actor, &hook.id).await? {
                 break imported_at.elapsed();
             }
             if imported_at.elapsed() > Duration::from_secs(600) {
@@ -180,13 +180,13 @@ impl Bench<'_> {
         // A backlog: changes committed while no worker runs, then delivered at once.
         let queued = spec.updates.max(1000);
         self.queue_updates(users, actor, queued).await?;
-        let items = self.undelivered(actor, &admin, &hook.id).await?;
+        let items = self.undelivered(actor, &hook.id).await?;
         let (requests, bytes_before) =
             (receiver.counts.requests.load(Ordering::Relaxed), receiver.counts.bytes.load(Ordering::Relaxed));
         let started = Instant::now();
         let batches = self.app.deliver_webhooks(&http).await?;
         let elapsed = started.elapsed();
-        if !self.delivered_everything(actor, &admin, &hook.id).await? {
+        if !self.delivered_everything(actor, &hook.id).await? {
             return Err(bench_error("the webhook backlog was not delivered in one round".into()));
         }
         let sent = receiver.counts.requests.load(Ordering::Relaxed) - requests;
@@ -236,7 +236,7 @@ impl Bench<'_> {
                 seconds(percentile(&times, 0.99)) * 1e3
             )),
         );
-        self.app.delete_webhook(&admin, &hook.id).await?;
+        self.app.delete_webhook(actor, &hook.id).await?;
         Ok(())
     }
 
@@ -249,8 +249,8 @@ impl Bench<'_> {
     }
 
     /// How many changes of the feed the subscription has not been delivered yet.
-    async fn undelivered(&self, actor: &Actor, admin: &roster_app::Superadmin, hook: &str) -> AppResult<usize> {
-        let mut after = self.app.get_webhook(admin, hook).await?.delivered_after;
+    async fn undelivered(&self, actor: &Actor, hook: &str) -> AppResult<usize> {
+        let mut after = self.app.get_webhook(actor, hook).await?.delivered_after;
         let mut count = 0;
         loop {
             let query = ChangesQuery { after: Some(after), limit: Some("1000".into()), ..ChangesQuery::default() };
@@ -264,8 +264,8 @@ impl Bench<'_> {
     }
 
     /// Whether the subscription has been delivered every change of the feed.
-    async fn delivered_everything(&self, actor: &Actor, admin: &roster_app::Superadmin, hook: &str) -> AppResult<bool> {
-        let after = self.app.get_webhook(admin, hook).await?.delivered_after;
+    async fn delivered_everything(&self, actor: &Actor, hook: &str) -> AppResult<bool> {
+        let after = self.app.get_webhook(actor, hook).await?.delivered_after;
         let query = ChangesQuery { after: Some(after), limit: Some("1".into()), ..ChangesQuery::default() };
         Ok(self.app.changes(actor, &query).await?.items.is_empty())
     }
