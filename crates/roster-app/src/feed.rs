@@ -58,7 +58,8 @@ pub struct ChangesQuery {
     pub limit: Option<String>,
     /// Only these kinds, comma-separated (`membership.joined,membership.left`).
     pub kind: Option<String>,
-    /// Only items about this group (its memberships and the group itself).
+    /// Only items about this group (its memberships and the group itself), or these
+    /// groups, comma-separated.
     pub group: Option<String>,
 }
 
@@ -164,15 +165,7 @@ impl App {
     pub async fn changes(&self, actor: &Actor, query: &ChangesQuery) -> AppResult<ChangePage> {
         let limit = page_limit(query.limit.as_deref())?;
         let kinds = kinds(query.kind.as_deref())?;
-        let group = match query.group.as_deref().filter(|g| !g.is_empty()) {
-            Some(raw) => Some(
-                raw.parse::<i64>()
-                    .ok()
-                    .filter(|g| *g > 0)
-                    .ok_or_else(|| AppError::bad_request("group", "group must be a group id"))?,
-            ),
-            None => None,
-        };
+        let groups = groups(query.group.as_deref())?;
         let mut conn = self.store.read().await?;
         let cursor = match query.after.as_deref().filter(|a| !a.is_empty()) {
             None => Cursor::Start,
@@ -196,7 +189,8 @@ impl App {
         let population = reach.population(&mut conn).await?;
         let courses: HashMap<i64, String> =
             roster_store::courses::all(&mut conn).await?.into_iter().map(|c| (c.id, c.code)).collect();
-        let see = Sight { reach: &reach, population: population.as_ref(), kinds: &kinds, group, courses: &courses };
+        let see =
+            Sight { reach: &reach, population: population.as_ref(), kinds: &kinds, groups: &groups, courses: &courses };
 
         let (mut from, mut skip) = match cursor {
             Cursor::Start => (0, 0),
@@ -270,7 +264,8 @@ struct Sight<'a> {
     reach: &'a Reach,
     population: Option<&'a RoaringBitmap>,
     kinds: &'a [String],
-    group: Option<i64>,
+    /// Only items about these groups, when any.
+    groups: &'a [i64],
     courses: &'a HashMap<i64, String>,
 }
 
@@ -303,7 +298,7 @@ impl Sight<'_> {
         if !self.kinds.is_empty() && !self.kinds.iter().any(|k| k == kind) {
             return None;
         }
-        if self.group.is_some() && group != self.group {
+        if !self.groups.is_empty() && !group.is_some_and(|g| self.groups.contains(&g)) {
             return None;
         }
         Some(ChangeView {
@@ -335,6 +330,17 @@ fn page_limit(raw: Option<&str>) -> AppResult<usize> {
             AppError::bad_request("limit", format!("limit must be a whole number from 1 to {MAX_LIMIT}"))
         }),
     }
+}
+
+fn groups(raw: Option<&str>) -> AppResult<Vec<i64>> {
+    let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else { return Ok(vec![]) };
+    raw.split(',')
+        .map(|g| {
+            g.trim().parse::<i64>().ok().filter(|g| *g > 0).ok_or_else(|| {
+                AppError::bad_request("group", "group must be a group id, or several separated by commas")
+            })
+        })
+        .collect()
 }
 
 fn kinds(raw: Option<&str>) -> AppResult<Vec<String>> {

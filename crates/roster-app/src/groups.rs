@@ -96,6 +96,20 @@ pub struct PastMemberView {
     pub user_id: String,
 }
 
+/// A page of a group's members at a past moment.
+#[derive(Debug, Clone, serde::Serialize, ToSchema)]
+pub struct PastMembers {
+    /// The members, ascending by id.
+    pub items: Vec<PastMemberView>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+    /// How many members it had then, of the users the caller may see.
+    pub total: u64,
+    /// Whether the group existed at that moment (it had no members before it did).
+    pub existed: bool,
+}
+
 /// How the admin UI sorts the groups list.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum GroupSort {
@@ -521,7 +535,7 @@ impl App {
         id: &str,
         as_of: &str,
         page: &ListParams,
-    ) -> AppResult<List<PastMemberView>> {
+    ) -> AppResult<PastMembers> {
         let (after, limit) = page.resolve()?;
         let at = chrono::DateTime::parse_from_rfc3339(as_of.trim())
             .map_err(|_| {
@@ -535,6 +549,7 @@ impl App {
         if let Some(population) = reach.population(&mut conn).await? {
             members &= population;
         }
+        let total = members.len();
         let after = after.and_then(|a| u32::try_from(a).ok());
         let mut items: Vec<PastMemberView> = members
             .iter()
@@ -548,7 +563,7 @@ impl App {
         } else {
             None
         };
-        Ok(List { items, next_cursor })
+        Ok(PastMembers { items, next_cursor, total, existed: at >= group.created_at })
     }
 
     /// Adds users to a group individually, or copies the members of other groups or the

@@ -267,17 +267,25 @@ pub(crate) async fn build(conn: &mut AnyConnection, live: &Live, _today: NaiveDa
     loop {
         let users = roster_store::users::batch(conn, after, LOAD_BATCH).await?;
         let Some(last) = users.last().map(|u| u.id) else { break };
-        let enrollments = roster_store::enrollments::of_users_between(conn, after, last).await?;
         let records: Vec<UserRecord> = users.iter().map(|u| user_record(u, &catalog.fields, live)).collect();
         load.upsert_users(&records).map_err(engine_error)?;
-        // Course by course builds the enrollment bitmaps fastest.
-        let mut enrollments = enrollments;
-        enrollments.sort_by_key(|e| (e.course_id, e.user_id));
-        for e in &enrollments {
-            let (course, record) = enrollment_record(e, live);
-            load.set_enrollment(e.user_id, course, &record).map_err(engine_error)?;
-        }
         after = last;
+    }
+    // Enrollments are stored by course: read course by course, which also builds the
+    // enrollment bitmaps fastest.
+    for course in &catalog.courses {
+        let mut after = 0;
+        loop {
+            let enrollments = roster_store::enrollments::of_course_after(conn, course.id, after, LOAD_BATCH).await?;
+            for e in &enrollments {
+                let (course, record) = enrollment_record(e, live);
+                load.set_enrollment(e.user_id, course, &record).map_err(engine_error)?;
+            }
+            match enrollments.last() {
+                Some(e) if enrollments.len() as i64 == LOAD_BATCH => after = e.user_id,
+                _ => break,
+            }
+        }
     }
     drop(load);
     let groups = roster_store::groups::all(conn).await?;

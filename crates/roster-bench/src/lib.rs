@@ -12,6 +12,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod baseline;
+mod consumers;
 mod cross_check;
 mod report;
 mod rules;
@@ -29,7 +30,7 @@ use rules::{random_rule, Vocabulary};
 use roster_app::automatic::PreviewInput;
 use roster_app::demo::{DemoSpec, DEPARTMENTS};
 use roster_app::enrollment_rules::EnrollmentRuleInput;
-use roster_app::import::{ImportFile, ImportMode, ImportOptions};
+use roster_app::import::{ImportCounts, ImportFile, ImportMode, ImportOptions};
 use roster_app::rules::RuleInput;
 use roster_app::users::UserPatch;
 use roster_app::{Actor, App, AppError, AppResult};
@@ -242,7 +243,7 @@ impl Bench<'_> {
         );
 
         progress("timing single-user updates");
-        let times = self.bench_updates(spec, summary.users, &actor).await?;
+        let times = self.bench_updates(spec, summary.users, &actor, 0xabc).await?;
         let p99 = percentile(&times, 0.99);
         report.add(
             Measure::millis("one user update, every automatic group updated and committed: p99", p99)
@@ -269,6 +270,9 @@ impl Bench<'_> {
         self.app.rebuild_image().await?;
         report
             .add(Measure::seconds("image built from the database at start-up (memberships stored)", started.elapsed()));
+
+        progress("measuring what webhooks cost and how fast they go");
+        self.bench_consumers(&mut report, spec, summary.users, &actor).await?;
 
         let peak = peak_rss_bytes();
         report.add(
@@ -366,8 +370,14 @@ impl Bench<'_> {
     }
 
     /// Times single-user updates through the use case an API call runs.
-    async fn bench_updates(&self, spec: &BenchSpec, users: usize, actor: &Actor) -> AppResult<Vec<Duration>> {
-        let mut rng = StdRng::seed_from_u64(spec.seed ^ 0xabc);
+    async fn bench_updates(
+        &self,
+        spec: &BenchSpec,
+        users: usize,
+        actor: &Actor,
+        salt: u64,
+    ) -> AppResult<Vec<Duration>> {
+        let mut rng = StdRng::seed_from_u64(spec.seed ^ salt);
         let mut times = Vec::with_capacity(spec.updates);
         for i in 0..spec.updates {
             let user = rng.random_range(1..=users.max(1)) as i64;
@@ -466,38 +476,7 @@ impl Bench<'_> {
         actor: &Actor,
         target: Duration,
     ) -> AppResult<()> {
-        let branches = {
-            let mut conn = self.app.store().read().await?;
-            roster_store::branches::all(&mut conn).await?
-        };
-        let path = std::env::temp_dir().join(format!("roster-bench-import-{}.csv", std::process::id()));
-        {
-            let file = std::fs::File::create(&path).map_err(|e| bench_error(format!("{}: {e}", path.display())))?;
-            let mut out = std::io::BufWriter::new(file);
-            roster_app::demo::write_import_csv(
-                &mut out,
-                &branches,
-                spec.users,
-                spec.import_users,
-                spec.seed ^ 0x2,
-                self.app.now(),
-            )
-            .and_then(|()| std::io::Write::flush(&mut out))
-            .map_err(|e| bench_error(format!("{}: {e}", path.display())))?;
-        }
-        let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        let file = ImportFile::open(&path).map_err(|e| bench_error(format!("{}: {e}", path.display())))?;
-        let started = Instant::now();
-        let options = ImportOptions { mode: ImportMode::Create, ..ImportOptions::default() };
-        let mut job = self.app.start_import(actor, file, options).await?;
-        job.finished().await;
-        let elapsed = started.elapsed();
-        let _ = std::fs::remove_file(&path);
-        let view = self.app.import_status(actor, &job.id).await?;
-        if !view.applied {
-            return Err(bench_error(format!("the import was not applied: {:?}", view.error)));
-        }
-        let counts = view.counts.unwrap_or_default();
+        let (elapsed, counts, bytes) = self.import_new_users(spec, actor, spec.users, spec.seed ^ 0x2).await?;
         let measure = Measure::seconds("CSV import of new users, every group updated", elapsed).detail(format!(
             "{} rows ({:.1} MB), {} created; {} memberships joined",
             counts.rows,
@@ -513,6 +492,43 @@ impl Bench<'_> {
             measure.detail(detail).unjudged(&shown)
         });
         Ok(())
+    }
+
+    /// Imports `spec.import_users` new users, numbered from `first`, from a CSV file
+    /// through the import job, every group updated: how long the job took, what it did,
+    /// and the file's size in bytes.
+    async fn import_new_users(
+        &self,
+        spec: &BenchSpec,
+        actor: &Actor,
+        first: usize,
+        seed: u64,
+    ) -> AppResult<(Duration, ImportCounts, u64)> {
+        let branches = {
+            let mut conn = self.app.store().read().await?;
+            roster_store::branches::all(&mut conn).await?
+        };
+        let path = std::env::temp_dir().join(format!("roster-bench-import-{}.csv", std::process::id()));
+        {
+            let file = std::fs::File::create(&path).map_err(|e| bench_error(format!("{}: {e}", path.display())))?;
+            let mut out = std::io::BufWriter::new(file);
+            roster_app::demo::write_import_csv(&mut out, &branches, first, spec.import_users, seed, self.app.now())
+                .and_then(|()| std::io::Write::flush(&mut out))
+                .map_err(|e| bench_error(format!("{}: {e}", path.display())))?;
+        }
+        let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        let file = ImportFile::open(&path).map_err(|e| bench_error(format!("{}: {e}", path.display())))?;
+        let started = Instant::now();
+        let options = ImportOptions { mode: ImportMode::Create, ..ImportOptions::default() };
+        let mut job = self.app.start_import(actor, file, options).await?;
+        job.finished().await;
+        let elapsed = started.elapsed();
+        let _ = std::fs::remove_file(&path);
+        let view = self.app.import_status(actor, &job.id).await?;
+        if !view.applied {
+            return Err(bench_error(format!("the import was not applied: {:?}", view.error)));
+        }
+        Ok((elapsed, view.counts.unwrap_or_default(), bytes))
     }
 }
 

@@ -12,7 +12,7 @@ pub struct Measure {
     pub name: String,
     /// The figure, in `unit`.
     pub value: f64,
-    /// `ms`, `s` or `MB`.
+    /// `ms`, `s`, `MB` or `/s`.
     pub unit: &'static str,
     /// What the figure covers.
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -58,6 +58,11 @@ impl Measure {
     /// A size in megabytes (10^6 bytes); NaN when unknown.
     pub fn bytes(name: &str, b: Option<u64>) -> Self {
         Self::new(name, b.map_or(f64::NAN, |b| b as f64 / 1e6), "MB")
+    }
+
+    /// How many of something per second: `count` of them in `d`.
+    pub fn rate(name: &str, count: f64, d: Duration) -> Self {
+        Self::new(name, count / d.as_secs_f64().max(1e-9), "/s")
     }
 
     /// Says what the figure covers.

@@ -1,9 +1,11 @@
 //! The `enrollment_rules` table (a group's courses to enroll its members in) and the
 //! `enrollment_events` table (each enrollment a rule made or removed, with its cause).
 
+use roaring::RoaringBitmap;
 use roster_domain::EnrollmentRule;
 use sqlx::AnyConnection;
 
+use crate::events::{set_contains, SET_FROM};
 use crate::memberships::Cause;
 use crate::params::Params;
 use crate::{StoreError, WriteTx};
@@ -95,7 +97,8 @@ impl EnrollmentChange {
 }
 
 /// Records that the rule of `group_id` made or removed the enrollments of `users` in
-/// `course_id`, with the cause.
+/// `course_id`, with the cause: one row holding the set of users when they are at least
+/// [`SET_FROM`], one row per user otherwise.
 pub async fn record(
     tx: &mut WriteTx,
     group_id: i64,
@@ -105,6 +108,26 @@ pub async fn record(
     cause: &Cause,
 ) -> Result<(), StoreError> {
     let conn: &mut AnyConnection = tx;
+    let set: Option<RoaringBitmap> = users.iter().map(|&u| u32::try_from(u).ok()).collect();
+    if let (true, Some(set)) = (users.len() >= SET_FROM, set) {
+        let mut bytes = Vec::with_capacity(set.serialized_size());
+        set.serialize_into(&mut bytes).map_err(|e| StoreError::Corrupt(format!("a set of users: {e}")))?;
+        sqlx::query(
+            "INSERT INTO enrollment_events (users, user_count, course_id, group_id, change, at, actor, cause) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(bytes)
+        .bind(i64::try_from(set.len()).unwrap_or(i64::MAX))
+        .bind(course_id)
+        .bind(group_id)
+        .bind(change.as_str())
+        .bind(cause.at)
+        .bind(cause.actor.as_str())
+        .bind(cause.why.as_str())
+        .execute(conn)
+        .await?;
+        return Ok(());
+    }
     for chunk in users.chunks(1000) {
         let sql = format!(
             "INSERT INTO enrollment_events (user_id, course_id, group_id, change, at, actor, cause) VALUES {}",
@@ -143,23 +166,62 @@ pub struct EnrollmentEvent {
     pub cause: String,
 }
 
-/// A user's enrollment events, newest first, at most `limit`.
+/// An enrollment event as stored: the event's id, whose (a user, or a set of users),
+/// and what.
+type EventRow = (i64, Option<Vec<u8>>, i64, Option<i64>, String, i64, String, String);
+
+const EVENT_COLUMNS: &str = "id, users, course_id, group_id, change, at, actor, cause";
+
+/// A user's enrollment events, newest first, at most `limit`: the user's own rows and
+/// the set rows that hold the user.
 pub async fn events_of_user(
     conn: &mut AnyConnection,
     user_id: i64,
     limit: i64,
 ) -> Result<Vec<EnrollmentEvent>, StoreError> {
-    let rows: Vec<(i64, Option<i64>, String, i64, String, String)> = sqlx::query_as(
-        "SELECT course_id, group_id, change, at, actor, cause FROM enrollment_events WHERE user_id = $1 \
-         ORDER BY id DESC LIMIT $2",
-    )
+    let own: Vec<EventRow> = sqlx::query_as(crate::built(format!(
+        "SELECT {EVENT_COLUMNS} FROM enrollment_events WHERE user_id = $1 ORDER BY id DESC LIMIT $2"
+    )))
     .bind(user_id)
     .bind(limit)
-    .fetch_all(conn)
+    .fetch_all(&mut *conn)
     .await?;
+    let wanted = usize::try_from(limit).unwrap_or(0);
+    // Set rows older than the oldest own row that could still be listed need not be read.
+    let floor = if own.len() == wanted { own.last().map_or(0, |r| r.0) } else { 0 };
+    let mut rows = own;
+    if let Ok(member) = u32::try_from(user_id) {
+        let mut top = i64::MAX;
+        let mut found = 0;
+        loop {
+            let sets: Vec<EventRow> = sqlx::query_as(crate::built(format!(
+                "SELECT {EVENT_COLUMNS} FROM enrollment_events WHERE user_id IS NULL AND id < $1 AND id > $2 \
+                 ORDER BY id DESC LIMIT 64"
+            )))
+            .bind(top)
+            .bind(floor)
+            .fetch_all(&mut *conn)
+            .await?;
+            for row in &sets {
+                top = row.0;
+                let holds = set_contains(row.1.as_deref().unwrap_or_default(), member).ok_or_else(|| {
+                    StoreError::Corrupt(format!("enrollment event {}: its set of users is unreadable", row.0))
+                })?;
+                if holds {
+                    rows.push(row.clone());
+                    found += 1;
+                }
+            }
+            if sets.len() < 64 || found >= wanted {
+                break;
+            }
+        }
+    }
+    rows.sort_unstable_by_key(|r| std::cmp::Reverse(r.0));
+    rows.truncate(wanted);
     Ok(rows
         .into_iter()
-        .map(|(course_id, group_id, change, at, actor, cause)| EnrollmentEvent {
+        .map(|(_, _, course_id, group_id, change, at, actor, cause)| EnrollmentEvent {
             course_id,
             group_id,
             change,

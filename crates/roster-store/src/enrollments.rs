@@ -22,14 +22,30 @@ fn from_row(row: &AnyRow) -> Result<Enrollment, StoreError> {
 
 const COLUMNS: &str = "user_id, course_id, status, enrolled_at, completed_at, due_at, made_by_group";
 
-/// A user's enrollments, by course id.
+/// [`COLUMNS`] of the enrollments table named `e`.
+const E_COLUMNS: &str = "e.user_id, e.course_id, e.status, e.enrolled_at, e.completed_at, e.due_at, e.made_by_group";
+
+/// A user's enrollments, by course id. Enrollments are keyed by course: one key lookup
+/// per course (the course table is small beside them), no index by user to keep up.
 pub async fn of_user(conn: &mut AnyConnection, user_id: i64) -> Result<Vec<Enrollment>, StoreError> {
-    let rows =
-        sqlx::query(crate::built(format!("SELECT {COLUMNS} FROM enrollments WHERE user_id = $1 ORDER BY course_id")))
-            .bind(user_id)
-            .fetch_all(conn)
-            .await?;
+    let rows = sqlx::query(crate::built(format!(
+        "SELECT {E_COLUMNS} FROM courses c CROSS JOIN enrollments e \
+         WHERE e.course_id = c.id AND e.user_id = $1 ORDER BY c.id"
+    )))
+    .bind(user_id)
+    .fetch_all(conn)
+    .await?;
     rows.iter().map(from_row).collect()
+}
+
+/// Deletes every enrollment of a user (the user is being deleted).
+pub async fn delete_of_user(tx: &mut WriteTx, user_id: i64) -> Result<(), StoreError> {
+    let conn: &mut AnyConnection = tx;
+    sqlx::query("DELETE FROM enrollments WHERE course_id IN (SELECT id FROM courses) AND user_id = $1")
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// A page of a course's enrollments, in user id order, optionally only users of these
@@ -84,7 +100,7 @@ pub async fn upsert(tx: &mut WriteTx, e: &Enrollment) -> Result<(), StoreError> 
     sqlx::query(
         "INSERT INTO enrollments (user_id, course_id, status, enrolled_at, completed_at, due_at, made_by_group) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) \
-         ON CONFLICT (user_id, course_id) DO UPDATE SET status = excluded.status, \
+         ON CONFLICT (course_id, user_id) DO UPDATE SET status = excluded.status, \
          enrolled_at = excluded.enrolled_at, completed_at = excluded.completed_at",
     )
     .bind(e.user_id)
@@ -135,16 +151,21 @@ pub async fn delete(tx: &mut WriteTx, user_id: i64, course_id: i64) -> Result<bo
     Ok(done.rows_affected() > 0)
 }
 
-/// An enrollment as [`of_users_between`] reads it: the columns of [`COLUMNS`], in order.
+/// An enrollment as [`of_course_after`] reads it: the columns of [`COLUMNS`], in order.
 type EnrollmentRow = (i64, i64, String, i64, Option<i64>, Option<i64>, Option<i64>);
 
-/// The enrollments of users with ids in `(after, upto]`: for loading everyone, in the
-/// same batches as the users.
-pub async fn of_users_between(conn: &mut AnyConnection, after: i64, upto: i64) -> Result<Vec<Enrollment>, StoreError> {
+/// Up to `limit` enrollments in a course of users with ids above `after`, in user id
+/// order: for loading everyone, course by course, a key range each.
+pub async fn of_course_after(
+    conn: &mut AnyConnection,
+    course_id: i64,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<Enrollment>, StoreError> {
     let columns = COLUMNS.split(',').map(|c| (c.trim(), false)).collect::<Vec<_>>();
-    let from = "enrollments WHERE user_id > $1 AND user_id <= $2";
+    let from = "(SELECT * FROM enrollments WHERE course_id = $1 AND user_id > $2 ORDER BY user_id LIMIT $3) e";
     let rows: Vec<EnrollmentRow> =
-        crate::params::json_rows(conn, &columns, from, "user_id, course_id", &[after, upto]).await?;
+        crate::params::json_rows(conn, &columns, from, "user_id", &[course_id, after, limit]).await?;
     rows.into_iter()
         .map(|(user_id, course_id, status, enrolled_at, completed_at, due_at, made_by_group)| {
             Ok(Enrollment {

@@ -285,7 +285,7 @@ impl Row {
 /// Whether `value` is in a set serialized in the portable roaring format, read where it
 /// lies: a user's history tests every set event newer than its page, and most sets do
 /// not hold the user, so none is decoded. `None`: the bytes are not such a set.
-fn set_contains(bytes: &[u8], value: u32) -> Option<bool> {
+pub(crate) fn set_contains(bytes: &[u8], value: u32) -> Option<bool> {
     let u16_at = |at: usize| bytes.get(at..at + 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
     let u32_at = |at: usize| bytes.get(at..at + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
     let cookie = u32_at(0)?;

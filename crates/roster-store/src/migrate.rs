@@ -22,6 +22,12 @@ const MIGRATIONS: &[(i64, &str, Option<&str>)] = &[
     ),
     (6, include_str!("../migrations/0006_enrollment_rules.sql"), None),
     (7, include_str!("../migrations/0007_change_feed.sql"), None),
+    (
+        8,
+        include_str!("../migrations/0008_enrollments_by_course.sql"),
+        Some(include_str!("../migrations/0008_enrollments_by_course.postgres.sql")),
+    ),
+    (9, include_str!("../migrations/0009_webhook_owners.sql"), None),
 ];
 
 fn dialect(sql: &str, postgres_form: Option<&str>, backend: Backend) -> String {

@@ -160,11 +160,13 @@ pub async fn update(tx: &mut WriteTx, u: &User) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Deletes a user; its memberships and enrollments go with it.
+/// Deletes a user; its memberships and enrollments go with it (neither has a foreign
+/// key: they slowed every bulk insert).
 pub async fn delete(tx: &mut WriteTx, id: i64) -> Result<(), StoreError> {
     let conn: &mut AnyConnection = tx;
-    // Memberships have no foreign key (it slowed every bulk insert): they go here.
-    sqlx::query("DELETE FROM memberships WHERE user_id = $1").bind(id).execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM memberships WHERE user_id = $1").bind(id).execute(conn).await?;
+    crate::enrollments::delete_of_user(tx, id).await?;
+    let conn: &mut AnyConnection = tx;
     let done = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(conn).await?;
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound);

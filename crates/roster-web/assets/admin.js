@@ -160,6 +160,8 @@
     let seq = 0;
 
     const selected = () => $$("input[type=hidden]", chips).map((h) => h.value);
+    // Chips the page came with (a form shown again, a saved choice) can be removed too.
+    $$("li button", chips).forEach((b) => b.addEventListener("click", () => { b.closest("li").remove(); input.focus(); }));
 
     function close() {
       list.hidden = true;
@@ -232,7 +234,7 @@
     });
     const form = root.closest("form");
     if (form) form.addEventListener("submit", (ev) => {
-      if (!selected().length) {
+      if (!selected().length && !root.hasAttribute("data-optional")) {
         ev.preventDefault();
         ev.stopImmediatePropagation();
         input.focus();

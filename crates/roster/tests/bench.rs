@@ -74,9 +74,35 @@ async fn the_benchmark_runs_and_the_baseline_agrees_on_every_group() {
             assert!(named(m)["value"].as_f64().unwrap() > 0.0);
         }
 
+        // Webhooks: a local receiver got every change; the rows say with and without.
+        let update = named("one user update, a webhook subscription being delivered: p99");
+        assert!(update["value"].as_f64().unwrap() > 0.0);
+        assert!(update["detail"].as_str().unwrap().contains("without a subscription, just before: p50"), "{update}");
+        let import = named("CSV import of new users, a webhook subscription being delivered");
+        let detail = import["detail"].as_str().unwrap();
+        assert!(detail.contains("300 created; without a subscription, just before:"), "{detail}");
+        assert!(detail.contains("its changes delivered"), "{detail}");
+        let backlog = named("webhook backlog delivered to a receiver on 127.0.0.1: changes per second");
+        assert_eq!(backlog["unit"], "/s");
+        assert!(backlog["value"].as_f64().unwrap() > 0.0);
+        // 1,000 updates and the memberships they moved, in batches of up to 500: every
+        // request received.
+        let detail = backlog["detail"].as_str().unwrap();
+        let number = |after: &str| -> u64 {
+            let rest = detail.split(after).nth(1).unwrap_or_else(|| panic!("no \"{after}\" in {detail}"));
+            rest.split(' ').next().unwrap().trim_start_matches('(').parse().unwrap()
+        };
+        let (items, batches) = (detail.split(' ').next().unwrap().parse::<u64>().unwrap(), number("delivered in "));
+        assert!(detail.contains("(1000 single-user updates"), "{detail}");
+        assert!(items >= 1000 && batches >= items.div_ceil(500) && batches == number("signed requests "), "{detail}");
+        let single = named("webhook deliveries of one change each: deliveries per second");
+        assert!(single["value"].as_f64().unwrap() > 0.0);
+        assert!(table.contains(" /s |"), "{table}");
+
+        // The population, the import, and the two imports of the webhook rows.
         let store = roster_store::Store::connect(&db).await.unwrap();
         let mut conn = store.read().await.unwrap();
-        assert_eq!(roster_store::users::count(&mut conn).await.unwrap(), 3300);
+        assert_eq!(roster_store::users::count(&mut conn).await.unwrap(), 3900);
         drop(conn);
         store.close().await;
 

@@ -85,8 +85,10 @@ async fn script(store: Store) {
     }
     assert_eq!(roster_store::users::batch(&mut conn, ids[499], 5000).await.unwrap().len(), 703);
     assert!(roster_store::users::batch(&mut conn, ids[1202], 10).await.unwrap().is_empty());
-    assert_eq!(roster_store::enrollments::of_users_between(&mut conn, 0, ids[8]).await.unwrap(), enrollments[..9]);
-    assert!(roster_store::enrollments::of_users_between(&mut conn, ids[9], ids[1202]).await.unwrap().is_empty());
+    use roster_store::enrollments::of_course_after;
+    assert_eq!(of_course_after(&mut conn, course, 0, 9).await.unwrap(), enrollments[..9]);
+    assert_eq!(of_course_after(&mut conn, course, ids[8], 100).await.unwrap(), enrollments[9..]);
+    assert!(of_course_after(&mut conn, course, ids[9], 100).await.unwrap().is_empty());
     let first = roster_store::users::get(&mut conn, ids[0]).await.unwrap().unwrap();
     assert_eq!(first.username.as_str(), "u0000");
     assert_eq!(first.first_name.as_deref(), Some("Zoë"), "text round-trips exactly");

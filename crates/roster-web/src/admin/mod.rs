@@ -25,6 +25,7 @@ mod page;
 mod rules;
 pub mod session;
 mod users;
+mod webhooks;
 mod why;
 
 use axum::extract::{DefaultBodyLimit, FromRef, Request};
@@ -118,6 +119,9 @@ pub fn router(app: App, config: AdminConfig) -> Routes {
         .route("/admins/{id}", post(access::save_admin))
         .route("/tokens", get(access::tokens).post(access::create_token))
         .route("/tokens/{id}/revoke", post(access::revoke_token))
+        .route("/webhooks", get(webhooks::list).post(webhooks::create))
+        .route("/webhooks/{id}", get(webhooks::page).post(webhooks::save))
+        .route("/webhooks/{id}/deliveries/{delivery_id}/resend", post(webhooks::resend))
         .route("/json/users", get(json::users))
         .route("/json/groups", get(json::groups))
         .route("/json/courses", get(json::courses))

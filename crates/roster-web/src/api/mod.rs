@@ -41,7 +41,7 @@ pub const MAX_JSON_BODY: usize = 1024 * 1024;
         access::list_admins, access::create_admin, access::get_admin, access::update_admin, access::delete_admin,
         access::list_tokens, access::create_token, access::revoke_token,
         changes::changes,
-        webhooks::list, webhooks::create, webhooks::get, webhooks::update, webhooks::delete, webhooks::deliveries, webhooks::test,
+        webhooks::list, webhooks::create, webhooks::get, webhooks::update, webhooks::delete, webhooks::deliveries, webhooks::test, webhooks::resend,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = []))
@@ -123,5 +123,6 @@ pub fn router() -> Routes<App> {
         .route("/webhooks/{id}", get(webhooks::get).patch(webhooks::update).delete(webhooks::delete))
         .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
         .route("/webhooks/{id}/test", post(webhooks::test))
+        .route("/webhooks/{id}/deliveries/{delivery_id}/resend", post(webhooks::resend))
         .map(|r| r.fallback(not_found).layer(DefaultBodyLimit::max(MAX_JSON_BODY)))
 }

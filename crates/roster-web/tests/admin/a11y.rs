@@ -50,6 +50,7 @@ async fn every_screen_passes_the_accessibility_check_and_panels_keep_the_focus()
         ("import", "/admin/imports".to_owned()),
         ("administrators", "/admin/admins".to_owned()),
         ("API tokens", "/admin/tokens".to_owned()),
+        ("webhooks", "/admin/webhooks".to_owned()),
         ("not found", "/admin/nowhere".to_owned()),
     ] {
         b.go(&path).await;

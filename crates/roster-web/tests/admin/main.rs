@@ -25,3 +25,4 @@ mod messages;
 mod rules;
 mod sessions;
 mod users;
+mod webhooks;

@@ -407,7 +407,52 @@ async fn a_training_admin_sets_rules_only_on_groups_it_manages(s: TestServer) {
     assert_eq!(r.body.as_array().unwrap().len(), 2);
 }
 
+/// A rule acting on many members at once records one event holding the set of them;
+/// each member's history still lists it, newest first among its own events, and a
+/// deleted user's enrollments go with the user.
+async fn a_rule_acting_on_many_records_a_set_each_member_still_sees(s: TestServer) {
+    seed(&s).await;
+    courses(&s).await;
+    let crew = group(&s, "Crew", "manual").await;
+    let mut ids = Vec::new();
+    for i in 0..40 {
+        ids.push(create_user(&s, &format!("crew{i:02}"), Some("PAR")).await);
+    }
+    s.post_ok(&format!("/api/v1/groups/{crew}/members"), json!({"users": ids})).await;
+    // One member had a rule's enrollment before: a per-user event, older than the set.
+    let solo = group(&s, "Solo", "manual").await;
+    assert_eq!(set_rules(&s, &solo, json!([{"course": "DRV-301"}])).await.status, 200);
+    s.post_ok(&format!("/api/v1/groups/{solo}/members"), json!({"users": [ids[7]]})).await;
+    let r = set_rules(&s, &crew, json!([{"course": "DRV-201", "unenroll_on_leave": true}])).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["enrolled"], 40);
+    for (i, user) in ids.iter().enumerate() {
+        let events = s.call("GET", &format!("/api/v1/users/{user}/enrollment-events"), None).await.body;
+        let events = events.as_array().unwrap();
+        assert_eq!(events[0]["change"], "enrolled", "{user}: {events:?}");
+        assert_eq!(events[0]["course"], "DRV-201", "{user}: {events:?}");
+        assert_eq!(events[0]["cause"], "enrollment rule of \"Crew\"");
+        let expected = if i == 7 { 2 } else { 1 };
+        assert_eq!(events.len(), expected, "{user}: {events:?}");
+    }
+    // Everyone leaves at once: a set of removals, newer than the set of enrollments.
+    assert!(s.call("DELETE", &format!("/api/v1/groups/{crew}"), None).await.status < 300);
+    let events = s.call("GET", &format!("/api/v1/users/{}/enrollment-events", ids[3]), None).await.body;
+    assert_eq!(events[0]["change"], "removed", "{events}");
+    assert_eq!(events[1]["change"], "enrolled", "{events}");
+    assert_eq!(enrollment(&s, &ids[3], "DRV-201").await, None);
+
+    // Deleting a user deletes its enrollments: the course no longer lists it.
+    assert_eq!(made_by(&s, &ids[7], "DRV-301").await, "Solo");
+    let course = s.call("GET", "/api/v1/courses/DRV-301/enrollments?limit=1000", None).await.body;
+    assert!(course["items"].to_string().contains(&format!("\"{}\"", ids[7])), "{course}");
+    assert!(s.call("DELETE", &format!("/api/v1/users/{}", ids[7]), None).await.status < 300);
+    let course = s.call("GET", "/api/v1/courses/DRV-301/enrollments?limit=1000", None).await.body;
+    assert!(!course["items"].to_string().contains(&format!("\"{}\"", ids[7])), "{course}");
+}
+
 crate::on_both_databases!(
+    a_rule_acting_on_many_records_a_set_each_member_still_sees,
     every_way_of_joining_enrolls,
     leaving_removes_only_what_a_rule_made_and_nobody_started,
     a_chain_settles_in_one_response,

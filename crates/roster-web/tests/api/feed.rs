@@ -421,6 +421,12 @@ async fn as_of_answers_what_the_members_were(s: TestServer) {
     }
     let before = roster_app::clock::rfc3339(crate::helpers::NOW_MS - 1);
     assert!(as_of(&s, &s.token, &group, &before).await.is_empty());
+    let r = s.call("GET", &format!("/api/v1/groups/{group}/members?as_of={}", before.replace('+', "%2B")), None).await;
+    assert_eq!(r.body["existed"], false, "the group was made after that moment: {}", r.body);
+    let r = s
+        .call("GET", &format!("/api/v1/groups/{group}/members?as_of={}", snapshots[0].0.replace('+', "%2B")), None)
+        .await;
+    assert_eq!(r.body["existed"], true, "{}", r.body);
     let r = s.call("GET", &format!("/api/v1/groups/{group}/members?as_of=yesterday"), None).await;
     assert_eq!((r.status, r.field()), (400, "as_of"), "{}", r.body);
     let r = s.call("GET", "/api/v1/groups/999999/members?as_of=2026-03-01T00:00:00Z", None).await;
@@ -439,7 +445,10 @@ async fn as_of(s: &TestServer, token: &str, group: &str, at: &str) -> BTreeSet<S
         all.extend(r.body["items"].as_array().unwrap().iter().map(|m| m["user_id"].as_str().unwrap().to_owned()));
         match r.body["next_cursor"].as_str() {
             Some(c) => cursor = c.to_owned(),
-            None => return all,
+            None => {
+                assert_eq!(r.body["total"].as_u64(), Some(all.len() as u64), "every page counts them all: {}", r.body);
+                return all;
+            }
         }
     }
 }

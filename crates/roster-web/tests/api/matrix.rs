@@ -97,13 +97,15 @@ const EXPECTED: &[(&str, &str, Want)] = &[
     ("POST", "/api/v1/tokens", Denied),
     ("DELETE", "/api/v1/tokens/{id}", Denied),
     ("GET", "/api/v1/changes", Served),
-    ("GET", "/api/v1/webhooks", Denied),
-    ("POST", "/api/v1/webhooks", Denied),
-    ("GET", "/api/v1/webhooks/{id}", Denied),
-    ("PATCH", "/api/v1/webhooks/{id}", Denied),
-    ("DELETE", "/api/v1/webhooks/{id}", Denied),
-    ("GET", "/api/v1/webhooks/{id}/deliveries", Denied),
-    ("POST", "/api/v1/webhooks/{id}/test", Denied),
+    // A training admin has its own webhooks; the superadmin's is unknown to it.
+    ("GET", "/api/v1/webhooks", Served),
+    ("POST", "/api/v1/webhooks", Served),
+    ("GET", "/api/v1/webhooks/{id}", Hidden),
+    ("PATCH", "/api/v1/webhooks/{id}", Hidden),
+    ("DELETE", "/api/v1/webhooks/{id}", Hidden),
+    ("GET", "/api/v1/webhooks/{id}/deliveries", Hidden),
+    ("POST", "/api/v1/webhooks/{id}/test", Hidden),
+    ("POST", "/api/v1/webhooks/{id}/deliveries/{delivery_id}/resend", Hidden),
     // SCIM provisioning is a superadmin's.
     ("GET", "/scim/v2/ServiceProviderConfig", Denied),
     ("GET", "/scim/v2/Schemas", Denied),
@@ -190,6 +192,11 @@ const EXPECTED: &[(&str, &str, Want)] = &[
     ("GET", "/admin/tokens", Denied),
     ("POST", "/admin/tokens", Denied),
     ("POST", "/admin/tokens/{id}/revoke", Denied),
+    ("GET", "/admin/webhooks", Served),
+    ("POST", "/admin/webhooks", Served),
+    ("GET", "/admin/webhooks/{id}", Hidden),
+    ("POST", "/admin/webhooks/{id}", Hidden),
+    ("POST", "/admin/webhooks/{id}/deliveries/{delivery_id}/resend", Hidden),
     ("POST", "/admin/logout", Served),
 ];
 
@@ -343,7 +350,7 @@ fn concrete(path: &str, method: &str, who: Who, f: &Fixture) -> String {
         f.admin.as_str()
     } else if path.starts_with("/api/v1/tokens/") || path.starts_with("/admin/tokens/") {
         f.token.as_str()
-    } else if path.starts_with("/api/v1/webhooks/") {
+    } else if path.starts_with("/api/v1/webhooks/") || path.starts_with("/admin/webhooks/") {
         f.webhook.as_str()
     } else if path.contains("/Schemas/") {
         "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -359,6 +366,7 @@ fn concrete(path: &str, method: &str, who: Who, f: &Fixture) -> String {
     };
     path.replace("{id}", id)
         .replace("{user_id}", user)
+        .replace("{delivery_id}", "1")
         .replace("{upload}", &f.upload)
         .replace("{code}", code)
         .replace("{name}", "User")

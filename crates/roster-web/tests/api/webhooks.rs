@@ -210,7 +210,179 @@ async fn a_test_message_reaches_the_receiver_signed_and_touches_nothing(s: TestS
     assert_eq!(s.call("POST", "/api/v1/webhooks/999999/test", None).await.status, 404);
 }
 
+async fn a_delivery_is_sent_again_with_its_webhook_id(s: TestServer) {
+    let (receiver, url) = start_receiver().await;
+    let start = s.call("GET", "/api/v1/changes?after=now", None).await.body["next_cursor"].as_str().unwrap().to_owned();
+    let hook = s.post_ok("/api/v1/webhooks", json!({"url": url})).await;
+    let id = hook["id"].as_str().unwrap().to_owned();
+    let secret = hook["secret"].as_str().unwrap().strip_prefix("whsec_").unwrap().to_owned();
+    *receiver.secret.lock().unwrap() = base64::engine::general_purpose::STANDARD.decode(secret).unwrap();
+    let http = roster_app::App::webhook_client().unwrap();
+    crate::users::seed(&s).await;
+    crate::users::create_user(&s, "first", Some("PAR")).await;
+    assert_eq!(s.app.deliver_webhooks(&http).await.unwrap(), 1);
+    let log = s.call("GET", &format!("/api/v1/webhooks/{id}/deliveries"), None).await.body;
+    let first = log[0].clone();
+    let cursor = s.call("GET", &format!("/api/v1/webhooks/{id}"), None).await.body["delivered_after"].clone();
+
+    // A batch delivered before: sent again as it was, same webhook-id; the subscription
+    // stays where it is.
+    let r = s
+        .call("POST", &format!("/api/v1/webhooks/{id}/deliveries/{}/resend", first["id"].as_str().unwrap()), None)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        (r.body["status"].as_str(), r.body["attempt"].as_i64(), r.body["response_code"].as_i64()),
+        (Some("delivered"), Some(2), Some(204)),
+        "{}",
+        r.body
+    );
+    assert_eq!(r.body["message_id"], first["message_id"]);
+    {
+        let got = receiver.messages.lock().unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0], got[1], "the same batch under the same webhook-id");
+    }
+    assert_eq!(received(&receiver), feed(&s, &start).await, "a receiver that dedupes sees each change once");
+    assert_eq!(s.call("GET", &format!("/api/v1/webhooks/{id}"), None).await.body["delivered_after"], cursor);
+
+    // The batch waiting after a failure: sending it again is its next attempt, and
+    // delivered, the subscription moves on at once, before its backoff.
+    receiver.down.store(true, Ordering::SeqCst);
+    crate::users::create_user(&s, "second", Some("PAR")).await;
+    assert_eq!(s.app.deliver_webhooks(&http).await.unwrap(), 0);
+    let failed = s.call("GET", &format!("/api/v1/webhooks/{id}/deliveries"), None).await.body[0].clone();
+    assert_eq!(failed["status"], "failed");
+    let resend = format!("/api/v1/webhooks/{id}/deliveries/{}/resend", failed["id"].as_str().unwrap());
+    let r = s.call("POST", &resend, None).await;
+    assert_eq!(
+        (r.status, r.body["status"].as_str(), r.body["response_code"].as_i64()),
+        (200, Some("failed"), Some(503))
+    );
+    assert_eq!(s.call("GET", &format!("/api/v1/webhooks/{id}"), None).await.body["state"], "retrying");
+    receiver.down.store(false, Ordering::SeqCst);
+    let r = s.call("POST", &resend, None).await;
+    assert_eq!(
+        (r.body["status"].as_str(), r.body["attempt"].as_i64(), r.body["message_id"].as_str()),
+        (Some("delivered"), Some(3), failed["message_id"].as_str()),
+        "{}",
+        r.body
+    );
+    let state = s.call("GET", &format!("/api/v1/webhooks/{id}"), None).await.body;
+    assert_eq!(state["state"], "active", "{state}");
+    assert_eq!(s.app.deliver_webhooks(&http).await.unwrap(), 0, "nothing is left to deliver");
+    assert_eq!(received(&receiver), feed(&s, &start).await);
+
+    // Deliveries of another subscription, or none, are not found.
+    let other = s.post_ok("/api/v1/webhooks", json!({"url": url})).await["id"].as_str().unwrap().to_owned();
+    let r = s
+        .call("POST", &format!("/api/v1/webhooks/{other}/deliveries/{}/resend", failed["id"].as_str().unwrap()), None)
+        .await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    assert_eq!(s.call("POST", &format!("/api/v1/webhooks/{id}/deliveries/999999/resend"), None).await.status, 404);
+    assert_eq!(s.call("POST", &format!("/api/v1/webhooks/{id}/deliveries/x/resend"), None).await.status, 404);
+}
+
+/// A receiver's secret, from a subscription as created.
+fn trust(receiver: &Receiver, hook: &Value) {
+    let secret = hook["secret"].as_str().unwrap().strip_prefix("whsec_").unwrap();
+    *receiver.secret.lock().unwrap() = base64::engine::general_purpose::STANDARD.decode(secret).unwrap();
+}
+
+async fn a_training_admins_webhook_carries_only_what_it_may_see(s: TestServer) {
+    crate::users::seed(&s).await;
+    let trainer = s.training_admin("fr-hooks", &["FR"]).await;
+    let (mine, my_url) = start_receiver().await;
+    let (everything, all_url) = start_receiver().await;
+    let crew = s.call_as(&trainer, "POST", "/api/v1/groups", Some(json!({"name": "Paris crew"}))).await;
+    assert_eq!(crew.status, 201, "{}", crew.body);
+    let crew = crew.body["id"].as_str().unwrap().to_owned();
+    let wide = s.post_ok("/api/v1/groups", json!({"name": "Everyone"})).await["id"].as_str().unwrap().to_owned();
+
+    // It subscribes to groups it manages, and must name one.
+    let r = s.call_as(&trainer, "POST", "/api/v1/webhooks", Some(json!({"url": my_url}))).await;
+    assert_eq!((r.status, r.field()), (422, "groups"), "{}", r.body);
+    let r = s.call_as(&trainer, "POST", "/api/v1/webhooks", Some(json!({"url": my_url, "groups": [wide]}))).await;
+    assert_eq!(r.status, 403, "a platform-wide group is not its own: {}", r.body);
+    let r = s.call_as(&trainer, "POST", "/api/v1/webhooks", Some(json!({"url": my_url, "groups": [crew]}))).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let my_hook = r.body["id"].as_str().unwrap().to_owned();
+    let my_start = r.body["delivered_after"].as_str().unwrap().to_owned();
+    assert_eq!(r.body["created_by"], "token:fr-hooks");
+    trust(&mine, &r.body);
+    let all_hook = s.post_ok("/api/v1/webhooks", json!({"url": all_url})).await;
+    trust(&everything, &all_hook);
+    let all_start = all_hook["delivered_after"].as_str().unwrap().to_owned();
+    let all_hook = all_hook["id"].as_str().unwrap().to_owned();
+
+    // It sees its own subscription only; the superadmin sees both.
+    let listed = s.call_as(&trainer, "GET", "/api/v1/webhooks", None).await.body;
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["id"].as_str(), Some(my_hook.as_str()));
+    assert_eq!(s.call("GET", "/api/v1/webhooks", None).await.body.as_array().unwrap().len(), 2);
+    for (method, path) in [
+        ("GET", format!("/api/v1/webhooks/{all_hook}")),
+        ("PATCH", format!("/api/v1/webhooks/{all_hook}")),
+        ("GET", format!("/api/v1/webhooks/{all_hook}/deliveries")),
+        ("POST", format!("/api/v1/webhooks/{all_hook}/test")),
+        ("DELETE", format!("/api/v1/webhooks/{all_hook}")),
+    ] {
+        let body = (method == "PATCH").then(|| json!({"paused": true}));
+        assert_eq!(s.call_as(&trainer, method, &path, body).await.status, 404, "{method} {path}");
+    }
+    let r = s.call_as(&trainer, "PATCH", &format!("/api/v1/webhooks/{my_hook}"), Some(json!({"groups": []}))).await;
+    assert_eq!((r.status, r.field()), (422, "groups"), "{}", r.body);
+
+    // Paris users join its group; one of them moves to the United States and is taken
+    // out; an American is in a group it does not follow.
+    let stays = crate::users::create_user(&s, "stays.in.paris", Some("PAR")).await;
+    let moves = crate::users::create_user(&s, "moves.away", Some("PAR")).await;
+    let outside = crate::users::create_user(&s, "always.outside", Some("US")).await;
+    s.post_ok(&format!("/api/v1/groups/{crew}/members"), json!({"users": [stays, moves]})).await;
+    s.post_ok(&format!("/api/v1/groups/{wide}/members"), json!({"users": [stays, moves, outside]})).await;
+    let r = s.call("PATCH", &format!("/api/v1/users/{moves}"), Some(json!({"branch": "US"}))).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    s.call("DELETE", &format!("/api/v1/groups/{crew}/members/{moves}"), None).await;
+
+    let http = roster_app::App::webhook_client().unwrap();
+    assert!(s.app.deliver_webhooks(&http).await.unwrap() >= 2);
+    let got = received(&mine);
+    assert!(!got.is_empty());
+    for item in &got {
+        let users: Vec<&str> =
+            item["user_ids"].as_array().map_or(vec![], |u| u.iter().filter_map(|v| v.as_str()).collect());
+        assert!(!users.contains(&moves.as_str()) && !users.contains(&outside.as_str()), "outside its branches: {item}");
+        assert_eq!(item["group_id"].as_str(), Some(crew.as_str()), "not its group: {item}");
+    }
+    assert!(got.iter().any(|i| i["kind"] == "membership.joined" && i["user_ids"] == json!([stays])), "{got:?}");
+    // Exactly what the feed shows it, for its group.
+    let r =
+        s.call_as(&trainer, "GET", &format!("/api/v1/changes?after={my_start}&group={crew}&limit=1000"), None).await;
+    assert_eq!(&got, r.body["items"].as_array().unwrap());
+    // The superadmin's receiver had every change, the mover's too.
+    let all = received(&everything);
+    assert_eq!(all, feed(&s, &all_start).await);
+    assert!(all.iter().any(|i| i["kind"] == "membership.left" && i["user_ids"] == json!([moves])), "{all:?}");
+
+    // Its token revoked, its subscription stops and says why.
+    let tokens = s.call("GET", "/api/v1/tokens", None).await.body;
+    let token =
+        tokens.as_array().unwrap().iter().find(|t| t["name"] == "fr-hooks").unwrap()["id"].as_str().unwrap().to_owned();
+    assert_eq!(s.call("DELETE", &format!("/api/v1/tokens/{token}"), None).await.status, 204);
+    let late = crate::users::create_user(&s, "late.parisian", Some("PAR")).await;
+    s.post_ok(&format!("/api/v1/groups/{crew}/members"), json!({"users": [late]})).await;
+    let before = mine.messages.lock().unwrap().len();
+    s.app.deliver_webhooks(&http).await.unwrap();
+    assert_eq!(mine.messages.lock().unwrap().len(), before, "nothing goes out for a maker that is gone");
+    let hook = s.call("GET", &format!("/api/v1/webhooks/{my_hook}"), None).await.body;
+    assert_eq!(hook["state"], "paused", "{hook}");
+    let log = s.call("GET", &format!("/api/v1/webhooks/{my_hook}/deliveries"), None).await.body;
+    assert!(log[0]["error"].as_str().unwrap().contains("token:fr-hooks"), "{log}");
+}
+
 crate::on_both_databases!(
     a_receiver_gets_every_change_signed_and_retried,
-    a_test_message_reaches_the_receiver_signed_and_touches_nothing
+    a_test_message_reaches_the_receiver_signed_and_touches_nothing,
+    a_delivery_is_sent_again_with_its_webhook_id,
+    a_training_admins_webhook_carries_only_what_it_may_see
 );
