@@ -1,11 +1,10 @@
 //! The `enrollment_rules` table (a group's courses to enroll its members in) and the
 //! `enrollment_events` table (each enrollment a rule made or removed, with its cause).
 
-use roaring::RoaringBitmap;
 use roster_domain::EnrollmentRule;
 use sqlx::AnyConnection;
 
-use crate::events::{set_contains, SET_FROM};
+use crate::events::{set_bytes, set_contains, set_of, SET_FROM};
 use crate::memberships::Cause;
 use crate::params::Params;
 use crate::{StoreError, WriteTx};
@@ -108,15 +107,12 @@ pub async fn record(
     cause: &Cause,
 ) -> Result<(), StoreError> {
     let conn: &mut AnyConnection = tx;
-    let set: Option<RoaringBitmap> = users.iter().map(|&u| u32::try_from(u).ok()).collect();
-    if let (true, Some(set)) = (users.len() >= SET_FROM, set) {
-        let mut bytes = Vec::with_capacity(set.serialized_size());
-        set.serialize_into(&mut bytes).map_err(|e| StoreError::Corrupt(format!("a set of users: {e}")))?;
+    if let (true, Some(set)) = (users.len() >= SET_FROM, set_of(users)) {
         sqlx::query(
             "INSERT INTO enrollment_events (users, user_count, course_id, group_id, change, at, actor, cause) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
-        .bind(bytes)
+        .bind(set_bytes(&set)?)
         .bind(i64::try_from(set.len()).unwrap_or(i64::MAX))
         .bind(course_id)
         .bind(group_id)

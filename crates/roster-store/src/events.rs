@@ -86,7 +86,7 @@ pub(crate) async fn record(tx: &mut WriteTx, moved: Moved<'_>, said: Said<'_>) -
 }
 
 /// The users as a set, if every id fits one (they always do: ids are below 2³²).
-fn set_of(users: &[i64]) -> Option<RoaringBitmap> {
+pub(crate) fn set_of(users: &[i64]) -> Option<RoaringBitmap> {
     users.iter().map(|&u| u32::try_from(u).ok()).collect()
 }
 
@@ -152,11 +152,9 @@ async fn record_sets(
         );
         let mut q = sqlx::query(crate::built(sql));
         for (group_id, set) in chunk {
-            let mut bytes = Vec::with_capacity(set.serialized_size());
-            set.serialize_into(&mut bytes).map_err(|e| StoreError::Corrupt(format!("a set of users: {e}")))?;
             q = q
                 .bind(*group_id)
-                .bind(bytes)
+                .bind(set_bytes(set)?)
                 .bind(i64::try_from(set.len()).unwrap_or(i64::MAX))
                 .bind(said.change.as_str())
                 .bind(said.at)
@@ -166,6 +164,13 @@ async fn record_sets(
         q.execute(&mut *conn).await?;
     }
     Ok(())
+}
+
+/// A set of users as a set event stores it: the portable roaring format.
+pub(crate) fn set_bytes(set: &RoaringBitmap) -> Result<Vec<u8>, StoreError> {
+    let mut bytes = Vec::with_capacity(set.serialized_size());
+    set.serialize_into(&mut bytes).map_err(|e| StoreError::Corrupt(format!("a set of users: {e}")))?;
+    Ok(bytes)
 }
 
 /// Whose history: a group's or a user's.
