@@ -32,6 +32,9 @@ pub struct FieldPatch {
     pub name: Option<String>,
     /// New options of a dropdown; values in use must stay among them.
     pub options: Option<Vec<String>>,
+    /// Moves the field to this place in the order of fields: 1 is first, the number
+    /// of fields last; the others keep their order around it.
+    pub position: Option<i64>,
 }
 
 /// A new branch.
@@ -77,6 +80,23 @@ pub struct CoursePatch {
     pub name: Option<String>,
 }
 
+/// The place (0-based) of a field moved to `position` among `count` fields.
+fn placed(position: i64, count: usize) -> AppResult<usize> {
+    usize::try_from(position).ok().filter(|p| (1..=count).contains(p)).map(|p| p - 1).ok_or_else(|| {
+        let among = match count {
+            1 => "there is one field, so 1 is the only position".to_owned(),
+            n => format!("a position is a number from 1 (first) to {n} (the number of fields)"),
+        };
+        AppError::invalid("position", format!("there is no position {position}: {among}"))
+    })
+}
+
+/// The field `code` of `fields` (in their order), with its position.
+fn field_view(fields: &[FieldDef], code: &str) -> Option<FieldView> {
+    let at = fields.iter().position(|f| f.code.as_str().eq_ignore_ascii_case(code))?;
+    Some(FieldView::new(fields[at].clone(), at + 1))
+}
+
 fn field_not_found(code: &str) -> AppError {
     AppError::NotFound(format!("field \"{code}\""))
 }
@@ -85,14 +105,14 @@ impl App {
     /// Every additional field.
     pub async fn list_fields(&self, _actor: &Actor) -> AppResult<Vec<FieldView>> {
         let mut conn = self.store.read().await?;
-        Ok(roster_store::fields::all(&mut conn).await?.into_iter().map(FieldView::from).collect())
+        Ok(FieldView::in_order(roster_store::fields::all(&mut conn).await?))
     }
 
     /// One additional field by code.
     pub async fn get_field(&self, _actor: &Actor, code: &str) -> AppResult<FieldView> {
         let mut conn = self.store.read().await?;
         let ctx = Context::load(&mut conn).await?;
-        ctx.field(code).cloned().map(FieldView::from).ok_or_else(|| field_not_found(code))
+        field_view(&ctx.fields, code).ok_or_else(|| field_not_found(code))
     }
 
     /// Creates an additional field (superadmin).
@@ -115,7 +135,7 @@ impl App {
         }
         tx.insert_field(&def, &self.cause(actor, format!("field \"{}\" created", def.code))).await?;
         tx.commit().await?;
-        Ok(def.into())
+        Ok(FieldView::new(def, ctx.fields.len() + 1))
     }
 
     /// Renames a field or changes a dropdown's options (superadmin).
@@ -146,9 +166,20 @@ impl App {
                 }
             }
         }
-        tx.update_field(&def, &self.cause(actor, format!("field \"{}\" changed", def.code))).await?;
+        let mut order: Vec<&FieldDef> = ctx.fields.iter().filter(|f| f.code != def.code).collect();
+        let at = match patch.position {
+            Some(p) => placed(p, ctx.fields.len())?,
+            None => ctx.fields.iter().position(|f| f.code == def.code).unwrap_or(order.len()),
+        };
+        order.insert(at, &def);
+        let cause = self.cause(actor, format!("field \"{}\" changed", def.code));
+        tx.update_field(&def, &cause).await?;
+        if patch.position.is_some() {
+            let codes: Vec<&str> = order.iter().map(|f| f.code.as_str()).collect();
+            tx.order_fields(&codes, &cause).await?;
+        }
         tx.commit().await?;
-        Ok(def.into())
+        Ok(FieldView::new(def, at + 1))
     }
 
     async fn field_value_in_use(
@@ -391,5 +422,22 @@ impl App {
         tx.delete_course(course.id, &self.cause(actor, format!("course \"{code}\" deleted"))).await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::placed;
+
+    #[test]
+    fn a_position_is_one_of_the_fields_places() {
+        assert_eq!(placed(1, 3).ok(), Some(0));
+        assert_eq!(placed(3, 3).ok(), Some(2));
+        for bad in [0, 4, -1, i64::MAX] {
+            let message = placed(bad, 3).unwrap_err().to_string();
+            assert!(message.contains(&format!("there is no position {bad}")), "{message}");
+            assert!(message.contains("from 1 (first) to 3 (the number of fields)"), "{message}");
+        }
+        assert!(placed(2, 1).unwrap_err().to_string().contains("1 is the only position"));
     }
 }

@@ -466,6 +466,12 @@ impl LiveTx {
         self.catalog_changed(false, cause).await
     }
 
+    /// Puts the additional fields in the order of `codes` (each field once).
+    pub(crate) async fn order_fields(&mut self, codes: &[&str], cause: &Cause) -> AppResult<()> {
+        roster_store::fields::set_order(&mut self.tx, codes).await?;
+        self.catalog_changed(false, cause).await
+    }
+
     /// Deletes an additional field and every user's value of it (the caller checked
     /// that no rule reads it).
     pub(crate) async fn delete_field(&mut self, code: &str, cause: &Cause) -> AppResult<()> {

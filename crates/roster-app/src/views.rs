@@ -104,15 +104,25 @@ pub struct FieldView {
     pub field_type: String,
     /// A dropdown's options.
     pub options: Vec<String>,
+    /// Where the field stands in the order forms, pages and exports list fields: 1 is
+    /// first.
+    pub position: usize,
 }
 
-impl From<FieldDef> for FieldView {
-    fn from(f: FieldDef) -> Self {
+impl FieldView {
+    /// The fields in their order, each with its position.
+    pub fn in_order(fields: impl IntoIterator<Item = FieldDef>) -> Vec<Self> {
+        fields.into_iter().enumerate().map(|(i, f)| Self::new(f, i + 1)).collect()
+    }
+
+    /// Shapes `f`, which stands at `position` (1 is first).
+    pub fn new(f: FieldDef, position: usize) -> Self {
         Self {
             code: f.code.into_string(),
             name: f.name.into_string(),
             field_type: f.field_type.as_str().to_owned(),
             options: f.options,
+            position,
         }
     }
 }

@@ -20,18 +20,19 @@ fn from_row(row: &AnyRow) -> Result<FieldDef, StoreError> {
     })
 }
 
-/// Every field definition, in creation order.
+/// Every field definition, in the order a superadmin gave them (new fields go last).
 pub async fn all(conn: &mut AnyConnection) -> Result<Vec<FieldDef>, StoreError> {
-    let rows = sqlx::query("SELECT code, name, field_type, options FROM fields ORDER BY id").fetch_all(conn).await?;
+    let rows =
+        sqlx::query("SELECT code, name, field_type, options FROM fields ORDER BY position, id").fetch_all(conn).await?;
     rows.iter().map(from_row).collect()
 }
 
-/// Inserts a field definition.
+/// Inserts a field definition, after the others.
 pub async fn insert(tx: &mut WriteTx, f: &FieldDef, now: i64) -> Result<(), StoreError> {
     let conn: &mut AnyConnection = tx;
     sqlx::query(
-        "INSERT INTO fields (code, code_key, name, name_key, field_type, options, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO fields (code, code_key, name, name_key, field_type, options, created_at, position) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, (SELECT COALESCE(MAX(position), 0) + 1 FROM fields))",
     )
     .bind(f.code.as_str())
     .bind(f.code.as_str().to_lowercase())
@@ -57,6 +58,21 @@ pub async fn update(tx: &mut WriteTx, f: &FieldDef) -> Result<(), StoreError> {
         .await?;
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Puts the fields in the order of `codes` (every field's code, each once): positions
+/// 1..n.
+pub async fn set_order(tx: &mut WriteTx, codes: &[&str]) -> Result<(), StoreError> {
+    let conn: &mut AnyConnection = tx;
+    for (i, code) in codes.iter().enumerate() {
+        let position = i64::try_from(i + 1).map_err(|_| StoreError::Corrupt("too many fields".to_owned()))?;
+        sqlx::query("UPDATE fields SET position = $1 WHERE code_key = $2")
+            .bind(position)
+            .bind(code.to_lowercase())
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }

@@ -28,6 +28,7 @@ const MIGRATIONS: &[(i64, &str, Option<&str>)] = &[
         Some(include_str!("../migrations/0008_enrollments_by_course.postgres.sql")),
     ),
     (9, include_str!("../migrations/0009_webhook_owners.sql"), None),
+    (10, include_str!("../migrations/0010_field_positions.sql"), None),
 ];
 
 fn dialect(sql: &str, postgres_form: Option<&str>, backend: Backend) -> String {

@@ -1,9 +1,9 @@
 //! Additional fields: the list, a new field of any of the five types, renaming a field
-//! and editing (or reordering) a dropdown's options, deleting one. Everyone sees the
-//! list (a training admin needs it to read users and write rules); only a superadmin
-//! changes fields (the app layer refuses the others), so the forms are shown to
-//! superadmins only. Fields keep the order they were created in: the store has no
-//! position for them.
+//! and editing (or reordering) a dropdown's options, moving a field up or down the
+//! order every form and page lists fields in, deleting one. Everyone sees the list (a
+//! training admin needs it to read users and write rules); only a superadmin changes
+//! fields (the app layer refuses the others), so the forms are shown to superadmins
+//! only.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -31,6 +31,13 @@ struct FieldRow {
     kind: &'static str,
     dropdown: bool,
     options: Vec<String>,
+    /// 1 is first.
+    position: usize,
+    /// Whether it is the last field.
+    last: bool,
+    /// The move button (`up`, `down`) that gets the keyboard focus when the page opens:
+    /// the one just pressed, or the other when the field reached an end.
+    focus: &'static str,
 }
 
 /// What a field form holds, as typed.
@@ -47,6 +54,10 @@ struct FieldForm {
 pub(crate) struct FieldsQuery {
     edit: Option<String>,
     new: Option<String>,
+    /// The field just moved, and which way (`up`, `down`): the page puts the keyboard
+    /// focus back on that button, so a field can be moved again and again.
+    moved: Option<String>,
+    way: Option<String>,
 }
 
 #[derive(Template)]
@@ -66,18 +77,23 @@ struct FieldsPage {
 pub(crate) async fn list(admin: Admin, State(app): State<App>, Query(query): Query<FieldsQuery>) -> AdminResult {
     let editing = query.edit.unwrap_or_default();
     let open = query.new.is_some();
-    fields_page(&admin, &app, editing, None, FieldErrors::default(), open, StatusCode::OK).await
+    let moved = (query.moved.unwrap_or_default(), query.way.unwrap_or_default());
+    let view = FieldsView { editing, new_open: open, moved, ..FieldsView::default() };
+    fields_page(&admin, &app, view, StatusCode::OK).await
 }
 
-async fn fields_page(
-    admin: &Admin,
-    app: &App,
+/// What a fields page shows beside the list.
+#[derive(Debug, Default)]
+struct FieldsView {
     editing: String,
     form: Option<FieldForm>,
     errors: FieldErrors,
     new_open: bool,
-    status: StatusCode,
-) -> AdminResult {
+    moved: (String, String),
+}
+
+async fn fields_page(admin: &Admin, app: &App, view: FieldsView, status: StatusCode) -> AdminResult {
+    let FieldsView { editing, form, errors, new_open, moved } = view;
     let fields = app.list_fields(&admin.actor).await.or_page(admin, Section::Fields)?;
     let form = form.unwrap_or_else(|| match fields.iter().find(|f| f.code == editing) {
         Some(f) => FieldForm {
@@ -90,7 +106,7 @@ async fn fields_page(
     });
     let page = FieldsPage {
         chrome: admin.chrome(Section::Fields),
-        fields: fields.into_iter().map(row).collect(),
+        fields: rows(fields, &moved),
         types: TYPES,
         editing,
         form,
@@ -100,14 +116,32 @@ async fn fields_page(
     Ok(admin.page_with(status, &page))
 }
 
-fn row(f: FieldView) -> FieldRow {
-    FieldRow {
-        kind: type_label(&f.field_type),
-        dropdown: f.field_type == "dropdown",
-        code: f.code,
-        name: f.name,
-        options: f.options,
-    }
+fn rows(fields: Vec<FieldView>, moved: &(String, String)) -> Vec<FieldRow> {
+    let count = fields.len();
+    fields
+        .into_iter()
+        .map(|f| {
+            let last = f.position == count;
+            let focus = match moved.1.as_str() {
+                _ if moved.0 != f.code => "",
+                "up" if f.position > 1 => "up",
+                "down" if !last => "down",
+                "up" if !last => "down",
+                "down" if f.position > 1 => "up",
+                _ => "",
+            };
+            FieldRow {
+                kind: type_label(&f.field_type),
+                dropdown: f.field_type == "dropdown",
+                code: f.code,
+                name: f.name,
+                options: f.options,
+                position: f.position,
+                last,
+                focus,
+            }
+        })
+        .collect()
 }
 
 /// The options of a posted form: one a line, blank lines left out.
@@ -163,16 +197,21 @@ pub(crate) async fn create(State(app): State<App>, posted: Posted) -> AdminResul
         Err(e) => {
             let errors = FieldErrors::from_error(&e, &["code", "name", "type", "options"]);
             let again = typed(&form, form.one("code").unwrap_or_default());
-            fields_page(&admin, &app, String::new(), Some(again), errors, true, page::status(e)).await
+            let view = FieldsView { form: Some(again), errors, new_open: true, ..FieldsView::default() };
+            fields_page(&admin, &app, view, page::status(e)).await
         }
     }
 }
 
 /// `POST /admin/fields/{code}`: rename a field and set a dropdown's options (their
-/// order is the order of the lines), or delete it (`action=delete`), which is refused
-/// while a group's rule reads it.
+/// order is the order of the lines), move it one place up or down the order of fields
+/// (`action=up`, `action=down`), or delete it (`action=delete`), which is refused while
+/// a group's rule reads it.
 pub(crate) async fn save(State(app): State<App>, Path(code): Path<String>, posted: Posted) -> AdminResult {
     let Posted { admin, form } = posted;
+    if let Some(way @ ("up" | "down")) = form.one("action") {
+        return move_field(&app, &admin, &code, way).await;
+    }
     if form.one("action") == Some("delete") {
         let superadmin = admin.superadmin(Section::Fields)?;
         let name = app.get_field(&admin.actor, &code).await.or_page(&admin, Section::Fields)?.name;
@@ -180,7 +219,8 @@ pub(crate) async fn save(State(app): State<App>, Path(code): Path<String>, poste
             Ok(()) => Ok(admin.redirect_with("/admin/fields", &format!("The field {name} was deleted."))),
             Err(e) => {
                 let errors = FieldErrors::general(page::message(&e));
-                fields_page(&admin, &app, code, None, errors, false, page::status(e)).await
+                let view = FieldsView { editing: code, errors, ..FieldsView::default() };
+                fields_page(&admin, &app, view, page::status(e)).await
             }
         };
     }
@@ -189,6 +229,7 @@ pub(crate) async fn save(State(app): State<App>, Path(code): Path<String>, poste
     let patch = FieldPatch {
         name: Some(form.one("name").unwrap_or_default().to_owned()),
         options: (current.field_type == "dropdown").then(|| options(&form)),
+        position: None,
     };
     match app.update_field(&superadmin, &code, patch).await {
         Ok(f) => Ok(admin.redirect_with("/admin/fields", &format!("The field {} was saved.", f.name))),
@@ -196,9 +237,36 @@ pub(crate) async fn save(State(app): State<App>, Path(code): Path<String>, poste
             let errors = FieldErrors::from_error(&e, &["name", "options"]);
             let mut again = typed(&form, &code);
             again.kind = current.field_type;
-            fields_page(&admin, &app, code, Some(again), errors, false, page::status(e)).await
+            let view = FieldsView { editing: code, form: Some(again), errors, ..FieldsView::default() };
+            fields_page(&admin, &app, view, page::status(e)).await
         }
     }
+}
+
+/// Moves a field one place `way` (`up` or `down`) and says where it now stands.
+async fn move_field(app: &App, admin: &Admin, code: &str, way: &str) -> AdminResult {
+    let superadmin = admin.superadmin(Section::Fields)?;
+    let current = app.get_field(&admin.actor, code).await.or_page(admin, Section::Fields)?;
+    let count = app.list_fields(&admin.actor).await.or_page(admin, Section::Fields)?.len();
+    let to = match way {
+        "up" => current.position.saturating_sub(1).max(1),
+        _ => (current.position + 1).min(count),
+    };
+    let patch = FieldPatch { position: i64::try_from(to).ok(), ..FieldPatch::default() };
+    match app.update_field(&superadmin, code, patch).await {
+        Ok(f) => {
+            let to = format!("/admin/fields?moved={}&way={way}", encode(&f.code));
+            Ok(admin.redirect_with(&to, &format!("{} is now field {} of {count}.", f.name, f.position)))
+        }
+        Err(e) => {
+            let view = FieldsView { errors: FieldErrors::general(page::message(&e)), ..FieldsView::default() };
+            fields_page(admin, app, view, page::status(e)).await
+        }
+    }
+}
+
+fn encode(value: &str) -> String {
+    form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
 #[cfg(test)]

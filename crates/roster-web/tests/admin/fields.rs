@@ -236,3 +236,92 @@ async fn fields_made_in_the_browser_carry_a_user_made_by_hand_into_an_automatic_
     b.close().await;
     server.finish().await;
 }
+
+/// The codes of the fields table's rows, top to bottom.
+async fn field_rows(b: &Browser) -> Vec<String> {
+    let codes = b
+        .js("return [...document.querySelectorAll('#fields-table tbody tr[id^=field-]')].map(r => r.id.slice(6))")
+        .await;
+    serde_json::from_value(codes).unwrap()
+}
+
+/// Presses Enter on whatever has the keyboard focus, and waits for the page it loads.
+async fn press_enter(b: &Browser) {
+    let page = b.page().await;
+    b.client.active_element().await.unwrap().send_keys("\u{E007}").await.unwrap();
+    b.next_page(page).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fields_are_put_in_order_with_the_keyboard_and_every_screen_follows() {
+    if !enabled() {
+        return;
+    }
+    let server = Server::start().await;
+    let system = Actor::system("t");
+    let sa = system.superadmin().unwrap();
+    let site = roster_app::catalog::NewField {
+        code: "work_site".into(),
+        name: "Work Site".into(),
+        field_type: "text".into(),
+        options: vec![],
+    };
+    server.app.create_field(&sa, site).await.unwrap();
+    let mut b = Browser::open(&server.base, "field-order").await;
+    b.log_in(ADMIN).await;
+    b.go("/admin/fields").await;
+    assert_eq!(field_rows(&b).await, ["department", "staff_number", "work_site"], "creation order at first");
+    assert!(b.find("#up-department").await.attr("disabled").await.unwrap().is_some(), "the first cannot go up");
+    assert!(b.find("#down-work_site").await.attr("disabled").await.unwrap().is_some(), "the last cannot go down");
+
+    // Department goes down twice, from the keyboard: the focus stays on its button.
+    b.js("document.getElementById('down-department').focus()").await;
+    press_enter(&b).await;
+    b.wait_text("#flash", "Department is now field 2 of 3.").await;
+    assert_eq!(field_rows(&b).await, ["staff_number", "department", "work_site"]);
+    assert_eq!(b.js("return document.activeElement.id").await, "down-department", "the focus comes back");
+    press_enter(&b).await;
+    b.wait_text("#flash", "Department is now field 3 of 3.").await;
+    assert_eq!(field_rows(&b).await, ["staff_number", "work_site", "department"]);
+    assert_eq!(
+        b.js("return document.activeElement.id").await,
+        "up-department",
+        "at the bottom, the focus moves to the button that still works"
+    );
+    let label = b.find("#up-department").await.attr("aria-label").await.unwrap();
+    assert_eq!(label.as_deref(), Some("Move Department up"), "each button names its field");
+    b.axe("fields in order").await;
+    b.shot("fields-order").await;
+    // Work Site up to the top.
+    b.js("document.getElementById('up-work_site').focus()").await;
+    press_enter(&b).await;
+    b.wait_text("#flash", "Work Site is now field 1 of 3.").await;
+    let order = ["work_site", "staff_number", "department"];
+    assert_eq!(field_rows(&b).await, order);
+    let stored: Vec<String> = server.app.list_fields(&system).await.unwrap().into_iter().map(|f| f.code).collect();
+    assert_eq!(stored, order);
+
+    // The user form and the user page list the fields in that order.
+    b.go("/admin/users/new").await;
+    let form = b.js("return [...document.querySelectorAll('[id^=\"fields.\"]')].map(e => e.id.slice(7))").await;
+    assert_eq!(form, serde_json::json!(order), "new-user form");
+    b.go(&format!("/admin/users/{}", server.users["alice.martin"])).await;
+    let page = b.js("return [...document.querySelectorAll('[id^=\"fields.\"]')].map(e => e.id.slice(7))").await;
+    assert_eq!(page, serde_json::json!(order), "user page");
+
+    // The rule builder offers them in that order.
+    let group = roster_app::groups::NewGroup {
+        name: "Sites".into(),
+        description: None,
+        policy: Some("automatic".into()),
+        scope: None,
+    };
+    let group = server.app.create_group(&system, group).await.unwrap();
+    b.go(&format!("/admin/groups/{}/rules", group.id)).await;
+    b.find("#c-0-0-subject").await;
+    let offered = b
+        .js("return [...document.querySelectorAll('#c-0-0-subject option')].map(o => o.value).filter(v => v.startsWith('field:')).map(v => v.slice(6))")
+        .await;
+    assert_eq!(offered, serde_json::json!(order), "rule builder");
+    b.close().await;
+}

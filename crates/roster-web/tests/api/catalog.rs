@@ -42,6 +42,57 @@ async fn fields_of_every_type(s: TestServer) {
     assert_eq!(s.call("GET", "/api/v1/fields/department", None).await.status, 404);
 }
 
+async fn fields_keep_the_order_a_superadmin_gives(s: TestServer) {
+    seed(&s).await;
+    async fn order(s: &TestServer) -> Vec<(String, u64)> {
+        let list = s.call("GET", "/api/v1/fields", None).await.body;
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (f["code"].as_str().unwrap().to_owned(), f["position"].as_u64().unwrap()))
+            .collect()
+    }
+    let codes = |o: &[(String, u64)]| o.iter().map(|(c, _)| c.clone()).collect::<Vec<_>>();
+    let before = order(&s).await;
+    assert_eq!(codes(&before), ["department", "hire_date", "job_title", "years", "supervisor"]);
+    assert_eq!(before.iter().map(|(_, p)| *p).collect::<Vec<_>>(), [1, 2, 3, 4, 5], "creation order, from 1");
+
+    let r = s.call("PATCH", "/api/v1/fields/department", Some(json!({"position": 4}))).await;
+    assert_eq!((r.status, r.body["position"].as_u64()), (200, Some(4)), "{}", r.body);
+    assert_eq!(codes(&order(&s).await), ["hire_date", "job_title", "years", "department", "supervisor"]);
+    let r = s.call("PATCH", "/api/v1/fields/SUPERVISOR", Some(json!({"position": 1}))).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let moved = codes(&order(&s).await);
+    assert_eq!(moved, ["supervisor", "hire_date", "job_title", "years", "department"]);
+    assert_eq!(s.call("GET", "/api/v1/fields/years", None).await.body["position"], 4);
+
+    for bad in [json!(0), json!(6), json!(-1)] {
+        let r = s.call("PATCH", "/api/v1/fields/years", Some(json!({"name": "Seniority", "position": bad}))).await;
+        assert_eq!((r.status, r.field()), (422, "position"), "{bad}: {}", r.body);
+        assert!(r.message().contains("from 1 (first) to 5"), "{}", r.message());
+    }
+    let r = s.call("PATCH", "/api/v1/fields/years", Some(json!({"position": "last"}))).await;
+    assert_eq!((r.status, r.field()), (400, "position"), "{}", r.body);
+    assert_eq!(codes(&order(&s).await), moved, "a refused move moves nothing");
+    assert_eq!(s.call("GET", "/api/v1/fields/years", None).await.body["name"], "Years", "nor renames");
+
+    let r = s.post_ok("/api/v1/fields", json!({"code": "shift", "name": "Shift", "type": "text"})).await;
+    assert_eq!(r["position"], 6, "a new field goes last");
+
+    // The member export lists the additional fields in their order.
+    let g = s.post_ok("/api/v1/groups", json!({"name": "Everyone"})).await["id"].as_str().unwrap().to_owned();
+    let resp =
+        s.http.get(format!("{}/api/v1/groups/{g}/members.csv", s.base)).bearer_auth(&s.token).send().await.unwrap();
+    let text = resp.text().await.unwrap();
+    let header = text.trim_start_matches('\u{feff}').lines().next().unwrap().to_owned();
+    assert!(header.contains(",branch,Supervisor,Hire Date,Job Title,Years,Department,Shift,"), "{header}");
+
+    let trainer = s.training_admin("trainer", &["EMEA"]).await;
+    let r = s.call_as(&trainer, "PATCH", "/api/v1/fields/shift", Some(json!({"position": 1}))).await;
+    assert_eq!(r.status, 403, "only a superadmin orders fields");
+    assert_eq!(s.call_as(&trainer, "GET", "/api/v1/fields", None).await.body[0]["code"], "supervisor");
+}
+
 async fn the_branch_tree_moves_and_protects_itself(s: TestServer) {
     seed(&s).await;
     let r = s.call("PATCH", "/api/v1/branches/EMEA", Some(json!({"parent": "PAR"}))).await;
@@ -129,6 +180,7 @@ async fn several_users_are_enrolled_together_or_not_at_all(s: TestServer) {
 
 crate::on_both_databases!(
     fields_of_every_type,
+    fields_keep_the_order_a_superadmin_gives,
     the_branch_tree_moves_and_protects_itself,
     courses_and_enrollments,
     several_users_are_enrolled_together_or_not_at_all
