@@ -249,28 +249,37 @@
   // ---------------------------------------------------------------- branch tree picker
   // A <select data-tree-picker> of branches (options with data-name and data-depth)
   // becomes a search box over the org chart: matches are shown with the branches
-  // above them, indented as in the tree. The select stays the form's value.
+  // above them, indented as in the tree. The select stays the form's value. A
+  // <select multiple> shows its branches as chips under the box, each removable; a
+  // branch is added by picking it. Every branch screen, form and the rule builder use
+  // it (the builder through window.RosterTreePicker).
   function initTreePicker(select) {
-    const blank = select.options[0] && !select.options[0].value ? select.options[0].textContent.trim() : null;
+    const multiple = select.multiple;
+    const blank = !multiple && select.options[0] && !select.options[0].value ? select.options[0].textContent.trim() : null;
     const nodes = Array.from(select.options).filter((o) => o.value).map((o) => ({
-      value: o.value, name: o.dataset.name || o.textContent.trim(), depth: Number(o.dataset.depth || 0),
+      value: o.value, name: o.dataset.name || o.textContent.trim(), depth: Number(o.dataset.depth || 0), option: o,
     }));
     nodes.forEach((n, i) => { let j = i - 1; while (j >= 0 && nodes[j].depth >= n.depth) j--; n.parent = j; });
     const top = nodes.length ? Math.min(...nodes.map((n) => n.depth)) : 0;
+    const hint = multiple ? "Type a branch's name or code to add it" : "Type a branch's name or code";
     const wrap = el("div", { class: "tree-picker" });
     const input = el("input", {
       type: "search", id: select.id + "-search", role: "combobox", "aria-autocomplete": "list",
-      "aria-expanded": "false", "aria-controls": select.id + "-tree", autocomplete: "off",
-      placeholder: "Type a branch's name or code",
+      "aria-expanded": "false", "aria-controls": select.id + "-tree", autocomplete: "off", placeholder: hint,
     });
     const list = el("ul", { role: "listbox", id: select.id + "-tree", class: "tree-options", "aria-label": "Branches" });
     list.hidden = true;
-    const label = document.querySelector("label[for='" + select.id + "']");
+    const label = select.id && document.querySelector("label[for='" + select.id + "']");
     if (label) label.htmlFor = input.id;
+    else if (select.getAttribute("aria-label")) input.setAttribute("aria-label", select.getAttribute("aria-label"));
+    if (select.getAttribute("aria-describedby")) input.setAttribute("aria-describedby", select.getAttribute("aria-describedby"));
+    if (select.required) input.setAttribute("aria-required", "true");
     select.hidden = true;
     select.tabIndex = -1;
     select.after(wrap);
     wrap.append(input, list);
+    const chips = multiple ? el("ul", { class: "chips", id: select.id + "-chosen", "aria-label": "Chosen branches" }) : null;
+    if (chips) wrap.append(chips);
     let shown = [];
     let active = -1;
 
@@ -278,8 +287,29 @@
       const n = nodes.find((x) => x.value === value);
       return n ? n.name + " (" + n.value + ")" : "";
     };
-    const showValue = () => { input.value = labelOf(select.value); input.placeholder = select.value ? "Type a branch's name or code" : (blank || "Type a branch's name or code"); };
+    const showValue = () => {
+      if (multiple) { input.value = ""; return; }
+      input.value = labelOf(select.value);
+      input.placeholder = select.value ? hint : (blank || hint);
+    };
+    function showChips() {
+      if (!chips) return;
+      chips.innerHTML = "";
+      nodes.filter((n) => n.option.selected).forEach((n) => {
+        const chip = el("li");
+        chip.append(el("span", {}, labelOf(n.value)));
+        const remove = el("button", { type: "button", "aria-label": "Remove " + labelOf(n.value) }, "×");
+        remove.addEventListener("click", () => { n.option.selected = false; changed(); input.focus(); });
+        chip.append(remove);
+        chips.append(chip);
+      });
+    }
+    function changed() {
+      select.dispatchEvent(new Event("change", { bubbles: true }));
+      showChips();
+    }
     showValue();
+    showChips();
 
     function close() { list.hidden = true; input.setAttribute("aria-expanded", "false"); input.removeAttribute("aria-activedescendant"); active = -1; }
     function highlight(i) {
@@ -288,26 +318,33 @@
       if (shown[i]) { input.setAttribute("aria-activedescendant", shown[i].li.id); shown[i].li.scrollIntoView({ block: "nearest" }); }
     }
     function pick(value) {
-      select.value = value;
-      select.dispatchEvent(new Event("change", { bubbles: true }));
+      if (multiple) {
+        const n = nodes.find((x) => x.value === value);
+        if (n) n.option.selected = true;
+      } else {
+        select.value = value;
+      }
+      changed();
       showValue();
       close();
     }
     function render() {
       const needle = input.value.trim().toLowerCase();
-      const current = labelOf(select.value).toLowerCase();
+      const current = multiple ? "" : labelOf(select.value).toLowerCase();
       const q = needle === current ? "" : needle;
-      const match = nodes.map((n) => !q || n.name.toLowerCase().includes(q) || n.value.toLowerCase().includes(q));
+      // A chosen branch of a multiple picker is not offered again, but still shows as
+      // the context of the branches under it.
+      const match = nodes.map((n) => (!multiple || !n.option.selected) && (!q || n.name.toLowerCase().includes(q) || n.value.toLowerCase().includes(q)));
       const keep = match.slice();
       match.forEach((m, i) => { if (m) { let p = nodes[i].parent; while (p >= 0 && !keep[p]) { keep[p] = true; p = nodes[p].parent; } } });
       list.innerHTML = "";
       shown = [];
       const add = (value, text, detail, depth, context) => {
         const li = el("li", { role: "option", id: list.id + "-" + shown.length, "aria-selected": "false", style: "--depth: " + depth });
-        if (context) li.classList.add("context");
+        if (context) { li.classList.add("context"); li.setAttribute("aria-disabled", "true"); }
         li.append(el("span", { class: "label" }, text));
         if (detail) li.append(el("span", { class: "code" }, detail));
-        li.addEventListener("mousedown", (ev) => { ev.preventDefault(); pick(value); });
+        li.addEventListener("mousedown", (ev) => { ev.preventDefault(); if (!(multiple && context)) pick(value); });
         list.append(li);
         shown.push({ li: li, value: value, match: !context });
       };
@@ -316,19 +353,27 @@
       if (!shown.length) list.append(el("li", { class: "none", role: "option", "aria-disabled": "true" }, "No branch matches"));
       list.hidden = false;
       input.setAttribute("aria-expanded", "true");
-      highlight(shown.findIndex((s) => s.match && (q || s.value === select.value)));
+      highlight(shown.findIndex((s) => s.match && (q || multiple || s.value === select.value)));
+    }
+    // In a multiple picker only a branch not yet chosen can be picked.
+    const pickable = (i) => !multiple || (shown[i] && shown[i].match);
+    function step(from, by) {
+      let i = from + by;
+      while (i >= 0 && i < shown.length && !pickable(i)) i += by;
+      return i >= 0 && i < shown.length ? i : from;
     }
     input.addEventListener("input", render);
     input.addEventListener("focus", () => input.select());
     input.addEventListener("click", render);
     input.addEventListener("blur", () => setTimeout(() => { if (document.activeElement !== input) { close(); showValue(); } }, 120));
     input.addEventListener("keydown", (ev) => {
-      if (ev.key === "ArrowDown") { ev.preventDefault(); if (list.hidden) render(); else highlight(Math.min(active + 1, shown.length - 1)); }
-      else if (ev.key === "ArrowUp") { ev.preventDefault(); highlight(Math.max(active - 1, 0)); }
-      else if (ev.key === "Enter") { if (!list.hidden && shown[active]) { ev.preventDefault(); pick(shown[active].value); } }
+      if (ev.key === "ArrowDown") { ev.preventDefault(); if (list.hidden) render(); else highlight(step(active, 1)); }
+      else if (ev.key === "ArrowUp") { ev.preventDefault(); highlight(step(active, -1)); }
+      else if (ev.key === "Enter") { if (!list.hidden && shown[active] && pickable(active)) { ev.preventDefault(); pick(shown[active].value); } }
       else if (ev.key === "Escape") { if (!list.hidden) { ev.stopPropagation(); close(); showValue(); } }
     });
   }
+  window.RosterTreePicker = initTreePicker;
 
   // ---------------------------------------------------------------- file drop zones
   function initDropzone(zone, input, onFile) {

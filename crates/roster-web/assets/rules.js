@@ -252,10 +252,16 @@
         return s;
       }
       case "branch": {
+        // The searchable tree picker every branch choice uses (admin.js); the select
+        // under it holds the value, and is all there is should admin.js be missing.
         const options = [["", "Choose a branch…"]].concat(catalog.branches.map((b) => [b.code, "\u2003".repeat(b.depth) + b.name + " (" + b.code + ")"]));
         const s = select({ id, "aria-label": label }, options, v || "");
+        catalog.branches.forEach((b, i) => { s.options[i + 1].dataset.name = b.name; s.options[i + 1].dataset.depth = b.depth; });
         s.addEventListener("change", () => set(s.value || null, false));
-        return s;
+        const box = el("div", { class: "value-tree" });
+        box.append(s);
+        if (window.RosterTreePicker) window.RosterTreePicker(s);
+        return box;
       }
       case "dropdown": {
         if (["=", "!=", "in", "not_in"].includes(line.op)) {
@@ -463,7 +469,8 @@
     const actions = el("div", { class: "builder-actions" });
     actions.append(addSet);
     builderEl.append(actions);
-    if (focusId) { const f = document.getElementById(focusId); if (f) f.focus(); }
+    // A select that became a tree picker is focused through its search box.
+    if (focusId) { const f = document.getElementById(focusId + "-search") || document.getElementById(focusId); if (f) f.focus(); }
   }
 
   // ---------------------------------------------------------------- modes

@@ -24,7 +24,7 @@ struct AccessForm {
 struct AdminsPage {
     chrome: Chrome,
     admins: Vec<AdminView>,
-    branches: Vec<(String, String)>,
+    branches: Vec<(String, String, usize)>,
     form: AccessForm,
     errors: FieldErrors,
     new_open: bool,
@@ -35,7 +35,7 @@ struct AdminsPage {
 struct TokensPage {
     chrome: Chrome,
     tokens: Vec<TokenView>,
-    branches: Vec<(String, String)>,
+    branches: Vec<(String, String, usize)>,
     form: AccessForm,
     errors: FieldErrors,
     new_open: bool,
@@ -43,9 +43,10 @@ struct TokensPage {
     created: Option<(String, String)>,
 }
 
-async fn branch_options(app: &App, admin: &Admin) -> Result<Vec<(String, String)>, page::AdminError> {
+/// The org chart in tree order, for the branch pickers: (code, name, depth).
+async fn branch_options(app: &App, admin: &Admin) -> Result<Vec<(String, String, usize)>, page::AdminError> {
     let branches = app.list_branches(&admin.actor).await.or_page(admin, Section::Access)?;
-    Ok(branches.into_iter().map(|b| (b.code, b.name)).collect())
+    Ok(branches.into_iter().map(|b| (b.code, b.name, b.path.len().saturating_sub(1))).collect())
 }
 
 fn label(when_rfc3339: Option<&String>) -> String {

@@ -24,6 +24,15 @@ struct BranchRow {
     name: String,
     parent: String,
     depth: usize,
+    /// Codes from the root down to this branch.
+    path: Vec<String>,
+}
+
+impl BranchRow {
+    /// Whether this branch is `code` or under it: it cannot become `code`'s parent.
+    fn within(&self, code: &str) -> bool {
+        self.path.iter().any(|c| c == code)
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -58,6 +67,7 @@ fn rows(branches: Vec<BranchView>) -> Vec<BranchRow> {
             parent: b.parent.unwrap_or_default(),
             code: b.code,
             name: b.name,
+            path: b.path,
         })
         .collect()
 }

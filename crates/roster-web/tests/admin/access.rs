@@ -20,7 +20,7 @@ async fn a_superadmin_makes_a_training_admin_who_then_works_within_its_branches(
     b.find("#new-admin:not([hidden]) #admin-username").await;
     b.fill("#admin-username", "claire").await;
     b.fill("#admin-password", "short").await;
-    b.choose("#admin-branches", "FR").await;
+    b.pick_branch("admin-branches", "fran", "FR").await;
     b.submit("#create-admin").await;
     assert!(b.text("#new-admin").await.contains("at least 12 characters"), "a short password is refused");
     b.fill("#admin-password", "a long enough secret").await;
@@ -38,7 +38,7 @@ async fn a_superadmin_makes_a_training_admin_who_then_works_within_its_branches(
     b.click("#new-token-button").await;
     b.find("#new-token:not([hidden]) #token-name").await;
     b.fill("#token-name", "lms-fr").await;
-    b.choose("#token-branches", "FR").await;
+    b.pick_branch("token-branches", "fran", "FR").await;
     b.submit("#create-token").await;
     let secret = b.js("return document.querySelector('#token-secret').value").await;
     let secret = secret.as_str().unwrap().to_owned();

@@ -17,12 +17,12 @@ async fn branches_and_courses_are_listed_created_and_edited() {
     b.click("#new-branch-button").await;
     b.fill("#branch-code", "FR-NCE").await;
     b.fill("#branch-name", "Nice").await;
-    b.choose("#branch-parent", "FR").await;
+    b.pick_branch("branch-parent", "fra", "FR").await;
     b.submit("#new-branch button[type=submit]").await;
     b.wait_text("#flash", "Branch FR-NCE created.").await;
     b.submit("a[href='/admin/branches?edit=FR-NCE#edit']").await;
     b.fill("#edit-name", "Nice and Côte d'Azur").await;
-    b.choose("#edit-parent", "EMEA").await;
+    b.pick_branch("edit-parent", "emea", "EMEA").await;
     b.shot("branch-edit").await;
     b.submit("#edit button[type=submit]:not([name])").await;
     b.wait_text("#flash", "Branch FR-NCE saved.").await;

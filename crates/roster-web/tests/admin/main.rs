@@ -22,6 +22,7 @@ mod http;
 mod imports;
 mod lists;
 mod messages;
+mod pickers;
 mod rules;
 mod sessions;
 mod users;
