@@ -70,6 +70,10 @@ pub struct Settings {
     pub timezone: chrono_tz::Tz,
     /// How long the change feed keeps a change (older cursors get 410).
     pub feed_retention: std::time::Duration,
+    /// The most users on the platform for which an import's dry run works out what
+    /// each automatic group would gain or lose (above it, the check says it did not).
+    /// Tests lower it; the default is [`import::REHEARSE_UP_TO`].
+    pub rehearse_imports_up_to: u64,
 }
 
 impl Default for Settings {
@@ -79,6 +83,7 @@ impl Default for Settings {
             max_import_bytes: 100 * 1024 * 1024,
             timezone: chrono_tz::UTC,
             feed_retention: std::time::Duration::from_secs(30 * 24 * 3600),
+            rehearse_imports_up_to: import::REHEARSE_UP_TO,
         }
     }
 }

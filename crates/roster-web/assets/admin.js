@@ -672,6 +672,7 @@
       $$("tr", table).forEach((tr) => { if (resolved[tr.dataset.header]) $(".resolved", tr).textContent = resolved[tr.dataset.header]; });
       const c = job.counts || {};
       ["rows", "created", "updated", "unchanged", "errors", "joined"].forEach((k) => { $("#import-" + k).textContent = c[k] || 0; });
+      if (job.groups_not_computed) $("#import-joined").textContent = "not worked out";
       showGroups(job);
       const issues = $("#import-issues");
       const body = $("tbody", issues);
@@ -712,7 +713,10 @@
         li.append(document.createTextNode("."));
         list.append(li);
       });
-      if (!job.groups.length) list.append(el("li", { class: "muted" }, dry ? "No automatic group would gain or lose anyone." : "No automatic group gained or lost anyone."));
+      const notComputed = job.groups_not_computed;
+      // Not worked out (a large platform): say so, rather than "no group moves".
+      if (notComputed) list.append(el("li", { class: "notice", id: "import-groups-not-computed" }, notComputed.message));
+      else if (!job.groups.length) list.append(el("li", { class: "muted" }, dry ? "No automatic group would gain or lose anyone." : "No automatic group gained or lost anyone."));
     }
 
     async function poll(id) {

@@ -30,6 +30,13 @@ pub struct Cli {
         value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub feed_retention_days: u32,
 
+    /// The most users for which an import's dry run works out each automatic group's
+    /// gains and losses (it rebuilds the membership image, holding other writes).
+    /// Hidden: for tests and measurements.
+    #[arg(long, global = true, hide = true, env = "ROSTER_REHEARSE_IMPORTS_UP_TO",
+        default_value_t = roster_app::import::REHEARSE_UP_TO)]
+    pub rehearse_imports_up_to: u64,
+
     #[command(subcommand)]
     pub command: Command,
 }

@@ -105,6 +105,7 @@ pub(crate) async fn open_url(url: &str, cli: &Cli) -> anyhow::Result<App> {
         max_import_bytes: cli.max_import_bytes,
         timezone,
         feed_retention: std::time::Duration::from_secs(u64::from(cli.feed_retention_days) * 24 * 3600),
+        rehearse_imports_up_to: cli.rehearse_imports_up_to,
     };
     Ok(App::new(store, clock, settings))
 }

@@ -43,6 +43,7 @@ pub use cells::DateOrder;
 pub(crate) use job::Jobs;
 pub use job::{ImportFile, ImportHandle, ImportProgress, ImportUpload};
 pub use mapping::{header_names, MappedBy, MappedColumn};
+pub use pass::REHEARSE_UP_TO;
 pub use roster_store::imports::ImportState;
 
 use roster_store::imports::ImportRecord;
@@ -230,6 +231,24 @@ pub struct GroupEffect {
     pub leaves: usize,
 }
 
+/// Why a dry run that accepted every row lists no automatic group: the groups were
+/// not worked out, which is not the same as "no group moves".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct GroupsNotComputed {
+    /// `too_many_users`: the platform is over the size up to which a check rehearses
+    /// the import (`limit`); `database_moved`: a row the check accepted is refused
+    /// now, so the import would be refused too.
+    pub code: String,
+    /// For an administrator.
+    pub message: String,
+    /// The users on the platform when the check ran; told to a superadmin only (a
+    /// training admin learns nothing of users outside its branches).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users: Option<u64>,
+    /// The most users a check works the groups out for.
+    pub limit: u64,
+}
+
 /// Why a job applied nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ImportFailure {
@@ -250,6 +269,10 @@ struct Outcome {
     /// Jobs stored before groups were reported have none.
     #[serde(default)]
     groups: Vec<GroupEffect>,
+    /// Why a dry run lists no group although it accepted the file (boxed: rarely
+    /// there, and an outcome travels by value).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    groups_not_computed: Option<Box<GroupsNotComputed>>,
 }
 
 /// A job's options and mapping, as stored.
@@ -295,6 +318,12 @@ pub struct ImportView {
     /// were refused.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub groups: Option<Vec<GroupEffect>>,
+    /// Present when a dry run accepted the file but did not work out `groups` (they
+    /// are then empty), saying why: on a platform of more users than a check
+    /// rehearses an import for, only the import itself says what each group gains
+    /// and loses.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups_not_computed: Option<GroupsNotComputed>,
     /// The problems found, row by row; once it is over. Also at
     /// `GET /api/v1/imports/{id}/report.csv`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -352,6 +381,7 @@ impl ImportView {
             unmapped: accepted.unmapped,
             counts: outcome.as_ref().map(|o| o.counts.clone()),
             groups: outcome.as_ref().map(|o| o.groups.clone()),
+            groups_not_computed: outcome.as_ref().and_then(|o| o.groups_not_computed.as_deref().cloned()),
             report: outcome.as_ref().map(|o| o.issues.clone()),
             issues_total: outcome.as_ref().map_or(0, |o| o.issues_total),
             error: failure,

@@ -14,15 +14,19 @@ use tokio::sync::mpsc;
 
 use super::check::{Action, Checker};
 use super::job::{io_error, Ended, Job, Phase, Source};
-use super::{mapping, GroupEffect, ImportCounts, ImportFailure, Issue, Outcome, MAX_REPORTED_ISSUES};
+use super::{
+    mapping, GroupEffect, GroupsNotComputed, ImportCounts, ImportFailure, Issue, Outcome, MAX_REPORTED_ISSUES,
+};
 use crate::reach::Reach;
 use crate::transaction::LiveTx;
 use crate::{auth, App, AppError, AppResult, Context};
 
 /// The largest population whose import check rehearses the import to count what each
-/// automatic group would gain or lose: the image, rebuilt after the rehearsal, took 35-48 s
-/// at 1,000,000 users in the benchmark, and every write waits for it.
-const REHEARSE_UP_TO: u64 = 200_000;
+/// automatic group would gain or lose, unless the settings say otherwise
+/// ([`crate::Settings::rehearse_imports_up_to`]): the image, rebuilt after the
+/// rehearsal, took 35-48 s at 1,000,000 users in the benchmark, and every write waits
+/// for it.
+pub const REHEARSE_UP_TO: u64 = 200_000;
 
 /// Rows read, checked and written together.
 const BATCH: usize = 1000;
@@ -71,6 +75,7 @@ impl Checked {
             issues_total: self.issues_total,
             failure: failure.clone(),
             groups: Vec::new(),
+            groups_not_computed: None,
         };
         (failure, outcome)
     }
@@ -115,7 +120,10 @@ impl App {
         }
         if job.options.dry_run {
             let mut outcome = outcome;
-            outcome.groups = self.rehearse(&job).await?;
+            match self.rehearse(&job).await? {
+                Ok(groups) => outcome.groups = groups,
+                Err(not_computed) => outcome.groups_not_computed = Some(Box::new(not_computed)),
+            }
             outcome.counts.joined = outcome.groups.iter().map(|g| g.joins).sum();
             outcome.counts.left = outcome.groups.iter().map(|g| g.leaves).sum();
             return Ok(Ended::Unrecorded(ImportState::Succeeded, outcome));
@@ -174,27 +182,50 @@ impl App {
     /// by doing it — the users written in a write transaction, every automatic group
     /// evaluated by the engine — and rolling it back. No password is hashed, no
     /// membership written; the image, changed ahead of a commit that never comes, is
-    /// rebuilt from the database on next use. Empty if the database moved since the
-    /// check so that a row is refused now (the real import would say so).
-    /// Above [`REHEARSE_UP_TO`] users the rehearsal is not made (and no group listed):
-    /// rebuilding the image after it would hold every write for tens of seconds.
-    async fn rehearse(&self, job: &Job) -> AppResult<Vec<GroupEffect>> {
+    /// rebuilt from the database on next use. Not computed, and the check says why, if
+    /// the database moved since the check so that a row is refused now (the real import
+    /// would say so), or above [`crate::Settings::rehearse_imports_up_to`] users:
+    /// rebuilding the image after the rehearsal would hold every write for tens of
+    /// seconds.
+    async fn rehearse(&self, job: &Job) -> AppResult<Result<Vec<GroupEffect>, GroupsNotComputed>> {
         job.progress.enter(Phase::Waiting);
         let mut tx = self.begin().await?;
-        if tx.engine(|e| e.users().len())? > REHEARSE_UP_TO {
-            return Ok(Vec::new());
+        let users = tx.engine(|e| e.users().len())?;
+        let limit = self.settings.rehearse_imports_up_to;
+        // A training admin is not told how many users the platform has.
+        let told = job.actor.superadmin().is_ok().then_some(users);
+        if users > limit {
+            let size = told.map(|n| format!(" (this one has {})", thousands(n))).unwrap_or_default();
+            return Ok(Err(GroupsNotComputed {
+                code: "too_many_users".into(),
+                message: format!(
+                    "Group effects are not worked out on platforms of more than {} users{size}: working them out \
+                     would hold every other change for tens of seconds. The import itself reports how many users \
+                     each automatic group gains and loses.",
+                    thousands(limit)
+                ),
+                users: told,
+                limit,
+            }));
         }
         job.progress.enter(Phase::Applying);
         let ctx = Context::load(tx.read()).await?;
         let reader = self.reader(job).await?;
         let rehearsed = self.pass(job, reader, &ctx, Sink::Rehearse(&mut tx)).await?;
         if rehearsed.counts.errors > 0 {
-            return Ok(Vec::new());
+            return Ok(Err(GroupsNotComputed {
+                code: "database_moved".into(),
+                message: "Group effects could not be worked out: users changed while the file was checked, and \
+                          some of its rows would now be refused. Check the file again."
+                    .into(),
+                users: told,
+                limit,
+            }));
         }
         job.progress.enter(Phase::Evaluating);
         let today = tx.today;
         let evaluation = tx.engine(|e| e.evaluate_all(today))?;
-        group_effects(&mut tx, job, &evaluation, &rehearsed.written).await
+        Ok(Ok(group_effects(&mut tx, job, &evaluation, &rehearsed.written).await?))
     }
 
     /// Best effort: the import is committed whatever happens here.
@@ -407,4 +438,30 @@ fn read_batches(reader: CsvReader<Source>) -> mpsc::Receiver<Vec<Result<Record, 
         }
     });
     rx
+}
+
+/// `1234567` as `1,234,567`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::thousands;
+
+    #[test]
+    fn numbers_are_grouped_by_thousands() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(200_000), "200,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
 }

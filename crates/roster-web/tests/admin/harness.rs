@@ -65,9 +65,13 @@ async fn serve(app: App) -> String {
 }
 
 async fn open(url: &str) -> App {
+    open_with(url, Settings::default()).await
+}
+
+async fn open_with(url: &str, settings: Settings) -> App {
     let store = Store::connect(url).await.unwrap();
     store.migrate(NOW_MS).await.unwrap();
-    App::new(store, Arc::new(ManualClock::new(NOW_MS)), Settings::default())
+    App::new(store, Arc::new(ManualClock::new(NOW_MS)), settings)
 }
 
 impl Server {
@@ -183,6 +187,11 @@ impl Server {
     /// Another server on the same database, as a second process would be; its base URL.
     pub async fn another(&self) -> String {
         serve(open(&self.url).await).await
+    }
+
+    /// Another server on the same database with settings of its own; its base URL.
+    pub async fn another_with(&self, settings: Settings) -> String {
+        serve(open_with(&self.url, settings).await).await
     }
 
     /// Closes the database (and drops it, on PostgreSQL).

@@ -145,3 +145,36 @@ async fn the_mapping_is_resolved_as_soon_as_the_file_is_read_and_kept_for_a_corr
     b.shot("mapping-kept").await;
     b.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_on_a_platform_over_the_limit_says_the_groups_were_not_worked_out() {
+    if !enabled() {
+        return;
+    }
+    let server = Server::start().await;
+    // The twelve seeded users are over a limit lowered to ten for the test.
+    let settings = roster_app::Settings { rehearse_imports_up_to: 10, ..roster_app::Settings::default() };
+    let base = server.another_with(settings).await;
+    let mut b = Browser::open(&base, "import-large").await;
+    b.log_in(ADMIN).await;
+    b.go("/admin/imports").await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("people.csv");
+    std::fs::write(&file, "username,email,Staff Number\nnina.rossi,nina@acme.test,S-1\n").unwrap();
+    b.find("#import-file").await.send_keys(&file.display().to_string()).await.unwrap();
+    b.wait_text("#mapping-table", "Staff Number").await;
+    b.click("#import-check").await;
+    b.wait_text("#import-summary", "The file is ready to import: 1 to create, 0 to update.").await;
+    let said = b.text("#import-groups-list").await;
+    assert!(
+        said.starts_with("Group effects are not worked out on platforms of more than 10 users (this one has 12)"),
+        "the check says it did not list the groups, and why: {said}"
+    );
+    assert!(!said.contains("No automatic group"), "{said}");
+    assert_eq!(b.text("#import-joined").await, "not worked out");
+    b.axe("import check over the limit").await;
+    b.js("document.getElementById('import-summary').scrollIntoView()").await;
+    b.shot("groups-not-worked-out").await;
+    b.close().await;
+    server.finish().await;
+}

@@ -69,10 +69,20 @@ async fn spawn(url: &str, dir: Option<tempfile::TempDir>) -> TestServer {
 /// Another server on the same database, as a second process would be: its own engine,
 /// its own in-process gate, the same token.
 pub async fn spawn_server(url: &str, dir: Option<tempfile::TempDir>, token: Option<String>) -> TestServer {
+    spawn_server_with(url, dir, token, Settings::default()).await
+}
+
+/// Another server on the same database with settings of its own.
+pub async fn spawn_server_with(
+    url: &str,
+    dir: Option<tempfile::TempDir>,
+    token: Option<String>,
+    settings: Settings,
+) -> TestServer {
     let store = Store::connect(url).await.expect("database opens");
     store.migrate(NOW_MS).await.expect("migrations apply");
     let clock = ManualClock::new(NOW_MS);
-    let app = App::new(store, Arc::new(clock.clone()), Settings::default());
+    let app = App::new(store, Arc::new(clock.clone()), settings);
     let system = Actor::system("test");
     let token = match token {
         Some(t) => t,

@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
-use crate::helpers::{Reply, TestServer};
+use crate::helpers::{spawn_server_with, Reply, TestServer};
 use crate::users::{create_user, seed};
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/");
@@ -522,6 +522,77 @@ async fn an_import_moves_automatic_groups_in_one_evaluation(s: TestServer) {
     assert_eq!(members(&s, &groups[1]).await, vec!["ann.lee", "zoe.muller"], "still members");
 }
 
+async fn a_check_over_the_rehearsal_limit_says_it_did_not_work_groups_out(s: TestServer) {
+    seed(&s).await;
+    let g = s.post_ok("/api/v1/groups", json!({"name": "Supervisors", "policy": "automatic"})).await;
+    let r = s
+        .call(
+            "PUT",
+            &format!("/api/v1/groups/{}/rule", g["id"].as_str().unwrap()),
+            Some(json!({"text": r#"field("supervisor") = yes"#})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    for name in ["ann", "bob", "cleo"] {
+        create_user(&s, name, Some("PAR")).await;
+    }
+    let file = b"username,email,Supervisor\nzoe.muller,zoe@acme.com,yes\n".to_vec();
+    let dry = import(&s, "?dry_run=true", file.clone()).await;
+    assert_eq!(group_effects(&dry), vec![("Supervisors".into(), 1, 0)]);
+    assert!(dry.get("groups_not_computed").is_none(), "{dry}");
+
+    // A platform over the limit (three users, the limit lowered to two for the test).
+    let settings = roster_app::Settings { rehearse_imports_up_to: 2, ..roster_app::Settings::default() };
+    let large = spawn_server_with(&s.url, None, Some(s.token.clone()), settings).await;
+    let dry = import(&large, "?dry_run=true", file.clone()).await;
+    assert_eq!((dry["state"].as_str(), counts(&dry)), (Some("succeeded"), (1, 0, 0, 0)), "{dry}");
+    assert_eq!(group_effects(&dry), vec![], "no group listed...");
+    let not = &dry["groups_not_computed"];
+    assert_eq!(
+        (not["code"].as_str(), not["limit"].as_u64(), not["users"].as_u64()),
+        (Some("too_many_users"), Some(2), Some(3))
+    );
+    let message = not["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("Group effects are not worked out on platforms of more than 2 users (this one has 3)"),
+        "...and it says why: {message}"
+    );
+
+    // A training admin is told the limit, not how many users the platform has.
+    let trainer = large.training_admin("trainer", &["EMEA"]).await;
+    let file = b"username,email,branch,Supervisor\nyan,yan@acme.com,PAR,yes\n".to_vec();
+    let r = large
+        .http
+        .post(format!("{}/api/v1/imports/users?dry_run=true", large.base))
+        .bearer_auth(&trainer)
+        .header("content-type", "text/csv")
+        .body(file)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let job = loop {
+        let job: Value = large
+            .http
+            .get(format!("{}/api/v1/imports/{id}", large.base))
+            .bearer_auth(&trainer)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if job["state"] != "running" && job["state"] != "queued" {
+            break job;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let not = &job["groups_not_computed"];
+    assert_eq!((not["code"].as_str(), not.get("users")), (Some("too_many_users"), None), "{job}");
+    assert!(!not["message"].as_str().unwrap().contains("this one has"), "{not}");
+}
+
 /// Each group a job reports: name, joins, leaves.
 fn group_effects(job: &Value) -> Vec<(String, u64, u64)> {
     job["groups"]
@@ -745,5 +816,6 @@ crate::on_both_databases!(
     a_group_export_reimported_for_update_changes_nothing,
     training_admins_import_into_their_branches_only,
     a_training_admins_dry_run_counts_only_its_users,
+    a_check_over_the_rehearsal_limit_says_it_did_not_work_groups_out,
     a_job_whose_process_stopped_shows_as_interrupted,
 );
