@@ -89,4 +89,32 @@ fn report(job: &ImportView) {
         "{status}: {} rows, {} created, {} updated, {} unchanged, {} errors; {} joined and {} left automatic groups (import {})",
         c.rows, c.created, c.updated, c.unchanged, c.errors, c.joined, c.left, job.id
     );
+    for line in group_lines(job) {
+        println!("{line}");
+    }
+}
+
+/// What the file does (or, a dry run, would do) to each automatic group, a line each,
+/// as the admin UI says it; or why a dry run did not work that out.
+fn group_lines(job: &ImportView) -> Vec<String> {
+    if let Some(not) = &job.groups_not_computed {
+        return vec![not.message.clone()];
+    }
+    let (moves, takes) = if job.applied { ("moved", "took") } else { ("moves", "takes") };
+    let users = |n: usize| if n == 1 { "1 user".to_owned() } else { format!("{n} users") };
+    let mut lines = Vec::new();
+    for g in job.groups.iter().flatten() {
+        let mut line = String::from("this file");
+        if g.joins > 0 {
+            line.push_str(&format!(" {moves} {} into \"{}\"", users(g.joins), g.name));
+        }
+        if g.joins > 0 && g.leaves > 0 {
+            line.push_str(" and");
+        }
+        if g.leaves > 0 {
+            line.push_str(&format!(" {takes} {} out of \"{}\"", users(g.leaves), g.name));
+        }
+        lines.push(line);
+    }
+    lines
 }

@@ -96,9 +96,30 @@ async fn imported_from_the_shell(db: String) {
     let path = file.to_str().unwrap();
     let dry = ok(&roster(&db, &["users", "import", path, "--map", "Dept=department", "--dry-run"]));
     assert!(dry.starts_with("dry run: 2 rows, 2 created, 0 updated, 0 unchanged, 0 errors"), "{dry}");
+    // The group effects the engine works out, a line a group, as the admin UI says them.
+    let lines: Vec<&str> = dry.lines().collect();
+    assert!(lines.contains(&"this file moves 1 user into \"Department: Sales\""), "{dry}");
+    assert!(lines.contains(&"this file moves 1 user into \"Department: Logistics\""), "{dry}");
     let out = roster(&db, &["users", "import", path, "--map", "Dept=department"]);
     let applied = ok(&out);
     assert!(applied.starts_with("applied: 2 rows, 2 created"), "{applied}");
+    assert!(applied.lines().any(|l| l == "this file moved 1 user into \"Department: Sales\""), "{applied}");
+    let leaving = dir.path().join("leaving.csv");
+    std::fs::write(&leaving, "username,Department\nann.lee,Logistics\n").unwrap();
+    let moving = ok(&roster(&db, &["users", "import", leaving.to_str().unwrap(), "--dry-run"]));
+    assert!(moving.lines().any(|l| l == "this file takes 1 user out of \"Department: Sales\""), "{moving}");
+    assert!(moving.lines().any(|l| l == "this file moves 1 user into \"Department: Logistics\""), "{moving}");
+    let large = ok(&roster(
+        &db,
+        &["--rehearse-imports-up-to", "10", "users", "import", leaving.to_str().unwrap(), "--dry-run"],
+    ));
+    assert!(
+        large
+            .lines()
+            .any(|l| l
+                .starts_with("Group effects are not worked out on platforms of more than 10 users (this one has 22)")),
+        "a check over the limit says it did not work the groups out: {large}"
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("column 4 \"Dept\" -> department"), "{stderr}");
 
