@@ -369,7 +369,8 @@
     input.addEventListener("keydown", (ev) => {
       if (ev.key === "ArrowDown") { ev.preventDefault(); if (list.hidden) render(); else highlight(step(active, 1)); }
       else if (ev.key === "ArrowUp") { ev.preventDefault(); highlight(step(active, -1)); }
-      else if (ev.key === "Enter") { if (!list.hidden && shown[active] && pickable(active)) { ev.preventDefault(); pick(shown[active].value); } }
+      // Enter picks; with the list open it never sends the form, even with nothing to pick.
+      else if (ev.key === "Enter") { if (!list.hidden) { ev.preventDefault(); if (shown[active] && pickable(active)) pick(shown[active].value); } }
       else if (ev.key === "Escape") { if (!list.hidden) { ev.stopPropagation(); close(); showValue(); } }
     });
   }
