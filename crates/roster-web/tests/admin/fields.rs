@@ -88,12 +88,25 @@ async fn a_superadmin_manages_fields_and_a_training_admin_only_reads_them() {
         assert!(a.get("/admin/fields").await.body.contains("The field Staff Number was deleted."));
         assert!(server.app.get_field(&system, "staff_number").await.is_err());
 
+        // Moved up, the field is first; the page focuses the button pressed, so Enter moves it again.
+        let up = a.post("/admin/fields/work_site", &[("csrf", &token), ("action", "up")]).await;
+        assert_eq!((up.status, up.location.as_str()), (303, "/admin/fields?moved=work_site&way=up"));
+        let page = a.get(&up.location).await.body;
+        assert!(page.contains("Site is now field 1 of 2."), "{page}");
+        assert!(
+            page.contains(r#"id="down-work_site" aria-label="Move Site down" title="Move down" autofocus"#),
+            "{page}"
+        );
+        let order: Vec<String> = server.app.list_fields(&system).await.unwrap().into_iter().map(|f| f.code).collect();
+        assert_eq!(order, ["work_site", "department"]);
+
         // A training admin sees the list without its forms, and may change nothing.
         let mut t = Agent::new(&server.base);
         t.log_in(TRAINER, "/admin").await;
         let list = t.get("/admin/fields").await;
         assert_eq!(list.status, 200);
         assert!(list.body.contains("Site") && !list.body.contains("new-field-button") && !list.body.contains("?edit="));
+        assert!(!list.body.contains("move-form"), "no move buttons for a training admin");
         let token = Agent::csrf(&list.body);
         let new = t.post("/admin/fields", &[("csrf", &token), ("name", "Shoe Size"), ("type", "number")]).await;
         assert_eq!(new.status, 403);
@@ -101,6 +114,10 @@ async fn a_superadmin_manages_fields_and_a_training_admin_only_reads_them() {
         assert_eq!(rename.status, 403);
         let delete = t.post("/admin/fields/department", &[("csrf", &token), ("action", "delete")]).await;
         assert_eq!(delete.status, 403);
+        let moved = t.post("/admin/fields/work_site", &[("csrf", &token), ("action", "up")]).await;
+        assert_eq!(moved.status, 403, "nor move a field");
+        let order: Vec<String> = server.app.list_fields(&system).await.unwrap().into_iter().map(|f| f.code).collect();
+        assert_eq!(order, ["work_site", "department"]);
         assert_eq!(server.app.get_field(&system, "work_site").await.unwrap().name, "Site");
         assert!(server.app.get_field(&system, "shoe_size").await.is_err());
         server.finish().await;
