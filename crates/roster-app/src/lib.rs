@@ -39,6 +39,7 @@ pub mod maintenance;
 mod reach;
 pub mod rule_check;
 pub mod rules;
+pub mod saved;
 pub mod scim;
 pub mod sessions;
 pub mod tokens;
@@ -70,6 +71,9 @@ pub struct Settings {
     pub timezone: chrono_tz::Tz,
     /// How long the change feed keeps a change (older cursors get 410).
     pub feed_retention: std::time::Duration,
+    /// Where the in-memory image is saved between runs, for a start-up in seconds
+    /// (see [`App::save_image`]); `None`: every start-up builds it from the database.
+    pub image_file: Option<std::path::PathBuf>,
 }
 
 impl Default for Settings {
@@ -79,6 +83,7 @@ impl Default for Settings {
             max_import_bytes: 100 * 1024 * 1024,
             timezone: chrono_tz::UTC,
             feed_retention: std::time::Duration::from_secs(30 * 24 * 3600),
+            image_file: None,
         }
     }
 }
@@ -98,7 +103,7 @@ pub struct App {
 impl App {
     /// Wraps an opened, migrated store.
     pub fn new(store: Store, clock: Arc<dyn Clock>, settings: Settings) -> Self {
-        let live = live::Live::new(settings.timezone);
+        let live = live::Live::new(settings.timezone, settings.image_file.clone());
         Self { store, clock, settings, live, imports: import::Jobs::new(), starting: Arc::default() }
     }
 
