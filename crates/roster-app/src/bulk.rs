@@ -36,10 +36,19 @@ impl App {
         Ok(Bulk { app: self, actor: actor.clone(), tx: self.begin().await?, users_changed: false })
     }
 
-    /// Forgets the in-memory image and builds it again from the database, as a server
-    /// starting does.
-    pub async fn rebuild_image(&self) -> AppResult<()> {
+    /// Forgets the in-memory image and builds it again as a server starting does: from
+    /// the saved image when there is one it can trust (see [`App::save_image`]), else
+    /// from the database.
+    pub async fn reload_image(&self) -> AppResult<()> {
         self.live.forget();
+        drop(self.begin().await?);
+        Ok(())
+    }
+
+    /// Forgets the in-memory image and builds it again from the database, as a server
+    /// starting without a saved image does.
+    pub async fn rebuild_image(&self) -> AppResult<()> {
+        self.live.forget_for_database_build();
         drop(self.begin().await?);
         Ok(())
     }

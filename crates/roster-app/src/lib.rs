@@ -39,6 +39,7 @@ pub mod maintenance;
 mod reach;
 pub mod rule_check;
 pub mod rules;
+pub mod saved;
 pub mod scim;
 pub mod sessions;
 pub mod tokens;
@@ -74,6 +75,9 @@ pub struct Settings {
     /// each automatic group would gain or lose (above it, the check says it did not).
     /// Tests lower it; the default is [`import::REHEARSE_UP_TO`].
     pub rehearse_imports_up_to: u64,
+    /// Where the in-memory image is saved between runs, for a start-up in seconds
+    /// (see [`App::save_image`]); `None`: every start-up builds it from the database.
+    pub image_file: Option<std::path::PathBuf>,
 }
 
 impl Default for Settings {
@@ -84,6 +88,7 @@ impl Default for Settings {
             timezone: chrono_tz::UTC,
             feed_retention: std::time::Duration::from_secs(30 * 24 * 3600),
             rehearse_imports_up_to: import::REHEARSE_UP_TO,
+            image_file: None,
         }
     }
 }
@@ -103,7 +108,7 @@ pub struct App {
 impl App {
     /// Wraps an opened, migrated store.
     pub fn new(store: Store, clock: Arc<dyn Clock>, settings: Settings) -> Self {
-        let live = live::Live::new(settings.timezone);
+        let live = live::Live::new(settings.timezone, settings.image_file.clone());
         Self { store, clock, settings, live, imports: import::Jobs::new(), starting: Arc::default() }
     }
 

@@ -12,6 +12,7 @@ use roster_store::changes::Touched;
 use roster_store::groups::ListKind;
 use roster_store::AnyConnection;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::rules::stored_rule;
@@ -30,6 +31,12 @@ pub(crate) struct Image {
     /// The fields and branches as the image knows them, loaded on first use: what
     /// validating a user needs, without two queries per write.
     context: Option<Arc<Context>>,
+    /// The change the saved image file stands at, when this process read or wrote it.
+    saved: Option<i64>,
+    /// The next build reads the database, not the saved image (a reconcile's).
+    from_database: bool,
+    /// Whether the image was last built from the saved file.
+    read_from_file: bool,
 }
 
 impl Image {
@@ -45,11 +52,53 @@ impl Image {
 pub(crate) struct Live {
     image: Mutex<Image>,
     tz: Tz,
+    /// Where the image is saved between runs (see [`crate::saved`]).
+    file: Option<PathBuf>,
 }
 
 impl Live {
-    pub(crate) fn new(tz: Tz) -> Arc<Self> {
-        Arc::new(Self { image: Mutex::new(Image::default()), tz })
+    pub(crate) fn new(tz: Tz, file: Option<PathBuf>) -> Arc<Self> {
+        Arc::new(Self { image: Mutex::new(Image::default()), tz, file })
+    }
+
+    /// Throws the image away; the next transaction rebuilds it from the database
+    /// itself, not from the saved image.
+    pub(crate) fn forget_for_database_build(&self) {
+        let mut image = self.lock();
+        image.forget();
+        image.from_database = true;
+    }
+
+    /// Lends the engine out of the image, for work that must not hold the lock (saving
+    /// it); only while the write gate is held, so that no transaction looks for it.
+    pub(crate) fn lend_engine(&self) -> AppResult<Engine> {
+        self.lock().engine.take().ok_or_else(stale)
+    }
+
+    /// Takes the engine back after [`Live::lend_engine`].
+    pub(crate) fn return_engine(&self, engine: Engine) {
+        self.lock().engine = Some(engine);
+    }
+
+    /// The change the image reflects, and the one the saved file stands at.
+    pub(crate) fn positions(&self) -> (i64, Option<i64>) {
+        let image = self.lock();
+        (image.seq, image.saved)
+    }
+
+    /// Records that the saved file stands at `seq`.
+    pub(crate) fn set_saved(&self, seq: i64) {
+        self.lock().saved = Some(seq);
+    }
+
+    /// Whether the image was last built from the saved file (not the database).
+    pub(crate) fn read_from_file(&self) -> bool {
+        self.lock().read_from_file
+    }
+
+    /// Where the image is saved between runs.
+    pub(crate) fn file(&self) -> Option<&Path> {
+        self.file.as_deref()
     }
 
     fn lock(&self) -> MutexGuard<'_, Image> {
@@ -321,36 +370,108 @@ pub(crate) async fn build(conn: &mut AnyConnection, live: &Live, _today: NaiveDa
     Ok(engine)
 }
 
-/// Brings the image up to date: builds it if needed, otherwise replays the change log.
+/// Brings the image up to date: builds it if needed (from the saved image when there
+/// is one this database can trust, else from the database), otherwise replays the
+/// change log.
 pub(crate) async fn catch_up(live: &Arc<Live>, conn: &mut AnyConnection, today: NaiveDate) -> AppResult<()> {
-    let (built, seq) = {
-        let image = live.lock();
-        (image.engine.is_some(), image.seq)
+    let (mut built, mut seq, from_database) = {
+        let mut image = live.lock();
+        (image.engine.is_some(), image.seq, std::mem::take(&mut image.from_database))
     };
+    if !built && !from_database {
+        if let Some(saved) = read_saved(live, conn).await? {
+            (built, seq) = (true, saved);
+        }
+    }
     if built {
         let changes = roster_store::changes::since(conn, seq, MAX_REPLAY + 1).await?;
         if changes.is_empty() {
             return Ok(());
         }
-        if (changes.len() as i64) <= MAX_REPLAY && replay(live, conn, &changes).await.is_ok() {
-            return Ok(());
+        if (changes.len() as i64) <= MAX_REPLAY {
+            match replay(live, conn, &changes).await {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    tracing::info!(error = ?e, "the change log could not be replayed on the image: rebuilding it")
+                }
+            }
         }
     }
+    let started = std::time::Instant::now();
     let last = roster_store::changes::last(conn).await?;
     let engine = build(conn, live, today).await?;
+    tracing::info!(
+        users = engine.users().len(),
+        seconds = started.elapsed().as_secs_f64(),
+        "image built from the database"
+    );
     let mut image = live.lock();
     image.engine = Some(engine);
     image.context = None;
     image.seq = last;
+    image.read_from_file = false;
     Ok(())
+}
+
+/// Reads the saved image, if there is one and this database can trust it (see
+/// [`crate::saved`]); the change it stands at.
+async fn read_saved(live: &Live, conn: &mut AnyConnection) -> AppResult<Option<i64>> {
+    let Some(path) = live.file().map(Path::to_path_buf) else { return Ok(None) };
+    let started = std::time::Instant::now();
+    let unusable = |why: &dyn std::fmt::Display| {
+        tracing::info!(file = %path.display(), %why, "the saved image is not used: building the image from the database");
+        Ok(None)
+    };
+    let stamp = match crate::saved::stamp(&path) {
+        Ok(stamp) => stamp,
+        Err(crate::saved::Unusable::Missing) => return Ok(None),
+        Err(why) => return unusable(&why),
+    };
+    let database = roster_store::changes::fact(conn, crate::saved::DATABASE_ID).await?;
+    if database.as_deref() != Some(stamp.database.as_str()) {
+        return unusable(&"it was saved from another database");
+    }
+    if roster_store::changes::at(conn, stamp.seq).await? != Some(stamp.at) {
+        return unusable(&"the change log no longer holds the change it was saved at");
+    }
+    let file = path.clone();
+    let loaded = tokio::task::spawn_blocking(move || crate::saved::load(&file))
+        .await
+        .map_err(|e| AppError::invariant(format!("reading the saved image stopped: {e}")))?;
+    let loaded = match loaded {
+        Ok(loaded) if loaded.stamp == stamp => loaded,
+        Ok(_) => return unusable(&"it changed while being read"),
+        Err(why) => return unusable(&why),
+    };
+    tracing::info!(
+        users = loaded.engine.users().len(),
+        seconds = started.elapsed().as_secs_f64(),
+        file = %path.display(),
+        "image read from the saved file"
+    );
+    let mut image = live.lock();
+    image.engine = Some(loaded.engine);
+    image.context = None;
+    image.seq = stamp.seq;
+    image.saved = Some(stamp.seq);
+    image.read_from_file = true;
+    Ok(Some(stamp.seq))
 }
 
 /// Applies other processes' changes to the image.
 async fn replay(live: &Arc<Live>, conn: &mut AnyConnection, changes: &[(i64, Touched)]) -> AppResult<()> {
     let last = changes.last().map_or(0, |(seq, _)| *seq);
+    // Users before groups: a group read back holds its members as committed, and the
+    // image refuses members it does not know yet (a user another process created).
     let touched: Vec<Touched> = {
         let mut seen = HashSet::new();
-        changes.iter().map(|(_, t)| *t).filter(|t| seen.insert(*t)).collect()
+        let mut touched: Vec<Touched> = changes.iter().map(|(_, t)| *t).filter(|t| seen.insert(*t)).collect();
+        touched.sort_by_key(|t| match t {
+            Touched::Catalog => 0,
+            Touched::User(_) => 1,
+            Touched::Group(_) => 2,
+        });
+        touched
     };
     if touched.contains(&Touched::Catalog) {
         let catalog = load_catalog(conn).await?;

@@ -82,10 +82,134 @@ impl App {
         Duration::from_millis(wait + 5)
     }
 
+    /// Saves the in-memory image to the settings' file, so that the next start-up reads
+    /// it instead of every row of the database; `None` when there is no file to write
+    /// or the file already holds this image. Writers wait while it is written (about
+    /// two seconds at a million users). A server saves after building its image from
+    /// the database, when it stops, and when the file falls far behind.
+    pub async fn save_image(&self) -> AppResult<Option<crate::saved::Saved>> {
+        self.save_image_behind(1).await
+    }
+
+    /// [`App::save_image`], only when the file is `behind` or more changes behind.
+    pub async fn save_image_behind(&self, behind: i64) -> AppResult<Option<crate::saved::Saved>> {
+        let Some(path) = self.settings.image_file.clone() else { return Ok(None) };
+        if matches!(self.live.positions(), (seq, Some(saved)) if seq - saved < behind) {
+            return Ok(None);
+        }
+        let mut tx = self.begin().await?;
+        let (seq, saved) = self.live.positions();
+        if seq == 0 || saved.is_some_and(|saved| seq - saved < behind) {
+            return Ok(None);
+        }
+        let Some(at) = roster_store::changes::at(tx.read(), seq).await? else { return Ok(None) };
+        let database = match roster_store::changes::fact(tx.read(), crate::saved::DATABASE_ID).await? {
+            Some(id) => id,
+            None => {
+                let id = format!("{:032x}", rand::random::<u128>());
+                tx.set_fact(crate::saved::DATABASE_ID, &id).await?;
+                id
+            }
+        };
+        let catalog = crate::live::load_catalog(tx.read()).await?;
+        let stamp = crate::saved::Stamp { database, seq, at };
+        let started = std::time::Instant::now();
+        let engine = self.live.lend_engine()?;
+        let (engine, written) = tokio::task::spawn_blocking(move || {
+            let written = crate::saved::save(&path, &engine, &catalog, &stamp);
+            (engine, written)
+        })
+        .await
+        .map_err(|e| crate::AppError::invariant(format!("saving the image stopped: {e}")))?;
+        self.live.return_engine(engine);
+        let written = written.map_err(|e| {
+            crate::AppError::invariant(format!(
+                "cannot save the image to {}: {e}",
+                self.settings.image_file.as_deref().unwrap_or(std::path::Path::new("")).display()
+            ))
+        })?;
+        tx.commit().await?;
+        self.live.set_saved(seq);
+        tracing::info!(
+            users = written.users,
+            groups = written.groups,
+            bytes = written.bytes,
+            seconds = started.elapsed().as_secs_f64(),
+            "image saved"
+        );
+        Ok(Some(written))
+    }
+
+    /// Whether the in-memory image was last built from the saved file (see
+    /// [`App::save_image`]) rather than from the database.
+    pub fn image_read_from_file(&self) -> bool {
+        self.live.read_from_file()
+    }
+
+    /// How the in-memory image differs from one built from the database now: each
+    /// user, enrollment list or group that is not the same, in words (empty when they
+    /// agree). For tests and diagnosis; it holds the write gate while it builds.
+    #[doc(hidden)]
+    pub async fn image_differences(&self) -> AppResult<Vec<String>> {
+        let mut tx = self.begin().await?;
+        let today = tx.today;
+        let fresh = crate::live::build(tx.read(), &self.live, today).await?;
+        tx.engine(|image| {
+            let mut differences = Vec::new();
+            let mut theirs: std::collections::BTreeMap<i64, _> = fresh.records().map(|(r, e)| (r.id, (r, e))).collect();
+            for (record, enrollments) in image.records() {
+                match theirs.remove(&record.id) {
+                    None => differences.push(format!("user {} is only in the image", record.id)),
+                    Some(fresh) if fresh != (record.clone(), enrollments.clone()) => {
+                        differences.push(format!(
+                            "user {}: image {:?} {:?}, database {fresh:?}",
+                            record.id, record, enrollments
+                        ));
+                    }
+                    Some(_) => {}
+                }
+            }
+            differences.extend(theirs.keys().map(|id| format!("user {id} is missing from the image")));
+            // What the records do not show: the image's own columns must give its members.
+            for g in image.evaluate_all(today).groups.iter().filter(|g| !g.joined.is_empty() || !g.left.is_empty()) {
+                differences.push(format!(
+                    "group {}: the image's rule gives {} more, {} fewer",
+                    g.group,
+                    g.joined.len(),
+                    g.left.len()
+                ));
+            }
+            let groups = |e: &roster_engine::Engine| {
+                e.group_images()
+                    .map(|g| {
+                        (
+                            g.id,
+                            format!(
+                                "{} {:?} {:?} {:?}",
+                                g.name,
+                                g.automatic,
+                                g.members.iter().collect::<Vec<_>>(),
+                                g.enrollment_rules
+                            ),
+                        )
+                    })
+                    .collect::<std::collections::BTreeMap<_, _>>()
+            };
+            let (mine, theirs) = (groups(image), groups(&fresh));
+            for id in mine.keys().chain(theirs.keys()).collect::<std::collections::BTreeSet<_>>() {
+                if mine.get(id) != theirs.get(id) {
+                    differences.push(format!("group {id}: image {:?}, database {:?}", mine.get(id), theirs.get(id)));
+                }
+            }
+            differences
+        })
+    }
+
     /// Re-evaluates every automatic group from scratch against the stored memberships
     /// and reports the drift (there should be none); `fix` repairs it.
     pub async fn reconcile(&self, fix: bool) -> AppResult<Drift> {
-        self.live.forget();
+        // From the database itself: a saved image is no independent check.
+        self.live.forget_for_database_build();
         let mut tx = self.begin().await?;
         let today = tx.today;
         let evaluation = tx.engine(|e| e.evaluate_all(today))?;

@@ -85,6 +85,11 @@ enum Op {
     NextDay {
         days: u8,
     },
+    /// Saves the image to its file.
+    Save,
+    /// A new process on the same database: its image is read from the file when the
+    /// file can be trusted (the changes since replayed), else built from the database.
+    Restart,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -102,6 +107,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0..3u8, 0..12u8).prop_map(|(group, user)| Op::Exclude { group, user }),
         1 => (0..3u8, any::<bool>()).prop_map(|(group, allow)| Op::AllowSuspended { group, allow }),
         1 => (1..40u8).prop_map(|days| Op::NextDay { days }),
+        1 => Just(Op::Save),
+        1 => Just(Op::Restart),
     ]
 }
 
@@ -218,7 +225,8 @@ async fn run(ops: Vec<Op>) {
     let store = Store::connect(&format!("sqlite://{}", dir.path().join("p.db").display())).await.unwrap();
     store.migrate(NOW).await.unwrap();
     let clock = ManualClock::new(NOW);
-    let app = App::new(store, Arc::new(clock.clone()), Settings::default());
+    let settings = Settings { image_file: Some(dir.path().join("p.db.image")), ..Settings::default() };
+    let mut app = App::new(store.clone(), Arc::new(clock.clone()), settings.clone());
     let actor = Actor::system("prop");
     let autos = setup(&app, &actor).await;
     let manual = app.find_group(&actor, "Manual").await.unwrap().id;
@@ -362,7 +370,14 @@ async fn run(ops: Vec<Op>) {
                 clock.advance(i64::from(days) * DAY);
                 app.roll_over().await.unwrap();
             }
+            Op::Save => {
+                app.save_image().await.unwrap();
+            }
+            Op::Restart => {
+                app = App::new(store.clone(), Arc::new(clock.clone()), settings.clone());
+            }
         }
+        assert_eq!(app.image_differences().await.unwrap(), Vec::<String>::new(), "after op {n}");
     }
     let drift = app.reconcile(false).await.unwrap();
     assert!(drift.drifted.is_empty(), "{drift:?}");

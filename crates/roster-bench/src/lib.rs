@@ -270,6 +270,21 @@ impl Bench<'_> {
         self.app.rebuild_image().await?;
         report
             .add(Measure::seconds("image built from the database at start-up (memberships stored)", started.elapsed()));
+        if self.app.settings().image_file.is_some() {
+            progress("saving the image, then reading it back as a server restarting does");
+            let started = Instant::now();
+            if let Some(saved) = self.app.save_image().await? {
+                let label = format!("image saved to its file ({:.0} MB)", saved.bytes as f64 / 1e6);
+                report.add(Measure::seconds(&label, started.elapsed()));
+                let started = Instant::now();
+                self.app.reload_image().await?;
+                let read = started.elapsed();
+                report.add(
+                    Measure::seconds("image read from its saved file at start-up", read)
+                        .target("<= 10 s", read <= Duration::from_secs(10)),
+                );
+            }
+        }
 
         progress("measuring what webhooks cost and how fast they go");
         self.bench_consumers(&mut report, spec, summary.users, &actor).await?;

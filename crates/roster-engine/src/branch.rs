@@ -52,6 +52,11 @@ impl Branches {
         self.by_code.get(&*fold(code)).copied()
     }
 
+    /// Each branch's id by its index.
+    pub(crate) fn ids_by_index(&self) -> HashMap<u32, i64> {
+        self.by_id.iter().map(|(&id, &index)| (index, id)).collect()
+    }
+
     /// A branch's code.
     pub(crate) fn code(&self, index: u32) -> Option<&str> {
         self.node(index).map(|n| n.code.as_str())

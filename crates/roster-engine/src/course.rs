@@ -88,6 +88,11 @@ pub(crate) struct Enrolled {
 }
 
 impl Enrolled {
+    /// The course's index.
+    pub(crate) fn course(&self) -> u32 {
+        self.course
+    }
+
     /// The enrollment day.
     pub(crate) fn enrolled_day(&self) -> i64 {
         i64::from(self.enrolled_on)
@@ -133,6 +138,16 @@ impl Courses {
     /// A course's users.
     pub(crate) fn get(&self, index: u32) -> Option<&CourseColumns> {
         self.slab.get(index as usize)?.as_ref()
+    }
+
+    /// Each course's id by its index.
+    pub(crate) fn ids_by_index(&self) -> HashMap<u32, i64> {
+        self.by_id.iter().map(|(&id, &index)| (index, id)).collect()
+    }
+
+    /// A slot's enrollments, by course index.
+    pub(crate) fn of_slot(&self, slot: u32) -> &[Enrolled] {
+        self.by_slot.get(slot as usize).map_or(&[], |list| &list[..])
     }
 
     /// A user's enrollment in a course.

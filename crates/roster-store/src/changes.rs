@@ -82,6 +82,11 @@ pub async fn last(conn: &mut AnyConnection) -> Result<i64, StoreError> {
     Ok(n.unwrap_or(0))
 }
 
+/// The time (epoch ms) of change `seq`, while the log holds it.
+pub async fn at(conn: &mut AnyConnection, seq: i64) -> Result<Option<i64>, StoreError> {
+    Ok(sqlx::query_scalar("SELECT at FROM changes WHERE seq = $1").bind(seq).fetch_optional(conn).await?)
+}
+
 /// Forgets changes older than `before` (epoch ms), keeping the newest one so the
 /// sequence never goes back.
 pub async fn prune(tx: &mut WriteTx, before: i64) -> Result<u64, StoreError> {

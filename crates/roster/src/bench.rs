@@ -55,7 +55,16 @@ fn remove_sqlite(path: &std::path::Path) {
 }
 
 async fn measure(cli: &Cli, url: &str, spec: &Spec) -> anyhow::Result<()> {
-    let app = crate::open_url(url, cli).await?;
+    // Its own image file, on either database, for the start-up rows; removed after.
+    let image = std::env::temp_dir().join(format!("roster-bench-{}.image", std::process::id()));
+    let _ = std::fs::remove_file(&image);
+    let result = measure_with(cli, url, spec, &image).await;
+    let _ = std::fs::remove_file(&image);
+    result
+}
+
+async fn measure_with(cli: &Cli, url: &str, spec: &Spec, image: &std::path::Path) -> anyhow::Result<()> {
+    let app = crate::open_url_with(url, cli, Some(image.to_path_buf())).await?;
     {
         let mut conn = app.store().read().await?;
         let users = roster_store::users::count(&mut conn).await?;

@@ -36,6 +36,11 @@ pub struct Cli {
     #[arg(long, global = true, hide = true, env = "ROSTER_REHEARSE_IMPORTS_UP_TO",
         default_value_t = roster_app::import::REHEARSE_UP_TO)]
     pub rehearse_imports_up_to: u64,
+    /// Where the in-memory image is saved between runs, so that a start-up reads it in
+    /// seconds instead of every row of the database [default: beside a SQLite
+    /// database, its file name plus `.image`; none for PostgreSQL]. `none`: never.
+    #[arg(long, global = true, env = "ROSTER_IMAGE_FILE")]
+    pub image_file: Option<String>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -47,10 +52,26 @@ impl Cli {
         self.database_url.as_deref().unwrap_or("sqlite://roster.db")
     }
 
+    /// Where the image of the database at `url` is saved between runs.
+    pub fn image_file(&self, url: &str) -> Option<std::path::PathBuf> {
+        match self.image_file.as_deref() {
+            Some("none") => None,
+            Some(path) => Some(path.into()),
+            None => sqlite_path(url).map(|p| format!("{p}.image").into()),
+        }
+    }
+
     /// The database `demo` opens: its own file unless one is named.
     pub fn demo_database(&self) -> &str {
         self.database_url.as_deref().unwrap_or("sqlite://roster-demo.db")
     }
+}
+
+/// The file of a SQLite database URL (`sqlite://PATH`, `sqlite:PATH`), if on disk.
+fn sqlite_path(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && !path.starts_with(":memory:")).then_some(path)
 }
 
 /// What to do.

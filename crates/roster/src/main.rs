@@ -94,6 +94,11 @@ async fn open(cli: &Cli) -> anyhow::Result<App> {
 
 /// Opens and migrates the database at `url`, with the command line's settings.
 pub(crate) async fn open_url(url: &str, cli: &Cli) -> anyhow::Result<App> {
+    open_url_with(url, cli, cli.image_file(url)).await
+}
+
+/// [`open_url`], with the image saved to `image_file`.
+pub(crate) async fn open_url_with(url: &str, cli: &Cli, image_file: Option<std::path::PathBuf>) -> anyhow::Result<App> {
     let timezone: chrono_tz::Tz = cli.timezone.parse().map_err(|_| {
         anyhow::anyhow!("unknown time zone \"{}\"; use an IANA name such as Europe/Paris", cli.timezone)
     })?;
@@ -106,6 +111,7 @@ pub(crate) async fn open_url(url: &str, cli: &Cli) -> anyhow::Result<App> {
         timezone,
         feed_retention: std::time::Duration::from_secs(u64::from(cli.feed_retention_days) * 24 * 3600),
         rehearse_imports_up_to: cli.rehearse_imports_up_to,
+        image_file,
     };
     Ok(App::new(store, clock, settings))
 }
@@ -145,7 +151,17 @@ pub(crate) async fn serve(app: App, listen: &str, banner: Option<String>) -> any
     match prepared {
         Ok(moved) => {
             app.set_starting(false);
-            tracing::info!(moved, seconds = started.elapsed().as_secs_f64(), "ready: automatic groups evaluated");
+            let image = if app.image_read_from_file() { "read from its saved file" } else { "built from the database" };
+            tracing::info!(
+                moved,
+                seconds = started.elapsed().as_secs_f64(),
+                image,
+                "ready: automatic groups evaluated"
+            );
+            say(&format!(
+                "The image of the users and groups was {image}; ready in {:.1} s",
+                started.elapsed().as_secs_f64()
+            ));
             match banner {
                 Some(b) => say(&b),
                 None => say(&format!("Roster is serving on http://{addr} (API at http://{addr}/api/v1)")),
@@ -157,15 +173,32 @@ pub(crate) async fn serve(app: App, listen: &str, banner: Option<String>) -> any
             return Err(e);
         }
     }
+    // An image built from the database is saved for the next start-up.
+    let saving = tokio::spawn(save_image(app.clone(), SAVE_BEHIND));
     let store = app.store().clone();
     let roll_over = tokio::spawn(roll_over_loop(app.clone()));
     let webhooks = tokio::spawn(app.clone().run_webhooks());
     server.await.context("the server stopped")??;
     roll_over.abort();
     webhooks.abort();
+    let _ = saving.await;
+    save_image(app.clone(), 1).await;
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Changes after which a running server saves its image again, so that a server that
+/// is killed replays at most about this many at its next start (half of what a
+/// start-up replays before it rebuilds from the database instead).
+const SAVE_BEHIND: i64 = 25_000;
+
+/// Saves the image when the file is `behind` or more changes behind; a failure is
+/// logged, and only makes the next start-up slower.
+async fn save_image(app: App, behind: i64) {
+    if let Err(e) = app.save_image_behind(behind).await {
+        tracing::warn!(error = %e, "the image was not saved; the next start-up builds it from the database");
+    }
 }
 
 /// A line for whoever started the server; a closed stdout (a supervisor that stopped
@@ -201,6 +234,7 @@ async fn roll_over_loop(app: App) {
         if let Err(e) = app.recover_imports().await {
             tracing::error!(error = %e, "checking for interrupted user imports failed; retrying in a minute");
         }
+        save_image(app.clone(), SAVE_BEHIND).await;
     }
 }
 

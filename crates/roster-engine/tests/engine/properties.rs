@@ -552,7 +552,73 @@ proptest! {
         engine.commit(&evaluation);
         prop_assert!(engine.evaluate_all(s.today).is_unchanged());
         assert_agrees(&model, &engine, s.today);
+        // Saved and read back (a start-up from a saved image), it is the same engine.
+        let saved: BTreeMap<i64, (UserRecord, Vec<(i64, EnrollmentRecord)>)> =
+            engine.records().map(|(r, e)| (r.id, (r, e))).collect();
+        prop_assert_eq!(saved.len(), model.users.len());
+        for (id, user) in &model.users {
+            let (record, enrollments) = &saved[id];
+            prop_assert_eq!(record, &as_held(user));
+            let stored: Vec<(i64, EnrollmentRecord)> =
+                model.enrollments.range((*id, i64::MIN)..=(*id, i64::MAX)).map(|(&(_, c), e)| (c, *e)).collect();
+            prop_assert_eq!(enrollments, &stored);
+        }
+        let restored = restored(&engine, &model.catalog);
+        prop_assert!(restored.evaluate_all(s.today).is_unchanged());
+        prop_assert_eq!(engine.automatic_groups(), restored.automatic_groups());
+        for g in model.groups.keys() {
+            prop_assert_eq!(engine.members(*g), restored.members(*g), "group {}", g);
+            prop_assert_eq!(engine.enrollment_rules(*g), restored.enrollment_rules(*g));
+        }
+        for &u in model.users.keys() {
+            for &g in engine.automatic_groups() {
+                prop_assert_eq!(engine.explain(g, u, s.today).unwrap(), restored.explain(g, u, s.today).unwrap());
+            }
+        }
     }
+}
+
+/// A user as the engine holds it: an empty text is a missing value.
+fn as_held(user: &UserRecord) -> UserRecord {
+    let present = |t: &Option<String>| t.clone().filter(|t| !t.is_empty());
+    UserRecord {
+        first_name: present(&user.first_name),
+        last_name: present(&user.last_name),
+        language: present(&user.language),
+        timezone: present(&user.timezone),
+        fields: user
+            .fields
+            .iter()
+            .filter(|(_, v)| !matches!(v, FieldValue::Text(t) if t.is_empty()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        ..user.clone()
+    }
+}
+
+/// An engine made from another's records and groups, as a start-up from a saved image.
+fn restored(engine: &Engine, catalog: &Catalog) -> Engine {
+    let mut restored = Engine::new();
+    restored.set_catalog(catalog).unwrap();
+    let (records, enrollments): (Vec<UserRecord>, Vec<Vec<(i64, EnrollmentRecord)>>) = engine.records().unzip();
+    {
+        let mut load = restored.bulk_load();
+        load.upsert_users(&records).unwrap();
+        for (record, enrollments) in records.iter().zip(&enrollments) {
+            for (course, e) in enrollments {
+                load.set_enrollment(record.id, *course, e).unwrap();
+            }
+        }
+    }
+    for g in engine.group_images() {
+        match &g.automatic {
+            Some(definition) => restored.set_automatic_group(g.id, g.name, definition).unwrap(),
+            None => restored.set_manual_group(g.id, g.name, &[]).unwrap(),
+        }
+        restored.load_member_set(g.id, g.members.clone()).unwrap();
+        restored.set_enrollment_rules(g.id, g.enrollment_rules.to_vec());
+    }
+    restored
 }
 
 /// One change, as the app would make it.
@@ -723,5 +789,28 @@ proptest! {
             }
         }
         assert_agrees(&model, &engine, s.today);
+        // Saved and read back (a start-up from a saved image), it is the same engine.
+        let saved: BTreeMap<i64, (UserRecord, Vec<(i64, EnrollmentRecord)>)> =
+            engine.records().map(|(r, e)| (r.id, (r, e))).collect();
+        prop_assert_eq!(saved.len(), model.users.len());
+        for (id, user) in &model.users {
+            let (record, enrollments) = &saved[id];
+            prop_assert_eq!(record, &as_held(user));
+            let stored: Vec<(i64, EnrollmentRecord)> =
+                model.enrollments.range((*id, i64::MIN)..=(*id, i64::MAX)).map(|(&(_, c), e)| (c, *e)).collect();
+            prop_assert_eq!(enrollments, &stored);
+        }
+        let restored = restored(&engine, &model.catalog);
+        prop_assert!(restored.evaluate_all(s.today).is_unchanged());
+        prop_assert_eq!(engine.automatic_groups(), restored.automatic_groups());
+        for g in model.groups.keys() {
+            prop_assert_eq!(engine.members(*g), restored.members(*g), "group {}", g);
+            prop_assert_eq!(engine.enrollment_rules(*g), restored.enrollment_rules(*g));
+        }
+        for &u in model.users.keys() {
+            for &g in engine.automatic_groups() {
+                prop_assert_eq!(engine.explain(g, u, s.today).unwrap(), restored.explain(g, u, s.today).unwrap());
+            }
+        }
     }
 }

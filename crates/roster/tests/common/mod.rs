@@ -25,17 +25,38 @@ pub struct Server(pub Child, pub String);
 
 impl Server {
     pub fn start(db: &str) -> Self {
-        let mut child =
-            command(db, &["serve", "--listen", "127.0.0.1:0"]).stdout(Stdio::piped()).spawn().expect("serve starts");
+        Self::start_with(db, &[]).0
+    }
+
+    /// A server started with more arguments, and what it printed until it was ready.
+    pub fn start_with(db: &str, args: &[&str]) -> (Self, String) {
+        let mut child = command(db, &["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("serve starts");
         // It prints its URL when it starts listening, and again once it is ready.
         let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut printed = String::new();
         let mut line = String::new();
         while !line.contains("is serving on") {
             line.clear();
             assert_ne!(out.read_line(&mut line).unwrap(), 0, "the server stopped before it was ready");
+            printed.push_str(&line);
         }
         let base = line.split_whitespace().find(|w| w.starts_with("http://")).expect("the URL is printed").to_owned();
-        Server(child, base)
+        // Keep reading what it prints, so that it never blocks on a full pipe.
+        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+        (Server(child, base), printed)
+    }
+
+    /// SIGTERM, as a supervisor stops it; waits until it has exited, and says whether it
+    /// exited cleanly.
+    pub fn stop(mut self) -> bool {
+        let pid = self.0.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+        assert!(sent.success());
+        self.0.wait().expect("the server exits").success()
     }
 
     /// SIGKILL: no shutdown, no cleanup, as when a machine or an OOM killer stops it.
