@@ -17,6 +17,7 @@ use super::job::{io_error, Ended, Job, Phase, Source};
 use super::{
     mapping, GroupEffect, GroupsNotComputed, ImportCounts, ImportFailure, Issue, Outcome, MAX_REPORTED_ISSUES,
 };
+use crate::labels::thousands;
 use crate::reach::Reach;
 use crate::transaction::LiveTx;
 use crate::{auth, App, AppError, AppResult, Context};
@@ -438,30 +439,4 @@ fn read_batches(reader: CsvReader<Source>) -> mpsc::Receiver<Vec<Result<Record, 
         }
     });
     rx
-}
-
-/// `1234567` as `1,234,567`.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::thousands;
-
-    #[test]
-    fn numbers_are_grouped_by_thousands() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(200_000), "200,000");
-        assert_eq!(thousands(1_234_567), "1,234,567");
-    }
 }

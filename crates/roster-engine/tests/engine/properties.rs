@@ -552,28 +552,34 @@ proptest! {
         engine.commit(&evaluation);
         prop_assert!(engine.evaluate_all(s.today).is_unchanged());
         assert_agrees(&model, &engine, s.today);
-        // Saved and read back (a start-up from a saved image), it is the same engine.
-        let saved: BTreeMap<i64, (UserRecord, Vec<(i64, EnrollmentRecord)>)> =
-            engine.records().map(|(r, e)| (r.id, (r, e))).collect();
-        prop_assert_eq!(saved.len(), model.users.len());
-        for (id, user) in &model.users {
-            let (record, enrollments) = &saved[id];
-            prop_assert_eq!(record, &as_held(user));
-            let stored: Vec<(i64, EnrollmentRecord)> =
-                model.enrollments.range((*id, i64::MIN)..=(*id, i64::MAX)).map(|(&(_, c), e)| (c, *e)).collect();
-            prop_assert_eq!(enrollments, &stored);
-        }
-        let restored = restored(&engine, &model.catalog);
-        prop_assert!(restored.evaluate_all(s.today).is_unchanged());
-        prop_assert_eq!(engine.automatic_groups(), restored.automatic_groups());
-        for g in model.groups.keys() {
-            prop_assert_eq!(engine.members(*g), restored.members(*g), "group {}", g);
-            prop_assert_eq!(engine.enrollment_rules(*g), restored.enrollment_rules(*g));
-        }
-        for &u in model.users.keys() {
-            for &g in engine.automatic_groups() {
-                prop_assert_eq!(engine.explain(g, u, s.today).unwrap(), restored.explain(g, u, s.today).unwrap());
-            }
+        assert_restores(&model, &engine, s.today);
+    }
+}
+
+/// Saved and read back (a start-up from a saved image), the engine is the same engine:
+/// its records are the model's users as held, and an engine rebuilt from them and its
+/// groups has the same members, evaluations and explanations.
+fn assert_restores(model: &Model, engine: &Engine, today: NaiveDate) {
+    let saved: BTreeMap<i64, (UserRecord, Vec<(i64, EnrollmentRecord)>)> =
+        engine.records().map(|(r, e)| (r.id, (r, e))).collect();
+    assert_eq!(saved.len(), model.users.len());
+    for (id, user) in &model.users {
+        let (record, enrollments) = &saved[id];
+        assert_eq!(record, &as_held(user));
+        let stored: Vec<(i64, EnrollmentRecord)> =
+            model.enrollments.range((*id, i64::MIN)..=(*id, i64::MAX)).map(|(&(_, c), e)| (c, *e)).collect();
+        assert_eq!(enrollments, &stored);
+    }
+    let restored = restored(engine, &model.catalog);
+    assert!(restored.evaluate_all(today).is_unchanged());
+    assert_eq!(engine.automatic_groups(), restored.automatic_groups());
+    for g in model.groups.keys() {
+        assert_eq!(engine.members(*g), restored.members(*g), "group {g}");
+        assert_eq!(engine.enrollment_rules(*g), restored.enrollment_rules(*g));
+    }
+    for &u in model.users.keys() {
+        for &g in engine.automatic_groups() {
+            assert_eq!(engine.explain(g, u, today).unwrap(), restored.explain(g, u, today).unwrap());
         }
     }
 }
@@ -789,28 +795,6 @@ proptest! {
             }
         }
         assert_agrees(&model, &engine, s.today);
-        // Saved and read back (a start-up from a saved image), it is the same engine.
-        let saved: BTreeMap<i64, (UserRecord, Vec<(i64, EnrollmentRecord)>)> =
-            engine.records().map(|(r, e)| (r.id, (r, e))).collect();
-        prop_assert_eq!(saved.len(), model.users.len());
-        for (id, user) in &model.users {
-            let (record, enrollments) = &saved[id];
-            prop_assert_eq!(record, &as_held(user));
-            let stored: Vec<(i64, EnrollmentRecord)> =
-                model.enrollments.range((*id, i64::MIN)..=(*id, i64::MAX)).map(|(&(_, c), e)| (c, *e)).collect();
-            prop_assert_eq!(enrollments, &stored);
-        }
-        let restored = restored(&engine, &model.catalog);
-        prop_assert!(restored.evaluate_all(s.today).is_unchanged());
-        prop_assert_eq!(engine.automatic_groups(), restored.automatic_groups());
-        for g in model.groups.keys() {
-            prop_assert_eq!(engine.members(*g), restored.members(*g), "group {}", g);
-            prop_assert_eq!(engine.enrollment_rules(*g), restored.enrollment_rules(*g));
-        }
-        for &u in model.users.keys() {
-            for &g in engine.automatic_groups() {
-                prop_assert_eq!(engine.explain(g, u, s.today).unwrap(), restored.explain(g, u, s.today).unwrap());
-            }
-        }
+        assert_restores(&model, &engine, s.today);
     }
 }

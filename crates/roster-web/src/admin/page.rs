@@ -446,17 +446,7 @@ impl NumberedPager {
 }
 
 /// `5000` as "5,000".
-pub(crate) fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub(crate) use roster_app::labels::thousands;
 
 /// An RFC 3339 time as a page shows it: `2026-03-02 12:00 UTC`.
 pub(crate) fn when(rfc3339: &str) -> String {
