@@ -431,6 +431,10 @@ async fn read_saved(live: &Live, conn: &mut AnyConnection) -> AppResult<Option<i
     if database.as_deref() != Some(stamp.database.as_str()) {
         return unusable(&"it was saved from another database");
     }
+    // Days (created, last login, enrollments) are kept in the platform's time zone.
+    if stamp.timezone != live.tz.name() {
+        return unusable(&format!("it was saved with the time zone {}", stamp.timezone));
+    }
     if roster_store::changes::at(conn, stamp.seq).await? != Some(stamp.at) {
         return unusable(&"the change log no longer holds the change it was saved at");
     }

@@ -112,7 +112,8 @@ impl App {
             }
         };
         let catalog = crate::live::load_catalog(tx.read()).await?;
-        let stamp = crate::saved::Stamp { database, seq, at };
+        let timezone = self.settings.timezone.name().to_owned();
+        let stamp = crate::saved::Stamp { database, timezone, seq, at };
         let started = std::time::Instant::now();
         let engine = self.live.lend_engine()?;
         let (engine, written) = tokio::task::spawn_blocking(move || {

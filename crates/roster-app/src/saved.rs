@@ -1,12 +1,13 @@
 //! The image saved to a file, so that a start-up reads it back in seconds instead of
-//! rebuilding it from every row of the database (minutes at a million users).
+//! rebuilding it from every row of the database (a minute at a million users).
 //!
 //! The file holds what the engine holds: the catalog, every user's values and
 //! enrollments, every group's definition, members and enrollment rules, and where in the
 //! change log the image stood. It is trusted only for the database that wrote it (a
-//! random id kept in the database's facts) and only while the change log still holds
-//! the change it stood at, with the same time; the changes after it are then replayed
-//! as for any image behind the log. Anything else — another format, another database, a
+//! random id kept in the database's facts), for the same platform time zone (users'
+//! days are taken in it), and only while the change log still holds the change it stood
+//! at, with the same time; the changes after it are then replayed as for any image
+//! behind the log. Anything else — another format, another database or time zone, a
 //! pruned or rewound log, a file that does not read to its end, values the engine
 //! refuses — and the image is rebuilt from the database, as without a file.
 //!
@@ -26,7 +27,7 @@ use roster_engine::{AutomaticGroup, Catalog, Engine, EnrollmentRecord, UserRecor
 /// The first bytes of a saved image.
 const MAGIC: &[u8; 14] = b"roster-image\n\0";
 /// The layout of what follows; a file of any other is ignored.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 /// The last bytes, after the groups: a file cut short never reads as complete.
 const END: &[u8; 4] = b"end\n";
 /// Users handed to the engine at a time while reading.
@@ -38,6 +39,8 @@ pub(crate) const DATABASE_ID: &str = "database_id";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Stamp {
     pub database: String,
+    /// The platform time zone the users' days were taken in.
+    pub timezone: String,
     pub seq: i64,
     /// The time of change `seq`, epoch ms.
     pub at: i64,
@@ -126,6 +129,7 @@ fn write_image<W: Write>(out: &mut Out<W>, engine: &Engine, catalog: &Catalog, s
     out.bytes(MAGIC)?;
     out.u32(FORMAT)?;
     out.str(&stamp.database)?;
+    out.str(&stamp.timezone)?;
     out.i64(stamp.seq)?;
     out.i64(stamp.at)?;
 
@@ -244,7 +248,7 @@ fn open(path: &Path) -> Result<(In<BufReader<File>>, Stamp), Unusable> {
     if format != FORMAT {
         return Err(Unusable::Format(format!("format {format}, this version reads {FORMAT}")));
     }
-    let stamp = Stamp { database: input.str()?, seq: input.i64()?, at: input.i64()? };
+    let stamp = Stamp { database: input.str()?, timezone: input.str()?, seq: input.i64()?, at: input.i64()? };
     Ok((input, stamp))
 }
 

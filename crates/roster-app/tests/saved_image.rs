@@ -188,6 +188,15 @@ async fn a_file_that_cannot_be_trusted_is_left_aside() {
         assert!(!fresh.image_read_from_file());
         std::fs::write(&file, &good).unwrap();
 
+        // Saved with another platform time zone (the users' days would be other days).
+        let store = Store::connect(&url).await.unwrap();
+        let settings =
+            Settings { image_file: Some(file.clone()), timezone: chrono_tz::Pacific::Auckland, ..Settings::default() };
+        let elsewhere = App::new(store, Arc::new(ManualClock::new(NOW)), settings);
+        assert_eq!(elsewhere.image_differences().await.unwrap(), Vec::<String>::new());
+        assert!(!elsewhere.image_read_from_file());
+        std::fs::write(&file, &good).unwrap();
+
         // Cut short, or not an image at all: not used.
         for broken in [good[..good.len() - 3].to_vec(), good[..good.len() / 2].to_vec(), b"hello".to_vec()] {
             std::fs::write(&file, &broken).unwrap();
