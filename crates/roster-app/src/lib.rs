@@ -108,7 +108,7 @@ pub struct App {
 impl App {
     /// Wraps an opened, migrated store.
     pub fn new(store: Store, clock: Arc<dyn Clock>, settings: Settings) -> Self {
-        let live = live::Live::new(settings.timezone, settings.image_file.clone());
+        let live = live::Live::new(settings.timezone);
         Self { store, clock, settings, live, imports: import::Jobs::new(), starting: Arc::default() }
     }
 

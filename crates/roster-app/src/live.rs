@@ -12,7 +12,7 @@ use roster_store::changes::Touched;
 use roster_store::groups::ListKind;
 use roster_store::AnyConnection;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::rules::stored_rule;
@@ -52,13 +52,11 @@ impl Image {
 pub(crate) struct Live {
     image: Mutex<Image>,
     tz: Tz,
-    /// Where the image is saved between runs (see [`crate::saved`]).
-    file: Option<PathBuf>,
 }
 
 impl Live {
-    pub(crate) fn new(tz: Tz, file: Option<PathBuf>) -> Arc<Self> {
-        Arc::new(Self { image: Mutex::new(Image::default()), tz, file })
+    pub(crate) fn new(tz: Tz) -> Arc<Self> {
+        Arc::new(Self { image: Mutex::new(Image::default()), tz })
     }
 
     /// Throws the image away; the next transaction rebuilds it from the database
@@ -94,11 +92,6 @@ impl Live {
     /// Whether the image was last built from the saved file (not the database).
     pub(crate) fn read_from_file(&self) -> bool {
         self.lock().read_from_file
-    }
-
-    /// Where the image is saved between runs.
-    pub(crate) fn file(&self) -> Option<&Path> {
-        self.file.as_deref()
     }
 
     fn lock(&self) -> MutexGuard<'_, Image> {
@@ -370,16 +363,24 @@ pub(crate) async fn build(conn: &mut AnyConnection, live: &Live, _today: NaiveDa
     Ok(engine)
 }
 
-/// Brings the image up to date: builds it if needed (from the saved image when there
-/// is one this database can trust, else from the database), otherwise replays the
+/// Brings the image up to date: builds it if needed (from the image saved at `file`
+/// when this database can trust it, else from the database), otherwise replays the
 /// change log.
-pub(crate) async fn catch_up(live: &Arc<Live>, conn: &mut AnyConnection, today: NaiveDate) -> AppResult<()> {
+pub(crate) async fn catch_up(
+    live: &Arc<Live>,
+    conn: &mut AnyConnection,
+    today: NaiveDate,
+    file: Option<&Path>,
+) -> AppResult<()> {
     let (mut built, mut seq, from_database) = {
         let mut image = live.lock();
         (image.engine.is_some(), image.seq, std::mem::take(&mut image.from_database))
     };
     if !built && !from_database {
-        if let Some(saved) = read_saved(live, conn).await? {
+        if let Some(saved) = match file {
+            Some(file) => read_saved(live, conn, file).await?,
+            None => None,
+        } {
             (built, seq) = (true, saved);
         }
     }
@@ -413,10 +414,10 @@ pub(crate) async fn catch_up(live: &Arc<Live>, conn: &mut AnyConnection, today: 
     Ok(())
 }
 
-/// Reads the saved image, if there is one and this database can trust it (see
-/// [`crate::saved`]); the change it stands at.
-async fn read_saved(live: &Live, conn: &mut AnyConnection) -> AppResult<Option<i64>> {
-    let Some(path) = live.file().map(Path::to_path_buf) else { return Ok(None) };
+/// Reads the image saved at `path`, if there is one and this database can trust it
+/// (see [`crate::saved`]); the change it stands at.
+async fn read_saved(live: &Live, conn: &mut AnyConnection, path: &Path) -> AppResult<Option<i64>> {
+    let path = path.to_path_buf();
     let started = std::time::Instant::now();
     let unusable = |why: &dyn std::fmt::Display| {
         tracing::info!(file = %path.display(), %why, "the saved image is not used: building the image from the database");

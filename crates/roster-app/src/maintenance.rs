@@ -117,18 +117,14 @@ impl App {
         let started = std::time::Instant::now();
         let engine = self.live.lend_engine()?;
         let (engine, written) = tokio::task::spawn_blocking(move || {
-            let written = crate::saved::save(&path, &engine, &catalog, &stamp);
+            let written = crate::saved::save(&path, &engine, &catalog, &stamp)
+                .map_err(|e| format!("cannot save the image to {}: {e}", path.display()));
             (engine, written)
         })
         .await
         .map_err(|e| crate::AppError::invariant(format!("saving the image stopped: {e}")))?;
         self.live.return_engine(engine);
-        let written = written.map_err(|e| {
-            crate::AppError::invariant(format!(
-                "cannot save the image to {}: {e}",
-                self.settings.image_file.as_deref().unwrap_or(std::path::Path::new("")).display()
-            ))
-        })?;
+        let written = written.map_err(crate::AppError::invariant)?;
         tx.commit().await?;
         self.live.set_saved(seq);
         tracing::info!(

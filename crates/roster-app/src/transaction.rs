@@ -78,7 +78,7 @@ impl App {
         let mut tx = self.store.write().await?;
         let now = self.now();
         let today = self.live.day(now);
-        live::catch_up(&self.live, &mut tx, today).await?;
+        live::catch_up(&self.live, &mut tx, today, self.settings.image_file.as_deref()).await?;
         let guard = DirtyGuard { live: self.live.clone(), dirty: false };
         Ok(LiveTx {
             tx,
