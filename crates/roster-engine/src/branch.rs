@@ -2,10 +2,12 @@
 //! users in a branch or below it, kept for every branch so that `under` is a lookup.
 
 use std::collections::{HashMap, HashSet};
+use std::io::{self, Read, Write};
 
 use roaring::RoaringBitmap;
 use roster_domain::Branch;
 
+use crate::codec::{invalid, Reader, Writer};
 use crate::error::EngineError;
 use crate::posting::{add, empty};
 use crate::slots;
@@ -42,6 +44,68 @@ pub(crate) struct TreePlan {
 }
 
 impl Branches {
+    /// Writes the tree and who is where.
+    pub(crate) fn write<W: Write>(&self, w: &mut Writer<W>) -> io::Result<()> {
+        w.count(self.nodes.len())?;
+        for node in &self.nodes {
+            w.bool(node.is_some())?;
+            if let Some(node) = node {
+                w.i64(node.id)?;
+                w.str(&node.code)?;
+                w.opt_u32(node.parent)?;
+            }
+        }
+        for bitmaps in [&self.direct, &self.subtree] {
+            w.count(bitmaps.len())?;
+            bitmaps.iter().try_for_each(|b| w.bitmap(b))?;
+        }
+        w.u32s(&self.by_slot)?;
+        w.bitmap(&self.present)
+    }
+
+    /// Each branch's id, code and parent's id, by id.
+    pub(crate) fn outline(&self) -> Vec<(i64, String, Option<i64>)> {
+        let mut outline: Vec<_> = self
+            .nodes
+            .iter()
+            .flatten()
+            .map(|n| (n.id, n.code.clone(), n.parent.and_then(|p| self.node(p)).map(|p| p.id)))
+            .collect();
+        outline.sort_unstable();
+        outline
+    }
+
+    /// Reads back what [`Branches::write`] wrote.
+    pub(crate) fn read<R: Read>(r: &mut Reader<R>) -> io::Result<Self> {
+        let mut branches = Self::default();
+        for index in 0..r.count()? {
+            let node = if r.bool()? { Some(Node { id: r.i64()?, code: r.str()?, parent: r.opt_u32()? }) } else { None };
+            if let (Some(node), Ok(index)) = (&node, u32::try_from(index)) {
+                branches.by_id.insert(node.id, index);
+                branches.by_code.insert(fold(&node.code).into_owned(), index);
+            }
+            branches.nodes.push(node);
+        }
+        for _ in 0..r.count()? {
+            branches.direct.push(r.bitmap()?);
+        }
+        for _ in 0..r.count()? {
+            branches.subtree.push(r.bitmap()?);
+        }
+        branches.by_slot = r.u32s()?;
+        branches.present = r.bitmap()?;
+        let len = branches.nodes.len();
+        let known = |i: u32| branches.node(i).is_some();
+        let fits = branches.direct.len() == len
+            && branches.subtree.len() == len
+            && branches.nodes.iter().flatten().all(|n| n.parent.is_none_or(known))
+            && branches.by_slot.iter().all(|&b| b == NONE || known(b));
+        if !fits {
+            return Err(invalid("a branch tree whose parts do not fit together"));
+        }
+        Ok(branches)
+    }
+
     /// The index of a branch id.
     pub(crate) fn index_of_id(&self, id: i64) -> Option<u32> {
         self.by_id.get(&id).copied()

@@ -1,9 +1,12 @@
 //! The other kinds of column: dates, numbers and yes/no, each a per-slot value for one
 //! user's evaluation beside an index for the population's.
 
+use std::io::{self, Read, Write};
+
 use chrono::NaiveDate;
 use roaring::RoaringBitmap;
 
+use crate::codec::{Reader, Writer};
 use crate::ordered::{number_key, DateIndex, NumberIndex};
 use crate::posting::add;
 use crate::slots;
@@ -29,6 +32,17 @@ pub(crate) struct DateColumn {
 }
 
 impl DateColumn {
+    /// Writes the column.
+    pub(crate) fn write<W: Write>(&self, w: &mut Writer<W>) -> io::Result<()> {
+        self.index.write(w)?;
+        w.i32s(&self.by_slot)
+    }
+
+    /// Reads back what [`DateColumn::write`] wrote.
+    pub(crate) fn read<R: Read>(r: &mut Reader<R>) -> io::Result<Self> {
+        Ok(Self { index: DateIndex::read(r)?, by_slot: r.i32s()? })
+    }
+
     /// The day of a slot.
     pub(crate) fn day(&self, slot: u32) -> Option<i64> {
         Some(slots::get(&self.by_slot, slot, NO_DAY)).filter(|&d| d != NO_DAY).map(i64::from)
@@ -60,6 +74,17 @@ pub(crate) struct NumberColumn {
 }
 
 impl NumberColumn {
+    /// Writes the column.
+    pub(crate) fn write<W: Write>(&self, w: &mut Writer<W>) -> io::Result<()> {
+        self.index.write(w)?;
+        w.f64s(&self.by_slot)
+    }
+
+    /// Reads back what [`NumberColumn::write`] wrote.
+    pub(crate) fn read<R: Read>(r: &mut Reader<R>) -> io::Result<Self> {
+        Ok(Self { index: NumberIndex::read(r)?, by_slot: r.f64s()? })
+    }
+
     /// The number of a slot.
     pub(crate) fn number(&self, slot: u32) -> Option<f64> {
         Some(slots::get(&self.by_slot, slot, f64::NAN)).filter(|n| !n.is_nan())
@@ -91,6 +116,18 @@ pub(crate) struct YesNoColumn {
 }
 
 impl YesNoColumn {
+    /// Writes the column.
+    pub(crate) fn write<W: Write>(&self, w: &mut Writer<W>) -> io::Result<()> {
+        w.bitmap(&self.yes)?;
+        w.bitmap(&self.no)?;
+        w.bitmap(&self.present)
+    }
+
+    /// Reads back what [`YesNoColumn::write`] wrote.
+    pub(crate) fn read<R: Read>(r: &mut Reader<R>) -> io::Result<Self> {
+        Ok(Self { yes: r.bitmap()?, no: r.bitmap()?, present: r.bitmap()? })
+    }
+
     /// The value of a user.
     pub(crate) fn value(&self, user: u32) -> Option<bool> {
         if self.yes.contains(user) {

@@ -3,11 +3,13 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
+use std::io::{self, Read, Write};
 
 use roaring::RoaringBitmap;
 use roster_domain::rule::CourseStatus;
 use roster_domain::{Course, EnrollmentStatus};
 
+use crate::codec::{invalid, Reader, Writer};
 use crate::columns::day_of;
 use crate::error::EngineError;
 use crate::input::EnrollmentRecord;
@@ -68,6 +70,10 @@ impl CourseColumns {
     }
 }
 
+/// The statuses by [`status_index`].
+const ENROLLMENT_STATUSES: [EnrollmentStatus; 4] =
+    [EnrollmentStatus::Enrolled, EnrollmentStatus::InProgress, EnrollmentStatus::Completed, EnrollmentStatus::Failed];
+
 fn status_index(status: EnrollmentStatus) -> usize {
     match status {
         EnrollmentStatus::Enrolled => 0,
@@ -120,6 +126,93 @@ pub(crate) struct Courses {
 pub(crate) struct CoursePlan(Vec<(i64, String, u32)>);
 
 impl Courses {
+    /// Writes every course's users and every user's enrollments.
+    pub(crate) fn write<W: Write>(&self, w: &mut Writer<W>) -> io::Result<()> {
+        w.count(self.slab.len())?;
+        for columns in &self.slab {
+            w.bool(columns.is_some())?;
+            if let Some(c) = columns {
+                w.str(&c.code)?;
+                c.status.iter().try_for_each(|users| w.bitmap(users))?;
+                c.enrolled_at.write(w)?;
+                c.completed_at.write(w)?;
+            }
+        }
+        let (ids, indexes): (Vec<i64>, Vec<u32>) = self.by_id.iter().map(|(&id, &index)| (id, index)).unzip();
+        w.ids(&ids)?;
+        w.u32s(&indexes)?;
+        let all = || self.by_slot.iter().flat_map(|e| e.iter());
+        w.u32s(&self.by_slot.iter().map(|e| u32::try_from(e.len()).unwrap_or(u32::MAX)).collect::<Vec<_>>())?;
+        w.u32s(&all().map(|e| e.course).collect::<Vec<_>>())?;
+        w.u32s(&all().map(|e| status_index(e.status) as u32).collect::<Vec<_>>())?;
+        w.i32s(&all().map(|e| e.enrolled_on).collect::<Vec<_>>())?;
+        w.i32s(&all().map(|e| e.completed_on).collect::<Vec<_>>())
+    }
+
+    /// Each course's id and code, by id.
+    pub(crate) fn outline(&self) -> Vec<(i64, String)> {
+        let mut outline: Vec<_> =
+            self.by_id.iter().filter_map(|(&id, &index)| Some((id, self.get(index)?.code.clone()))).collect();
+        outline.sort_unstable();
+        outline
+    }
+
+    /// Reads back what [`Courses::write`] wrote.
+    pub(crate) fn read<R: Read>(r: &mut Reader<R>) -> io::Result<Self> {
+        let mut courses = Self::default();
+        for _ in 0..r.count()? {
+            let columns = if r.bool()? {
+                Some(CourseColumns {
+                    code: r.str()?,
+                    status: [r.bitmap()?, r.bitmap()?, r.bitmap()?, r.bitmap()?],
+                    enrolled_at: DateIndex::read(r)?,
+                    completed_at: DateIndex::read(r)?,
+                })
+            } else {
+                None
+            };
+            courses.slab.push(columns);
+        }
+        let (ids, indexes) = (r.ids()?, r.u32s()?);
+        if ids.len() != indexes.len() || indexes.iter().any(|&i| courses.get(i).is_none()) {
+            return Err(invalid("courses whose ids do not fit"));
+        }
+        for (id, index) in ids.into_iter().zip(indexes) {
+            courses.by_id.insert(id, index);
+            if let Some(c) = courses.get(index) {
+                courses.by_code.insert(fold(&c.code).into_owned(), index);
+            }
+        }
+        let lens = r.u32s()?;
+        let (course, status, enrolled_on, completed_on) = (r.u32s()?, r.u32s()?, r.i32s()?, r.i32s()?);
+        let total = lens.iter().map(|&n| n as usize).sum::<usize>();
+        if [status.len(), enrolled_on.len(), completed_on.len()].iter().any(|&n| n != course.len())
+            || total != course.len()
+        {
+            return Err(invalid("enrollments that do not fit together"));
+        }
+        let mut at = 0;
+        for n in lens {
+            let mut enrollments = Vec::with_capacity(n as usize);
+            for i in at..at + n as usize {
+                let status =
+                    *ENROLLMENT_STATUSES.get(status[i] as usize).ok_or_else(|| invalid("an enrollment status"))?;
+                if courses.get(course[i]).is_none() {
+                    return Err(invalid("an enrollment in an unknown course"));
+                }
+                enrollments.push(Enrolled {
+                    course: course[i],
+                    status,
+                    enrolled_on: enrolled_on[i],
+                    completed_on: completed_on[i],
+                });
+            }
+            at += n as usize;
+            courses.by_slot.push(enrollments.into_boxed_slice());
+        }
+        Ok(courses)
+    }
+
     /// Every course's date indexes.
     pub(crate) fn date_indexes_mut(&mut self) -> impl Iterator<Item = &mut DateIndex> {
         self.slab.iter_mut().flatten().flat_map(|c| [&mut c.enrolled_at, &mut c.completed_at])

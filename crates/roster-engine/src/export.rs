@@ -1,12 +1,15 @@
-//! The image read back: every user as a record and every group as its definition and
-//! members, exactly as the engine holds them. The app saves this to a file so that the
-//! next start-up rebuilds the engine from memory instead of from the database.
+//! The image read back: every user as a record, the population as the engine holds it
+//! (columns, dictionaries, indexes), and every group as its definition and members. The
+//! app saves the population and the groups to a file so that the next start-up copies
+//! the engine back instead of rebuilding it from the database.
 
 use std::collections::{BTreeMap, HashMap};
+use std::io::{self, Read, Write};
 
 use roaring::RoaringBitmap;
 use roster_domain::{EnrollmentRule, FieldValue, UserStatus};
 
+use crate::codec::{invalid, Reader, Writer};
 use crate::columns::date_of;
 use crate::engine::Engine;
 use crate::error::EngineError;
@@ -68,6 +71,30 @@ impl Engine {
                 enrollment_rules: self.enrollment_rules(id),
             })
         })
+    }
+
+    /// Writes the population as the engine holds it: every user's values in their
+    /// columns, the dictionaries of text values, the date and number indexes, the org
+    /// chart's and the courses' bitmaps. Groups are not in it (see
+    /// [`Engine::group_images`]).
+    pub fn write_population<W: Write>(&self, w: &mut Writer<W>) -> io::Result<()> {
+        self.image.write(w)
+    }
+
+    /// Puts back a population written by [`Engine::write_population`], into an engine
+    /// that has its catalog ([`Engine::set_catalog`]) and neither users nor groups yet:
+    /// the catalog must be the one the population was written with. Then come the
+    /// groups, as at any start-up.
+    pub fn read_population<R: Read>(&mut self, r: &mut Reader<R>) -> io::Result<()> {
+        if !self.image.universe.is_empty() || !self.groups.is_empty() {
+            return Err(invalid("a population read into an engine that has users or groups"));
+        }
+        let image = Image::read(r)?;
+        if image.catalog_outline() != self.image.catalog_outline() {
+            return Err(invalid("a population written with another catalog"));
+        }
+        self.image = image;
+        Ok(())
     }
 
     /// Sets a group's members as saved (see [`Engine::load_members`]); every member must

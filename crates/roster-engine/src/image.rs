@@ -3,6 +3,7 @@
 //! upsert touches that user's entries only.
 
 use std::collections::{HashMap, HashSet};
+use std::io::{self, Read, Write};
 
 use chrono::NaiveDate;
 use roaring::RoaringBitmap;
@@ -10,6 +11,7 @@ use roster_domain::{FieldDef, FieldType, FieldValue, UserStatus};
 
 use crate::branch::{Branches, TreePlan};
 use crate::change::{Input, UserChange};
+use crate::codec::{invalid, Reader, Writer};
 use crate::columns::{DateColumn, NumberColumn, YesNoColumn};
 use crate::course::{CoursePlan, Courses};
 use crate::error::{user_key, EngineError};
@@ -148,6 +150,37 @@ fn push<T: Default>(slab: &mut Vec<Option<T>>) -> u32 {
     u32::try_from(slab.len() - 1).unwrap_or(u32::MAX)
 }
 
+/// What an image knows of the catalog (see [`Image::catalog_outline`]).
+pub(crate) type Outline<'a> = (Vec<&'a FieldDef>, Vec<(i64, String, Option<i64>)>, Vec<(i64, String)>);
+
+/// Writes a slab of columns, holes included.
+fn write_slab<T, W: Write>(
+    w: &mut Writer<W>,
+    slab: &[Option<T>],
+    write: impl Fn(&T, &mut Writer<W>) -> io::Result<()>,
+) -> io::Result<()> {
+    w.count(slab.len())?;
+    for column in slab {
+        w.bool(column.is_some())?;
+        if let Some(c) = column {
+            write(c, w)?;
+        }
+    }
+    Ok(())
+}
+
+/// Reads back a slab written by [`write_slab`].
+fn read_slab<T, R: Read>(
+    r: &mut Reader<R>,
+    read: impl Fn(&mut Reader<R>) -> io::Result<T>,
+) -> io::Result<Vec<Option<T>>> {
+    let mut slab = Vec::new();
+    for _ in 0..r.count()? {
+        slab.push(if r.bool()? { Some(read(r)?) } else { None });
+    }
+    Ok(slab)
+}
+
 /// The column at `index` of a slab.
 pub(crate) fn column<T>(slab: &[Option<T>], index: u32) -> Option<&T> {
     slab.get(index as usize)?.as_ref()
@@ -159,6 +192,89 @@ impl Image {
         let dates = self.dates.iter_mut().flatten().map(|c| &mut c.index).chain(self.courses.date_indexes_mut());
         dates.for_each(|index| index.set_bulk(bulk));
         self.numbers.iter_mut().flatten().for_each(|column| column.index.set_bulk(bulk));
+    }
+
+    /// Writes the whole population as it is held: columns, dictionaries, indexes and
+    /// bitmaps, so that reading it back is copying, not inserting user by user.
+    pub(crate) fn write<W: Write>(&self, w: &mut Writer<W>) -> io::Result<()> {
+        w.count(self.fields.len())?;
+        for f in &self.fields {
+            w.str(&serde_json::to_string(&f.def).map_err(io::Error::other)?)?;
+            let (kind, index) = match f.column {
+                FieldColumn::Text(c) => (0, c),
+                FieldColumn::Number(c) => (1, c),
+                FieldColumn::Date(c) => (2, c),
+                FieldColumn::YesNo(c) => (3, c),
+            };
+            w.u8(kind)?;
+            w.u32(index)?;
+        }
+        write_slab(w, &self.text, TextColumn::write)?;
+        write_slab(w, &self.dates, DateColumn::write)?;
+        write_slab(w, &self.numbers, NumberColumn::write)?;
+        write_slab(w, &self.yes_no, YesNoColumn::write)?;
+        self.branches.write(w)?;
+        self.courses.write(w)?;
+        w.bitmap(&self.active)?;
+        w.bitmap(&self.suspended)?;
+        w.bitmap(&self.universe)?;
+        self.slots.write(w)
+    }
+
+    /// Reads back what [`Image::write`] wrote, checking that its parts fit together.
+    pub(crate) fn read<R: Read>(r: &mut Reader<R>) -> io::Result<Self> {
+        let mut fields = Vec::new();
+        let mut field_by_code = HashMap::new();
+        for _ in 0..r.count()? {
+            let def: FieldDef = serde_json::from_str(&r.str()?).map_err(|e| invalid(e.to_string()))?;
+            let column = match (r.u8()?, r.u32()?) {
+                (0, c) => FieldColumn::Text(c),
+                (1, c) => FieldColumn::Number(c),
+                (2, c) => FieldColumn::Date(c),
+                (3, c) => FieldColumn::YesNo(c),
+                _ => return Err(invalid("a field's column")),
+            };
+            field_by_code.insert(fold(def.code.as_str()).into_owned(), fields.len());
+            fields.push(FieldSlot { def, column });
+        }
+        let image = Self {
+            fields,
+            field_by_code,
+            text: read_slab(r, TextColumn::read)?,
+            dates: read_slab(r, DateColumn::read)?,
+            numbers: read_slab(r, NumberColumn::read)?,
+            yes_no: read_slab(r, YesNoColumn::read)?,
+            branches: Branches::read(r)?,
+            courses: Courses::read(r)?,
+            active: r.bitmap()?,
+            suspended: r.bitmap()?,
+            universe: r.bitmap()?,
+            slots: Slots::read(r)?,
+        };
+        let columns_exist = image.fields.iter().all(|f| match f.column {
+            FieldColumn::Text(c) => column(&image.text, c).is_some(),
+            FieldColumn::Number(c) => column(&image.numbers, c).is_some(),
+            FieldColumn::Date(c) => column(&image.dates, c).is_some(),
+            FieldColumn::YesNo(c) => column(&image.yes_no, c).is_some(),
+        });
+        let standard = (0..STANDARD_TEXT).all(|c| image.text.get(c).is_some_and(Option::is_some))
+            && (0..STANDARD_DATES).all(|c| image.dates.get(c).is_some_and(Option::is_some));
+        let users = image.universe.len() == image.slots.users().count() as u64
+            && image.slots.users().all(|u| image.universe.contains(u))
+            && image.active.len() + image.suspended.len() == image.universe.len()
+            && image.active.is_subset(&image.universe)
+            && image.suspended.is_subset(&image.universe);
+        if !(columns_exist && standard && users) {
+            return Err(invalid("an image whose columns and users do not fit together"));
+        }
+        Ok(image)
+    }
+
+    /// What the image knows of the catalog: each field's definition, each branch's id,
+    /// code and parent's id, each course's id and code; in a stable order.
+    pub(crate) fn catalog_outline(&self) -> Outline<'_> {
+        let fields = self.fields.iter().map(|f| &f.def).collect();
+        (fields, self.branches.outline(), self.courses.outline())
     }
 
     /// The slot of a user.

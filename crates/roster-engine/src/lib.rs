@@ -50,6 +50,7 @@
 
 mod branch;
 mod change;
+pub mod codec;
 mod columns;
 mod compile;
 mod course;

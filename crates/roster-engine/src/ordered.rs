@@ -7,11 +7,13 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::io::{self, Read, Write};
 use std::ops::Bound;
 
 use roaring::RoaringBitmap;
 
-use crate::posting::{add, empty, Posting, Union};
+use crate::codec::{invalid, Reader, Writer};
+use crate::posting::{self, add, empty, Posting, Union};
 
 /// Users between two cuts: a segment is split above twice this, and merged with a
 /// neighbour below half of it. A range's correction pieces hold at most about this
@@ -93,6 +95,40 @@ impl Ordered {
             count += posting.len();
         }
         self.segments.push(count);
+    }
+
+    /// Writes the keys and their users; the cuts are placed afresh when read.
+    fn write<W: Write>(&self, w: &mut Writer<W>) -> io::Result<()> {
+        debug_assert!(!self.bulk, "an index saved in the middle of a bulk load");
+        w.u64(self.segment)?;
+        let keys: Vec<u64> = self.values.keys().copied().collect();
+        w.u64(keys.len() as u64)?;
+        keys.iter().try_for_each(|&k| w.u64(k))?;
+        posting::write_all(w, self.values.values())?;
+        w.bitmap(&self.present)
+    }
+
+    /// Reads back what [`Ordered::write`] wrote.
+    fn read<R: Read>(r: &mut Reader<R>) -> io::Result<Self> {
+        let segment = r.u64()?.max(1);
+        let len = r.u64()?;
+        let mut keys = Vec::new();
+        for _ in 0..len {
+            keys.push(r.u64()?);
+        }
+        if keys.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(invalid("index keys out of order"));
+        }
+        let postings = posting::read_all(r)?;
+        if postings.len() != keys.len() {
+            return Err(invalid("an index with more keys than postings"));
+        }
+        let mut index = Self::with_segment(segment);
+        index.values = keys.into_iter().zip(postings).collect();
+        index.present = r.bitmap()?;
+        index.bulk = true;
+        index.set_bulk(false);
+        Ok(index)
     }
 
     /// Records that `user` (who holds no other key) holds `key`.
@@ -275,6 +311,16 @@ fn day_key(day: i64) -> u64 {
 pub(crate) struct DateIndex(Ordered);
 
 impl DateIndex {
+    /// Writes the index.
+    pub(crate) fn write<W: Write>(&self, w: &mut Writer<W>) -> io::Result<()> {
+        self.0.write(w)
+    }
+
+    /// Reads back what [`DateIndex::write`] wrote.
+    pub(crate) fn read<R: Read>(r: &mut Reader<R>) -> io::Result<Self> {
+        Ordered::read(r).map(Self)
+    }
+
     /// Starts or ends a bulk load: prefixes placed once, at its end.
     pub(crate) fn set_bulk(&mut self, bulk: bool) {
         self.0.set_bulk(bulk);
@@ -317,6 +363,16 @@ pub(crate) fn number_key(n: f64) -> u64 {
 pub(crate) struct NumberIndex(Ordered);
 
 impl NumberIndex {
+    /// Writes the index.
+    pub(crate) fn write<W: Write>(&self, w: &mut Writer<W>) -> io::Result<()> {
+        self.0.write(w)
+    }
+
+    /// Reads back what [`NumberIndex::write`] wrote.
+    pub(crate) fn read<R: Read>(r: &mut Reader<R>) -> io::Result<Self> {
+        Ordered::read(r).map(Self)
+    }
+
     /// Starts or ends a bulk load: prefixes placed once, at its end.
     pub(crate) fn set_bulk(&mut self, bulk: bool) {
         self.0.set_bulk(bulk);

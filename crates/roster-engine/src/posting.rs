@@ -4,7 +4,11 @@
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
+use std::io::{self, Read, Write};
+
 use roaring::{MultiOps, RoaringBitmap};
+
+use crate::codec::{invalid, Reader, Writer};
 
 static EMPTY: LazyLock<RoaringBitmap> = LazyLock::new(RoaringBitmap::new);
 
@@ -102,6 +106,48 @@ impl Posting {
             Posting::Many(users) => users.len(),
         }
     }
+}
+
+/// Writes postings, one after the other.
+pub(crate) fn write_all<'a, W: Write>(
+    w: &mut Writer<W>,
+    postings: impl ExactSizeIterator<Item = &'a Posting>,
+) -> io::Result<()> {
+    w.u64(postings.len() as u64)?;
+    for posting in postings {
+        match posting {
+            Posting::Empty => w.u8(0)?,
+            Posting::One(user) => {
+                w.u8(1)?;
+                w.u32(*user)?;
+            }
+            Posting::Many(users) => {
+                w.u8(2)?;
+                w.bitmap(users)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads back one posting written by [`write_all`].
+pub(crate) fn read_one<R: Read>(r: &mut Reader<R>) -> io::Result<Posting> {
+    Ok(match r.u8()? {
+        0 => Posting::Empty,
+        1 => Posting::One(r.u32()?),
+        2 => Posting::Many(Box::new(r.bitmap()?)),
+        _ => return Err(invalid("a posting")),
+    })
+}
+
+/// Reads back postings written by [`write_all`].
+pub(crate) fn read_all<R: Read>(r: &mut Reader<R>) -> io::Result<Vec<Posting>> {
+    let len = r.u64()?;
+    let mut postings = Vec::new();
+    for _ in 0..len {
+        postings.push(read_one(r)?);
+    }
+    Ok(postings)
 }
 
 /// Above this many single users, a union sets bits in a dense bit vector instead of

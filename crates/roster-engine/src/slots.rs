@@ -2,6 +2,9 @@
 //! removed user's slot is reused by the next new one.
 
 use std::collections::HashMap;
+use std::io::{self, Read, Write};
+
+use crate::codec::{invalid, Reader, Writer};
 
 /// Where each user's row lives.
 #[derive(Debug, Default)]
@@ -12,6 +15,33 @@ pub(crate) struct Slots {
 }
 
 impl Slots {
+    /// Writes every user's slot and the free ones.
+    pub(crate) fn write<W: Write>(&self, w: &mut Writer<W>) -> io::Result<()> {
+        let mut pairs: Vec<(u32, u32)> = self.by_id.iter().map(|(&user, &slot)| (user, slot)).collect();
+        pairs.sort_unstable();
+        let (users, slots): (Vec<u32>, Vec<u32>) = pairs.into_iter().unzip();
+        w.u32(self.len)?;
+        w.u32s(&self.free)?;
+        w.u32s(&users)?;
+        w.u32s(&slots)
+    }
+
+    /// Reads back what [`Slots::write`] wrote.
+    pub(crate) fn read<R: Read>(r: &mut Reader<R>) -> io::Result<Self> {
+        let (len, free, users, slots) = (r.u32()?, r.u32s()?, r.u32s()?, r.u32s()?);
+        if users.len() != slots.len() || free.iter().chain(&slots).any(|&s| s >= len) {
+            return Err(invalid("user slots that do not fit"));
+        }
+        let mut by_id = HashMap::with_capacity(users.len());
+        by_id.extend(users.into_iter().zip(slots));
+        Ok(Self { by_id, free, len })
+    }
+
+    /// Every user in a slot.
+    pub(crate) fn users(&self) -> impl Iterator<Item = u32> + '_ {
+        self.by_id.keys().copied()
+    }
+
     /// The slot of a user in the image.
     pub(crate) fn get(&self, user: u32) -> Option<u32> {
         self.by_id.get(&user).copied()

@@ -5,11 +5,13 @@
 
 use std::borrow::Cow;
 use std::hash::{BuildHasher, RandomState};
+use std::io::{self, Read, Write};
 
 use regex::Regex;
 use roaring::RoaringBitmap;
 
-use crate::posting::{add, Posting, Union};
+use crate::codec::{invalid, Reader, Writer};
+use crate::posting::{self, add, Posting, Union};
 use crate::slots;
 
 /// No value.
@@ -112,7 +114,65 @@ pub(crate) struct TextColumn {
     kept_by_value: Option<Vec<Vec<u32>>>,
 }
 
+/// Whether `ends` are the ends of consecutive pieces of `arena`, each cut at a
+/// character boundary.
+fn arena_fits(arena: &str, ends: &[u32]) -> bool {
+    let sorted = ends.windows(2).all(|w| w[0] <= w[1]);
+    let bounded = ends.last().map_or(arena.is_empty(), |&end| end as usize == arena.len());
+    sorted && bounded && ends.iter().all(|&end| arena.is_char_boundary(end as usize))
+}
+
 impl TextColumn {
+    /// Writes the values and who holds each; the watchers are the rules', which compile
+    /// them again.
+    pub(crate) fn write<W: Write>(&self, w: &mut Writer<W>) -> io::Result<()> {
+        w.str(&self.folded)?;
+        w.u32s(&self.folded_ends)?;
+        w.str(&self.exact)?;
+        w.u32s(&self.exact_ends)?;
+        w.u32s(&self.exact_of)?;
+        posting::write_all(w, self.postings.iter())?;
+        w.u32s(&self.by_slot)?;
+        w.bitmap(&self.present)
+    }
+
+    /// Reads back what [`TextColumn::write`] wrote, with no watchers, checking that
+    /// every index points inside what was read.
+    pub(crate) fn read<R: Read>(r: &mut Reader<R>) -> io::Result<Self> {
+        let mut column = Self {
+            folded: r.str()?,
+            folded_ends: r.u32s()?,
+            exact: r.str()?,
+            exact_ends: r.u32s()?,
+            exact_of: r.u32s()?,
+            postings: posting::read_all(r)?,
+            by_slot: r.u32s()?,
+            present: r.bitmap()?,
+            ..Self::default()
+        };
+        let count = column.postings.len();
+        let fits = arena_fits(&column.folded, &column.folded_ends)
+            && arena_fits(&column.exact, &column.exact_ends)
+            && column.folded_ends.len() == count
+            && column.exact_of.len() == count
+            && column.exact_of.iter().all(|&k| k == NONE || (k as usize) < column.exact_ends.len())
+            && column.by_slot.iter().all(|&v| v == NONE || (v as usize) < count)
+            && u32::try_from(count).is_ok_and(|c| c < NONE);
+        if !fits {
+            return Err(invalid("a text column whose values do not fit together"));
+        }
+        let len = ((count + 1) * 2).next_power_of_two().max(16);
+        column.table = vec![NONE; len];
+        for value in 0..column.value_count() {
+            let mut i = column.home(column.folded(value), len);
+            while column.table[i] != NONE {
+                i = (i + 1) & (len - 1);
+            }
+            column.table[i] = value;
+        }
+        Ok(column)
+    }
+
     /// How many distinct values the column has seen.
     fn value_count(&self) -> u32 {
         u32::try_from(self.postings.len()).unwrap_or(NONE)

@@ -15,6 +15,7 @@ use roster_domain::rule::{
     self, compile_tree, Comparison, Condition, CourseStatus, DateUnit, GroupRef, Op, RelativeDate, Rule, Subject, Value,
 };
 use roster_domain::{Branch, Course, EnrollmentStatus, FieldType, FieldValue, UserStatus};
+use roster_engine::codec::{Reader, Writer};
 use roster_engine::{AutomaticGroup, Catalog, Engine, EnrollmentRecord, UserChange, UserRecord};
 
 use crate::fixture::{date, field};
@@ -570,17 +571,20 @@ fn assert_restores(model: &Model, engine: &Engine, today: NaiveDate) {
             model.enrollments.range((*id, i64::MIN)..=(*id, i64::MAX)).map(|(&(_, c), e)| (c, *e)).collect();
         assert_eq!(enrollments, &stored);
     }
-    let restored = restored(engine, &model.catalog);
-    assert!(restored.evaluate_all(today).is_unchanged());
-    assert_eq!(engine.automatic_groups(), restored.automatic_groups());
-    for g in model.groups.keys() {
-        assert_eq!(engine.members(*g), restored.members(*g), "group {g}");
-        assert_eq!(engine.enrollment_rules(*g), restored.enrollment_rules(*g));
-    }
-    for &u in model.users.keys() {
-        for &g in engine.automatic_groups() {
-            assert_eq!(engine.explain(g, u, today).unwrap(), restored.explain(g, u, today).unwrap());
+    for restored in [restored(engine, &model.catalog), from_population(engine, &model.catalog)] {
+        assert!(restored.evaluate_all(today).is_unchanged());
+        assert_eq!(engine.automatic_groups(), restored.automatic_groups());
+        assert_eq!(engine.users(), restored.users());
+        for g in model.groups.keys() {
+            assert_eq!(engine.members(*g), restored.members(*g), "group {g}");
+            assert_eq!(engine.enrollment_rules(*g), restored.enrollment_rules(*g));
         }
+        for &u in model.users.keys() {
+            for &g in engine.automatic_groups() {
+                assert_eq!(engine.explain(g, u, today).unwrap(), restored.explain(g, u, today).unwrap());
+            }
+        }
+        assert_eq!(engine.records().collect::<Vec<_>>(), restored.records().collect::<Vec<_>>());
     }
 }
 
@@ -616,6 +620,22 @@ fn restored(engine: &Engine, catalog: &Catalog) -> Engine {
             }
         }
     }
+    with_groups_of(engine, restored)
+}
+
+/// An engine made from another's population as it holds it (written and read back, as
+/// the saved image does) and its groups.
+fn from_population(engine: &Engine, catalog: &Catalog) -> Engine {
+    let mut written = Writer(Vec::new());
+    engine.write_population(&mut written).unwrap();
+    let mut restored = Engine::new();
+    restored.set_catalog(catalog).unwrap();
+    restored.read_population(&mut Reader(&written.0[..])).unwrap();
+    with_groups_of(engine, restored)
+}
+
+/// `restored` given `engine`'s groups, definitions and members.
+fn with_groups_of(engine: &Engine, mut restored: Engine) -> Engine {
     for g in engine.group_images() {
         match &g.automatic {
             Some(definition) => restored.set_automatic_group(g.id, g.name, definition).unwrap(),
@@ -796,5 +816,30 @@ proptest! {
         }
         assert_agrees(&model, &engine, s.today);
         assert_restores(&model, &engine, s.today);
+    }
+
+    /// An engine read back from its population goes on as the one that wrote it: the
+    /// changes after the read end where the reference says.
+    #[test]
+    fn a_read_back_population_takes_further_changes(
+        (s, before, after) in scenario().prop_flat_map(|s| {
+            let before = vec(change(&s.shape), 0..12);
+            let after = vec(change(&s.shape), 1..16);
+            (Just(s), before, after)
+        })
+    ) {
+        let mut model = build(&s);
+        let mut engine = model.engine();
+        let first = engine.evaluate_all(s.today);
+        engine.commit(&first);
+        for c in &before {
+            apply(&mut model, &mut engine, c, s.today);
+        }
+        let mut engine = from_population(&engine, &model.catalog);
+        for c in &after {
+            apply(&mut model, &mut engine, c, s.today);
+        }
+        prop_assert!(engine.evaluate_all(s.today).is_unchanged(), "drift after {before:?} then {after:?}");
+        assert_agrees(&model, &engine, s.today);
     }
 }
