@@ -260,6 +260,7 @@ pub(crate) fn load(path: &Path) -> Result<Loaded, Unusable> {
         }
         engine.set_enrollment_rules(id, rules);
     }
+    engine.forget_read_matches();
     let mut end = [0u8; END.len()];
     input.0.read_exact(&mut end)?;
     if &end != END {

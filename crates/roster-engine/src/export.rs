@@ -18,6 +18,7 @@ use crate::image::{
     column, FieldColumn, Image, CREATED, EMAIL, FIRST_NAME, LANGUAGE, LAST_LOGIN, LAST_NAME, TIMEZONE, USERNAME,
 };
 use crate::input::{AutomaticGroup, EnrollmentRecord, UserRecord};
+use crate::text::TextColumn;
 
 /// A group as the image holds it.
 #[derive(Debug)]
@@ -84,7 +85,9 @@ impl Engine {
     /// Puts back a population written by [`Engine::write_population`], into an engine
     /// that has its catalog ([`Engine::set_catalog`]) and neither users nor groups yet:
     /// the catalog must be the one the population was written with. Then come the
-    /// groups, as at any start-up.
+    /// groups, as at any start-up: their rules' text conditions find the values they
+    /// match read back rather than search every value again, until
+    /// [`Engine::forget_read_matches`] or a new value.
     pub fn read_population<R: Read>(&mut self, r: &mut Reader<R>) -> io::Result<()> {
         if !self.image.universe.is_empty() || !self.groups.is_empty() {
             return Err(invalid("a population read into an engine that has users or groups"));
@@ -95,6 +98,12 @@ impl Engine {
         }
         self.image = image;
         Ok(())
+    }
+
+    /// Forgets what the population read back knew of its rules' text matches, once
+    /// its groups are set (see [`Engine::read_population`]); the memory is the users'.
+    pub fn forget_read_matches(&mut self) {
+        self.image.text.iter_mut().flatten().for_each(TextColumn::forget_found);
     }
 
     /// Sets a group's members as saved (see [`Engine::load_members`]); every member must

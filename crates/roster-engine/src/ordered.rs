@@ -79,19 +79,19 @@ impl Ordered {
         self.bulk = false;
         self.cuts.clear();
         self.segments.clear();
+        // Each segment's postings are united once and added to the users below: adding
+        // them one by one merges a growing bitmap with each small posting.
         let mut below = RoaringBitmap::new();
+        let mut segment = Union::default();
         let mut count = 0;
         for (&key, posting) in &self.values {
             if count >= self.segment {
+                below |= &*std::mem::take(&mut segment).finish();
                 self.cuts.push(Cut { key, before: below.clone() });
                 self.segments.push(count);
                 count = 0;
             }
-            match posting {
-                Posting::Empty => {}
-                Posting::One(user) => drop(below.insert(*user)),
-                Posting::Many(users) => below |= &**users,
-            }
+            segment.add(posting);
             count += posting.len();
         }
         self.segments.push(count);

@@ -4,6 +4,7 @@
 //! nor the population's compares strings.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::io::{self, Read, Write};
 
@@ -46,6 +47,18 @@ pub(crate) enum TextMatcher {
 }
 
 impl TextMatcher {
+    /// What the matcher asks, as text: equal for matchers that match the same values,
+    /// `None` for equality, which a hash lookup answers without searching.
+    fn key(&self) -> Option<String> {
+        Some(match self {
+            Self::Equals(_) => return None,
+            Self::Contains(n) => format!("contains\0{n}"),
+            Self::StartsWith(n) => format!("starts\0{n}"),
+            Self::EndsWith(n) => format!("ends\0{n}"),
+            Self::Matches(regex) => format!("matches\0{}", regex.as_str()),
+        })
+    }
+
     /// Whether a present value, folded and as written, matches.
     pub(crate) fn test(&self, folded: &str, exact: &str) -> bool {
         match self {
@@ -112,6 +125,10 @@ pub(crate) struct TextColumn {
     /// While the column has few distinct values: for each value, the watchers keeping
     /// users whose matcher matches it, so that a user's change updates those alone.
     kept_by_value: Option<Vec<Vec<u32>>>,
+    /// The values each searching matcher matched when the column was written, by
+    /// [`TextMatcher::key`]: read back with the column, they spare the rules compiled
+    /// next a search through every value. Dropped when a value is added.
+    found: HashMap<String, RoaringBitmap>,
 }
 
 /// Whether `ends` are the ends of consecutive pieces of `arena`, each cut at a
@@ -133,7 +150,15 @@ impl TextColumn {
         w.u32s(&self.exact_of)?;
         posting::write_all(w, self.postings.iter())?;
         w.u32s(&self.by_slot)?;
-        w.bitmap(&self.present)
+        w.bitmap(&self.present)?;
+        let found: Vec<(String, &RoaringBitmap)> =
+            self.watchers.iter().flatten().filter_map(|w| Some((w.matcher.key()?, &w.values))).collect();
+        w.count(found.len())?;
+        for (key, values) in found {
+            w.str(&key)?;
+            w.bitmap(values)?;
+        }
+        Ok(())
     }
 
     /// Reads back what [`TextColumn::write`] wrote, with no watchers, checking that
@@ -150,6 +175,9 @@ impl TextColumn {
             present: r.bitmap()?,
             ..Self::default()
         };
+        for _ in 0..r.count()? {
+            column.found.insert(r.str()?, r.bitmap()?);
+        }
         let count = column.postings.len();
         let fits = arena_fits(&column.folded, &column.folded_ends)
             && arena_fits(&column.exact, &column.exact_ends)
@@ -157,6 +185,7 @@ impl TextColumn {
             && column.exact_of.len() == count
             && column.exact_of.iter().all(|&k| k == NONE || (k as usize) < column.exact_ends.len())
             && column.by_slot.iter().all(|&v| v == NONE || (v as usize) < count)
+            && column.found.values().all(|values| values.max().is_none_or(|v| (v as usize) < count))
             && u32::try_from(count).is_ok_and(|c| c < NONE);
         if !fits {
             return Err(invalid("a text column whose values do not fit together"));
@@ -272,6 +301,7 @@ impl TextColumn {
         }
         self.index(value);
         self.postings.push(Posting::Empty);
+        self.found = HashMap::new();
         let mut kept = Vec::new();
         let mut widened = false;
         for (w, watcher) in self.watchers.iter_mut().enumerate() {
@@ -414,7 +444,8 @@ impl TextColumn {
 
     /// Starts keeping the values `matcher` matches; returns the watcher's id.
     pub(crate) fn watch(&mut self, matcher: TextMatcher) -> u32 {
-        let values = self.matching(&matcher);
+        let found = matcher.key().and_then(|key| self.found.get(&key));
+        let values = found.cloned().unwrap_or_else(|| self.matching(&matcher));
         let users = (values.len() > WIDE).then(|| users_of(&self.postings, &values).into_owned());
         let kept = users.is_some();
         let watcher = Some(Watcher { matcher, values, users });
@@ -453,6 +484,11 @@ impl TextColumn {
             }
         }
         self.kept_by_value = Some(by_value);
+    }
+
+    /// Forgets the matches read back with the column (see [`TextColumn::read`]).
+    pub(crate) fn forget_found(&mut self) {
+        self.found = HashMap::new();
     }
 
     /// Stops a watcher.
