@@ -3,8 +3,9 @@
 //! as one block of bytes, bitmaps in roaring's portable form. The app saves the image
 //! with it; what it means is each type's own business.
 //!
-//! Reading never trusts a length: it allocates as the bytes arrive, so a damaged length
-//! ends in an error at the end of the input, not in a huge allocation.
+//! Reading trusts a length only so far: it reserves up to 256 MB ahead, then allocates as
+//! the bytes arrive, so a damaged length ends in an error at the end of the input, not
+//! in a huge allocation.
 
 use std::io::{self, Read, Write};
 
@@ -132,6 +133,13 @@ impl<W: Write> Writer<W> {
     }
 }
 
+/// The most a read reserves ahead of the bytes it is given: a length is believed up to
+/// this (the app checks its file's sum before reading it), beyond it memory grows as
+/// the bytes arrive.
+const RESERVE: u64 = 1 << 28;
+/// Values of a run converted at a time.
+const PIECE: usize = 1 << 14;
+
 /// Reads values back in the order they were written.
 #[derive(Debug)]
 pub struct Reader<R: Read>(pub R);
@@ -188,9 +196,9 @@ impl<R: Read> Reader<R> {
         Ok(self.u32()? as usize)
     }
 
-    /// Exactly `len` bytes, allocated as they arrive.
+    /// Exactly `len` bytes, allocated up to [`RESERVE`] at once, then as they arrive.
     fn raw(&mut self, len: u64) -> io::Result<Vec<u8>> {
-        let mut b = Vec::new();
+        let mut b = Vec::with_capacity(usize::try_from(len.min(RESERVE)).unwrap_or(0));
         (&mut self.0).take(len).read_to_end(&mut b)?;
         if b.len() as u64 != len {
             return Err(io::ErrorKind::UnexpectedEof.into());
@@ -229,10 +237,21 @@ impl<R: Read> Reader<R> {
         Ok(if self.bool()? { Some(self.day()?) } else { None })
     }
 
+    /// A run of values of `N` bytes each, converted a piece at a time as they are read
+    /// (no second copy of the whole run in bytes).
     fn block<T, const N: usize>(&mut self, value: impl Fn([u8; N]) -> T) -> io::Result<Vec<T>> {
         let len = self.u64()?;
-        let bytes = self.raw(len.checked_mul(N as u64).ok_or_else(|| invalid("a run too long"))?)?;
-        Ok(bytes.chunks_exact(N).map(|c| value(c.try_into().unwrap_or([0; N]))).collect())
+        let bytes = len.checked_mul(N as u64).ok_or_else(|| invalid("a run too long"))?;
+        let mut values = Vec::with_capacity(usize::try_from(bytes.min(RESERVE) / N as u64).unwrap_or(0));
+        let mut piece = vec![0u8; PIECE * N];
+        let mut left = len;
+        while left > 0 {
+            let n = usize::try_from(left.min(PIECE as u64)).unwrap_or(PIECE);
+            self.0.read_exact(&mut piece[..n * N])?;
+            values.extend(piece[..n * N].chunks_exact(N).map(|c| value(c.try_into().unwrap_or([0; N]))));
+            left -= n as u64;
+        }
+        Ok(values)
     }
 
     /// Ids.

@@ -112,7 +112,7 @@ impl Ordered {
     fn read<R: Read>(r: &mut Reader<R>) -> io::Result<Self> {
         let segment = r.u64()?.max(1);
         let len = r.u64()?;
-        let mut keys = Vec::new();
+        let mut keys = Vec::with_capacity(usize::try_from(len.min(1 << 24)).unwrap_or(0));
         for _ in 0..len {
             keys.push(r.u64()?);
         }

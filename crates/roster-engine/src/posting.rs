@@ -143,7 +143,7 @@ pub(crate) fn read_one<R: Read>(r: &mut Reader<R>) -> io::Result<Posting> {
 /// Reads back postings written by [`write_all`].
 pub(crate) fn read_all<R: Read>(r: &mut Reader<R>) -> io::Result<Vec<Posting>> {
     let len = r.u64()?;
-    let mut postings = Vec::new();
+    let mut postings = Vec::with_capacity(usize::try_from(len.min(1 << 24)).unwrap_or(0));
     for _ in 0..len {
         postings.push(read_one(r)?);
     }
