@@ -8,8 +8,9 @@
 //! days are taken in it), and only while the change log still holds the change it stood
 //! at, with the same time; the changes after it are then replayed as for any image
 //! behind the log. Anything else — another format, another database or time zone, a
-//! pruned or rewound log, a file that does not read to its end, values the engine
-//! refuses — and the image is rebuilt from the database, as without a file.
+//! pruned or rewound log, a file whose sum does not match or that does not read to its
+//! end, values the engine refuses — and the image is rebuilt from the database, as
+//! without a file.
 //!
 //! The format is this module's own: the engine's population as it holds it (see
 //! [`roster_engine::codec`]: columns, dictionaries and bitmaps copied, not users
