@@ -103,7 +103,7 @@ fn refused(e: roster_engine::EngineError) -> Unusable {
 pub(crate) fn save(path: &Path, engine: &Engine, catalog: &Catalog, stamp: &Stamp) -> io::Result<Saved> {
     let temporary = temporary_path(path);
     let result = (|| {
-        let file = File::create(&temporary)?;
+        let file = create_private(&temporary)?;
         let mut out = Writer(Summed { inner: BufWriter::with_capacity(1 << 20, file), sum: crc32fast::Hasher::new() });
         let saved = write_image(&mut out, engine, catalog, stamp)?;
         let Summed { mut inner, sum } = out.0;
@@ -118,6 +118,15 @@ pub(crate) fn save(path: &Path, engine: &Engine, catalog: &Catalog, stamp: &Stam
         let _ = std::fs::remove_file(&temporary);
     }
     result
+}
+
+/// Creates (or empties) a file only its owner may read: it holds every user's data.
+fn create_private(path: &Path) -> io::Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
 }
 
 /// A name beside `path` no other process writes to.

@@ -197,8 +197,17 @@ async fn a_file_that_cannot_be_trusted_is_left_aside() {
         assert!(!elsewhere.image_read_from_file());
         std::fs::write(&file, &good).unwrap();
 
-        // Cut short, or not an image at all: not used.
-        for broken in [good[..good.len() - 3].to_vec(), good[..good.len() / 2].to_vec(), b"hello".to_vec()] {
+        // Only its owner may read it: it holds every user's data.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+
+        // Cut short, one byte changed, or not an image at all: not used.
+        let mut flipped = good.clone();
+        flipped[good.len() / 3] ^= 0x10;
+        for broken in [good[..good.len() - 3].to_vec(), good[..good.len() / 2].to_vec(), flipped, b"hello".to_vec()] {
             std::fs::write(&file, &broken).unwrap();
             let app = open(&url, &file).await;
             assert_eq!(app.image_differences().await.unwrap(), Vec::<String>::new());
