@@ -70,6 +70,12 @@ async fn the_benchmark_runs_and_the_baseline_agrees_on_every_group() {
         let (members, enrolled) = (count(" members"), count(" enrolled"));
         assert!((150..=600).contains(&members) && enrolled > members / 2 && enrolled <= members, "{detail}");
         assert!(rule["target"].as_str().unwrap().starts_with("<= 1"), "{rule}");
+        // Previews while a large rule edit is applied, beside previews with no write.
+        let previews = named("preview during a rule edit on a large group: p99");
+        assert!(
+            previews["detail"].as_str().unwrap().contains("with no write under way, just before: p50"),
+            "{previews}"
+        );
         for m in ["rule edit on a large group: applied", "one user update", "peak resident memory"] {
             assert!(named(m)["value"].as_f64().unwrap() > 0.0);
         }
