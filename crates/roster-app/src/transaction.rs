@@ -618,7 +618,7 @@ impl LiveTx {
     /// An automatic group's definition was saved: the image takes it, and its members
     /// (and its dependents') move as a diff.
     async fn automatic_group_changed(&mut self, group: i64, why: &Cause) -> AppResult<Evaluation> {
-        let loaded = live::load_group(&mut self.tx, group).await?;
+        let loaded = live::load_group(&mut self.tx, group, false).await?;
         self.touch(Touched::Group(group));
         let Some(loaded) = loaded else { return Ok(Evaluation::default()) };
         self.engine_mut(|e| live::apply_group(e, &loaded, false))?.map_err(engine_error)?;
@@ -711,7 +711,7 @@ impl LiveTx {
 
     /// A group was created, renamed or deleted: the image follows.
     async fn group_reloaded(&mut self, group: i64) -> AppResult<()> {
-        let loaded = live::load_group(&mut self.tx, group).await?;
+        let loaded = live::load_group(&mut self.tx, group, true).await?;
         self.touch(Touched::Group(group));
         match loaded {
             Some(loaded) => self.engine_mut(|e| live::apply_group(e, &loaded, true))?.map_err(engine_error),
