@@ -241,7 +241,8 @@ pub(crate) struct LoadedGroup {
     id: i64,
     name: String,
     automatic: Option<AutomaticGroup>,
-    members: Vec<i64>,
+    /// Its members as stored, when they were read (see [`load_group`]).
+    members: Option<Vec<i64>>,
     enrollment_rules: Vec<roster_domain::EnrollmentRule>,
 }
 
@@ -255,9 +256,9 @@ pub(crate) async fn load_group(
 ) -> AppResult<Option<LoadedGroup>> {
     let Some(group) = roster_store::groups::get(conn, id).await? else { return Ok(None) };
     let members = if with_members || group.policy == GroupPolicy::Manual {
-        roster_store::memberships::member_ids(conn, id).await?
+        Some(roster_store::memberships::member_ids(conn, id).await?)
     } else {
-        Vec::new()
+        None
     };
     let automatic = match (group.policy, stored_rule(&group)) {
         (GroupPolicy::Automatic, rule) => Some(AutomaticGroup {
@@ -283,19 +284,16 @@ pub(crate) fn nobody() -> AppResult<roster_domain::rule::Rule> {
     roster_domain::rule::parse("username is empty").map_err(|error| AppError::Rule { field: "text".into(), error })
 }
 
-/// Puts a group in the image; `with_members` also loads its stored members (at build,
+/// Puts a group in the image, with its stored members when they were read (at build,
 /// or when another process changed them).
-pub(crate) fn apply_group(
-    engine: &mut Engine,
-    g: &LoadedGroup,
-    with_members: bool,
-) -> Result<(), roster_engine::EngineError> {
+pub(crate) fn apply_group(engine: &mut Engine, g: &LoadedGroup) -> Result<(), roster_engine::EngineError> {
+    let members = g.members.as_deref();
     match &g.automatic {
         Some(def) => engine.set_automatic_group(g.id, &g.name, def)?,
-        None => engine.set_manual_group(g.id, &g.name, &g.members)?,
+        None => engine.set_manual_group(g.id, &g.name, members.unwrap_or_default())?,
     }
-    if with_members {
-        engine.load_members(g.id, &g.members)?;
+    if let Some(members) = members {
+        engine.load_members(g.id, members)?;
     }
     engine.set_enrollment_rules(g.id, g.enrollment_rules.clone());
     Ok(())
@@ -360,7 +358,7 @@ pub(crate) async fn build(conn: &mut AnyConnection, live: &Live, _today: NaiveDa
                 .as_ref()
                 .is_none_or(|a| a.rule.referenced_groups().iter().all(|r| placed.contains(r) || *r == g.id));
             if ready {
-                apply_group(&mut engine, &g, true).map_err(engine_error)?;
+                apply_group(&mut engine, &g).map_err(engine_error)?;
                 placed.insert(g.id);
             } else {
                 rest.push(g);
@@ -535,7 +533,7 @@ async fn replay(live: &Arc<Live>, conn: &mut AnyConnection, changes: &[(i64, Tou
                 let mut image = live.lock();
                 let engine = image.engine.as_mut().ok_or_else(stale)?;
                 match loaded {
-                    Some(g) => apply_group(engine, &g, true).map_err(engine_error)?,
+                    Some(g) => apply_group(engine, &g).map_err(engine_error)?,
                     None => {
                         let _ = engine.remove_group(id);
                     }

@@ -621,7 +621,7 @@ impl LiveTx {
         let loaded = live::load_group(&mut self.tx, group, false).await?;
         self.touch(Touched::Group(group));
         let Some(loaded) = loaded else { return Ok(Evaluation::default()) };
-        self.engine_mut(|e| live::apply_group(e, &loaded, false))?.map_err(engine_error)?;
+        self.engine_mut(|e| live::apply_group(e, &loaded))?.map_err(engine_error)?;
         self.reevaluate_groups(&[group], why).await
     }
 
@@ -714,7 +714,7 @@ impl LiveTx {
         let loaded = live::load_group(&mut self.tx, group, true).await?;
         self.touch(Touched::Group(group));
         match loaded {
-            Some(loaded) => self.engine_mut(|e| live::apply_group(e, &loaded, true))?.map_err(engine_error),
+            Some(loaded) => self.engine_mut(|e| live::apply_group(e, &loaded))?.map_err(engine_error),
             None => {
                 let _ = self.engine_mut(|e| e.remove_group(group))?;
                 Ok(())

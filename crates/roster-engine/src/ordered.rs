@@ -101,9 +101,8 @@ impl Ordered {
     fn write<W: Write>(&self, w: &mut Writer<W>) -> io::Result<()> {
         debug_assert!(!self.bulk, "an index saved in the middle of a bulk load");
         w.u64(self.segment)?;
-        let keys: Vec<u64> = self.values.keys().copied().collect();
-        w.u64(keys.len() as u64)?;
-        keys.iter().try_for_each(|&k| w.u64(k))?;
+        w.u64(self.values.len() as u64)?;
+        self.values.keys().try_for_each(|&k| w.u64(k))?;
         posting::write_all(w, self.values.values())?;
         w.bitmap(&self.present)
     }
