@@ -9,7 +9,8 @@ use roaring::RoaringBitmap;
 use crate::params::Params;
 use crate::{col, StoreError, WriteTx};
 
-/// Who moved where: one group and many users, or one user and many groups.
+/// Who moved where: one group and many users (one user's moves are
+/// [`record_user_moves`]).
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Moved<'a> {
     /// These users joined or left this group.
@@ -18,13 +19,6 @@ pub(crate) enum Moved<'a> {
         group_id: i64,
         /// The users, in the order their events are recorded.
         users: &'a [i64],
-    },
-    /// This user joined or left these groups.
-    Groups {
-        /// The user.
-        user_id: i64,
-        /// The groups, in the order their events are recorded.
-        groups: &'a [i64],
     },
 }
 
@@ -58,7 +52,6 @@ pub(crate) async fn record(tx: &mut WriteTx, moved: Moved<'_>, said: Said<'_>) -
             (group_id, users, "group_id, user_id")
         }
         Moved::Users { group_id, users } => (group_id, users, "group_id, user_id"),
-        Moved::Groups { user_id, groups } => (user_id, groups, "user_id, group_id"),
     };
     if many.is_empty() {
         return Ok(());
@@ -83,6 +76,51 @@ pub(crate) async fn record(tx: &mut WriteTx, moved: Moved<'_>, said: Said<'_>) -
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// Records one user's joins and leaves together: one row per group, the joins first,
+/// in one statement (a single update's moves; two statements before, one per
+/// direction). `said` is the joins'; the leaves' differ only in their change.
+pub(crate) async fn record_user_moves(
+    tx: &mut WriteTx,
+    user_id: i64,
+    joined: &[i64],
+    left: &[i64],
+    said: Said<'_>,
+) -> Result<(), StoreError> {
+    let conn: &mut AnyConnection = tx;
+    if joined.is_empty() && left.is_empty() {
+        return Ok(());
+    }
+    let mut p = Params::new(conn);
+    let sql = format!(
+        "INSERT INTO membership_events (user_id, group_id, change, at, actor, cause) \
+         SELECT {}, abs(t.id), CASE WHEN t.id > 0 THEN {} ELSE {} END, {}, {}, {} FROM {} AS t",
+        p.next(),
+        p.next(),
+        p.next(),
+        p.next(),
+        p.next(),
+        p.next(),
+        p.id_table()
+    );
+    sqlx::query(crate::built(sql))
+        .bind(user_id)
+        .bind(MembershipChange::Joined.as_str())
+        .bind(MembershipChange::Left.as_str())
+        .bind(said.at)
+        .bind(said.actor)
+        .bind(said.cause)
+        .bind(p.ids(&signed(joined, left)))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Group ids, those of `plus` as they are and those of `minus` negated (ids are
+/// positive): one list that says both who and which way.
+pub(crate) fn signed(plus: &[i64], minus: &[i64]) -> Vec<i64> {
+    plus.iter().copied().chain(minus.iter().map(|id| -id)).collect()
 }
 
 /// The users as a set, if every id fits one (they always do: ids are below 2³²).

@@ -238,6 +238,24 @@ pub(crate) async fn add_to_counts(tx: &mut WriteTx, ids: &[i64], delta: i64) -> 
     Ok(())
 }
 
+/// Adds one to the member count of each group of `plus` and takes one from each of
+/// `minus`: one statement (a single user's moves).
+pub(crate) async fn move_counts(tx: &mut WriteTx, plus: &[i64], minus: &[i64]) -> Result<(), StoreError> {
+    let conn: &mut AnyConnection = tx;
+    if plus.is_empty() && minus.is_empty() {
+        return Ok(());
+    }
+    let mut p = Params::new(conn);
+    let sql = format!(
+        "UPDATE groups SET member_count = member_count + CASE WHEN t.id > 0 THEN 1 ELSE -1 END \
+         FROM {} AS t WHERE groups.id = abs(t.id)",
+        p.id_table()
+    );
+    let ids = crate::events::signed(plus, minus);
+    sqlx::query(crate::built(sql)).bind(p.ids(&ids)).execute(conn).await?;
+    Ok(())
+}
+
 /// Which list of an automatic group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListKind {

@@ -117,10 +117,8 @@ pub async fn apply(tx: &mut WriteTx, moves: Moves<'_>, cause: &Cause) -> Result<
             insert_around(tx, Around::User(user_id), by_list, MembershipSource::Include, cause.at, by).await?;
             expect_rows(delete_around(tx, Around::User(user_id), gone).await?, gone.len())?;
             let groups: Vec<i64> = by_rule.iter().chain(by_list).copied().collect();
-            crate::groups::add_to_counts(tx, &groups, 1).await?;
-            crate::groups::add_to_counts(tx, gone, -1).await?;
-            crate::events::record(tx, Moved::Groups { user_id, groups: &groups }, joined).await?;
-            crate::events::record(tx, Moved::Groups { user_id, groups: gone }, left).await?;
+            crate::groups::move_counts(tx, &groups, gone).await?;
+            crate::events::record_user_moves(tx, user_id, &groups, gone, joined).await?;
         }
         Moves::Sets(groups) => {
             write_windows(tx, groups, cause).await?;
