@@ -38,6 +38,9 @@ pub(crate) const CREATED: u32 = 0;
 /// `last_login_at`
 pub(crate) const LAST_LOGIN: u32 = 1;
 const STANDARD_DATES: usize = 2;
+/// From this many users, a batch's moves reach the date and number indexes' prefixes
+/// together, not user by user (for two, both ways cost about the same).
+const HOLD_FROM: usize = 2;
 
 /// Where an additional field's values are: an index in the slab of its kind. A column
 /// keeps its index while its field keeps its code and kind, so conditions compiled
@@ -194,6 +197,14 @@ impl Image {
         self.numbers.iter_mut().flatten().for_each(|column| column.index.set_bulk(bulk));
     }
 
+    /// Holds back the prefixes of every date and number index while a batch is
+    /// applied (`true`); the batch's moves reach them together (`false`).
+    fn hold_prefixes(&mut self, hold: bool) {
+        let dates = self.dates.iter_mut().flatten().map(|c| &mut c.index).chain(self.courses.date_indexes_mut());
+        dates.for_each(|index| index.hold(hold));
+        self.numbers.iter_mut().flatten().for_each(|column| column.index.hold(hold));
+    }
+
     /// Writes the whole population as it is held: columns, dictionaries, indexes and
     /// bitmaps, so that reading it back is copying, not inserting user by user.
     pub(crate) fn write<W: Write>(&self, w: &mut Writer<W>) -> io::Result<()> {
@@ -290,6 +301,19 @@ impl Image {
     /// Checks users against the catalog, then writes them, column after column: a
     /// batch touches each column's indexes together, which keeps them in cache.
     pub(crate) fn upsert(&mut self, users: &[UserRecord]) -> Result<Vec<UserChange>, EngineError> {
+        let batch = users.len() >= HOLD_FROM;
+        if batch {
+            self.hold_prefixes(true);
+        }
+        let changes = self.upsert_each(users);
+        if batch {
+            self.hold_prefixes(false);
+        }
+        changes
+    }
+
+    /// [`Image::upsert`], the prefixes held back or not.
+    fn upsert_each(&mut self, users: &[UserRecord]) -> Result<Vec<UserChange>, EngineError> {
         let mut rows = Vec::with_capacity(users.len());
         for user in users {
             let id = user_key(user.id)?;

@@ -47,6 +47,9 @@ struct Ordered {
     present: RoaringBitmap,
     /// The cuts are not kept (a bulk load): [`Ordered::set_bulk`] places them afresh.
     bulk: bool,
+    /// While a batch is applied ([`Ordered::hold`]), the moves the cuts have not taken
+    /// yet, in order: (user, key, whether the user took the key or left it).
+    held: Option<Vec<(u32, u64, bool)>>,
 }
 
 impl Default for Ordered {
@@ -64,6 +67,7 @@ impl Ordered {
             segments: vec![0],
             present: RoaringBitmap::new(),
             bulk: false,
+            held: None,
         }
     }
 
@@ -97,9 +101,80 @@ impl Ordered {
         self.segments.push(count);
     }
 
+    /// Holds the cuts back while a batch is applied (`true`): each insert or removal
+    /// is noted instead of reaching every cut above its key, a hundred bitmap changes
+    /// per value at a million users (the most of an import's engine time). Releases
+    /// them (`false`): each cut takes the batch's moves below it in two bitmap
+    /// operations, then oversized segments split and small ones merge. A bulk load
+    /// holds nothing: it places every cut afresh at its end.
+    fn hold(&mut self, hold: bool) {
+        if hold {
+            if !self.bulk && self.held.is_none() {
+                self.held = Some(Vec::new());
+            }
+            return;
+        }
+        let Some(mut held) = self.held.take() else {
+            return;
+        };
+        if held.is_empty() {
+            return;
+        }
+        // Each user's key before the batch (their first move, if a removal) and after
+        // it (their last, if an insert): a user holds one key at most.
+        held.sort_by_key(|&(user, _, _)| user);
+        let (mut gone, mut came) = (Vec::new(), Vec::new());
+        for moves in held.chunk_by(|a, b| a.0 == b.0) {
+            let (first, last) = (moves[0], moves[moves.len() - 1]);
+            let before = (!first.2).then_some(first.1);
+            let after = last.2.then_some(last.1);
+            if before != after {
+                gone.extend(before.map(|key| (key, first.0)));
+                came.extend(after.map(|key| (key, last.0)));
+            }
+        }
+        gone.sort_unstable();
+        came.sort_unstable();
+        let (mut gone, mut came) = (gone.into_iter().peekable(), came.into_iter().peekable());
+        let (mut gone_below, mut came_below) = (RoaringBitmap::new(), RoaringBitmap::new());
+        for cut in &mut self.cuts {
+            while let Some((_, user)) = gone.next_if(|&(key, _)| key < cut.key) {
+                gone_below.insert(user);
+            }
+            while let Some((_, user)) = came.next_if(|&(key, _)| key < cut.key) {
+                came_below.insert(user);
+            }
+            if !gone_below.is_empty() {
+                cut.before -= &gone_below;
+            }
+            if !came_below.is_empty() {
+                cut.before |= &came_below;
+            }
+        }
+        let mut i = 0;
+        while i < self.segments.len() {
+            let count = self.segments.len();
+            if self.segments[i] > 2 * self.segment {
+                self.split(i);
+            }
+            if self.segments.len() == count {
+                i += 1;
+            }
+        }
+        let mut i = 0;
+        while i < self.segments.len() {
+            let count = self.segments.len();
+            self.merge(i);
+            if self.segments.len() == count {
+                i += 1;
+            }
+        }
+    }
+
     /// Writes the keys and their users; the cuts are placed afresh when read.
     fn write<W: Write>(&self, w: &mut Writer<W>) -> io::Result<()> {
         debug_assert!(!self.bulk, "an index saved in the middle of a bulk load");
+        debug_assert!(self.held.is_none(), "an index saved in the middle of a batch");
         w.u64(self.segment)?;
         w.u64(self.values.len() as u64)?;
         self.values.keys().try_for_each(|&k| w.u64(k))?;
@@ -142,6 +217,11 @@ impl Ordered {
             return;
         }
         let i = self.cuts.partition_point(|c| c.key <= key);
+        if let Some(held) = &mut self.held {
+            held.push((user, key, true));
+            self.segments[i] += 1;
+            return;
+        }
         for cut in &mut self.cuts[i..] {
             add(&mut cut.before, user);
         }
@@ -167,6 +247,11 @@ impl Ordered {
             return;
         }
         let i = self.cuts.partition_point(|c| c.key <= key);
+        if let Some(held) = &mut self.held {
+            held.push((user, key, false));
+            self.segments[i] -= 1;
+            return;
+        }
         for cut in &mut self.cuts[i..] {
             cut.before.remove(user);
         }
@@ -174,26 +259,29 @@ impl Ordered {
         self.merge(i);
     }
 
-    /// Splits segment `i` at the first key past half of its users, unless it holds a
-    /// single key.
+    /// Splits segment `i` at the first key past half of its users (before its last key
+    /// when that one holds more than half), unless it holds a single key.
     fn split(&mut self, i: usize) {
         let from = if i == 0 { Bound::Unbounded } else { Bound::Included(self.cuts[i - 1].key) };
         let to = self.cuts.get(i).map_or(Bound::Unbounded, |c| Bound::Excluded(c.key));
         let half = self.segments[i] / 2;
+        let keys: Vec<(u64, &Posting)> = self.values.range((from, to)).map(|(&k, p)| (k, p)).collect();
+        if keys.len() < 2 {
+            return;
+        }
         let mut seen = 0;
-        let mut pieces = Union::default();
-        let mut at = None;
-        for (&key, posting) in self.values.range((from, to)) {
-            if seen >= half && seen > 0 {
-                at = Some(key);
+        let mut at = keys.len() - 1;
+        for (n, (_, posting)) in keys.iter().enumerate() {
+            if n > 0 && seen >= half {
+                at = n;
                 break;
             }
             seen += posting.len();
-            pieces.add(posting);
         }
-        let Some(key) = at else {
-            return;
-        };
+        let mut pieces = Union::default();
+        keys[..at].iter().for_each(|(_, posting)| pieces.add(posting));
+        let seen: u64 = keys[..at].iter().map(|(_, posting)| posting.len()).sum();
+        let key = keys[at].0;
         let mut before = pieces.finish().into_owned();
         if let Some(previous) = i.checked_sub(1).and_then(|p| self.cuts.get(p)) {
             before |= &previous.before;
@@ -219,6 +307,7 @@ impl Ordered {
     /// The users whose key lies in `from..to` (places).
     fn range(&self, from: u128, to: u128) -> Cow<'_, RoaringBitmap> {
         debug_assert!(!self.bulk, "a range asked of an index in the middle of a bulk load");
+        debug_assert!(self.held.is_none(), "a range asked of an index in the middle of a batch");
         let (Some((&min, _)), Some((&max, _))) = (self.values.first_key_value(), self.values.last_key_value()) else {
             return Cow::Owned(RoaringBitmap::new());
         };
@@ -325,6 +414,11 @@ impl DateIndex {
         self.0.set_bulk(bulk);
     }
 
+    /// Holds the prefixes back while a batch is applied, or releases them.
+    pub(crate) fn hold(&mut self, hold: bool) {
+        self.0.hold(hold);
+    }
+
     /// Records that `user` holds `day`.
     pub(crate) fn insert(&mut self, day: i64, user: u32) {
         self.0.insert(day_key(day), user);
@@ -375,6 +469,11 @@ impl NumberIndex {
     /// Starts or ends a bulk load: prefixes placed once, at its end.
     pub(crate) fn set_bulk(&mut self, bulk: bool) {
         self.0.set_bulk(bulk);
+    }
+
+    /// Holds the prefixes back while a batch is applied, or releases them.
+    pub(crate) fn hold(&mut self, hold: bool) {
+        self.0.hold(hold);
     }
 
     /// Records that `user` holds the number whose key is `key`.
@@ -521,6 +620,88 @@ mod tests {
         check_many(&index, &days);
         // Kept as usual afterwards: splits and merges still work from settled cuts.
         merge_then_split(&mut index, &mut days);
+    }
+
+    #[test]
+    fn a_held_batch_reaches_the_cuts_as_moves_one_by_one_would() {
+        let mut index = DateIndex(Ordered::with_segment(8));
+        let days = many_days();
+        for &(d, u) in &days {
+            index.insert(d, u);
+        }
+        assert!(index.0.cuts.len() > 100);
+        // One batch: users leave, come, and move (some twice, some back where they
+        // were); a few days gain enough users to split and others lose enough to merge.
+        index.hold(true);
+        let mut at: std::collections::BTreeMap<u32, i64> = days.iter().map(|&(d, u)| (u, d)).collect();
+        let mut step = |index: &mut DateIndex, user: u32, day: Option<i64>| {
+            if let Some(old) = at.remove(&user) {
+                index.remove(old, user);
+            }
+            if let Some(new) = day {
+                index.insert(new, user);
+                at.insert(user, new);
+            }
+        };
+        for u in (0..4000).step_by(3) {
+            step(&mut index, u, None);
+        }
+        for u in (1..4000).step_by(5) {
+            step(&mut index, u, Some(i64::from(u % 13) * 40 - 200));
+        }
+        for u in (1..4000).step_by(10) {
+            step(&mut index, u, Some(i64::from(u % 997) - 300));
+        }
+        for u in 6000..6500 {
+            step(&mut index, u, Some(i64::from(u % 3) * 300));
+        }
+        for u in (6000..6500).step_by(4) {
+            step(&mut index, u, None);
+        }
+        index.hold(false);
+        let days: Vec<(i64, u32)> = at.iter().map(|(&u, &d)| (d, u)).collect();
+        check_many(&index, &days);
+        assert!(index.0.cuts.windows(2).all(|w| w[0].key < w[1].key));
+        for (i, &n) in index.0.segments.iter().enumerate().filter(|&(_, &n)| n > 16) {
+            let from = if i == 0 { Bound::Unbounded } else { Bound::Included(index.0.cuts[i - 1].key) };
+            let to = index.0.cuts.get(i).map_or(Bound::Unbounded, |c| Bound::Excluded(c.key));
+            assert_eq!(index.0.values.range((from, to)).count(), 1, "segment {i} of {n} users holds one day");
+        }
+        // Kept as usual afterwards.
+        let mut days = days;
+        merge_then_split(&mut index, &mut days);
+    }
+
+    #[test]
+    fn held_batches_of_every_size_match_a_scan() {
+        let mut index = DateIndex(Ordered::with_segment(8));
+        let mut at: std::collections::BTreeMap<u32, i64> = std::collections::BTreeMap::new();
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for round in 0..60 {
+            let held = round % 3 != 0;
+            index.hold(held);
+            for _ in 0..next(400) {
+                let user = next(1500) as u32;
+                let day = (next(4) > 0).then(|| next(600) as i64 - 100);
+                if let Some(old) = at.remove(&user) {
+                    index.remove(old, user);
+                }
+                if let Some(new) = day {
+                    index.insert(new, user);
+                    at.insert(user, new);
+                }
+            }
+            index.hold(false);
+            let days: Vec<(i64, u32)> = at.iter().map(|(&u, &d)| (d, u)).collect();
+            check_many(&index, &days);
+        }
+        assert!(index.0.cuts.len() > 50);
     }
 
     #[test]

@@ -651,6 +651,8 @@ fn with_groups_of(engine: &Engine, mut restored: Engine) -> Engine {
 #[derive(Debug, Clone)]
 enum Change {
     Upsert(UserRecord),
+    /// Several users written at once, as an import's batch (each once).
+    Batch(Vec<UserRecord>),
     /// One attribute of an existing user, taken from a random record.
     Tweak(u8, UserRecord),
     Remove(i64),
@@ -666,6 +668,7 @@ fn change(shape: &Shape) -> BoxedStrategy<Change> {
         (10..14).map(|id| draft(shape, id).prop_map(move |d| Change::Define(id, d)).boxed()).collect();
     prop_oneof![
         2 => select(IDS).prop_flat_map({ let s = s.clone(); move |id| user(&s, id) }).prop_map(Change::Upsert),
+        1 => vec(select(IDS).prop_flat_map({ let s = s.clone(); move |id| user(&s, id) }), 2..8).prop_map(Change::Batch),
         4 => (any::<u8>(), select(IDS).prop_flat_map(move |id| user(&s, id))).prop_map(|(which, u)| Change::Tweak(which, u)),
         1 => select(IDS).prop_map(Change::Remove),
         3 => (select(IDS), 0..courses, enrollment()).prop_map(|(u, c, e)| Change::Enroll(u, c, e)),
@@ -692,6 +695,21 @@ fn apply(model: &mut Model, engine: &mut Engine, change: &Change, today: NaiveDa
             model.users.insert(user.id, user.clone());
             let change = engine.upsert_user(user).unwrap();
             commit_change(engine, &change, today);
+        }
+        Change::Batch(drawn) => {
+            // An import refuses a user named twice; the last of each is kept.
+            let mut users: Vec<UserRecord> = Vec::new();
+            for user in drawn.iter().rev() {
+                if users.iter().all(|u| u.id != user.id) {
+                    users.push(user.clone());
+                }
+            }
+            for user in &users {
+                model.users.insert(user.id, user.clone());
+            }
+            for change in engine.upsert_users(&users).unwrap() {
+                commit_change(engine, &change, today);
+            }
         }
         Change::Tweak(which, template) => {
             let Some(old) = model.users.get(&template.id) else {
