@@ -95,13 +95,11 @@ pub(crate) async fn record_user_moves(
     let mut p = Params::new(conn);
     let sql = format!(
         "INSERT INTO membership_events (user_id, group_id, change, at, actor, cause) \
-         SELECT {}, abs(t.id), CASE WHEN t.id > 0 THEN {} ELSE {} END, {}, {}, {} FROM {} AS t",
+         SELECT {}, abs(t.id), CASE WHEN t.id > 0 THEN {} ELSE {} END, {} FROM {} AS t",
         p.next(),
         p.next(),
         p.next(),
-        p.next(),
-        p.next(),
-        p.next(),
+        p.list(3),
         p.id_table()
     );
     sqlx::query(crate::built(sql))
