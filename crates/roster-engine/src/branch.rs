@@ -16,7 +16,7 @@ use crate::text::fold;
 /// No branch in a slot.
 const NONE: u32 = u32::MAX;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Node {
     id: i64,
     code: String,
@@ -24,7 +24,7 @@ struct Node {
 }
 
 /// The branch tree with its users. Branches keep their index while they exist.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Branches {
     nodes: Vec<Option<Node>>,
     by_id: HashMap<i64, u32>,

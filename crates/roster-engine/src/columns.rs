@@ -25,7 +25,7 @@ pub(crate) fn date_of(day: i64) -> Option<NaiveDate> {
 }
 
 /// A date column: `created_at`, `last_login_at` or a date field.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct DateColumn {
     pub(crate) index: DateIndex,
     by_slot: Vec<i32>,
@@ -67,7 +67,7 @@ impl DateColumn {
 }
 
 /// A number field.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct NumberColumn {
     pub(crate) index: NumberIndex,
     by_slot: Vec<f64>,
@@ -108,7 +108,7 @@ impl NumberColumn {
 }
 
 /// A yes/no field.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct YesNoColumn {
     pub(crate) yes: RoaringBitmap,
     pub(crate) no: RoaringBitmap,

@@ -17,7 +17,7 @@ use crate::predicate::{
 use crate::text::{fold, TextColumn};
 
 /// A rule's tree over its conditions.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum Node {
     /// Every member holds.
     All(Vec<Node>),
@@ -39,7 +39,7 @@ pub(crate) enum Compiled {
 }
 
 /// A rule ready to evaluate.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct CompiledRule {
     pub(crate) root: Node,
     /// The conditions in written order.

@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Read, Write};
+use std::sync::Arc;
 
 use roaring::RoaringBitmap;
 use roster_domain::rule::CourseStatus;
@@ -21,7 +22,7 @@ use crate::text::fold;
 const NO_DAY: i32 = i32::MIN;
 
 /// One course's users.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct CourseColumns {
     pub(crate) code: String,
     /// By [`status_index`].
@@ -110,15 +111,19 @@ impl Enrolled {
     }
 }
 
-/// Every course, with its users; courses keep their index while they exist.
-#[derive(Debug, Default)]
+/// Slots per chunk of [`Courses`]'s enrollments by slot.
+const CHUNK: usize = 4096;
+
+/// Every course, with its users; courses keep their index while they exist. Cloning
+/// it is cheap: each course and each chunk of slots is shared until written.
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Courses {
-    slab: Vec<Option<CourseColumns>>,
+    slab: Vec<Option<Arc<CourseColumns>>>,
     by_id: HashMap<i64, u32>,
     by_code: HashMap<String, u32>,
-    /// Each slot's enrollments, sorted by course; boxed to their exact size, since
-    /// there are millions.
-    by_slot: Vec<Box<[Enrolled]>>,
+    /// Each slot's enrollments, sorted by course, in chunks of [`CHUNK`] slots; boxed
+    /// to their exact size, since there are millions.
+    by_slot: Vec<Arc<Vec<Box<[Enrolled]>>>>,
 }
 
 /// A checked new course list: (id, code, index).
@@ -141,8 +146,9 @@ impl Courses {
         let (ids, indexes): (Vec<i64>, Vec<u32>) = self.by_id.iter().map(|(&id, &index)| (id, index)).unzip();
         w.ids(&ids)?;
         w.u32s(&indexes)?;
-        let all = || self.by_slot.iter().flat_map(|e| e.iter());
-        w.u32s(&self.by_slot.iter().map(|e| u32::try_from(e.len()).unwrap_or(u32::MAX)).collect::<Vec<_>>())?;
+        let lists = || self.by_slot.iter().flat_map(|chunk| chunk.iter());
+        let all = || lists().flat_map(|e| e.iter());
+        w.u32s(&lists().map(|e| u32::try_from(e.len()).unwrap_or(u32::MAX)).collect::<Vec<_>>())?;
         w.u32s(&all().map(|e| e.course).collect::<Vec<_>>())?;
         w.u32s(&all().map(|e| status_index(e.status) as u32).collect::<Vec<_>>())?;
         w.i32s(&all().map(|e| e.enrolled_on).collect::<Vec<_>>())?;
@@ -162,12 +168,12 @@ impl Courses {
         let mut courses = Self::default();
         for _ in 0..r.count()? {
             let columns = if r.bool()? {
-                Some(CourseColumns {
+                Some(Arc::new(CourseColumns {
                     code: r.str()?,
                     status: [r.bitmap()?, r.bitmap()?, r.bitmap()?, r.bitmap()?],
                     enrolled_at: DateIndex::read(r)?,
                     completed_at: DateIndex::read(r)?,
-                })
+                }))
             } else {
                 None
             };
@@ -192,7 +198,7 @@ impl Courses {
             return Err(invalid("enrollments that do not fit together"));
         }
         let mut at = 0;
-        for n in lens {
+        for (slot, n) in lens.into_iter().enumerate() {
             let mut enrollments = Vec::with_capacity(n as usize);
             for i in at..at + n as usize {
                 let status =
@@ -208,14 +214,25 @@ impl Courses {
                 });
             }
             at += n as usize;
-            courses.by_slot.push(enrollments.into_boxed_slice());
+            *courses.list_mut(slot) = enrollments.into_boxed_slice();
         }
         Ok(courses)
     }
 
     /// Every course's date indexes.
     pub(crate) fn date_indexes_mut(&mut self) -> impl Iterator<Item = &mut DateIndex> {
-        self.slab.iter_mut().flatten().flat_map(|c| [&mut c.enrolled_at, &mut c.completed_at])
+        self.slab.iter_mut().flatten().map(Arc::make_mut).flat_map(|c| [&mut c.enrolled_at, &mut c.completed_at])
+    }
+
+    /// A slot's enrollments, if the slot was ever given any.
+    fn list(&self, slot: u32) -> Option<&[Enrolled]> {
+        let slot = slot as usize;
+        Some(&self.by_slot.get(slot / CHUNK)?.get(slot % CHUNK)?[..])
+    }
+
+    /// A slot's enrollments to change (see [`list_mut`]).
+    fn list_mut(&mut self, slot: usize) -> &mut Box<[Enrolled]> {
+        list_mut(&mut self.by_slot, slot)
     }
 
     /// The index of a course id.
@@ -230,7 +247,7 @@ impl Courses {
 
     /// A course's users.
     pub(crate) fn get(&self, index: u32) -> Option<&CourseColumns> {
-        self.slab.get(index as usize)?.as_ref()
+        self.slab.get(index as usize)?.as_deref()
     }
 
     /// Each course's id by its index.
@@ -240,12 +257,12 @@ impl Courses {
 
     /// A slot's enrollments, by course index.
     pub(crate) fn of_slot(&self, slot: u32) -> &[Enrolled] {
-        self.by_slot.get(slot as usize).map_or(&[], |list| &list[..])
+        self.list(slot).unwrap_or_default()
     }
 
     /// A user's enrollment in a course.
     pub(crate) fn enrollment(&self, slot: u32, course: u32) -> Option<Enrolled> {
-        let list = self.by_slot.get(slot as usize)?;
+        let list = self.list(slot)?;
         list.binary_search_by_key(&course, |e| e.course).ok().map(|i| list[i])
     }
 
@@ -254,21 +271,19 @@ impl Courses {
         let Some(Some(columns)) = self.slab.get_mut(course as usize) else {
             return;
         };
-        let slot = slot as usize;
-        if slot >= self.by_slot.len() {
-            self.by_slot.resize_with(slot + 1, Box::default);
-        }
-        let at = self.by_slot[slot].binary_search_by_key(&course, |e| e.course);
+        let columns = Arc::make_mut(columns);
+        let slot_list = list_mut(&mut self.by_slot, slot as usize);
+        let at = slot_list.binary_search_by_key(&course, |e| e.course);
         if let Ok(i) = at {
-            unindex(columns, &self.by_slot[slot][i], user);
+            unindex(columns, &slot_list[i], user);
         }
         if let (Some(record), Ok(i)) = (record, at) {
             let enrolled = enrolled(course, record);
             index(columns, &enrolled, user);
-            self.by_slot[slot][i] = enrolled;
+            slot_list[i] = enrolled;
             return;
         }
-        let mut list = std::mem::take(&mut self.by_slot[slot]).into_vec();
+        let mut list = std::mem::take(slot_list).into_vec();
         match (record, at) {
             (Some(record), Err(i)) => {
                 let enrolled = enrolled(course, record);
@@ -280,17 +295,17 @@ impl Courses {
             }
             _ => {}
         }
-        self.by_slot[slot] = list.into_boxed_slice();
+        *slot_list = list.into_boxed_slice();
     }
 
     /// Clears every enrollment of a user.
     pub(crate) fn clear_user(&mut self, slot: u32, user: u32) {
-        let Some(list) = self.by_slot.get_mut(slot as usize) else {
+        if self.list(slot).is_none_or(<[Enrolled]>::is_empty) {
             return;
-        };
-        for enrolled in std::mem::take(list).into_vec() {
+        }
+        for enrolled in std::mem::take(self.list_mut(slot as usize)).into_vec() {
             if let Some(Some(columns)) = self.slab.get_mut(enrolled.course as usize) {
-                unindex(columns, &enrolled, user);
+                unindex(Arc::make_mut(columns), &enrolled, user);
             }
         }
     }
@@ -338,13 +353,27 @@ impl Courses {
             if i >= self.slab.len() {
                 self.slab.resize_with(i + 1, || None);
             }
-            let mut columns = old.get_mut(i).and_then(Option::take).unwrap_or_else(|| CourseColumns::new(code.clone()));
-            columns.code.clone_from(&code);
+            let mut columns =
+                old.get_mut(i).and_then(Option::take).unwrap_or_else(|| Arc::new(CourseColumns::new(code.clone())));
+            if columns.code != code {
+                Arc::make_mut(&mut columns).code.clone_from(&code);
+            }
             self.slab[i] = Some(columns);
             self.by_id.insert(id, index);
             self.by_code.insert(fold(&code).into_owned(), index);
         }
     }
+}
+
+/// A slot's enrollments to change, its chunk made first if new (every chunk is whole,
+/// so that the slots of all chunks, one after the other, are every slot), and copied
+/// first if shared.
+fn list_mut(by_slot: &mut Vec<Arc<Vec<Box<[Enrolled]>>>>, slot: usize) -> &mut Box<[Enrolled]> {
+    let (chunk, at) = (slot / CHUNK, slot % CHUNK);
+    if chunk >= by_slot.len() {
+        by_slot.resize_with(chunk + 1, || Arc::new(vec![Box::default(); CHUNK]));
+    }
+    &mut Arc::make_mut(&mut by_slot[chunk])[at]
 }
 
 fn enrolled(course: u32, record: &EnrollmentRecord) -> Enrolled {
@@ -369,5 +398,71 @@ fn unindex(columns: &mut CourseColumns, enrolled: &Enrolled, user: u32) {
     columns.enrolled_at.remove(enrolled.enrolled_day(), user);
     if let Some(day) = enrolled.completed_day() {
         columns.completed_at.remove(day, user);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::{Reader, Writer};
+    use chrono::NaiveDate;
+
+    fn record(status: EnrollmentStatus, day: u32) -> EnrollmentRecord {
+        let on = NaiveDate::from_ymd_opt(2026, 1, day).unwrap_or_default();
+        EnrollmentRecord { status, enrolled_on: on, completed_on: None }
+    }
+
+    fn courses() -> Courses {
+        let mut courses = Courses::default();
+        let list: Vec<Course> =
+            (0..2).map(|i| Course { id: i + 10, code: format!("C{i}"), name: format!("C{i}") }).collect();
+        let plan = courses.plan(&list).unwrap_or_else(|e| panic!("{e:?}"));
+        courses.apply(plan);
+        courses
+    }
+
+    /// Every slot's enrollments (course, status) and every course's users in each
+    /// status.
+    type Seen = (Vec<Vec<(u32, usize)>>, Vec<Vec<u64>>);
+
+    /// What [`Seen`] says of `courses`, up to `slots`.
+    fn seen(courses: &Courses, slots: u32) -> Seen {
+        let by_slot = (0..slots)
+            .map(|s| courses.of_slot(s).iter().map(|e| (e.course, status_index(e.status))).collect())
+            .collect();
+        let by_course = (0..2)
+            .map(|c| courses.get(c).map(|c| c.status.iter().map(RoaringBitmap::len).collect()).unwrap_or_default())
+            .collect();
+        (by_slot, by_course)
+    }
+
+    /// Slots on both sides of a chunk's end: a clone written leaves the original as it
+    /// was, and both read back as written.
+    #[test]
+    fn chunks_of_slots_are_shared_until_written() {
+        let slots = u32::try_from(CHUNK * 2 + 5).unwrap_or(u32::MAX);
+        let mut original = courses();
+        for slot in (0..slots).step_by(97).chain([4095, 4096, 4097, slots - 1]) {
+            original.set(slot, slot + 1, slot % 2, Some(&record(EnrollmentStatus::Enrolled, 1 + slot % 27)));
+        }
+        let before = seen(&original, slots);
+        let mut copy = original.clone();
+        copy.set(4096, 4097, 0, Some(&record(EnrollmentStatus::Completed, 3)));
+        copy.set(4095, 4096, 1, None);
+        copy.set(slots + 10, slots + 11, 1, Some(&record(EnrollmentStatus::Failed, 4)));
+        copy.clear_user(slots - 1, slots);
+        let unwritten = (slots..slots + 11).map(|_| vec![]);
+        let kept = (before.0.iter().cloned().chain(unwritten).collect(), before.1.clone());
+        assert!(seen(&original, slots + 11) == kept, "the original moved with its copy");
+        let changed = seen(&copy, slots + 11);
+        assert_eq!(changed.0[4096], vec![(0, 2)]);
+        assert!(changed.0[4095].is_empty() && changed.0[slots as usize - 1].is_empty());
+        assert_eq!(changed.0[slots as usize + 10], vec![(1, 3)]);
+        for courses in [&original, &copy] {
+            let mut bytes = Vec::new();
+            courses.write(&mut Writer(&mut bytes)).unwrap_or_else(|e| panic!("{e}"));
+            let read = Courses::read(&mut Reader(&bytes[..])).unwrap_or_else(|e| panic!("{e}"));
+            assert!(seen(&read, slots + 11) == seen(courses, slots + 11), "read back otherwise than written");
+        }
     }
 }

@@ -3,6 +3,7 @@
 //! save compiles that rule.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use roaring::RoaringBitmap;
 use roster_domain::rule::{self, compile_tree, Rule};
@@ -11,7 +12,7 @@ use crate::change::{Input, UserChange};
 use crate::compile::compile_watched;
 use crate::error::{user_key, EngineError, GroupName};
 use crate::graph;
-use crate::groups::{Automatic, Group, Policy};
+use crate::groups::{Automatic, Group, GroupMap, Policy};
 use crate::image::Image;
 use crate::input::{AutomaticGroup, Catalog, EnrollmentRecord, UserRecord};
 use crate::predicate::Predicates;
@@ -19,16 +20,21 @@ use crate::predicate::Predicates;
 /// The in-memory image of the population and of every group, which answers who matches
 /// each automatic group's rule, for one user or for everyone, and why. It is a cache of
 /// the database: the app builds it at start-up and applies each committed change.
-#[derive(Debug)]
+///
+/// Cloning an engine is cheap: the clone shares every column, text column's values
+/// and group with the original, and whichever of the two is written copies the part
+/// it writes first. A writer can therefore change a clone while readers keep reading
+/// the original, which is what the app does for the writes that take long.
+#[derive(Debug, Clone)]
 pub struct Engine {
     pub(crate) image: Image,
-    pub(crate) predicates: Predicates,
-    pub(crate) groups: HashMap<i64, Group>,
+    pub(crate) predicates: Arc<Predicates>,
+    pub(crate) groups: GroupMap,
     /// The automatic groups in dependency order.
     pub(crate) order: Vec<i64>,
     /// Each automatic group's index in `order`.
     pub(crate) positions: HashMap<i64, usize>,
-    rule_catalog: rule::Catalog,
+    rule_catalog: Arc<rule::Catalog>,
     /// How many threads a whole-population evaluation may use.
     pub(crate) threads: usize,
     /// Each group's enrollment rules (only groups that have some).
@@ -41,11 +47,11 @@ impl Engine {
     pub fn new() -> Self {
         Self {
             image: Image::default(),
-            predicates: Predicates::default(),
+            predicates: Arc::default(),
             groups: HashMap::new(),
             order: Vec::new(),
             positions: HashMap::new(),
-            rule_catalog: rule::Catalog::default(),
+            rule_catalog: Arc::default(),
             threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
             enrollment_rules: HashMap::new(),
         }
@@ -83,12 +89,12 @@ impl Engine {
             }
         }
         self.image.apply_catalog(plan);
-        self.rule_catalog = rule_catalog;
+        self.rule_catalog = Arc::new(rule_catalog);
         for (id, rule) in rechecked {
-            let compiled = compile_watched(&rule, &mut self.image, &mut self.predicates)?;
-            if let Some(Policy::Automatic(auto)) = self.groups.get_mut(&id).map(|g| &mut g.policy) {
+            let compiled = compile_watched(&rule, &mut self.image, Arc::make_mut(&mut self.predicates))?;
+            if let Some(Policy::Automatic(auto)) = self.groups.get_mut(&id).map(|g| &mut Arc::make_mut(g).policy) {
                 let old = std::mem::replace(&mut auto.compiled, compiled);
-                old.release(&mut self.predicates, &mut self.image.text);
+                old.release(Arc::make_mut(&mut self.predicates), &mut self.image.text);
                 auto.rule = rule;
                 auto.inputs = Automatic::inputs_of(&auto.compiled, &self.predicates, auto.allow_suspended);
             }
@@ -125,6 +131,11 @@ impl Engine {
         }
         let mut left = Vec::new();
         for (&group_id, group) in &mut self.groups {
+            let listed = group.automatic().is_some_and(|auto| auto.include.contains(id) || auto.exclude.contains(id));
+            if !listed && !group.members.contains(id) {
+                continue;
+            }
+            let group = Arc::make_mut(group);
             if group.members.remove(id) {
                 left.push(group_id);
             }
@@ -166,10 +177,10 @@ impl Engine {
     /// manual).
     pub fn set_manual_group(&mut self, group: i64, name: &str, members: &[i64]) -> Result<(), EngineError> {
         let members = self.known_users(members)?;
-        let old = self.groups.insert(group, Group { name: name.to_owned(), policy: Policy::Manual, members });
+        let old = self.groups.insert(group, Arc::new(Group { name: name.to_owned(), policy: Policy::Manual, members }));
         let renamed = old.as_ref().is_some_and(|o| o.name != name);
-        if let Some(Group { policy: Policy::Automatic(auto), .. }) = old {
-            auto.compiled.release(&mut self.predicates, &mut self.image.text);
+        if let Some(auto) = old.as_deref().and_then(|g| g.automatic()) {
+            auto.compiled.release(Arc::make_mut(&mut self.predicates), &mut self.image.text);
         }
         self.name_group(group, name, renamed);
         self.reorder();
@@ -206,14 +217,14 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let include = self.known_users(&definition.include)?;
         let exclude = self.known_users(&definition.exclude)?;
-        let mut catalog = self.rule_catalog.clone();
+        let mut catalog = (*self.rule_catalog).clone();
         named(&mut catalog, group, name);
         let rule = compile_tree(&definition.rule, &catalog)?;
         let references = rule.referenced_groups();
         if let Some(cycle) = graph::find_cycle(&self.groups, group, &references) {
             return Err(EngineError::Cycle(cycle.into_iter().map(|id| self.group_name(id, (group, name))).collect()));
         }
-        let compiled = compile_watched(&rule, &mut self.image, &mut self.predicates)?;
+        let compiled = compile_watched(&rule, &mut self.image, Arc::make_mut(&mut self.predicates))?;
         let inputs = Automatic::inputs_of(&compiled, &self.predicates, definition.allow_suspended);
         let automatic = Box::new(Automatic {
             rule,
@@ -225,22 +236,22 @@ impl Engine {
             allow_suspended: definition.allow_suspended,
         });
         let renamed = self.groups.get(&group).is_some_and(|g| g.name != name);
-        match self.groups.get_mut(&group) {
+        match self.groups.get_mut(&group).map(Arc::make_mut) {
             Some(existing) => {
                 existing.name = name.to_owned();
                 let old = std::mem::replace(&mut existing.policy, Policy::Automatic(automatic));
                 if let Policy::Automatic(old) = old {
-                    old.compiled.release(&mut self.predicates, &mut self.image.text);
+                    old.compiled.release(Arc::make_mut(&mut self.predicates), &mut self.image.text);
                 }
             }
             None => {
                 self.groups.insert(
                     group,
-                    Group {
+                    Arc::new(Group {
                         name: name.to_owned(),
                         policy: Policy::Automatic(automatic),
                         members: RoaringBitmap::new(),
-                    },
+                    }),
                 );
             }
         }
@@ -253,13 +264,13 @@ impl Engine {
     /// last committed; a manual group's members).
     pub fn load_members(&mut self, group: i64, users: &[i64]) -> Result<(), EngineError> {
         let users = self.known_users(users)?;
-        self.groups.get_mut(&group).ok_or(EngineError::UnknownGroup(group))?.members = users;
+        Arc::make_mut(self.groups.get_mut(&group).ok_or(EngineError::UnknownGroup(group))?).members = users;
         Ok(())
     }
 
     /// Renames a group, in the rules that name it too.
     pub fn rename_group(&mut self, group: i64, name: &str) -> Result<(), EngineError> {
-        self.groups.get_mut(&group).ok_or(EngineError::UnknownGroup(group))?.name = name.to_owned();
+        Arc::make_mut(self.groups.get_mut(&group).ok_or(EngineError::UnknownGroup(group))?).name = name.to_owned();
         self.name_group(group, name, true);
         Ok(())
     }
@@ -271,10 +282,11 @@ impl Engine {
     fn name_group(&mut self, group: i64, name: &str, renamed: bool) {
         if renamed {
             for g in self.groups.values_mut() {
-                if let Policy::Automatic(auto) = &mut g.policy {
-                    if auto.references.contains(&group) {
-                        auto.rule.refresh_group_names(|id| (id == group).then(|| name.to_owned()));
-                    }
+                if !g.automatic().is_some_and(|auto| auto.references.contains(&group)) {
+                    continue;
+                }
+                if let Policy::Automatic(auto) = &mut Arc::make_mut(g).policy {
+                    auto.rule.refresh_group_names(|id| (id == group).then(|| name.to_owned()));
                 }
             }
         }
@@ -293,10 +305,10 @@ impl Engine {
                 by: by.into_iter().map(|id| self.group_name(id, (group, ""))).collect(),
             });
         }
-        if let Some(Group { policy: Policy::Automatic(auto), .. }) = self.groups.remove(&group) {
-            auto.compiled.release(&mut self.predicates, &mut self.image.text);
+        if let Some(auto) = self.groups.remove(&group).as_deref().and_then(|g| g.automatic()) {
+            auto.compiled.release(Arc::make_mut(&mut self.predicates), &mut self.image.text);
         }
-        self.rule_catalog.groups.retain(|(id, _)| *id != group);
+        Arc::make_mut(&mut self.rule_catalog).groups.retain(|(id, _)| *id != group);
         self.enrollment_rules.remove(&group);
         self.reorder();
         Ok(())
@@ -315,7 +327,7 @@ impl Engine {
     /// An automatic group's include list (`None` for a manual or unknown group): what
     /// tells a join by the list from a join by the rule.
     pub fn included(&self, group: i64) -> Option<&RoaringBitmap> {
-        self.groups.get(&group).and_then(Group::automatic).map(|a| &a.include)
+        self.groups.get(&group).and_then(|g| g.automatic()).map(|a| &a.include)
     }
 
     /// The groups a user is a member of (as committed), sorted.
@@ -349,7 +361,7 @@ impl Engine {
         self.order
             .iter()
             .copied()
-            .filter(|g| self.groups.get(g).and_then(Group::automatic).is_some_and(|a| a.rule.uses_relative_dates()))
+            .filter(|g| self.groups.get(g).and_then(|g| g.automatic()).is_some_and(|a| a.rule.uses_relative_dates()))
             .collect()
     }
 
@@ -385,7 +397,7 @@ impl Engine {
     }
 
     fn manual_members(&mut self, group: i64) -> Result<&mut RoaringBitmap, EngineError> {
-        let g = self.groups.get_mut(&group).ok_or(EngineError::UnknownGroup(group))?;
+        let g = Arc::make_mut(self.groups.get_mut(&group).ok_or(EngineError::UnknownGroup(group))?);
         match g.policy {
             Policy::Manual => Ok(&mut g.members),
             Policy::Automatic(_) => Err(EngineError::NotManual(group)),
@@ -400,7 +412,7 @@ impl Engine {
     }
 
     fn named(&mut self, group: i64, name: &str) {
-        named(&mut self.rule_catalog, group, name);
+        named(Arc::make_mut(&mut self.rule_catalog), group, name);
     }
 
     fn reorder(&mut self) {

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use roaring::RoaringBitmap;
@@ -79,8 +80,20 @@ impl Engine {
     /// Records an evaluation's members as committed.
     pub fn commit(&mut self, evaluation: &Evaluation) {
         for g in &evaluation.groups {
-            if let Some(group) = self.groups.get_mut(&g.group) {
-                group.members.clone_from(&g.members);
+            let Some(group) = self.groups.get_mut(&g.group) else {
+                continue;
+            };
+            match Arc::get_mut(group) {
+                Some(group) => group.members.clone_from(&g.members),
+                // Shared with the image readers hold: a new group, not a copy of the old
+                // members about to be replaced.
+                None => {
+                    *group = Arc::new(Group {
+                        name: group.name.clone(),
+                        policy: group.policy.clone(),
+                        members: g.members.clone(),
+                    });
+                }
             }
         }
     }
@@ -97,7 +110,7 @@ impl Engine {
                 level
                     .into_iter()
                     .filter_map(|id| {
-                        let group = self.groups.get(&id)?;
+                        let group: &Group = self.groups.get(&id)?;
                         Some((id, group, group.automatic()?))
                     })
                     .collect()
@@ -144,7 +157,7 @@ impl Engine {
         let mut level_of: HashMap<i64, usize> = HashMap::with_capacity(order.len());
         let mut levels: Vec<Vec<i64>> = Vec::new();
         for &id in order {
-            let Some(auto) = self.groups.get(&id).and_then(Group::automatic) else {
+            let Some(auto) = self.groups.get(&id).and_then(|g| g.automatic()) else {
                 continue;
             };
             let level = auto.references.iter().filter_map(|r| level_of.get(r)).map(|l| l + 1).max().unwrap_or(0);

@@ -4,12 +4,13 @@
 use chrono::NaiveDate;
 use roster_domain::MembershipChange;
 use serde::Serialize;
+use std::sync::Arc;
 
 use crate::change::{Input, UserChange};
 use crate::compile::{Compiled, CompiledRule, Node};
 use crate::engine::Engine;
 use crate::error::{user_key, EngineError};
-use crate::groups::{Automatic, Group};
+use crate::groups::Automatic;
 
 /// One membership that changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -92,7 +93,7 @@ impl Engine {
             return;
         };
         for delta in &evaluation.changes {
-            if let Some(group) = self.groups.get_mut(&delta.group) {
+            if let Some(group) = self.groups.get_mut(&delta.group).map(Arc::make_mut) {
                 match delta.change {
                     MembershipChange::Joined => group.members.insert(id),
                     MembershipChange::Left => group.members.remove(id),
@@ -132,7 +133,7 @@ impl<'a> UserEvaluator<'a> {
     pub(crate) fn run(&mut self) {
         let engine = self.engine;
         for (position, group) in engine.order.iter().enumerate() {
-            if let Some(auto) = engine.groups.get(group).and_then(Group::automatic) {
+            if let Some(auto) = engine.groups.get(group).and_then(|g| g.automatic()) {
                 self.decide(position, auto);
             }
         }

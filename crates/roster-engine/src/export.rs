@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Read, Write};
+use std::sync::Arc;
 
 use roaring::RoaringBitmap;
 use roster_domain::{EnrollmentRule, FieldValue, UserStatus};
@@ -109,10 +110,10 @@ impl Engine {
     /// Sets a group's members as saved (see [`Engine::load_members`]); every member must
     /// be a user of the image.
     pub fn load_member_set(&mut self, group: i64, members: RoaringBitmap) -> Result<(), EngineError> {
-        if let Some(stranger) = (&members - &self.image.universe).min() {
+        if let Some(stranger) = (&members - &*self.image.universe).min() {
             return Err(EngineError::UnknownUser(i64::from(stranger)));
         }
-        self.groups.get_mut(&group).ok_or(EngineError::UnknownGroup(group))?.members = members;
+        Arc::make_mut(self.groups.get_mut(&group).ok_or(EngineError::UnknownGroup(group))?).members = members;
         Ok(())
     }
 }

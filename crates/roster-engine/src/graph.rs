@@ -5,10 +5,10 @@ use std::cmp::Reverse;
 use std::collections::hash_map::Entry;
 use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 
-use crate::groups::Group;
+use crate::groups::GroupMap;
 
 /// The automatic groups, each after every automatic group its rule names; ties by id.
-pub(crate) fn dependency_order(groups: &HashMap<i64, Group>) -> Vec<i64> {
+pub(crate) fn dependency_order(groups: &GroupMap) -> Vec<i64> {
     let mut waiting: HashMap<i64, usize> = HashMap::new();
     let mut dependents: HashMap<i64, Vec<i64>> = HashMap::new();
     for (&id, group) in groups {
@@ -44,7 +44,7 @@ pub(crate) fn dependency_order(groups: &HashMap<i64, Group>) -> Vec<i64> {
 }
 
 /// The groups whose rules name `group`.
-pub(crate) fn referencing(groups: &HashMap<i64, Group>, group: i64) -> Vec<i64> {
+pub(crate) fn referencing(groups: &GroupMap, group: i64) -> Vec<i64> {
     let mut by: Vec<i64> = groups
         .iter()
         .filter(|(_, g)| g.automatic().is_some_and(|a| a.references.contains(&group)))
@@ -55,7 +55,7 @@ pub(crate) fn referencing(groups: &HashMap<i64, Group>, group: i64) -> Vec<i64> 
 }
 
 /// `roots` and every group whose rule names one of them, directly or not.
-pub(crate) fn with_dependents(groups: &HashMap<i64, Group>, roots: &[i64]) -> HashSet<i64> {
+pub(crate) fn with_dependents(groups: &GroupMap, roots: &[i64]) -> HashSet<i64> {
     let mut dependents: HashMap<i64, Vec<i64>> = HashMap::new();
     for (&id, group) in groups {
         for &r in group.automatic().map(|a| a.references.as_slice()).unwrap_or(&[]) {
@@ -76,7 +76,7 @@ pub(crate) fn with_dependents(groups: &HashMap<i64, Group>, roots: &[i64]) -> Ha
 
 /// The shortest cycle that giving `group` a rule naming `references` would make: the
 /// groups from `group` back to it, `group` at both ends.
-pub(crate) fn find_cycle(groups: &HashMap<i64, Group>, group: i64, references: &[i64]) -> Option<Vec<i64>> {
+pub(crate) fn find_cycle(groups: &GroupMap, group: i64, references: &[i64]) -> Option<Vec<i64>> {
     let mut parent: HashMap<i64, i64> = HashMap::new();
     let mut queue: VecDeque<i64> = VecDeque::new();
     for &r in references {
@@ -88,7 +88,7 @@ pub(crate) fn find_cycle(groups: &HashMap<i64, Group>, group: i64, references: &
         }
     }
     while let Some(id) = queue.pop_front() {
-        let next = groups.get(&id).and_then(Group::automatic).map(|a| a.references.as_slice()).unwrap_or(&[]);
+        let next = groups.get(&id).and_then(|g| g.automatic()).map(|a| a.references.as_slice()).unwrap_or(&[]);
         for &r in next {
             if r == group {
                 let mut back = vec![id];

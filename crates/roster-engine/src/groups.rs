@@ -10,7 +10,7 @@ use crate::error::GroupName;
 use crate::predicate::Predicates;
 
 /// An automatic group's definition, compiled.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Automatic {
     /// The rule, as checked against the catalog.
     pub(crate) rule: Rule,
@@ -57,7 +57,7 @@ impl Automatic {
 }
 
 /// How a group is filled.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum Policy {
     /// By hand.
     Manual,
@@ -66,7 +66,7 @@ pub(crate) enum Policy {
 }
 
 /// A group.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Group {
     pub(crate) name: String,
     pub(crate) policy: Policy,
@@ -88,3 +88,7 @@ impl Group {
         GroupName { id, name: self.name.clone() }
     }
 }
+
+/// Every group by id, each shared between the image readers hold and a writer's copy
+/// until the writer changes it.
+pub(crate) type GroupMap = std::collections::HashMap<i64, std::sync::Arc<Group>>;

@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Read, Write};
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use roaring::RoaringBitmap;
@@ -70,28 +71,28 @@ impl FieldColumn {
 }
 
 /// An additional field and its column.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct FieldSlot {
     pub(crate) def: FieldDef,
     pub(crate) column: FieldColumn,
 }
 
-/// The population.
-#[derive(Debug)]
+/// The population. Cloning it is cheap: its columns are shared until written.
+#[derive(Debug, Clone)]
 pub(crate) struct Image {
     pub(crate) fields: Vec<FieldSlot>,
     field_by_code: HashMap<String, usize>,
     pub(crate) text: Vec<Option<TextColumn>>,
-    pub(crate) dates: Vec<Option<DateColumn>>,
-    pub(crate) numbers: Vec<Option<NumberColumn>>,
-    pub(crate) yes_no: Vec<Option<YesNoColumn>>,
-    pub(crate) branches: Branches,
-    pub(crate) courses: Courses,
-    pub(crate) active: RoaringBitmap,
-    pub(crate) suspended: RoaringBitmap,
+    pub(crate) dates: Vec<Option<Arc<DateColumn>>>,
+    pub(crate) numbers: Vec<Option<Arc<NumberColumn>>>,
+    pub(crate) yes_no: Vec<Option<Arc<YesNoColumn>>>,
+    pub(crate) branches: Arc<Branches>,
+    pub(crate) courses: Arc<Courses>,
+    pub(crate) active: Arc<RoaringBitmap>,
+    pub(crate) suspended: Arc<RoaringBitmap>,
     /// Every user in the image.
-    pub(crate) universe: RoaringBitmap,
-    slots: Slots,
+    pub(crate) universe: Arc<RoaringBitmap>,
+    slots: Arc<Slots>,
 }
 
 impl Default for Image {
@@ -100,15 +101,15 @@ impl Default for Image {
             fields: Vec::new(),
             field_by_code: HashMap::new(),
             text: (0..STANDARD_TEXT).map(|_| Some(TextColumn::default())).collect(),
-            dates: (0..STANDARD_DATES).map(|_| Some(DateColumn::default())).collect(),
+            dates: (0..STANDARD_DATES).map(|_| Some(Arc::default())).collect(),
             numbers: Vec::new(),
             yes_no: Vec::new(),
-            branches: Branches::default(),
-            courses: Courses::default(),
-            active: RoaringBitmap::new(),
-            suspended: RoaringBitmap::new(),
-            universe: RoaringBitmap::new(),
-            slots: Slots::default(),
+            branches: Arc::default(),
+            courses: Arc::default(),
+            active: Arc::default(),
+            suspended: Arc::default(),
+            universe: Arc::default(),
+            slots: Arc::default(),
         }
     }
 }
@@ -192,17 +193,19 @@ pub(crate) fn column<T>(slab: &[Option<T>], index: u32) -> Option<&T> {
 impl Image {
     /// Starts or ends a bulk load in every date and number index.
     pub(crate) fn set_bulk(&mut self, bulk: bool) {
-        let dates = self.dates.iter_mut().flatten().map(|c| &mut c.index).chain(self.courses.date_indexes_mut());
+        let courses = Arc::make_mut(&mut self.courses).date_indexes_mut();
+        let dates = self.dates.iter_mut().flatten().map(|c| &mut Arc::make_mut(c).index).chain(courses);
         dates.for_each(|index| index.set_bulk(bulk));
-        self.numbers.iter_mut().flatten().for_each(|column| column.index.set_bulk(bulk));
+        self.numbers.iter_mut().flatten().for_each(|column| Arc::make_mut(column).index.set_bulk(bulk));
     }
 
     /// Holds back the prefixes of every date and number index while a batch is
     /// applied (`true`); the batch's moves reach them together (`false`).
     fn hold_prefixes(&mut self, hold: bool) {
-        let dates = self.dates.iter_mut().flatten().map(|c| &mut c.index).chain(self.courses.date_indexes_mut());
+        let courses = Arc::make_mut(&mut self.courses).date_indexes_mut();
+        let dates = self.dates.iter_mut().flatten().map(|c| &mut Arc::make_mut(c).index).chain(courses);
         dates.for_each(|index| index.hold(hold));
-        self.numbers.iter_mut().flatten().for_each(|column| column.index.hold(hold));
+        self.numbers.iter_mut().flatten().for_each(|column| Arc::make_mut(column).index.hold(hold));
     }
 
     /// Writes the whole population as it is held: columns, dictionaries, indexes and
@@ -221,9 +224,9 @@ impl Image {
             w.u32(index)?;
         }
         write_slab(w, &self.text, TextColumn::write)?;
-        write_slab(w, &self.dates, DateColumn::write)?;
-        write_slab(w, &self.numbers, NumberColumn::write)?;
-        write_slab(w, &self.yes_no, YesNoColumn::write)?;
+        write_slab(w, &self.dates, |c, w| c.write(w))?;
+        write_slab(w, &self.numbers, |c, w| c.write(w))?;
+        write_slab(w, &self.yes_no, |c, w| c.write(w))?;
         self.branches.write(w)?;
         self.courses.write(w)?;
         w.bitmap(&self.active)?;
@@ -252,15 +255,15 @@ impl Image {
             fields,
             field_by_code,
             text: read_slab(r, TextColumn::read)?,
-            dates: read_slab(r, DateColumn::read)?,
-            numbers: read_slab(r, NumberColumn::read)?,
-            yes_no: read_slab(r, YesNoColumn::read)?,
-            branches: Branches::read(r)?,
-            courses: Courses::read(r)?,
-            active: r.bitmap()?,
-            suspended: r.bitmap()?,
-            universe: r.bitmap()?,
-            slots: Slots::read(r)?,
+            dates: read_slab(r, |r| DateColumn::read(r).map(Arc::new))?,
+            numbers: read_slab(r, |r| NumberColumn::read(r).map(Arc::new))?,
+            yes_no: read_slab(r, |r| YesNoColumn::read(r).map(Arc::new))?,
+            branches: Arc::new(Branches::read(r)?),
+            courses: Arc::new(Courses::read(r)?),
+            active: Arc::new(r.bitmap()?),
+            suspended: Arc::new(r.bitmap()?),
+            universe: Arc::new(r.bitmap()?),
+            slots: Arc::new(Slots::read(r)?),
         };
         let columns_exist = image.fields.iter().all(|f| match f.column {
             FieldColumn::Text(c) => column(&image.text, c).is_some(),
@@ -327,8 +330,8 @@ impl Image {
         let mut changes = Vec::with_capacity(rows.len());
         for row in &mut rows {
             let created = self.slots.get(row.id).is_none();
-            row.slot = self.slots.insert(row.id);
-            add(&mut self.universe, row.id);
+            row.slot = Arc::make_mut(&mut self.slots).insert(row.id);
+            add(Arc::make_mut(&mut self.universe), row.id);
             changes.push(if created { UserChange::created(row.user.id) } else { UserChange::new(row.user.id) });
         }
         let texts: [(u32, TextOf); 6] = [
@@ -351,19 +354,21 @@ impl Image {
                 UserStatus::Active => (&mut self.active, &mut self.suspended),
                 UserStatus::Suspended => (&mut self.suspended, &mut self.active),
             };
+            let (to, from) = (Arc::make_mut(to), Arc::make_mut(from));
             add(to, row.id);
             if from.remove(row.id) {
                 change.add(Input::Status);
             }
         }
+        let branches = Arc::make_mut(&mut self.branches);
         for (row, change) in rows.iter().zip(&mut changes) {
-            if self.branches.set(row.slot, row.id, row.branch) {
+            if branches.set(row.slot, row.id, row.branch) {
                 change.add(Input::Branch);
             }
         }
         let dates: [(u32, DateOf); 2] = [(CREATED, |u| Some(u.created_on)), (LAST_LOGIN, |u| u.last_login_on)];
         for (c, value) in dates {
-            if let Some(column) = self.dates[c as usize].as_mut() {
+            if let Some(column) = self.dates[c as usize].as_mut().map(Arc::make_mut) {
                 for (row, change) in rows.iter().zip(&mut changes) {
                     if column.set(row.slot, row.id, value(row.user)) {
                         change.add(Input::Date(c));
@@ -430,7 +435,7 @@ impl Image {
                 return self.set_text(c, slot, user, text);
             }
             (FieldColumn::Number(c), value) => {
-                self.numbers.get_mut(c as usize).and_then(Option::as_mut).is_some_and(|col| {
+                self.numbers.get_mut(c as usize).and_then(Option::as_mut).map(Arc::make_mut).is_some_and(|col| {
                     let n = match value {
                         Some(FieldValue::Number(n)) => Some(*n),
                         _ => None,
@@ -439,7 +444,7 @@ impl Image {
                 })
             }
             (FieldColumn::Date(c), value) => {
-                self.dates.get_mut(c as usize).and_then(Option::as_mut).is_some_and(|col| {
+                self.dates.get_mut(c as usize).and_then(Option::as_mut).map(Arc::make_mut).is_some_and(|col| {
                     let d = match value {
                         Some(FieldValue::Date(d)) => Some(*d),
                         _ => None,
@@ -448,7 +453,7 @@ impl Image {
                 })
             }
             (FieldColumn::YesNo(c), value) => {
-                self.yes_no.get_mut(c as usize).and_then(Option::as_mut).is_some_and(|col| {
+                self.yes_no.get_mut(c as usize).and_then(Option::as_mut).map(Arc::make_mut).is_some_and(|col| {
                     let b = match value {
                         Some(FieldValue::YesNo(b)) => Some(*b),
                         _ => None,
@@ -468,20 +473,20 @@ impl Image {
             c.set(slot, user, None);
         }
         for c in self.dates.iter_mut().flatten() {
-            c.set(slot, user, None);
+            Arc::make_mut(c).set(slot, user, None);
         }
         for c in self.numbers.iter_mut().flatten() {
-            c.set(slot, user, None);
+            Arc::make_mut(c).set(slot, user, None);
         }
         for c in self.yes_no.iter_mut().flatten() {
-            c.set(user, None);
+            Arc::make_mut(c).set(user, None);
         }
-        self.branches.set(slot, user, None);
-        self.courses.clear_user(slot, user);
-        self.active.remove(user);
-        self.suspended.remove(user);
-        self.universe.remove(user);
-        self.slots.remove(user);
+        Arc::make_mut(&mut self.branches).set(slot, user, None);
+        Arc::make_mut(&mut self.courses).clear_user(slot, user);
+        Arc::make_mut(&mut self.active).remove(user);
+        Arc::make_mut(&mut self.suspended).remove(user);
+        Arc::make_mut(&mut self.universe).remove(user);
+        Arc::make_mut(&mut self.slots).remove(user);
         true
     }
 
@@ -495,7 +500,7 @@ impl Image {
         let id = user_key(user)?;
         let slot = self.slots.get(id).ok_or(EngineError::UnknownUser(user))?;
         let index = self.courses.index_of_id(course).ok_or(EngineError::UnknownCourse(course))?;
-        self.courses.set(slot, id, index, record);
+        Arc::make_mut(&mut self.courses).set(slot, id, index, record);
         let mut change = UserChange::new(user);
         change.add(Input::Course(index));
         Ok(change)
@@ -548,7 +553,7 @@ impl Image {
             self.field_by_code.insert(fold(def.code.as_str()).into_owned(), self.fields.len());
             self.fields.push(FieldSlot { def, column });
         }
-        self.branches.apply(plan.tree);
-        self.courses.apply(plan.courses);
+        Arc::make_mut(&mut self.branches).apply(plan.tree);
+        Arc::make_mut(&mut self.courses).apply(plan.courses);
     }
 }

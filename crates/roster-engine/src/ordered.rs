@@ -21,7 +21,7 @@ use crate::posting::{self, add, empty, Posting, Union};
 const SEGMENT: u64 = 4096;
 
 /// A cut: every user whose key is below `key`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Cut {
     key: u64,
     before: RoaringBitmap,
@@ -36,7 +36,7 @@ struct Edge<'a> {
 
 /// Users by key, with cuts. Keys are `u64`; places between keys are `u128`, place `k`
 /// being just before key `k`, so that `u64::MAX + 1` is past every key.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Ordered {
     /// [`SEGMENT`], but in tests.
     segment: u64,
@@ -395,7 +395,7 @@ fn day_key(day: i64) -> u64 {
 }
 
 /// Users by day (days counted from the common era).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct DateIndex(Ordered);
 
 impl DateIndex {
@@ -452,7 +452,7 @@ pub(crate) fn number_key(n: f64) -> u64 {
 }
 
 /// Users by number (as [`number_key`]).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct NumberIndex(Ordered);
 
 impl NumberIndex {

@@ -143,7 +143,7 @@ impl PredicateKey {
 }
 
 /// The values a text predicate matches.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum TextValues {
     /// Kept current by the column.
     Watched(u32),
@@ -152,7 +152,7 @@ enum TextValues {
 }
 
 /// A predicate and how many compiled rules use it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Predicate {
     pub(crate) key: PredicateKey,
     refs: u32,
@@ -160,7 +160,7 @@ pub(crate) struct Predicate {
 }
 
 /// Every predicate in use, each once.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Predicates {
     entries: Vec<Option<Predicate>>,
     by_key: HashMap<PredicateKey, PredicateId>,

@@ -7,7 +7,7 @@ use std::io::{self, Read, Write};
 use crate::codec::{invalid, Reader, Writer};
 
 /// Where each user's row lives.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Slots {
     by_id: HashMap<u32, u32>,
     free: Vec<u32>,

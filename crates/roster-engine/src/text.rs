@@ -7,6 +7,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::io::{self, Read, Write};
+use std::sync::Arc;
 
 use regex::Regex;
 use roaring::RoaringBitmap;
@@ -82,7 +83,7 @@ const FEW_VALUES: usize = 4096;
 const WIDE: u64 = 1;
 
 /// A matcher, the values it matches and, once it matches many, their users.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Watcher {
     matcher: TextMatcher,
     values: RoaringBitmap,
@@ -100,9 +101,10 @@ fn users_of<'a>(postings: &'a [Posting], values: &RoaringBitmap) -> Cow<'a, Roar
     union.finish()
 }
 
-/// One text column (a standard text subject or a text or dropdown field).
-#[derive(Debug, Default)]
-pub(crate) struct TextColumn {
+/// A text column's values and who holds each: the bulk of the column, shared between
+/// the image readers hold and a writer's copy until the writer changes a value.
+#[derive(Debug, Default, Clone)]
+struct Values {
     /// Every value folded, one after the other.
     folded: String,
     /// Where each folded value ends in `folded`.
@@ -121,14 +123,22 @@ pub(crate) struct TextColumn {
     /// Each slot's value, or `NONE`.
     by_slot: Vec<u32>,
     present: RoaringBitmap,
-    watchers: Vec<Option<Watcher>>,
+}
+
+/// One text column (a standard text subject or a text or dropdown field). Cloning one
+/// is cheap: the values and each watcher are shared until written (see
+/// [`crate::Engine`]'s `Clone`).
+#[derive(Debug, Default, Clone)]
+pub(crate) struct TextColumn {
+    values: Arc<Values>,
+    watchers: Vec<Option<Arc<Watcher>>>,
     /// While the column has few distinct values: for each value, the watchers keeping
     /// users whose matcher matches it, so that a user's change updates those alone.
-    kept_by_value: Option<Vec<Vec<u32>>>,
+    kept_by_value: Option<Arc<Vec<Vec<u32>>>>,
     /// The values each searching matcher matched when the column was written, by
     /// [`TextMatcher::key`]: read back with the column, they spare the rules compiled
     /// next a search through every value. Dropped when a value is added.
-    found: HashMap<String, RoaringBitmap>,
+    found: Arc<HashMap<String, RoaringBitmap>>,
 }
 
 /// Whether `ends` are the ends of consecutive pieces of `arena`, each cut at a
@@ -139,69 +149,7 @@ fn arena_fits(arena: &str, ends: &[u32]) -> bool {
     sorted && bounded && ends.iter().all(|&end| arena.is_char_boundary(end as usize))
 }
 
-impl TextColumn {
-    /// Writes the values and who holds each; the watchers are the rules', which compile
-    /// them again.
-    pub(crate) fn write<W: Write>(&self, w: &mut Writer<W>) -> io::Result<()> {
-        w.str(&self.folded)?;
-        w.u32s(&self.folded_ends)?;
-        w.str(&self.exact)?;
-        w.u32s(&self.exact_ends)?;
-        w.u32s(&self.exact_of)?;
-        posting::write_all(w, self.postings.iter())?;
-        w.u32s(&self.by_slot)?;
-        w.bitmap(&self.present)?;
-        let found: Vec<(String, &RoaringBitmap)> =
-            self.watchers.iter().flatten().filter_map(|w| Some((w.matcher.key()?, &w.values))).collect();
-        w.count(found.len())?;
-        for (key, values) in found {
-            w.str(&key)?;
-            w.bitmap(values)?;
-        }
-        Ok(())
-    }
-
-    /// Reads back what [`TextColumn::write`] wrote, with no watchers, checking that
-    /// every index points inside what was read.
-    pub(crate) fn read<R: Read>(r: &mut Reader<R>) -> io::Result<Self> {
-        let mut column = Self {
-            folded: r.str()?,
-            folded_ends: r.u32s()?,
-            exact: r.str()?,
-            exact_ends: r.u32s()?,
-            exact_of: r.u32s()?,
-            postings: posting::read_all(r)?,
-            by_slot: r.u32s()?,
-            present: r.bitmap()?,
-            ..Self::default()
-        };
-        for _ in 0..r.count()? {
-            column.found.insert(r.str()?, r.bitmap()?);
-        }
-        let count = column.postings.len();
-        let fits = arena_fits(&column.folded, &column.folded_ends)
-            && arena_fits(&column.exact, &column.exact_ends)
-            && column.folded_ends.len() == count
-            && column.exact_of.len() == count
-            && column.exact_of.iter().all(|&k| k == NONE || (k as usize) < column.exact_ends.len())
-            && column.by_slot.iter().all(|&v| v == NONE || (v as usize) < count)
-            && column.found.values().all(|values| values.max().is_none_or(|v| (v as usize) < count))
-            && u32::try_from(count).is_ok_and(|c| c < NONE);
-        if !fits {
-            return Err(invalid("a text column whose values do not fit together"));
-        }
-        let len = ((count + 1) * 2).next_power_of_two().max(16);
-        column.table = vec![NONE; len];
-        for value in 0..column.value_count() {
-            let mut i = column.home(column.folded(value), len);
-            while column.table[i] != NONE {
-                i = (i + 1) & (len - 1);
-            }
-            column.table[i] = value;
-        }
-        Ok(column)
-    }
-
+impl Values {
     /// How many distinct values the column has seen.
     fn value_count(&self) -> u32 {
         u32::try_from(self.postings.len()).unwrap_or(NONE)
@@ -214,13 +162,13 @@ impl TextColumn {
     }
 
     /// A value, folded.
-    pub(crate) fn folded(&self, value: u32) -> &str {
+    fn folded(&self, value: u32) -> &str {
         let (start, end) = self.folded_span(value);
         &self.folded[start..end]
     }
 
     /// A value as written.
-    pub(crate) fn exact(&self, value: u32) -> &str {
+    fn exact(&self, value: u32) -> &str {
         match self.exact_of[value as usize] {
             NONE => self.folded(value),
             k => {
@@ -279,12 +227,8 @@ impl TextColumn {
         self.table[i] = value;
     }
 
-    /// The id of a value, added if new; `None` when the column is full.
-    fn intern(&mut self, exact: &str) -> Option<u32> {
-        let folded = fold(exact);
-        if let Some(found) = self.equal_to(&folded).find(|&v| self.exact(v) == exact) {
-            return Some(found);
-        }
+    /// Adds a value known to be new; `None` when the column is full.
+    fn push(&mut self, folded: &str, exact: &str) -> Option<u32> {
         let value = self.value_count();
         if value == NONE {
             return None;
@@ -292,7 +236,7 @@ impl TextColumn {
         let folded_end = u32::try_from(self.folded.len() + folded.len()).ok()?;
         let exact_end = u32::try_from(self.exact.len() + exact.len()).ok()?;
         let exact_index = if folded == exact { NONE } else { u32::try_from(self.exact_ends.len()).ok()? };
-        self.folded.push_str(&folded);
+        self.folded.push_str(folded);
         self.folded_ends.push(folded_end);
         self.exact_of.push(exact_index);
         if exact_index != NONE {
@@ -301,98 +245,12 @@ impl TextColumn {
         }
         self.index(value);
         self.postings.push(Posting::Empty);
-        self.found = HashMap::new();
-        let mut kept = Vec::new();
-        let mut widened = false;
-        for (w, watcher) in self.watchers.iter_mut().enumerate() {
-            let Some(watcher) = watcher else {
-                continue;
-            };
-            if watcher.matcher.test(&folded, exact) {
-                watcher.values.insert(value);
-                if watcher.users.is_none() && watcher.values.len() > WIDE {
-                    watcher.users = Some(users_of(&self.postings, &watcher.values).into_owned());
-                    widened = true;
-                }
-                if watcher.users.is_some() {
-                    kept.extend(u32::try_from(w));
-                }
-            }
-        }
-        match &mut self.kept_by_value {
-            _ if widened => self.relist(),
-            Some(by_value) => by_value.push(kept),
-            None => {}
-        }
-        if self.postings.len() > FEW_VALUES {
-            self.kept_by_value = None;
-        }
         Some(value)
-    }
-
-    /// Sets the value of a user (`None` or `""`: missing): whether it changed; `None`
-    /// when the column is full (four billion distinct values).
-    pub(crate) fn set(&mut self, slot: u32, user: u32, value: Option<&str>) -> Option<bool> {
-        let new = match value.filter(|v| !v.is_empty()) {
-            Some(v) => self.intern(v)?,
-            None => NONE,
-        };
-        let old = slots::get(&self.by_slot, slot, NONE);
-        if old == new {
-            return Some(false);
-        }
-        if old != NONE {
-            self.postings[old as usize].remove(user);
-            self.present.remove(user);
-        }
-        if new != NONE {
-            self.postings[new as usize].insert(user);
-            add(&mut self.present, user);
-        }
-        match &self.kept_by_value {
-            Some(by_value) => {
-                let listed = |v: u32| by_value.get(v as usize).map_or(&[][..], Vec::as_slice);
-                for &w in listed(old) {
-                    if let Some(Some(Watcher { users: Some(users), .. })) = self.watchers.get_mut(w as usize) {
-                        users.remove(user);
-                    }
-                }
-                for &w in listed(new) {
-                    if let Some(Some(Watcher { users: Some(users), .. })) = self.watchers.get_mut(w as usize) {
-                        add(users, user);
-                    }
-                }
-            }
-            None => {
-                for watcher in self.watchers.iter_mut().flatten() {
-                    if let Some(users) = &mut watcher.users {
-                        if old != NONE && watcher.values.contains(old) {
-                            users.remove(user);
-                        }
-                        if new != NONE && watcher.values.contains(new) {
-                            add(users, user);
-                        }
-                    }
-                }
-            }
-        }
-        slots::put(&mut self.by_slot, slot, new, NONE);
-        Some(true)
-    }
-
-    /// The value of a slot.
-    pub(crate) fn value_at(&self, slot: u32) -> Option<u32> {
-        Some(slots::get(&self.by_slot, slot, NONE)).filter(|&v| v != NONE)
-    }
-
-    /// The users holding a value.
-    pub(crate) fn present(&self) -> &RoaringBitmap {
-        &self.present
     }
 
     /// The values a matcher matches, found without testing each value where it can:
     /// equality by hash, substrings by one search through the folded arena.
-    pub(crate) fn matching(&self, matcher: &TextMatcher) -> RoaringBitmap {
+    fn matching(&self, matcher: &TextMatcher) -> RoaringBitmap {
         match matcher {
             TextMatcher::Equals(needles) => needles.iter().flat_map(|needle| self.equal_to(needle)).collect(),
             TextMatcher::Contains(needle) => self.search(needle, Anchor::Anywhere),
@@ -441,14 +299,216 @@ impl TextColumn {
         }
         found.into_iter().collect()
     }
+}
+
+impl TextColumn {
+    /// Writes the values and who holds each; the watchers are the rules', which compile
+    /// them again.
+    pub(crate) fn write<W: Write>(&self, w: &mut Writer<W>) -> io::Result<()> {
+        let v = &*self.values;
+        w.str(&v.folded)?;
+        w.u32s(&v.folded_ends)?;
+        w.str(&v.exact)?;
+        w.u32s(&v.exact_ends)?;
+        w.u32s(&v.exact_of)?;
+        posting::write_all(w, v.postings.iter())?;
+        w.u32s(&v.by_slot)?;
+        w.bitmap(&v.present)?;
+        let found: Vec<(String, &RoaringBitmap)> =
+            self.watchers.iter().flatten().filter_map(|w| Some((w.matcher.key()?, &w.values))).collect();
+        w.count(found.len())?;
+        for (key, values) in found {
+            w.str(&key)?;
+            w.bitmap(values)?;
+        }
+        Ok(())
+    }
+
+    /// Reads back what [`TextColumn::write`] wrote, with no watchers, checking that
+    /// every index points inside what was read.
+    pub(crate) fn read<R: Read>(r: &mut Reader<R>) -> io::Result<Self> {
+        let mut v = Values {
+            folded: r.str()?,
+            folded_ends: r.u32s()?,
+            exact: r.str()?,
+            exact_ends: r.u32s()?,
+            exact_of: r.u32s()?,
+            postings: posting::read_all(r)?,
+            by_slot: r.u32s()?,
+            present: r.bitmap()?,
+            ..Values::default()
+        };
+        let mut found = HashMap::new();
+        for _ in 0..r.count()? {
+            found.insert(r.str()?, r.bitmap()?);
+        }
+        let count = v.postings.len();
+        let fits = arena_fits(&v.folded, &v.folded_ends)
+            && arena_fits(&v.exact, &v.exact_ends)
+            && v.folded_ends.len() == count
+            && v.exact_of.len() == count
+            && v.exact_of.iter().all(|&k| k == NONE || (k as usize) < v.exact_ends.len())
+            && v.by_slot.iter().all(|&value| value == NONE || (value as usize) < count)
+            && found.values().all(|values: &RoaringBitmap| values.max().is_none_or(|value| (value as usize) < count))
+            && u32::try_from(count).is_ok_and(|c| c < NONE);
+        if !fits {
+            return Err(invalid("a text column whose values do not fit together"));
+        }
+        let len = ((count + 1) * 2).next_power_of_two().max(16);
+        v.table = vec![NONE; len];
+        for value in 0..v.value_count() {
+            let mut i = v.home(v.folded(value), len);
+            while v.table[i] != NONE {
+                i = (i + 1) & (len - 1);
+            }
+            v.table[i] = value;
+        }
+        Ok(Self { values: Arc::new(v), found: Arc::new(found), ..Self::default() })
+    }
+
+    /// A value, folded.
+    #[cfg(test)]
+    fn folded(&self, value: u32) -> &str {
+        self.values.folded(value)
+    }
+
+    /// A value as written.
+    pub(crate) fn exact(&self, value: u32) -> &str {
+        self.values.exact(value)
+    }
+
+    /// The values whose folded form is `folded`.
+    #[cfg(test)]
+    fn equal_to<'a>(&'a self, folded: &'a str) -> impl Iterator<Item = u32> + 'a {
+        self.values.equal_to(folded)
+    }
+
+    /// The id of a value, added if new; `None` when the column is full.
+    fn intern(&mut self, exact: &str) -> Option<u32> {
+        let folded = fold(exact);
+        if let Some(found) = self.values.equal_to(&folded).find(|&v| self.values.exact(v) == exact) {
+            return Some(found);
+        }
+        let values = Arc::make_mut(&mut self.values);
+        let value = values.push(&folded, exact)?;
+        self.found = Arc::default();
+        let mut kept = Vec::new();
+        let mut widened = false;
+        for (w, watcher) in self.watchers.iter_mut().enumerate() {
+            let Some(watcher) = watcher else {
+                continue;
+            };
+            if watcher.matcher.test(&folded, exact) {
+                let watcher = Arc::make_mut(watcher);
+                watcher.values.insert(value);
+                if watcher.users.is_none() && watcher.values.len() > WIDE {
+                    watcher.users = Some(users_of(&values.postings, &watcher.values).into_owned());
+                    widened = true;
+                }
+                if watcher.users.is_some() {
+                    kept.extend(u32::try_from(w));
+                }
+            }
+        }
+        match &mut self.kept_by_value {
+            _ if widened => self.relist(),
+            Some(by_value) => Arc::make_mut(by_value).push(kept),
+            None => {}
+        }
+        if self.values.postings.len() > FEW_VALUES {
+            self.kept_by_value = None;
+        }
+        Some(value)
+    }
+
+    /// Sets the value of a user (`None` or `""`: missing): whether it changed; `None`
+    /// when the column is full (four billion distinct values).
+    pub(crate) fn set(&mut self, slot: u32, user: u32, value: Option<&str>) -> Option<bool> {
+        let new = match value.filter(|v| !v.is_empty()) {
+            Some(v) => self.intern(v)?,
+            None => NONE,
+        };
+        let old = slots::get(&self.values.by_slot, slot, NONE);
+        if old == new {
+            return Some(false);
+        }
+        let values = Arc::make_mut(&mut self.values);
+        if old != NONE {
+            values.postings[old as usize].remove(user);
+            values.present.remove(user);
+        }
+        if new != NONE {
+            values.postings[new as usize].insert(user);
+            add(&mut values.present, user);
+        }
+        slots::put(&mut values.by_slot, slot, new, NONE);
+        let keeping = |watcher: &Option<Arc<Watcher>>| watcher.as_ref().is_some_and(|w| w.users.is_some());
+        match &self.kept_by_value {
+            Some(by_value) => {
+                let listed = |v: u32| by_value.get(v as usize).map_or(&[][..], Vec::as_slice);
+                for &w in listed(old) {
+                    if let Some(watcher) =
+                        self.watchers.get_mut(w as usize).filter(|w| keeping(w)).and_then(Option::as_mut)
+                    {
+                        if let Some(users) = &mut Arc::make_mut(watcher).users {
+                            users.remove(user);
+                        }
+                    }
+                }
+                for &w in listed(new) {
+                    if let Some(watcher) =
+                        self.watchers.get_mut(w as usize).filter(|w| keeping(w)).and_then(Option::as_mut)
+                    {
+                        if let Some(users) = &mut Arc::make_mut(watcher).users {
+                            add(users, user);
+                        }
+                    }
+                }
+            }
+            None => {
+                for watcher in self.watchers.iter_mut().flatten() {
+                    let leaves = watcher.users.is_some() && old != NONE && watcher.values.contains(old);
+                    let joins = watcher.users.is_some() && new != NONE && watcher.values.contains(new);
+                    if !leaves && !joins {
+                        continue;
+                    }
+                    if let Some(users) = &mut Arc::make_mut(watcher).users {
+                        if leaves {
+                            users.remove(user);
+                        }
+                        if joins {
+                            add(users, user);
+                        }
+                    }
+                }
+            }
+        }
+        Some(true)
+    }
+
+    /// The value of a slot.
+    pub(crate) fn value_at(&self, slot: u32) -> Option<u32> {
+        Some(slots::get(&self.values.by_slot, slot, NONE)).filter(|&v| v != NONE)
+    }
+
+    /// The users holding a value.
+    pub(crate) fn present(&self) -> &RoaringBitmap {
+        &self.values.present
+    }
+
+    /// The values a matcher matches, found without testing each value where it can:
+    /// equality by hash, substrings by one search through the folded arena.
+    pub(crate) fn matching(&self, matcher: &TextMatcher) -> RoaringBitmap {
+        self.values.matching(matcher)
+    }
 
     /// Starts keeping the values `matcher` matches; returns the watcher's id.
     pub(crate) fn watch(&mut self, matcher: TextMatcher) -> u32 {
         let found = matcher.key().and_then(|key| self.found.get(&key));
-        let values = found.cloned().unwrap_or_else(|| self.matching(&matcher));
-        let users = (values.len() > WIDE).then(|| users_of(&self.postings, &values).into_owned());
+        let values = found.cloned().unwrap_or_else(|| self.values.matching(&matcher));
+        let users = (values.len() > WIDE).then(|| users_of(&self.values.postings, &values).into_owned());
         let kept = users.is_some();
-        let watcher = Some(Watcher { matcher, values, users });
+        let watcher = Some(Arc::new(Watcher { matcher, values, users }));
         let w = match self.watchers.iter().position(Option::is_none) {
             Some(free) => {
                 self.watchers[free] = watcher;
@@ -468,27 +528,30 @@ impl TextColumn {
     /// Lists, under each value, the watchers keeping users that match it, while the
     /// column has few values.
     fn relist(&mut self) {
-        if self.postings.len() > FEW_VALUES {
+        if self.values.postings.len() > FEW_VALUES {
             self.kept_by_value = None;
             return;
         }
-        let mut by_value = vec![Vec::new(); self.postings.len()];
+        let mut by_value = vec![Vec::new(); self.values.postings.len()];
         for (w, watcher) in self.watchers.iter().enumerate() {
-            let (Some(Watcher { values, users: Some(_), .. }), Ok(id)) = (watcher, u32::try_from(w)) else {
+            let (Some(watcher), Ok(id)) = (watcher, u32::try_from(w)) else {
                 continue;
             };
-            for v in values {
+            if watcher.users.is_none() {
+                continue;
+            }
+            for v in &watcher.values {
                 if let Some(list) = by_value.get_mut(v as usize) {
                     list.push(id);
                 }
             }
         }
-        self.kept_by_value = Some(by_value);
+        self.kept_by_value = Some(Arc::new(by_value));
     }
 
     /// Forgets the matches read back with the column (see [`TextColumn::read`]).
     pub(crate) fn forget_found(&mut self) {
-        self.found = HashMap::new();
+        self.found = Arc::default();
     }
 
     /// Stops a watcher.
@@ -497,6 +560,7 @@ impl TextColumn {
             return;
         };
         if let (Some(w), Some(by_value)) = (slot.take(), &mut self.kept_by_value) {
+            let by_value = Arc::make_mut(by_value);
             for v in &w.values {
                 if let Some(list) = by_value.get_mut(v as usize) {
                     list.retain(|&x| x != watcher);
@@ -513,15 +577,17 @@ impl TextColumn {
     /// The users a watcher's matcher matches.
     pub(crate) fn watched_users(&self, watcher: u32) -> Cow<'_, RoaringBitmap> {
         match self.watchers.get(watcher as usize).and_then(Option::as_ref) {
-            Some(Watcher { users: Some(users), .. }) => Cow::Borrowed(users),
-            Some(w) => users_of(&self.postings, &w.values),
+            Some(w) => match &w.users {
+                Some(users) => Cow::Borrowed(users),
+                None => users_of(&self.values.postings, &w.values),
+            },
             None => Cow::Owned(RoaringBitmap::new()),
         }
     }
 
     /// The users holding one of `values`.
     pub(crate) fn users(&self, values: &RoaringBitmap) -> Cow<'_, RoaringBitmap> {
-        users_of(&self.postings, values)
+        users_of(&self.values.postings, values)
     }
 }
 

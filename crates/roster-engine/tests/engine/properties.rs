@@ -860,4 +860,44 @@ proptest! {
         prop_assert!(engine.evaluate_all(s.today).is_unchanged(), "drift after {before:?} then {after:?}");
         assert_agrees(&model, &engine, s.today);
     }
+
+    /// A clone of the engine takes changes while the original stays as it was (the
+    /// image readers hold while a writer works on its copy), and each goes on to take
+    /// further changes of its own.
+    #[test]
+    fn a_written_clone_leaves_the_original_as_it_was(
+        (s, before, after) in scenario().prop_flat_map(|s| {
+            let before = vec(change(&s.shape), 0..12);
+            let after = vec(change(&s.shape), 1..16);
+            (Just(s), before, after)
+        })
+    ) {
+        let mut model = build(&s);
+        let mut engine = model.engine();
+        let first = engine.evaluate_all(s.today);
+        engine.commit(&first);
+        for c in &before {
+            apply(&mut model, &mut engine, c, s.today);
+        }
+        let committed: BTreeMap<i64, Option<Vec<u32>>> =
+            model.groups.keys().map(|&g| (g, engine.members(g).map(|m| m.iter().collect()))).collect();
+        let original_model = model.clone();
+        let mut copy = engine.clone();
+        for c in &after {
+            apply(&mut model, &mut copy, c, s.today);
+        }
+        prop_assert!(copy.evaluate_all(s.today).is_unchanged(), "the copy drifted after {after:?}");
+        assert_agrees(&model, &copy, s.today);
+        for (g, members) in &committed {
+            prop_assert_eq!(&engine.members(*g).map(|m| m.iter().collect::<Vec<_>>()), members, "group {}", g);
+        }
+        prop_assert!(engine.evaluate_all(s.today).is_unchanged(), "the original moved with its copy: {after:?}");
+        assert_agrees(&original_model, &engine, s.today);
+        drop(copy);
+        let mut model = original_model;
+        for c in &after {
+            apply(&mut model, &mut engine, c, s.today);
+        }
+        assert_agrees(&model, &engine, s.today);
+    }
 }
