@@ -143,7 +143,7 @@ impl App {
     /// Sets or replaces an automatic group's rule; its members move as a diff in the
     /// same transaction (users who still match never leave).
     pub async fn set_rule(&self, actor: &Actor, id: &str, input: RuleInput) -> AppResult<RuleOutcome> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_copy().await?;
         let mut group = self.group(tx.read(), id).await?;
         automatic_only(&group)?;
         Reach::of(tx.read(), actor).await?.manage(&group)?;
@@ -209,7 +209,7 @@ impl App {
     /// Replaces an automatic group's include or exclude list. A user put on one list
     /// leaves the other. A training admin's list edits keep the users it cannot see.
     pub async fn set_list(&self, actor: &Actor, id: &str, kind: ListKind, input: ListInput) -> AppResult<RuleOutcome> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_copy().await?;
         let group = self.group(tx.read(), id).await?;
         automatic_only(&group)?;
         let caller = Reach::of(tx.read(), actor).await?;
@@ -233,7 +233,7 @@ impl App {
 
     /// What a rule would do, saving nothing.
     pub async fn preview_rule(&self, actor: &Actor, input: PreviewInput) -> AppResult<PreviewView> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.snapshot().await?;
         let group = match input.group.as_deref() {
             Some(id) => {
                 let g = self.group(tx.read(), id).await?;
@@ -306,7 +306,7 @@ impl App {
     /// Why a user is, or is not, a member of an automatic group.
     pub async fn explain(&self, actor: &Actor, id: &str, user_id: &str) -> AppResult<Explanation> {
         let user = parse_id("user", user_id)?;
-        let mut tx = self.begin().await?;
+        let mut tx = self.snapshot().await?;
         let group = self.group(tx.read(), id).await?;
         automatic_only(&group)?;
         Reach::of(tx.read(), actor).await?.user(tx.read(), user).await?;

@@ -108,7 +108,7 @@ impl App {
     /// Opens the write transaction, checks that `actor` manages the group and that the
     /// rules are sound, and counts what they would do.
     async fn propose(&self, actor: &Actor, id: &str, input: &[EnrollmentRuleInput]) -> AppResult<Proposed> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_copy().await?;
         let group = self.group(tx.read(), id).await?;
         let reach = Reach::of(tx.read(), actor).await?;
         reach.manage(&group)?;

@@ -191,7 +191,7 @@ impl App {
             return Err(AppError::invalid("file", "the file is empty"));
         }
         let parsed = parse(bytes)?;
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_copy().await?;
         let group = self.group(tx.read(), id).await?;
         let caller = Reach::of(tx.read(), actor).await?;
         caller.manage(&group)?;

@@ -247,7 +247,7 @@ impl App {
 
     /// Creates a group.
     pub async fn create_group(&self, actor: &Actor, input: NewGroup) -> AppResult<GroupView> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_copy().await?;
         let reach = Reach::within(tx.context().await?, actor);
         let group = self.insert_group(&mut tx, &reach, input).await?;
         tx.commit().await?;
@@ -382,7 +382,7 @@ impl App {
 
     /// Renames or re-describes a group.
     pub async fn update_group(&self, actor: &Actor, id: &str, patch: GroupPatch) -> AppResult<GroupView> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_copy().await?;
         let changed = self.change_group(&mut tx, actor, id, patch).await?;
         // Read back: a switch or a new scope moved members, and the count with them.
         let group = self.group(tx.read(), &changed.id.to_string()).await?;
@@ -471,7 +471,7 @@ impl App {
 
     /// Deletes a group, unless another group's rule refers to it.
     pub async fn delete_group(&self, actor: &Actor, id: &str) -> AppResult<()> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_copy().await?;
         let group = self.group(tx.read(), id).await?;
         Reach::within(tx.context().await?, actor).manage(&group)?;
         self.remove_group(&mut tx, actor, id).await?;
@@ -569,7 +569,7 @@ impl App {
     /// Adds users to a group individually, or copies the members of other groups or the
     /// users of a branch. Only users in the caller's scope are added.
     pub async fn add_members(&self, actor: &Actor, id: &str, input: AddMembers) -> AppResult<AddOutcome> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_copy().await?;
         let group = self.group(tx.read(), id).await?;
         let caller = Reach::of(tx.read(), actor).await?;
         caller.manage(&group)?;
@@ -645,7 +645,7 @@ impl App {
     /// Removes a user from a group (for an automatic group: puts them on its exclude list).
     pub async fn remove_member(&self, actor: &Actor, id: &str, user_id: &str) -> AppResult<GroupView> {
         let user_id = parse_id("user", user_id)?;
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_copy().await?;
         let group = self.group(tx.read(), id).await?;
         let reach = Reach::of(tx.read(), actor).await?;
         reach.user(tx.read(), user_id).await?;
@@ -720,7 +720,7 @@ impl App {
         let mut ids = user_ids.iter().map(|u| parse_id("user", u)).collect::<AppResult<Vec<i64>>>()?;
         ids.sort_unstable();
         ids.dedup();
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_copy().await?;
         let group = self.group(tx.read(), id).await?;
         let reach = Reach::of(tx.read(), actor).await?;
         reach.manage(&group)?;

@@ -37,6 +37,8 @@ pub mod labels;
 mod live;
 pub mod maintenance;
 mod reach;
+#[cfg(test)]
+mod reads_beside_writes;
 pub mod rule_check;
 pub mod rules;
 pub mod saved;

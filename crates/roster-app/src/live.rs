@@ -22,6 +22,9 @@ use crate::{AppError, AppResult, Context};
 const LOAD_BATCH: i64 = 20_000;
 /// Beyond this many changes to catch up, rebuilding is cheaper than replaying.
 const MAX_REPLAY: i64 = 50_000;
+/// How many milliseconds a write in place waits for readers to finish with the
+/// published engine before it writes anyway (and copies what it writes).
+const UNPUBLISH_WAITS: usize = 200;
 
 /// The engine and how far into the change log it has read.
 #[derive(Debug, Default)]
@@ -47,24 +50,126 @@ impl Image {
     }
 }
 
+/// The image as last committed, for the reads the image answers (previews, "why"):
+/// they never wait for a write that takes long, and never see one half-done.
+///
+/// A write transaction changes the image ahead of its commit. One that writes a copy
+/// ([`crate::App::begin_copy`]: a rule edit, a group's members) leaves this engine to
+/// the readers and changes a clone of it, which shares every column and group until
+/// written (see [`Engine`]'s `Clone`), so that a rule edit copies the groups it moves
+/// and nothing else; the clone is published at the end. One that writes in place (a
+/// user, an import: what writes columns, which would be copied whole) takes this engine
+/// away from the readers first, so that its writes copy nothing: readers then wait for
+/// it, as long as one user's write takes.
+#[derive(Debug, Default)]
+struct Published {
+    engine: Option<Arc<Engine>>,
+    /// The change the published engine reflects.
+    seq: i64,
+    /// Write transactions of this process under way (or waiting for the write gate):
+    /// while there is one, the published engine is the last committed one this process
+    /// knows, and it will publish the next.
+    writers: usize,
+}
+
 /// The live state an [`App`] shares between its clones.
 #[derive(Debug)]
 pub(crate) struct Live {
     image: Mutex<Image>,
+    published: Mutex<Published>,
     tz: Tz,
 }
 
 impl Live {
     pub(crate) fn new(tz: Tz) -> Arc<Self> {
-        Arc::new(Self { image: Mutex::new(Image::default()), tz })
+        Arc::new(Self { image: Mutex::new(Image::default()), published: Mutex::default(), tz })
+    }
+
+    fn published(&self) -> MutexGuard<'_, Published> {
+        self.published.lock().unwrap_or_else(|poisoned| {
+            let mut guard = poisoned.into_inner();
+            guard.engine = None;
+            guard
+        })
+    }
+
+    /// A write transaction starts.
+    pub(crate) fn writer_started(&self) {
+        self.published().writers += 1;
+    }
+
+    /// A write transaction ended: the image it leaves, if any, is published.
+    pub(crate) fn writer_ended(&self) {
+        let (engine, seq) = {
+            let image = self.lock();
+            (image.engine.as_ref().map(|e| Arc::new(e.clone())), image.seq)
+        };
+        let mut published = self.published();
+        published.writers = published.writers.saturating_sub(1);
+        published.engine = engine;
+        published.seq = seq;
+    }
+
+    /// A write transaction that wrote a copy failed: the image goes back to the one
+    /// published, which its writes never touched.
+    pub(crate) fn restore_published(&self) {
+        let published = self.published().engine.clone();
+        let mut image = self.lock();
+        match published {
+            Some(engine) => image.engine = Some((*engine).clone()),
+            None => image.forget(),
+        }
+    }
+
+    /// Takes the published engine away from the readers before writing in place, and
+    /// waits (a little) for the readers holding it to finish, so that the writes find
+    /// every column unshared and copy nothing.
+    pub(crate) async fn unpublish(&self) {
+        let Some(mut engine) = self.published().engine.take() else {
+            return;
+        };
+        for _ in 0..UNPUBLISH_WAITS {
+            match Arc::try_unwrap(engine) {
+                Ok(_) => return,
+                Err(shared) => engine = shared,
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        // A reader still holds it: the writes copy what they touch, which is right,
+        // only slower.
+    }
+
+    /// The published engine, when it reflects the database: a write of this process is
+    /// under way (the engine is the last committed one; the writer will publish the
+    /// next), or the change log has nothing newer, else `None`.
+    pub(crate) async fn fresh(&self, conn: &mut AnyConnection) -> AppResult<Option<Arc<Engine>>> {
+        let (engine, seq, writing) = {
+            let published = self.published();
+            (published.engine.clone(), published.seq, published.writers > 0)
+        };
+        let Some(engine) = engine else { return Ok(None) };
+        if writing || roster_store::changes::last(conn).await? <= seq {
+            return Ok(Some(engine));
+        }
+        Ok(None)
+    }
+
+    /// The engine as it is, shared: for a reader holding the write gate, which no
+    /// writer of this process can then be changing.
+    pub(crate) fn current(&self) -> AppResult<Arc<Engine>> {
+        let image = self.lock();
+        image.engine.as_ref().map(|e| Arc::new(e.clone())).ok_or_else(stale)
     }
 
     /// Throws the image away; the next transaction rebuilds it from the database
     /// itself, not from the saved image.
     pub(crate) fn forget_for_database_build(&self) {
-        let mut image = self.lock();
-        image.forget();
-        image.from_database = true;
+        {
+            let mut image = self.lock();
+            image.forget();
+            image.from_database = true;
+        }
+        self.published().engine = None;
     }
 
     /// Lends the engine out of the image, for work that must not hold the lock (saving
@@ -106,6 +211,7 @@ impl Live {
     /// Throws the image away: the next transaction rebuilds it from the database.
     pub(crate) fn forget(&self) {
         self.lock().forget();
+        self.published().engine = None;
     }
 
     /// Runs `f` on the engine, which must have been built.
@@ -153,6 +259,47 @@ impl Live {
     /// The calendar day of `ms` in the platform time zone.
     pub(crate) fn day(&self, ms: i64) -> NaiveDate {
         DateTime::<Utc>::from_timestamp_millis(ms).map(|d| d.with_timezone(&self.tz).date_naive()).unwrap_or_default()
+    }
+}
+
+/// The image as last committed, with a connection for reads: what previews and "why"
+/// read, without waiting for a write that takes long (see [`Published`]).
+#[derive(Debug)]
+pub(crate) struct Snapshot {
+    conn: roster_store::ReadConnection,
+    engine: Arc<Engine>,
+    /// The platform's calendar day when the snapshot was taken.
+    pub today: NaiveDate,
+}
+
+impl Snapshot {
+    /// The connection, for reads: what it returns is committed.
+    pub(crate) fn read(&mut self) -> &mut AnyConnection {
+        &mut self.conn
+    }
+
+    /// Runs `f` on the engine.
+    pub(crate) fn engine<T>(&self, f: impl FnOnce(&Engine) -> T) -> AppResult<T> {
+        Ok(f(&self.engine))
+    }
+}
+
+impl crate::App {
+    /// The image as last committed, for reads: the published one when it reflects the
+    /// database, else one caught up with the change log first (by a transaction that
+    /// writes nothing, which waits for the writers of other processes).
+    pub(crate) async fn snapshot(&self) -> AppResult<Snapshot> {
+        let today = self.live.day(self.now());
+        let mut conn = self.store.read().await?;
+        if let Some(engine) = self.live.fresh(&mut conn).await? {
+            return Ok(Snapshot { conn, engine, today });
+        }
+        drop(conn);
+        let engine = {
+            let _caught_up = self.begin_copy().await?;
+            self.live.current()?
+        };
+        Ok(Snapshot { conn: self.store.read().await?, engine, today })
     }
 }
 

@@ -49,7 +49,7 @@ impl App {
     /// evaluated, re-evaluates the groups that use them (and their dependents). Runs
     /// once across processes: the day is recorded under the write lock.
     pub async fn roll_over(&self) -> AppResult<Option<NaiveDate>> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_copy().await?;
         let today = tx.today;
         let last = roster_store::changes::fact(tx.read(), ROLLOVER).await?;
         if last.as_deref() == Some(today.to_string().as_str()) {
@@ -97,7 +97,7 @@ impl App {
         if matches!(self.live.positions(), (seq, Some(saved)) if seq - saved < behind) {
             return Ok(None);
         }
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_copy().await?;
         let (seq, saved) = self.live.positions();
         if seq == 0 || saved.is_some_and(|saved| seq - saved < behind) {
             return Ok(None);
@@ -148,7 +148,7 @@ impl App {
     /// agree). For tests and diagnosis; it holds the write gate while it builds.
     #[doc(hidden)]
     pub async fn image_differences(&self) -> AppResult<Vec<String>> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_copy().await?;
         let today = tx.today;
         let fresh = crate::live::build(tx.read(), &self.live, today).await?;
         tx.engine(|image| {

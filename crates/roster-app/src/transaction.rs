@@ -34,18 +34,32 @@ mod enrolling;
 /// for everyone at once instead of user by user.
 const PER_USER_LIMIT: usize = 200;
 
-/// Throws the image away if it was changed ahead of a commit that never came.
+/// Ends a write transaction's hold on the image: throws the image away if it was
+/// changed in place ahead of a commit that never came (a copy goes back to the
+/// published image instead), then publishes the image for readers.
 #[derive(Debug)]
 struct DirtyGuard {
     live: Arc<Live>,
     dirty: bool,
+    /// Whether the transaction writes a copy of the image (see [`App::begin_copy`]).
+    copy: bool,
+}
+
+impl DirtyGuard {
+    fn new(live: &Arc<Live>, copy: bool) -> Self {
+        live.writer_started();
+        Self { live: live.clone(), dirty: false, copy }
+    }
 }
 
 impl Drop for DirtyGuard {
     fn drop(&mut self) {
-        if self.dirty {
-            self.live.forget();
+        match (self.dirty, self.copy) {
+            (true, true) => self.live.restore_published(),
+            (true, false) => self.live.forget(),
+            (false, _) => {}
         }
+        self.live.writer_ended();
     }
 }
 
@@ -53,13 +67,15 @@ impl Drop for DirtyGuard {
 /// true with every row it writes.
 #[derive(Debug)]
 pub(crate) struct LiveTx {
+    /// Dropped before `tx`: a failed transaction's image is dealt with before the next
+    /// writer of this process may begin.
+    guard: DirtyGuard,
     tx: WriteTx,
     live: Arc<Live>,
     touched: Vec<Touched>,
     /// The entity changes the change feed will carry, and the first cause given.
     feed: Vec<Entry>,
     feed_cause: Option<(String, String)>,
-    guard: DirtyGuard,
     /// Whether the image holds what this transaction does not write (see
     /// [`LiveTx::hold_in_image`]): it is thrown away after the commit.
     diverged: bool,
@@ -72,14 +88,32 @@ pub(crate) struct LiveTx {
 }
 
 impl App {
-    /// Opens a write transaction with the engine caught up with the database.
+    /// Opens a write transaction with the engine caught up with the database, writing
+    /// the image in place: readers of the image wait for it (see [`App::begin_copy`]).
+    /// For writes of users, which are quick one at a time, and would copy whole columns
+    /// if they wrote a copy.
     pub(crate) async fn begin(&self) -> AppResult<LiveTx> {
+        self.open(false).await
+    }
+
+    /// Opens a write transaction that writes a copy of the image, published when it
+    /// ends: readers keep reading the last committed image meanwhile, however long the
+    /// write takes. For writes of groups (a rule edit moves up to every user), whose
+    /// copy shares every column and every group it does not write.
+    pub(crate) async fn begin_copy(&self) -> AppResult<LiveTx> {
+        self.open(true).await
+    }
+
+    async fn open(&self, copy: bool) -> AppResult<LiveTx> {
+        let guard = DirtyGuard::new(&self.live, copy);
         #[expect(clippy::disallowed_methods, reason = "the one door: every domain write goes through a LiveTx")]
         let mut tx = self.store.write().await?;
         let now = self.now();
         let today = self.live.day(now);
         live::catch_up(&self.live, &mut tx, today, self.settings.image_file.as_deref()).await?;
-        let guard = DirtyGuard { live: self.live.clone(), dirty: false };
+        if !copy {
+            self.live.unpublish().await;
+        }
         Ok(LiveTx {
             tx,
             live: self.live.clone(),
@@ -164,11 +198,18 @@ impl LiveTx {
         touched.dedup();
         let seq = roster_store::changes::append(&mut self.tx, &touched, self.now).await?;
         let LiveTx { tx, live, mut guard, diverged, .. } = self;
-        tx.commit().await?;
-        guard.dirty = diverged;
-        if let Some(seq) = seq {
-            live.advance(seq);
-        }
+        // The image is published before the next writer of this process begins, so
+        // that none can be changing it as it is published.
+        tx.commit_then(|| {
+            guard.dirty = diverged;
+            // The image holds what the database does not: built again, not restored.
+            guard.copy &= !diverged;
+            if let Some(seq) = seq {
+                live.advance(seq);
+            }
+            drop(guard);
+        })
+        .await?;
         Ok(())
     }
 

@@ -41,9 +41,10 @@ pub mod webhooks;
 pub use error::StoreError;
 pub use page::{like_pattern, Page};
 pub use sqlx::AnyConnection;
+/// A pooled connection, for reads.
+pub type ReadConnection = sqlx::pool::PoolConnection<sqlx::Any>;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyPool, Connection, Executor, Transaction};
 use std::sync::Arc;
 use std::time::Duration;
@@ -76,14 +77,28 @@ pub struct Store {
 #[derive(Debug)]
 pub struct WriteTx {
     tx: Transaction<'static, Any>,
-    _gate: OwnedMutexGuard<()>,
+    gate: OwnedMutexGuard<()>,
 }
 
 impl WriteTx {
     /// Commits everything written through this transaction.
     pub async fn commit(self) -> Result<(), StoreError> {
-        self.tx.commit().await?;
-        Ok(())
+        self.commit_then(|| ()).await
+    }
+
+    /// Commits, then runs `after` before the next writer of this process may begin:
+    /// what follows the commit in memory is done before any writer sees it.
+    pub async fn commit_then<T>(self, after: impl FnOnce() -> T) -> Result<T, StoreError> {
+        let Self { tx, gate } = self;
+        if let Err(e) = tx.commit().await {
+            // What `after` holds is dropped before the gate opens, as it would have run.
+            drop(after);
+            drop(gate);
+            return Err(e.into());
+        }
+        let done = after();
+        drop(gate);
+        Ok(done)
     }
 }
 
@@ -180,7 +195,7 @@ impl Store {
     }
 
     /// A pooled connection for reads.
-    pub async fn read(&self) -> Result<PoolConnection<Any>, StoreError> {
+    pub async fn read(&self) -> Result<ReadConnection, StoreError> {
         Ok(self.pool.acquire().await?)
     }
 
@@ -199,7 +214,7 @@ impl Store {
             // waiting, if anything else had written in between.
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
         };
-        Ok(WriteTx { tx, _gate: gate })
+        Ok(WriteTx { tx, gate })
     }
 
     /// Runs `work` if no other process (on PostgreSQL) or task of this store is running
