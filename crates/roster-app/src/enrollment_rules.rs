@@ -8,6 +8,7 @@ use serde::Deserialize;
 use std::collections::HashMap;
 use utoipa::ToSchema;
 
+use crate::live::ImageRead;
 use crate::reach::Reach;
 use crate::transaction::LiveTx;
 use crate::views::{EnrollmentRuleView, EnrollmentRulesView};
@@ -74,16 +75,16 @@ impl App {
         id: &str,
         input: Vec<EnrollmentRuleInput>,
     ) -> AppResult<EnrollmentRulesView> {
-        let Proposed { mut tx, rules, enrolled, users, .. } = self.propose(actor, id, &input).await?;
+        // The last committed image: a preview never waits for a write of groups.
+        let mut image = self.snapshot().await?;
+        let (_, rules, enrolled, users) = self.check_proposal(&mut image, actor, id, &input).await?;
         let mut samples = Vec::new();
         for user in users.iter().take(SAMPLES) {
-            if let Some(u) = roster_store::users::get(tx.read(), i64::from(user)).await? {
+            if let Some(u) = roster_store::users::get(image.read(), i64::from(user)).await? {
                 samples.push(u.username.into_string());
             }
         }
-        let courses = course_names(tx.read()).await?;
-        // Nothing was written: dropping the transaction ends it.
-        drop(tx);
+        let courses = course_names(image.read()).await?;
         Ok(EnrollmentRulesView {
             rules: views(&rules, &courses),
             enrolled: Some(enrolled),
@@ -109,18 +110,35 @@ impl App {
     /// rules are sound, and counts what they would do.
     async fn propose(&self, actor: &Actor, id: &str, input: &[EnrollmentRuleInput]) -> AppResult<Proposed> {
         let mut tx = self.begin_copy().await?;
-        let group = self.group(tx.read(), id).await?;
-        let reach = Reach::of(tx.read(), actor).await?;
-        reach.manage(&group)?;
-        let rules = checked(&mut tx, &group, input).await?;
-        let (enrolled, users) = would_enroll(&mut tx, &reach, &group, &rules).await?;
+        let (group, rules, enrolled, users) = self.check_proposal(&mut tx, actor, id, input).await?;
         Ok(Proposed { tx, group, rules, enrolled, users })
+    }
+
+    /// Checks that `actor` manages the group and that the rules are sound; the group,
+    /// the rules, and what they would do (see [`Proposed`]).
+    async fn check_proposal(
+        &self,
+        image: &mut impl ImageRead,
+        actor: &Actor,
+        id: &str,
+        input: &[EnrollmentRuleInput],
+    ) -> AppResult<(Group, Vec<EnrollmentRule>, u64, RoaringBitmap)> {
+        let group = self.group(image.read(), id).await?;
+        let reach = Reach::of(image.read(), actor).await?;
+        reach.manage(&group)?;
+        let rules = checked(image, &group, input).await?;
+        let (enrolled, users) = would_enroll(image, &reach, &group, &rules).await?;
+        Ok((group, rules, enrolled, users))
     }
 }
 
 /// The rules as sent, checked: each course exists (422 naming the item), due dates are
 /// within bounds, no course is listed twice, and no loop that could flip forever.
-async fn checked(tx: &mut LiveTx, group: &Group, input: &[EnrollmentRuleInput]) -> AppResult<Vec<EnrollmentRule>> {
+async fn checked(
+    tx: &mut impl ImageRead,
+    group: &Group,
+    input: &[EnrollmentRuleInput],
+) -> AppResult<Vec<EnrollmentRule>> {
     if input.len() > MAX_ENROLLMENT_RULES {
         return Err(AppError::invalid(
             "enrollment_rules",
@@ -171,7 +189,7 @@ pub(crate) fn loop_error(field: &str, steps: &[String]) -> AppError {
 /// How many of the group's current members these rules would enroll (of those the
 /// caller reaches), and who.
 async fn would_enroll(
-    tx: &mut LiveTx,
+    tx: &mut impl ImageRead,
     reach: &Reach,
     group: &Group,
     rules: &[EnrollmentRule],

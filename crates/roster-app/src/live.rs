@@ -284,6 +284,35 @@ impl Snapshot {
     }
 }
 
+/// What checks and counts read, the same in a write transaction (which may then save
+/// what they checked) and in a [`Snapshot`] (a preview).
+pub(crate) trait ImageRead {
+    /// A connection for reads.
+    fn read(&mut self) -> &mut AnyConnection;
+    /// Runs `f` on the engine.
+    fn engine<T>(&self, f: impl FnOnce(&Engine) -> T) -> AppResult<T>;
+}
+
+impl ImageRead for Snapshot {
+    fn read(&mut self) -> &mut AnyConnection {
+        Snapshot::read(self)
+    }
+
+    fn engine<T>(&self, f: impl FnOnce(&Engine) -> T) -> AppResult<T> {
+        Snapshot::engine(self, f)
+    }
+}
+
+impl ImageRead for crate::transaction::LiveTx {
+    fn read(&mut self) -> &mut AnyConnection {
+        crate::transaction::LiveTx::read(self)
+    }
+
+    fn engine<T>(&self, f: impl FnOnce(&Engine) -> T) -> AppResult<T> {
+        crate::transaction::LiveTx::engine(self, f)
+    }
+}
+
 impl crate::App {
     /// The image as last committed, for reads: the published one when it reflects the
     /// database, else one caught up with the change log first (by a transaction that
