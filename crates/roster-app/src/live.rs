@@ -104,10 +104,15 @@ impl Live {
             let image = self.lock();
             (image.engine.as_ref().map(|e| Arc::new(e.clone())), image.seq)
         };
-        let mut published = self.published();
-        published.writers = published.writers.saturating_sub(1);
-        published.engine = engine;
-        published.seq = seq;
+        let old = {
+            let mut published = self.published();
+            published.writers = published.writers.saturating_sub(1);
+            published.seq = seq;
+            std::mem::replace(&mut published.engine, engine)
+        };
+        // What only the old engine held (a copy's moved groups) is freed outside the
+        // lock, which readers take.
+        drop(old);
     }
 
     /// A write transaction that wrote a copy failed: the image goes back to the one
