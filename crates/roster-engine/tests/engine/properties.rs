@@ -798,6 +798,28 @@ fn apply(model: &mut Model, engine: &mut Engine, change: &Change, today: NaiveDa
     }
 }
 
+/// A scenario, changes applied first, and changes applied after.
+fn before_and_after() -> impl Strategy<Value = (Scenario, Vec<Change>, Vec<Change>)> {
+    scenario().prop_flat_map(|s| {
+        let before = vec(change(&s.shape), 0..12);
+        let after = vec(change(&s.shape), 1..16);
+        (Just(s), before, after)
+    })
+}
+
+/// The scenario's model and engine, everyone evaluated and committed, then `changes`
+/// applied to both.
+fn committed_after(s: &Scenario, changes: &[Change]) -> (Model, Engine) {
+    let mut model = build(s);
+    let mut engine = model.engine();
+    let first = engine.evaluate_all(s.today);
+    engine.commit(&first);
+    for c in changes {
+        apply(&mut model, &mut engine, c, s.today);
+    }
+    (model, engine)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
@@ -840,19 +862,9 @@ proptest! {
     /// changes after the read end where the reference says.
     #[test]
     fn a_read_back_population_takes_further_changes(
-        (s, before, after) in scenario().prop_flat_map(|s| {
-            let before = vec(change(&s.shape), 0..12);
-            let after = vec(change(&s.shape), 1..16);
-            (Just(s), before, after)
-        })
+        (s, before, after) in before_and_after()
     ) {
-        let mut model = build(&s);
-        let mut engine = model.engine();
-        let first = engine.evaluate_all(s.today);
-        engine.commit(&first);
-        for c in &before {
-            apply(&mut model, &mut engine, c, s.today);
-        }
+        let (mut model, engine) = committed_after(&s, &before);
         let mut engine = from_population(&engine, &model.catalog);
         for c in &after {
             apply(&mut model, &mut engine, c, s.today);
@@ -866,19 +878,9 @@ proptest! {
     /// further changes of its own.
     #[test]
     fn a_written_clone_leaves_the_original_as_it_was(
-        (s, before, after) in scenario().prop_flat_map(|s| {
-            let before = vec(change(&s.shape), 0..12);
-            let after = vec(change(&s.shape), 1..16);
-            (Just(s), before, after)
-        })
+        (s, before, after) in before_and_after()
     ) {
-        let mut model = build(&s);
-        let mut engine = model.engine();
-        let first = engine.evaluate_all(s.today);
-        engine.commit(&first);
-        for c in &before {
-            apply(&mut model, &mut engine, c, s.today);
-        }
+        let (mut model, mut engine) = committed_after(&s, &before);
         let committed: BTreeMap<i64, Option<Vec<u32>>> =
             model.groups.keys().map(|&g| (g, engine.members(g).map(|m| m.iter().collect()))).collect();
         let original_model = model.clone();
