@@ -98,15 +98,21 @@ impl Live {
         self.published().writers += 1;
     }
 
-    /// A write transaction ended: the image it leaves, if any, is published.
-    pub(crate) fn writer_ended(&self) {
+    /// A write transaction ended (or never got the write gate).
+    pub(crate) fn writer_left(&self) {
+        let mut published = self.published();
+        published.writers = published.writers.saturating_sub(1);
+    }
+
+    /// Publishes the image as it is, if any: only while holding the write gate, so that
+    /// no writer of this process is changing it.
+    pub(crate) fn publish(&self) {
         let (engine, seq) = {
             let image = self.lock();
             (image.engine.as_ref().map(|e| Arc::new(e.clone())), image.seq)
         };
         let old = {
             let mut published = self.published();
-            published.writers = published.writers.saturating_sub(1);
             published.seq = seq;
             std::mem::replace(&mut published.engine, engine)
         };

@@ -34,22 +34,35 @@ mod enrolling;
 /// for everyone at once instead of user by user.
 const PER_USER_LIMIT: usize = 200;
 
-/// Ends a write transaction's hold on the image: throws the image away if it was
-/// changed in place ahead of a commit that never came (a copy goes back to the
-/// published image instead), then publishes the image for readers.
+/// A write transaction of this process, counted from before it waits for the write
+/// gate to its end: while one is, readers take the published image as it is.
+#[derive(Debug)]
+struct Writing(Arc<Live>);
+
+impl Writing {
+    fn new(live: &Arc<Live>) -> Self {
+        live.writer_started();
+        Self(live.clone())
+    }
+}
+
+impl Drop for Writing {
+    fn drop(&mut self) {
+        self.0.writer_left();
+    }
+}
+
+/// Ends a write transaction's hold on the image, the write gate still held: throws the
+/// image away if it was changed in place ahead of a commit that never came (a copy goes
+/// back to the published image instead), then publishes the image for readers.
 #[derive(Debug)]
 struct DirtyGuard {
     live: Arc<Live>,
     dirty: bool,
     /// Whether the transaction writes a copy of the image (see [`App::begin_copy`]).
     copy: bool,
-}
-
-impl DirtyGuard {
-    fn new(live: &Arc<Live>, copy: bool) -> Self {
-        live.writer_started();
-        Self { live: live.clone(), dirty: false, copy }
-    }
+    /// Dropped after the image is published.
+    _writing: Writing,
 }
 
 impl Drop for DirtyGuard {
@@ -59,7 +72,7 @@ impl Drop for DirtyGuard {
             (true, false) => self.live.forget(),
             (false, _) => {}
         }
-        self.live.writer_ended();
+        self.live.publish();
     }
 }
 
@@ -105,9 +118,12 @@ impl App {
     }
 
     async fn open(&self, copy: bool) -> AppResult<LiveTx> {
-        let guard = DirtyGuard::new(&self.live, copy);
+        let writing = Writing::new(&self.live);
         #[expect(clippy::disallowed_methods, reason = "the one door: every domain write goes through a LiveTx")]
         let mut tx = self.store.write().await?;
+        // Only now, the gate held: a guard publishes the image when dropped, which must
+        // not happen while another writer of this process is changing it.
+        let guard = DirtyGuard { live: self.live.clone(), dirty: false, copy, _writing: writing };
         let now = self.now();
         let today = self.live.day(now);
         live::catch_up(&self.live, &mut tx, today, self.settings.image_file.as_deref()).await?;
