@@ -127,7 +127,11 @@ impl App {
         let now = self.now();
         let today = self.live.day(now);
         live::catch_up(&self.live, &mut tx, today, self.settings.image_file.as_deref()).await?;
-        if !copy {
+        if copy {
+            // What readers read meanwhile, and what a failure goes back to: the image
+            // as caught up (the first write after a start-up has nothing published yet).
+            self.live.publish();
+        } else {
             self.live.unpublish().await;
         }
         Ok(LiveTx {
