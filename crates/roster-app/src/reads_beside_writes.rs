@@ -121,6 +121,76 @@ async fn reads_beside_writes(url: &str) {
     assert!(app.image_differences().await.unwrap().is_empty());
 }
 
+/// Rule edits (written as a copy) and users' updates (written in place) one after
+/// another, while readers ask "why" over and over: every answer is of a committed image,
+/// where what the rule says now is what the committed members say. An image caught
+/// half-way (a rule saved but its members not yet moved, a user's value written but
+/// their groups not yet) would answer otherwise for the users who move.
+async fn readers_never_see_a_write_half_done(url: &str) {
+    const USERS: usize = 12;
+    const ROUNDS: usize = 16;
+    let app = app(url).await;
+    let actor = Actor::system("test");
+    let field = NewField {
+        code: "department".into(),
+        name: "Department".into(),
+        field_type: "dropdown".into(),
+        options: vec!["Sales".into(), "Ops".into()],
+    };
+    app.create_field(&actor.superadmin().unwrap(), field).await.unwrap();
+    let mut users = Vec::new();
+    for i in 0..USERS {
+        let user = NewUser {
+            username: format!("u{i}"),
+            email: format!("u{i}@example.com"),
+            fields: [("department".to_owned(), serde_json::json!(["Sales", "Ops"][i % 2]))].into(),
+            ..NewUser::default()
+        };
+        users.push(app.create_user(&actor, user).await.unwrap().id);
+    }
+    let new_group = NewGroup { name: "G".into(), description: None, policy: Some("automatic".into()), scope: None };
+    let group = app.create_group(&actor, new_group).await.unwrap().id;
+    app.set_rule(&actor, &group, rule(r#"field("department") = "Sales""#)).await.unwrap();
+    let writer = tokio::spawn({
+        let (app, actor, group, users) = (app.clone(), actor.clone(), group.clone(), users.clone());
+        async move {
+            for round in 0..ROUNDS {
+                let department = ["Ops", "Sales"][round % 2];
+                let text = format!(r#"field("department") = "{department}""#);
+                app.set_rule(&actor, &group, rule(&text)).await.unwrap();
+                let fields = [("department".to_owned(), serde_json::json!(department))].into();
+                let patch = crate::users::UserPatch { fields: Some(fields), ..Default::default() };
+                app.update_user(&actor, &users[round % USERS], patch).await.unwrap();
+            }
+        }
+    });
+    let mut answers = 0;
+    let mut round = 0;
+    while !writer.is_finished() {
+        let user = &users[round % USERS];
+        round += 1;
+        let why = tokio::time::timeout(PATIENCE, app.explain(&actor, &group, user)).await.unwrap().unwrap();
+        assert_eq!(why.member, why.currently_member, "a read saw a write half-done: {why:?}");
+        answers += 1;
+    }
+    writer.await.unwrap();
+    assert!(answers > ROUNDS, "the readers asked too seldom ({answers} answers) to say anything");
+    assert!(app.image_differences().await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readers_never_see_a_write_half_done_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    readers_never_see_a_write_half_done(&format!("sqlite://{}", dir.path().join("h.db").display())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readers_never_see_a_write_half_done_on_postgres() {
+    let Some(db) = roster_test_support::FreshPostgres::create("roster_halfdone").await else { return };
+    readers_never_see_a_write_half_done(&db.url).await;
+    db.drop_database().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_beside_writes_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
