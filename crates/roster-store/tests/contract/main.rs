@@ -149,6 +149,31 @@ async fn script(store: Store) {
     assert_eq!(page.items.len(), 9);
     drop(conn);
 
+    // Each indexed column is written when it alone changes (SQLite sets them apart from
+    // the others), and its index finds the user by the new value; an update of a user
+    // that is not there is refused.
+    let mut tx = store.write().await.unwrap();
+    let mut renamed = back.clone();
+    renamed.first_name = Some("Ann".into());
+    roster_store::users::update(&mut tx, &renamed).await.unwrap();
+    renamed.email = roster_domain::Email::parse("email", "renamed@acme.com").unwrap();
+    roster_store::users::update(&mut tx, &renamed).await.unwrap();
+    renamed.username = roster_domain::Username::parse("username", "Renamed").unwrap();
+    renamed.branch_id = Some(emea);
+    roster_store::users::update(&mut tx, &renamed).await.unwrap();
+    renamed.status = UserStatus::Active;
+    roster_store::users::update(&mut tx, &renamed).await.unwrap();
+    let missing = User { id: ids[1], ..renamed.clone() };
+    assert!(matches!(roster_store::users::update(&mut tx, &missing).await, Err(StoreError::NotFound)));
+    tx.commit().await.unwrap();
+    let mut conn = store.read().await.unwrap();
+    assert_eq!(roster_store::users::get(&mut conn, ids[0]).await.unwrap().unwrap(), renamed);
+    assert_eq!(roster_store::users::ids_by_email(&mut conn, "renamed@acme.com").await.unwrap(), vec![ids[0]]);
+    assert_eq!(roster_store::users::get_by_username(&mut conn, "renamed").await.unwrap().unwrap().id, ids[0]);
+    let in_emea = UserQuery { branch_ids: Some(vec![emea]), limit: 1000, ..Default::default() };
+    assert!(roster_store::users::list(&mut conn, &in_emea).await.unwrap().items.iter().any(|u| u.id == ids[0]));
+    drop(conn);
+
     // Memberships and events written as (user, group) pairs: many groups at once.
     let mut tx = store.write().await.unwrap();
     let group = |name: &str| Group {
