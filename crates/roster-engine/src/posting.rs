@@ -17,12 +17,14 @@ pub(crate) fn empty() -> &'static RoaringBitmap {
     &EMPTY
 }
 
-/// Adds a user to a bitmap; users mostly arrive in increasing id order (a build, an
-/// import), which `try_push` appends without searching.
+/// Adds a user to a bitmap. Not through `try_push`, though users mostly arrive in
+/// increasing id order (a build, an import): it compares with the last container's
+/// maximum, which a bitmap container finds by scanning its words from the end. For a
+/// dense set (who has any value, a common department) that scan is most of the work:
+/// 1.5M ids in order took 135 ms by `try_push`, 13 ms by `insert`; a sparse set takes
+/// the same either way.
 pub(crate) fn add(users: &mut RoaringBitmap, user: u32) {
-    if users.try_push(user).is_err() {
-        users.insert(user);
-    }
+    users.insert(user);
 }
 
 /// The users holding one value.
