@@ -100,6 +100,12 @@ pub(crate) struct LiveTx {
     moved: Vec<enrolling::Moved>,
 }
 
+/// Users a transaction saved whose records the image has not taken yet (see
+/// [`LiveTx::save_users`]); nothing may read the image before it takes them.
+#[derive(Debug)]
+#[must_use = "the image must take the users saved: pass them on to LiveTx::save_users or LiveTx::load_users"]
+pub(crate) struct Unloaded(Vec<roster_engine::UserRecord>);
+
 impl App {
     /// Opens a write transaction with the engine caught up with the database, writing
     /// the image in place: readers of the image wait for it (see [`App::begin_copy`]).
@@ -300,13 +306,69 @@ impl LiveTx {
         self.users_loaded(users).await
     }
 
-    /// Saves many changed users at once, like [`LiveTx::insert_users`].
+    /// Saves many changed users at once, like [`LiveTx::insert_users`] (the benchmark's
+    /// bulk update; an import saves through [`LiveTx::save_users`]).
+    #[cfg(feature = "bench")]
     pub(crate) async fn update_users(&mut self, users: &[User]) -> AppResult<()> {
         for user in users {
             roster_store::users::update(&mut self.tx, user).await?;
         }
         self.record("user.updated", Entry::users(users.iter().map(|u| u.id).collect()), None);
         self.users_loaded(users).await
+    }
+
+    /// Saves one batch of an import (the new users get their ids here) and, while the
+    /// database writes it, puts `earlier` (the batch saved before) into the image. The
+    /// image takes this batch with the next one, or through [`LiveTx::load_users`]: the
+    /// engine's work and the database's overlap (one core each), where
+    /// [`LiveTx::insert_users`] does one after the other.
+    pub(crate) async fn save_users(
+        &mut self,
+        created: &mut [User],
+        updated: &[User],
+        earlier: Option<Unloaded>,
+    ) -> AppResult<Unloaded> {
+        let fields = roster_store::fields::all(&mut self.tx).await?;
+        let earlier = earlier.map_or_else(Vec::new, |u| u.0);
+        if !earlier.is_empty() {
+            self.guard.dirty = true;
+        }
+        let (saved, loaded) = {
+            let (tx, live) = (&mut self.tx, &self.live);
+            let save = async {
+                let ids = roster_store::users::insert_many(tx, created).await?;
+                for user in updated {
+                    roster_store::users::update(tx, user).await?;
+                }
+                Ok::<_, roster_store::StoreError>(ids)
+            };
+            // The save goes first: it hands its statement to the database and waits,
+            // and the image is written meanwhile.
+            let load = async { live.with_engine_mut(|e| e.upsert_users(&earlier)) };
+            tokio::join!(biased; save, load)
+        };
+        loaded?.map_err(engine_error)?;
+        for (user, id) in created.iter_mut().zip(saved?) {
+            user.id = id;
+        }
+        if !created.is_empty() {
+            self.record("user.created", Entry::users(created.iter().map(|u| u.id).collect()), None);
+        }
+        if !updated.is_empty() {
+            self.record("user.updated", Entry::users(updated.iter().map(|u| u.id).collect()), None);
+        }
+        let users = created.iter().chain(updated);
+        self.touched.extend(users.clone().map(|u| Touched::User(u.id)));
+        Ok(Unloaded(users.map(|u| live::user_record(u, &fields, &self.live)).collect()))
+    }
+
+    /// Puts the last batch saved by [`LiveTx::save_users`] into the image.
+    pub(crate) fn load_users(&mut self, unloaded: Unloaded) -> AppResult<()> {
+        if unloaded.0.is_empty() {
+            return Ok(());
+        }
+        self.engine_mut(|e| e.upsert_users(&unloaded.0))?.map_err(engine_error)?;
+        Ok(())
     }
 
     /// Sets users' password hashes (no membership reads a password).

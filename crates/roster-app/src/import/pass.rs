@@ -19,7 +19,7 @@ use super::{
 };
 use crate::labels::thousands;
 use crate::reach::Reach;
-use crate::transaction::LiveTx;
+use crate::transaction::{LiveTx, Unloaded};
 use crate::{auth, App, AppError, AppResult, Context, Scope};
 
 /// The largest population whose import check rehearses the import to count what each
@@ -271,6 +271,8 @@ impl App {
         let checker = Checker::new(&plan, &header, &ctx.tree, reach.scope(), &job.options, self.now());
         let mut checked = Checked::default();
         let mut batches = read_batches(reader, rules, job.progress.clone());
+        // The batch last written, which the image has not taken yet.
+        let mut unloaded = None;
         while let Some(batch) = batches.recv().await {
             let batch = batch.map_err(io_error)?;
             let mut changes = Vec::with_capacity(batch.len());
@@ -309,13 +311,20 @@ impl App {
                 checked.refuse(issues);
             }
             if checked.counts.errors == 0 {
+                let hash = matches!(sink, Sink::Apply(_));
                 let written = match &mut sink {
                     Sink::Check(_) => Vec::new(),
-                    Sink::Apply(tx) => writes.apply(tx, true).await?,
-                    Sink::Rehearse(tx) => writes.apply(tx, false).await?,
+                    Sink::Apply(tx) | Sink::Rehearse(tx) => {
+                        let (written, batch) = writes.apply(tx, hash, unloaded.take()).await?;
+                        unloaded = Some(batch);
+                        written
+                    }
                 };
                 checked.written.extend(written.into_iter().filter_map(|id| u32::try_from(id).ok()));
             }
+        }
+        if let (Sink::Apply(tx) | Sink::Rehearse(tx), Some(batch)) = (&mut sink, unloaded) {
+            tx.load_users(batch)?;
         }
         Ok(checked)
     }
@@ -329,13 +338,13 @@ struct Writes {
 }
 
 impl Writes {
-    /// Writes the batch and loads its users into the membership image, with their
-    /// passwords if `hash`; returns the ids of the users written.
-    async fn apply(self, tx: &mut LiveTx, hash: bool) -> AppResult<Vec<i64>> {
+    /// Writes the batch, with its users' passwords if `hash`, while the membership
+    /// image takes the batch written before (`earlier`); returns the ids of the users
+    /// written, and the batch for the image to take next.
+    async fn apply(self, tx: &mut LiveTx, hash: bool, earlier: Option<Unloaded>) -> AppResult<(Vec<i64>, Unloaded)> {
         let (mut created, mut secrets): (Vec<User>, Vec<Option<String>>) = self.create.into_iter().unzip();
-        tx.insert_users(&mut created).await?;
         let (updated, updated_passwords): (Vec<User>, Vec<Option<String>>) = self.update.into_iter().unzip();
-        tx.update_users(&updated).await?;
+        let unloaded = tx.save_users(&mut created, &updated, earlier).await?;
         let written = created.iter().chain(&updated).map(|u| u.id).collect();
         if hash {
             secrets.extend(updated_passwords);
@@ -343,7 +352,7 @@ impl Writes {
                 created.iter().chain(&updated).zip(secrets).filter_map(|(u, p)| Some((u.id, p?))).collect();
             tx.set_password_hashes(&hash_passwords(to_hash).await?).await?;
         }
-        Ok(written)
+        Ok((written, unloaded))
     }
 }
 

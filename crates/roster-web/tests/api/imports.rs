@@ -803,6 +803,56 @@ async fn an_excel_sep_line_names_the_delimiter(s: TestServer) {
     assert_eq!(user(&s, "ann.lee").await["fields"]["job_title"], "Driver, night");
 }
 
+/// An import writes a batch of users while the image takes the batch before: over
+/// several batches, new and changed users alike, every user must reach the image, or
+/// the evaluation after the import misses them.
+async fn an_import_of_several_batches_leaves_every_group_true(s: TestServer) {
+    seed(&s).await;
+    let mut groups = Vec::new();
+    for (name, rule) in [("Veterans", r#"field("years") >= 10"#), ("Sales", r#"field("department") = "Sales""#)] {
+        let g = s.post_ok("/api/v1/groups", json!({"name": name, "policy": "automatic"})).await;
+        let id = g["id"].as_str().unwrap().to_owned();
+        let r = s.call("PUT", &format!("/api/v1/groups/{id}/rule"), Some(json!({"text": rule}))).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        groups.push(id);
+    }
+    let file = |rows: std::ops::Range<usize>, years: fn(usize) -> usize, sales: fn(usize) -> bool| {
+        let mut file = String::from("username,email,Years,Department\n");
+        for i in rows {
+            let department = if sales(i) { "Sales" } else { "Marketing" };
+            file.push_str(&format!("user{i:05},user{i:05}@acme.com,{},{department}\n", years(i)));
+        }
+        file.into_bytes()
+    };
+    let count = |rows: std::ops::Range<usize>, keep: &dyn Fn(usize) -> bool| rows.filter(|i| keep(*i)).count();
+    let member_counts = || async {
+        let mut counts = Vec::new();
+        for g in &groups {
+            counts
+                .push(s.call("GET", &format!("/api/v1/groups/{g}"), None).await.body["member_count"].as_u64().unwrap());
+        }
+        counts
+    };
+
+    // 1,500 new users: two batches.
+    let years: fn(usize) -> usize = |i| i % 20;
+    let sales: fn(usize) -> bool = |i| i % 3 == 0;
+    let job = import(&s, "?mode=create", file(0..1500, years, sales)).await;
+    assert_eq!(counts(&job), (1500, 0, 0, 0), "{job}");
+    let expected = [count(0..1500, &|i| years(i) >= 10) as u64, count(0..1500, &|i| sales(i)) as u64];
+    assert_eq!(member_counts().await, expected);
+
+    // 2,600 rows, three batches: the 1,500 changed, 1,100 new.
+    let years: fn(usize) -> usize = |i| (i + 5) % 20;
+    let sales: fn(usize) -> bool = |i| i % 2 == 0;
+    let job = import(&s, "", file(0..2600, years, sales)).await;
+    assert_eq!(counts(&job), (1100, 1500, 0, 0), "{job}");
+    let expected = [count(0..2600, &|i| years(i) >= 10) as u64, count(0..2600, &|i| sales(i)) as u64];
+    assert_eq!(member_counts().await, expected);
+    let drift = s.app.reconcile(false).await.unwrap();
+    assert!(drift.drifted.is_empty(), "{drift:?}");
+}
+
 crate::on_both_databases!(
     an_excel_sep_line_names_the_delimiter,
     the_template_lists_every_field_and_imports_as_is,
@@ -813,6 +863,7 @@ crate::on_both_databases!(
     cells_are_checked_against_their_fields,
     bad_files_are_refused_naming_row_and_column,
     an_import_moves_automatic_groups_in_one_evaluation,
+    an_import_of_several_batches_leaves_every_group_true,
     a_group_export_reimported_for_update_changes_nothing,
     training_admins_import_into_their_branches_only,
     a_training_admins_dry_run_counts_only_its_users,
