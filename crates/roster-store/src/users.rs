@@ -60,32 +60,11 @@ pub fn from_row(row: &AnyRow) -> Result<User, StoreError> {
     })
 }
 
-/// Inserts a user (its `id` is ignored) and returns the new id.
+/// Inserts a user (its `id` is ignored) and returns the new id: a batch of one for
+/// [`insert_many`], whose statement names the columns once for both.
 pub async fn insert(tx: &mut WriteTx, u: &User) -> Result<i64, StoreError> {
-    let conn: &mut AnyConnection = tx;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO users (username, username_key, email, email_key, first_name, last_name, status, \
-         language, timezone, branch_id, fields, search, created_at, updated_at, last_login_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
-    )
-    .bind(u.username.as_str())
-    .bind(u.username.key())
-    .bind(u.email.as_str())
-    .bind(u.email.key())
-    .bind(&u.first_name)
-    .bind(&u.last_name)
-    .bind(u.status.as_str())
-    .bind(&u.language)
-    .bind(&u.timezone)
-    .bind(u.branch_id)
-    .bind(serde_json::to_string(&u.fields)?)
-    .bind(search_text(u))
-    .bind(u.created_at)
-    .bind(u.updated_at)
-    .bind(u.last_login_at)
-    .fetch_one(conn)
-    .await?;
-    Ok(id)
+    let ids = insert_many(tx, std::slice::from_ref(u)).await?;
+    ids.first().copied().ok_or_else(|| StoreError::Corrupt("an INSERT of one user returned no id".into()))
 }
 
 /// How many rows one multi-row INSERT carries.
