@@ -125,7 +125,8 @@ impl Bulk<'_> {
     /// Writes changed users without evaluating anyone: [`Bulk::reevaluate_all`] (or
     /// the commit) then evaluates every group once.
     pub async fn update_users(&mut self, users: &[User]) -> AppResult<()> {
-        self.tx.update_users(users).await?;
+        let saved = self.tx.save_users(&mut [], users, None).await?;
+        self.tx.load_users(saved)?;
         self.users_changed = true;
         Ok(())
     }

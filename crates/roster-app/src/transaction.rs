@@ -294,34 +294,12 @@ impl LiveTx {
         Ok(())
     }
 
-    /// Creates many users at once (ids set here) and puts them in the image without
-    /// evaluating anyone: the caller evaluates everyone once, with
-    /// [`LiveTx::reevaluate_all`], before it commits.
-    pub(crate) async fn insert_users(&mut self, users: &mut [User]) -> AppResult<()> {
-        let ids = roster_store::users::insert_many(&mut self.tx, users).await?;
-        for (user, id) in users.iter_mut().zip(ids) {
-            user.id = id;
-        }
-        self.record("user.created", Entry::users(users.iter().map(|u| u.id).collect()), None);
-        self.users_loaded(users).await
-    }
-
-    /// Saves many changed users at once, like [`LiveTx::insert_users`] (the benchmark's
-    /// bulk update; an import saves through [`LiveTx::save_users`]).
-    #[cfg(feature = "bench")]
-    pub(crate) async fn update_users(&mut self, users: &[User]) -> AppResult<()> {
-        for user in users {
-            roster_store::users::update(&mut self.tx, user).await?;
-        }
-        self.record("user.updated", Entry::users(users.iter().map(|u| u.id).collect()), None);
-        self.users_loaded(users).await
-    }
-
-    /// Saves one batch of an import (the new users get their ids here) and, while the
-    /// database writes it, puts `earlier` (the batch saved before) into the image. The
-    /// image takes this batch with the next one, or through [`LiveTx::load_users`]: the
-    /// engine's work and the database's overlap (one core each), where
-    /// [`LiveTx::insert_users`] does one after the other.
+    /// Saves many users at once (the new ones get their ids here) without evaluating
+    /// anyone: the caller evaluates everyone once, with [`LiveTx::reevaluate_all`],
+    /// before it commits. While the database writes them, the image takes `earlier`
+    /// (the batch saved before); it takes this batch with the next one, or through
+    /// [`LiveTx::load_users`]. An import saves batch after batch, the engine's work and
+    /// the database's overlapping, one core each.
     pub(crate) async fn save_users(
         &mut self,
         created: &mut [User],
@@ -376,15 +354,6 @@ impl LiveTx {
         for (user, hash) in hashes {
             roster_store::users::set_password_hash(&mut self.tx, *user, Some(hash)).await?;
         }
-        Ok(())
-    }
-
-    /// The image takes users just written, without evaluating them.
-    async fn users_loaded(&mut self, users: &[User]) -> AppResult<()> {
-        let fields = roster_store::fields::all(&mut self.tx).await?;
-        let records: Vec<_> = users.iter().map(|u| live::user_record(u, &fields, &self.live)).collect();
-        self.engine_mut(|e| e.upsert_users(&records))?.map_err(engine_error)?;
-        self.touched.extend(users.iter().map(|u| Touched::User(u.id)));
         Ok(())
     }
 
