@@ -259,7 +259,8 @@ async fn insert_around(
     let (fixed, id, other) = around.columns();
     let mut p = Params::new(conn);
     let sql = format!(
-        "INSERT INTO memberships ({fixed}, source, added_at, added_by, {other}) SELECT {}, {}, {}, {}, id FROM {} AS t",
+        "{} INTO memberships ({fixed}, source, added_at, added_by, {other}) SELECT {}, {}, {}, {}, id FROM {} AS t",
+        p.insert_new(),
         p.next(),
         p.next(),
         p.next(),
@@ -293,8 +294,9 @@ async fn insert_pairs(
     }
     let mut p = Params::new(conn);
     let sql = format!(
-        "INSERT INTO memberships (source, added_at, added_by, user_id, group_id) \
+        "{} INTO memberships (source, added_at, added_by, user_id, group_id) \
          SELECT {}, {}, {}, user_id, group_id FROM {} AS t",
+        p.insert_new(),
         p.next(),
         p.next(),
         p.next(),

@@ -28,6 +28,21 @@ impl Params {
         Self { numbered: conn.backend_name() != "SQLite", next: 1 }
     }
 
+    /// The verb of a many-row insert whose rows the caller knows to be new. On SQLite,
+    /// `INSERT OR FAIL`: a row a constraint refuses ends the statement there, where a
+    /// plain `INSERT` would undo the statement's earlier rows, for which SQLite keeps a
+    /// copy of every page the statement changes. A 1% diff at 1M users joins 70,000
+    /// memberships at random places: 250 MB of copies (peak of a `sqlite3` replay 367
+    /// → 116 MB), and 8-15% of the statement's time. Either way the error reaches the
+    /// caller, whose whole write then rolls back.
+    pub(crate) fn insert_new(&self) -> &'static str {
+        if self.numbered {
+            "INSERT"
+        } else {
+            "INSERT OR FAIL"
+        }
+    }
+
     /// The next placeholder.
     pub(crate) fn next(&mut self) -> String {
         let n = self.next;

@@ -238,6 +238,20 @@ async fn script(store: Store) {
         assert!(events.items.iter().all(|e| e.cause == "a rule"));
     }
     drop(conn);
+    // A join that exists already refuses the write, after the statement has taken the
+    // new joins before it (SQLite's `INSERT OR FAIL` keeps them until the rollback):
+    // the whole write rolls back, and the group is as it was.
+    let before = roster_store::memberships::member_ids(&mut store.read().await.unwrap(), g1).await.unwrap();
+    let last = *before.last().unwrap();
+    assert!(!before.contains(&ids[0]) && !before.contains(&ids[1]) && ids[1] < last);
+    let mut tx = store.write().await.unwrap();
+    let joins: RoaringBitmap = [ids[0], ids[1], last].iter().map(|u| u32::try_from(*u).unwrap()).collect();
+    let refused = [GroupMoves { group_id: g1, by_rule: &joins, by_list: &none, left: &none }];
+    let err = roster_store::memberships::apply(&mut tx, Moves::Sets(&refused), &cause).await;
+    assert!(err.is_err(), "a join of a member: {err:?}");
+    drop(tx);
+    let after = roster_store::memberships::member_ids(&mut store.read().await.unwrap(), g1).await.unwrap();
+    assert_eq!(after, before, "nothing of a refused write stays");
     // Memberships go with their user and with their group.
     let mut tx = store.write().await.unwrap();
     roster_store::users::delete(&mut tx, ids[2]).await.unwrap();
