@@ -94,7 +94,13 @@ impl Measure {
         self
     }
 
+    /// The value as the table shows it. A figure that misses its target shows two
+    /// decimals, so that one just over it (50.16 ms against 50) never reads as the
+    /// target itself.
     fn shown(&self, value: f64) -> String {
+        if self.met == Some(false) {
+            return format!("{value:.2} {}", self.unit);
+        }
         match self.unit {
             "ms" if value < 10.0 => format!("{value:.2} ms"),
             "ms" => format!("{value:.0} ms"),
@@ -179,5 +185,26 @@ impl BenchReport {
             out.push('\n');
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(measure: Measure) -> String {
+        let mut report = BenchReport::new(&BenchSpec::new("sqlite://bench.db".into()));
+        report.add(measure);
+        report.markdown()
+    }
+
+    #[test]
+    fn a_figure_just_over_its_target_never_reads_as_the_target() {
+        let missed = Measure::millis("preview", Duration::from_micros(50_160)).target("p99 <= 50 ms", false);
+        assert!(table(missed).contains("| preview | 50.16 ms |"));
+        let met = Measure::millis("preview", Duration::from_micros(49_840)).target("p99 <= 50 ms", true);
+        assert!(table(met).contains("| preview | 50 ms |"));
+        let missed = Measure::seconds("import", Duration::from_millis(5_040)).target("<= 5 s", false);
+        assert!(table(missed).contains("| import | 5.04 s |"));
     }
 }
