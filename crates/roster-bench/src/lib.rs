@@ -223,11 +223,7 @@ impl Bench<'_> {
         let evaluation = evaluation.unwrap_or_default();
         // In the order run: the first ones take memory the kernel must clear first
         // (see docs/benchmarks.md), which a reader of the median should see.
-        let in_order: Vec<String> = times
-            .iter()
-            .map(|t| t.as_secs_f64() * 1e3)
-            .map(|ms| if ms < 10.0 { format!("{ms:.2}") } else { format!("{ms:.0}") })
-            .collect();
+        let in_order: Vec<String> = times.iter().map(|t| report::millis_shown(t.as_secs_f64() * 1e3)).collect();
         times.sort();
         let engine_time = percentile(&times, 0.5);
         let members: u64 = evaluation.groups.iter().map(|g| g.members.len()).sum();

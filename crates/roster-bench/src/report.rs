@@ -102,11 +102,19 @@ impl Measure {
             return format!("{value:.2} {}", self.unit);
         }
         match self.unit {
-            "ms" if value < 10.0 => format!("{value:.2} ms"),
-            "ms" => format!("{value:.0} ms"),
+            "ms" => format!("{} ms", millis_shown(value)),
             "s" => format!("{value:.1} s"),
             _ => format!("{value:.0} {}", self.unit),
         }
+    }
+}
+
+/// Milliseconds as the table shows them, without the unit: two decimals below 10.
+pub(crate) fn millis_shown(ms: f64) -> String {
+    if ms < 10.0 {
+        format!("{ms:.2}")
+    } else {
+        format!("{ms:.0}")
     }
 }
 
