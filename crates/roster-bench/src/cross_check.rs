@@ -117,17 +117,20 @@ impl Bench<'_> {
 }
 
 /// Fails unless the baseline gave every group the engine evaluated, with its members.
+/// `evaluation` is the first, from an image without memberships: a group's joins are
+/// its members.
 fn agree(groups: &[BaselineGroup], run: &BaselineRun, evaluation: &Evaluation) -> AppResult<()> {
     for ours in &evaluation.groups {
+        let members = &ours.joined;
         let theirs = run
             .groups
             .iter()
             .find(|g| g.id == ours.group)
             .ok_or_else(|| bench_error(format!("the baseline did not evaluate group {}", ours.group)))?;
         let theirs_set: RoaringBitmap = theirs.members.iter().filter_map(|u| u32::try_from(*u).ok()).collect();
-        if theirs_set != ours.members || theirs_set.len() != theirs.members.len() as u64 {
-            let missing: Vec<u32> = (&ours.members - &theirs_set).iter().take(5).collect();
-            let extra: Vec<u32> = (&theirs_set - &ours.members).iter().take(5).collect();
+        if theirs_set != *members || theirs_set.len() != theirs.members.len() as u64 {
+            let missing: Vec<u32> = (members - &theirs_set).iter().take(5).collect();
+            let extra: Vec<u32> = (&theirs_set - members).iter().take(5).collect();
             let rule = groups.iter().find(|g| g.id == ours.group).and_then(|g| g.rule.as_ref());
             return Err(bench_error(format!(
                 "group {} (`{}`): the baseline disagrees with Roster: users {missing:?} are members for \

@@ -398,13 +398,15 @@ fn cpu_ticks() -> u64 {
     tick(11) + tick(12)
 }
 
-/// A hash of every group's members, to compare evaluations across versions of the engine.
-fn fingerprint(evaluation: &Evaluation) -> u64 {
+/// A hash of every group's members once `evaluation` is committed, to compare
+/// evaluations across versions of the engine.
+fn fingerprint(engine: &Engine, evaluation: &Evaluation) -> u64 {
     let mut hasher = DefaultHasher::new();
     for g in &evaluation.groups {
+        let members = engine.members_after(evaluation, g.group).unwrap_or_default();
         g.group.hash(&mut hasher);
-        g.members.len().hash(&mut hasher);
-        g.members.iter().for_each(|u| u.hash(&mut hasher));
+        members.len().hash(&mut hasher);
+        members.iter().for_each(|u| u.hash(&mut hasher));
     }
     hasher.finish()
 }
@@ -557,7 +559,7 @@ fn main() {
     }
     let evaluation = first.unwrap();
     let joined: u64 = evaluation.groups.iter().map(|g| g.joined.len()).sum();
-    println!("memberships: {joined}; fingerprint {:016x}; {}", fingerprint(&evaluation), peak_rss());
+    println!("memberships: {joined}; fingerprint {:016x}; {}", fingerprint(&engine, &evaluation), peak_rss());
     let t = Instant::now();
     engine.commit(&evaluation);
     println!("commit: {}", ms(t.elapsed()));

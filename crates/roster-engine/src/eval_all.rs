@@ -25,17 +25,29 @@ use crate::set::Set;
 /// saves.
 const GROUPS_PER_THREAD: usize = 32;
 
-/// One automatic group's evaluation.
+/// One automatic group's evaluation: how its members move from those last committed.
+/// It carries the moves, not the members: a whole evaluation at a million users would
+/// otherwise hold every group's members a second time (120 MB), in pages the kernel
+/// must clear before the evaluation can use them (see [`Engine::evaluate_all`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupEvaluation {
     /// The group.
     pub group: i64,
-    /// Its members now.
-    pub members: RoaringBitmap,
+    /// How many members it has now.
+    pub member_count: u64,
     /// Members now who were not members as last committed.
     pub joined: RoaringBitmap,
     /// Members as last committed who are members no more.
     pub left: RoaringBitmap,
+}
+
+impl GroupEvaluation {
+    /// Its members now, from its members as last committed (`before`).
+    pub fn members_from(&self, before: &RoaringBitmap) -> RoaringBitmap {
+        let mut members = before - &self.left;
+        members |= &self.joined;
+        members
+    }
 }
 
 /// Automatic groups evaluated over the whole population, in dependency order.
@@ -60,6 +72,13 @@ impl Evaluation {
 impl Engine {
     /// Evaluates every automatic group over the population, on `today`. Nothing changes
     /// until [`Engine::commit`].
+    ///
+    /// A group's new members are kept only while a group evaluated after it names it;
+    /// otherwise they are dropped as soon as its moves are known, and the next group
+    /// reuses their memory. Keeping all of them made each of a process's first whole
+    /// evaluations at a million users take 120 MB of fresh pages, and the kernel clearing
+    /// them was more than half of those evaluations' time (213-285 ms against 80-135 ms
+    /// for the later ones, docs/benchmarks.md).
     pub fn evaluate_all(&self, today: NaiveDate) -> Evaluation {
         self.evaluate_in_order(&self.order, today)
     }
@@ -77,21 +96,36 @@ impl Engine {
         Ok(self.evaluate_in_order(&order, today))
     }
 
-    /// Records an evaluation's members as committed.
+    /// The members a group would have once `evaluation` is committed: its members as
+    /// committed, moved as the evaluation says (as committed if it does not name it).
+    pub fn members_after(&self, evaluation: &Evaluation, group: i64) -> Option<RoaringBitmap> {
+        let before = self.members(group)?;
+        Some(evaluation.get(group).map_or_else(|| before.clone(), |g| g.members_from(before)))
+    }
+
+    /// Records an evaluation's moves as committed. The evaluation must be of the members
+    /// committed now (nothing committed in between), as every caller's is: it is taken
+    /// under the same write.
     pub fn commit(&mut self, evaluation: &Evaluation) {
         for g in &evaluation.groups {
+            if g.joined.is_empty() && g.left.is_empty() {
+                continue;
+            }
             let Some(group) = self.groups.get_mut(&g.group) else {
                 continue;
             };
             match Arc::get_mut(group) {
-                Some(group) => group.members.clone_from(&g.members),
-                // Shared with the image readers hold: a new group, not a copy of the old
-                // members about to be replaced.
+                Some(group) => {
+                    group.members -= &g.left;
+                    group.members |= &g.joined;
+                }
+                // Shared with the image readers hold: a new group, the readers' left as
+                // it is.
                 None => {
                     *group = Arc::new(Group {
                         name: group.name.clone(),
                         policy: group.policy.clone(),
-                        members: g.members.clone(),
+                        members: g.members_from(&group.members),
                     });
                 }
             }
@@ -120,35 +154,31 @@ impl Engine {
         for (_, _, auto) in levels.iter().flatten() {
             memo.expect(&auto.compiled);
         }
-        let mut results: HashMap<i64, RoaringBitmap> = HashMap::with_capacity(order.len());
+        // The groups a later group names: their new members are kept until the end.
+        let named: HashSet<i64> =
+            levels.iter().skip(1).flatten().flat_map(|(_, _, auto)| auto.references.iter().copied()).collect();
+        let mut results: HashMap<i64, RoaringBitmap> = HashMap::with_capacity(named.len());
         let mut groups = Vec::with_capacity(order.len());
         for level in levels {
             memo.fill(level.iter().map(|(_, _, auto)| &auto.compiled), self, today);
             let threads = self.threads.min(level.len() / GROUPS_PER_THREAD).max(1);
             let mut evaluated = if threads == 1 {
-                self.evaluate_level(&mut level.iter(), &memo, &results, today)
+                self.evaluate_level(&mut level.iter(), &memo, &results, &named, today)
             } else {
-                let (memo, results) = (&memo, &results);
-                in_threads(threads, &level, |share| self.evaluate_level(share, memo, results, today))
+                let (memo, results, named) = (&memo, &results, &named);
+                in_threads(threads, &level, |share| self.evaluate_level(share, memo, results, named, today))
             };
             for (_, _, auto) in &level {
                 memo.done(&auto.compiled);
             }
-            evaluated.sort_by_key(|g| self.positions.get(&g.group).copied().unwrap_or(usize::MAX));
-            for g in evaluated {
-                results.insert(g.group, g.members);
-                groups.push((g.group, g.joined, g.left));
+            evaluated.sort_by_key(|(g, _)| self.positions.get(&g.group).copied().unwrap_or(usize::MAX));
+            for (g, kept) in evaluated {
+                if let Some(members) = kept {
+                    results.insert(g.group, members);
+                }
+                groups.push(g);
             }
         }
-        let groups = groups
-            .into_iter()
-            .map(|(group, joined, left)| GroupEvaluation {
-                group,
-                members: results.remove(&group).unwrap_or_default(),
-                joined,
-                left,
-            })
-            .collect();
         Evaluation { groups }
     }
 
@@ -171,14 +201,16 @@ impl Engine {
     }
 
     /// Evaluates groups that do not name one another; `results` holds the new members
-    /// of the groups evaluated before.
+    /// of the groups evaluated before that a later group names. Each group's new
+    /// members come back only if it is one of those (`named`).
     fn evaluate_level(
         &self,
         level: &mut dyn Iterator<Item = &(i64, &Group, &Automatic)>,
         memo: &Memo<'_>,
         results: &HashMap<i64, RoaringBitmap>,
+        named: &HashSet<i64>,
         today: NaiveDate,
-    ) -> Vec<GroupEvaluation> {
+    ) -> Vec<(GroupEvaluation, Option<RoaringBitmap>)> {
         let members_of =
             |g: i64| results.get(&g).or_else(|| self.groups.get(&g).map(|x| &x.members)).unwrap_or(empty());
         let population =
@@ -186,8 +218,9 @@ impl Engine {
         level
             .map(|&(id, group, auto)| {
                 let members = auto.members(population.eligible_matching(&auto.compiled, auto.allow_suspended));
-                let (joined, left) = diff(&members, &group.members);
-                GroupEvaluation { group: id, members, joined, left }
+                let member_count = members.len();
+                let (joined, left, kept) = diff(members, &group.members, named.contains(&id));
+                (GroupEvaluation { group: id, member_count, joined, left }, kept)
             })
             .collect()
     }
@@ -221,18 +254,27 @@ fn in_threads<I: Sync, T: Send>(
     })
 }
 
-/// Who joins and who leaves when `now` replaces `before`; quickly when either is empty
-/// or they are equal (most groups, in a reconcile).
-fn diff(now: &RoaringBitmap, before: &RoaringBitmap) -> (RoaringBitmap, RoaringBitmap) {
-    if before.is_empty() {
+/// Who joins and who leaves when `now` replaces `before`, and `now` itself if `keep`;
+/// quickly when either is empty or they are equal (most groups, in a reconcile).
+fn diff(
+    now: RoaringBitmap,
+    before: &RoaringBitmap,
+    keep: bool,
+) -> (RoaringBitmap, RoaringBitmap, Option<RoaringBitmap>) {
+    let (joined, left) = if before.is_empty() {
+        // Everyone joins: `now` itself, unless it is kept too.
+        if !keep {
+            return (now, RoaringBitmap::new(), None);
+        }
         (now.clone(), RoaringBitmap::new())
     } else if now.is_empty() {
         (RoaringBitmap::new(), before.clone())
-    } else if now == before {
+    } else if now == *before {
         (RoaringBitmap::new(), RoaringBitmap::new())
     } else {
-        (now - before, before - now)
-    }
+        (&now - before, before - &now)
+    };
+    (joined, left, keep.then_some(now))
 }
 
 /// Evaluates compiled rules over everyone.

@@ -176,7 +176,7 @@ pub fn members_of(model: &Model, group: i64, today: NaiveDate) -> Vec<String> {
     for g in model.automatic() {
         let by_reference: Vec<i64> =
             model.users.keys().copied().filter(|&u| reference::is_member(model, u, g, today)).collect();
-        let by_bitmap: Vec<i64> = evaluation.get(g).unwrap().members.iter().map(i64::from).collect();
+        let by_bitmap: Vec<i64> = engine.members_after(&evaluation, g).unwrap().iter().map(i64::from).collect();
         let by_user: Vec<i64> = model
             .users
             .keys()

@@ -73,12 +73,13 @@ fn groups_are_evaluated_after_the_groups_they_name() {
     assert_eq!(engine.automatic_groups(), &[30, 20, 10]);
     assert_eq!(engine.dependents(30), vec![10, 20]);
     let evaluation = engine.evaluate_all(today());
-    assert_eq!(evaluation.get(10).unwrap().members.len(), 2);
+    assert_eq!(evaluation.get(10).unwrap().member_count, 2);
+    assert_eq!(engine.members_after(&evaluation, 10).unwrap().len(), 2);
     let partial = engine.evaluate_groups(&[20], today()).unwrap();
     let groups: Vec<i64> = partial.groups.iter().map(|g| g.group).collect();
     assert_eq!(groups, vec![20, 10]);
     assert_eq!(
-        partial.get(10).unwrap().members,
+        engine.members_after(&partial, 10).unwrap(),
         roaring::RoaringBitmap::new(),
         "Base is not re-evaluated, and has no committed members"
     );
@@ -179,7 +180,7 @@ fn ids_must_fit_the_bitmaps_and_references_must_exist() {
 
     engine.set_automatic_group(10, "Big", &definition(&engine, r#"username = "BIG""#)).unwrap();
     let evaluation = engine.evaluate_all(today());
-    assert_eq!(evaluation.get(10).unwrap().members.iter().collect::<Vec<_>>(), vec![u32::MAX]);
+    assert_eq!(engine.members_after(&evaluation, 10).unwrap().iter().collect::<Vec<_>>(), vec![u32::MAX]);
 }
 
 #[test]

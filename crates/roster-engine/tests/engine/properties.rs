@@ -510,8 +510,13 @@ fn assert_agrees(model: &Model, engine: &Engine, today: NaiveDate) {
     let expected = expected(model, today);
     let evaluation = engine.evaluate_all(today);
     for (g, members) in &expected {
-        let got: Vec<u32> = evaluation.get(*g).unwrap().members.iter().collect();
+        let moved = evaluation.get(*g).unwrap();
+        let before = engine.members(*g).unwrap();
+        assert!(moved.joined.is_disjoint(before), "group {g}: a join of a member");
+        assert!(moved.left.is_subset(before), "group {g}: a leave of a non-member");
+        let got: Vec<u32> = engine.members_after(&evaluation, *g).unwrap().iter().collect();
         assert_eq!(&got, members, "bitmaps, group {g}");
+        assert_eq!(moved.member_count, members.len() as u64, "member count, group {g}");
     }
     for &u in model.users.keys() {
         let changes = engine.evaluate_user(u, today).unwrap().changes;
