@@ -126,7 +126,7 @@ impl Bulk<'_> {
     /// the commit) then evaluates every group once.
     pub async fn update_users(&mut self, users: &[User]) -> AppResult<()> {
         let saved = self.tx.save_users(&mut [], users, None).await?;
-        self.tx.load_users(saved)?;
+        self.tx.load_users(saved).await?;
         self.users_changed = true;
         Ok(())
     }

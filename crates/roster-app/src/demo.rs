@@ -305,7 +305,7 @@ impl App {
                 (made..made + n).map(|i| demo_user(&mut rng, i, &sites, now)).collect::<Result<_, _>>()?;
             let mut tx = self.begin().await?;
             let saved = tx.save_users(&mut users, &[], None).await?;
-            tx.load_users(saved)?;
+            tx.load_users(saved).await?;
             let enrollments: Vec<Enrollment> = users
                 .iter()
                 .flat_map(|u| demo_enrollments(&mut rng, u.id, u, &course_ids, spec.enrollments_per_user, now))

@@ -26,7 +26,7 @@ use std::sync::Arc;
 pub use roster_store::memberships::Cause;
 
 use crate::live::{self, engine_error, Live};
-use crate::{App, AppResult, Context};
+use crate::{App, AppError, AppResult, Context};
 
 mod enrolling;
 
@@ -101,10 +101,52 @@ pub(crate) struct LiveTx {
 }
 
 /// Users a transaction saved whose records the image has not taken yet (see
-/// [`LiveTx::save_users`]); nothing may read the image before it takes them.
-#[derive(Debug)]
+/// [`LiveTx::save_users`]): the batch the image is taking on a thread of its own, and
+/// the batch after it. Nothing may read the image before it has taken them.
+#[derive(Debug, Default)]
 #[must_use = "the image must take the users saved: pass them on to LiveTx::save_users or LiveTx::load_users"]
-pub(crate) struct Unloaded(Vec<roster_engine::UserRecord>);
+pub(crate) struct Unloaded {
+    taking: Option<Taking>,
+    next: Vec<roster_engine::UserRecord>,
+}
+
+/// The image taking a batch of users on a blocking thread, while the caller goes on
+/// with the database. Dropped unfinished (the caller returned an error), it waits for
+/// the thread: the transaction's end must not find the image half-written by it.
+#[derive(Debug)]
+struct Taking {
+    thread: Option<tokio::task::JoinHandle<AppResult<()>>>,
+    done: std::sync::mpsc::Receiver<()>,
+}
+
+impl Taking {
+    fn start(live: Arc<Live>, users: Vec<roster_engine::UserRecord>) -> Self {
+        let (finished, done) = std::sync::mpsc::channel();
+        let thread = tokio::task::spawn_blocking(move || {
+            let taken =
+                live.with_engine_mut(|e| e.upsert_users(&users).map(drop)).and_then(|t| t.map_err(engine_error));
+            // The image's lock is released by now.
+            let _ = finished.send(());
+            taken
+        });
+        Self { thread: Some(thread), done }
+    }
+
+    async fn finish(mut self) -> AppResult<()> {
+        let Some(thread) = self.thread.take() else { return Ok(()) };
+        thread.await.map_err(|e| AppError::invariant(format!("the image stopped taking users: {e}")))?
+    }
+}
+
+impl Drop for Taking {
+    fn drop(&mut self) {
+        if self.thread.is_some() {
+            // Ends when the thread sends, or drops its sender (a panic, or a runtime
+            // shutting down before it ran).
+            let _ = self.done.recv();
+        }
+    }
+}
 
 impl App {
     /// Opens a write transaction with the engine caught up with the database, writing
@@ -296,10 +338,12 @@ impl LiveTx {
 
     /// Saves many users at once (the new ones get their ids here) without evaluating
     /// anyone: the caller evaluates everyone once, with [`LiveTx::reevaluate_all`],
-    /// before it commits. While the database writes them, the image takes `earlier`
-    /// (the batch saved before); it takes this batch with the next one, or through
-    /// [`LiveTx::load_users`]. An import saves batch after batch, the engine's work and
-    /// the database's overlapping, one core each.
+    /// before it commits. The image takes the batch saved before (`earlier`) on a
+    /// thread of its own, from here until the next call: while the database writes
+    /// this batch, and while the caller reads and checks the next one. It takes this
+    /// batch with the next call, or through [`LiveTx::load_users`]. An import saves
+    /// batch after batch, the engine's work and the database's overlapping, one core
+    /// each; on this thread, the engine's took the core the statements are made on.
     pub(crate) async fn save_users(
         &mut self,
         created: &mut [User],
@@ -307,26 +351,20 @@ impl LiveTx {
         earlier: Option<Unloaded>,
     ) -> AppResult<Unloaded> {
         let fields = roster_store::fields::all(&mut self.tx).await?;
-        let earlier = earlier.map_or_else(Vec::new, |u| u.0);
-        if !earlier.is_empty() {
-            self.guard.dirty = true;
+        let Unloaded { taking, next } = earlier.unwrap_or_default();
+        // In order: the batch before `next` is taken first.
+        if let Some(taking) = taking {
+            taking.finish().await?;
         }
-        let (saved, loaded) = {
-            let (tx, live) = (&mut self.tx, &self.live);
-            let save = async {
-                let ids = roster_store::users::insert_many(tx, created).await?;
-                for user in updated {
-                    roster_store::users::update(tx, user).await?;
-                }
-                Ok::<_, roster_store::StoreError>(ids)
-            };
-            // The save goes first: it hands its statement to the database and waits,
-            // and the image is written meanwhile.
-            let load = async { live.with_engine_mut(|e| e.upsert_users(&earlier)) };
-            tokio::join!(biased; save, load)
-        };
-        loaded?.map_err(engine_error)?;
-        for (user, id) in created.iter_mut().zip(saved?) {
+        let taking = (!next.is_empty()).then(|| {
+            self.guard.dirty = true;
+            Taking::start(self.live.clone(), next)
+        });
+        let ids = roster_store::users::insert_many(&mut self.tx, created).await?;
+        for user in updated {
+            roster_store::users::update(&mut self.tx, user).await?;
+        }
+        for (user, id) in created.iter_mut().zip(ids) {
             user.id = id;
         }
         if !created.is_empty() {
@@ -337,15 +375,21 @@ impl LiveTx {
         }
         let users = created.iter().chain(updated);
         self.touched.extend(users.clone().map(|u| Touched::User(u.id)));
-        Ok(Unloaded(users.map(|u| live::user_record(u, &fields, &self.live)).collect()))
+        let next = users.map(|u| live::user_record(u, &fields, &self.live)).collect();
+        Ok(Unloaded { taking, next })
     }
 
-    /// Puts the last batch saved by [`LiveTx::save_users`] into the image.
-    pub(crate) fn load_users(&mut self, unloaded: Unloaded) -> AppResult<()> {
-        if unloaded.0.is_empty() {
+    /// Puts the users saved by [`LiveTx::save_users`] into the image: the batch it is
+    /// taking, then the last one.
+    pub(crate) async fn load_users(&mut self, unloaded: Unloaded) -> AppResult<()> {
+        let Unloaded { taking, next } = unloaded;
+        if let Some(taking) = taking {
+            taking.finish().await?;
+        }
+        if next.is_empty() {
             return Ok(());
         }
-        self.engine_mut(|e| e.upsert_users(&unloaded.0))?.map_err(engine_error)?;
+        self.engine_mut(|e| e.upsert_users(&next))?.map_err(engine_error)?;
         Ok(())
     }
 

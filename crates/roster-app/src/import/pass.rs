@@ -271,7 +271,7 @@ impl App {
         let checker = Checker::new(&plan, &header, &ctx.tree, reach.scope(), &job.options, self.now());
         let mut checked = Checked::default();
         let mut batches = read_batches(reader, rules, job.progress.clone());
-        // The batch last written, which the image has not taken yet.
+        // The batches written that the image is taking or has yet to take.
         let mut unloaded = None;
         while let Some(batch) = batches.recv().await {
             let batch = batch.map_err(io_error)?;
@@ -324,7 +324,7 @@ impl App {
             }
         }
         if let (Sink::Apply(tx) | Sink::Rehearse(tx), Some(batch)) = (&mut sink, unloaded) {
-            tx.load_users(batch)?;
+            tx.load_users(batch).await?;
         }
         Ok(checked)
     }
