@@ -275,7 +275,13 @@ pub fn parse_language(field: &str, raw: Option<&str>) -> Result<Option<String>, 
 pub fn parse_timezone(field: &str, raw: Option<&str>) -> Result<Option<String>, DomainError> {
     match raw.map(str::trim) {
         None | Some("") => Ok(None),
-        Some(s) => match timezone_names().find(|name| name.eq_ignore_ascii_case(s)) {
+        // Spelled as stored (the usual case), a lookup; otherwise a walk of every name.
+        Some(s) => match s
+            .parse::<chrono_tz::Tz>()
+            .ok()
+            .map(|tz| tz.name())
+            .or_else(|| timezone_names().find(|name| name.eq_ignore_ascii_case(s)))
+        {
             Some(name) => Ok(Some(name.to_owned())),
             None => Err(DomainError::new(
                 field,
@@ -293,6 +299,19 @@ pub fn timezone_names() -> impl Iterator<Item = &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_time_zone_reads_the_same_by_lookup_as_by_walk() {
+        let names: Vec<&str> = timezone_names().collect();
+        for name in &names {
+            let walked = names.iter().find(|n| n.eq_ignore_ascii_case(name)).copied();
+            assert_eq!(walked, Some(*name), "two names differ only in case");
+            assert_eq!(parse_timezone("timezone", Some(name)).unwrap().as_deref(), Some(*name));
+            let shouted = name.to_ascii_uppercase();
+            assert_eq!(parse_timezone("timezone", Some(&shouted)).unwrap().as_deref(), Some(*name));
+        }
+        assert!(parse_timezone("timezone", Some("Europe/Atlantis")).is_err());
+    }
 
     #[test]
     fn enums_parse_any_case_and_list_choices() {

@@ -92,7 +92,8 @@ impl FieldValue {
             // Whole numbers are stored as integers, so 34 reads back as 34, not 34.0.
             Self::Number(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => Value::from(*n as i64),
             Self::Number(n) => serde_json::Number::from_f64(*n).map_or(Value::Null, Value::Number),
-            Self::Date(d) => Value::String(d.format("%Y-%m-%d").to_string()),
+            // `Display` writes what `%Y-%m-%d` does, without reading a format each time.
+            Self::Date(d) => Value::String(d.to_string()),
             Self::Text(s) => Value::String(s.clone()),
         }
     }
@@ -103,7 +104,7 @@ impl FieldValue {
             Self::YesNo(true) => "yes".into(),
             Self::YesNo(false) => "no".into(),
             Self::Number(n) => format_number(*n),
-            Self::Date(d) => d.format("%Y-%m-%d").to_string(),
+            Self::Date(d) => d.to_string(),
             Self::Text(s) => s.clone(),
         }
     }
@@ -242,6 +243,17 @@ pub fn parse_yes_no(s: &str) -> Option<bool> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_date_is_written_as_its_iso_format_says() {
+        let dates = [(2024, 2, 29), (1, 1, 1), (999, 12, 31), (9999, 12, 31), (10000, 1, 1), (0, 1, 1), (-44, 3, 15)];
+        for (y, m, d) in dates {
+            let date = NaiveDate::from_ymd_opt(y, m, d).unwrap();
+            let iso = date.format("%Y-%m-%d").to_string();
+            assert_eq!(FieldValue::Date(date).display(), iso);
+            assert_eq!(FieldValue::Date(date).to_json(), Value::String(iso));
+        }
+    }
 
     fn def(t: FieldType, options: &[&str]) -> FieldDef {
         FieldDef {

@@ -13,8 +13,13 @@ use crate::DomainError;
 /// marks, embeddings and isolates, the byte-order mark...). Such a character lets
 /// `anna\u{200f}` sit beside `anna` looking identical (DESIGN §7).
 pub fn is_hidden(c: char) -> bool {
-    c.general_category() == GeneralCategory::Format
+    // The first format character is U+00AD (soft hyphen): every cell of an import
+    // passes here, character by character, and most are below it.
+    c >= FIRST_HIDDEN && c.general_category() == GeneralCategory::Format
 }
+
+/// U+00AD SOFT HYPHEN, the first character of category Cf.
+const FIRST_HIDDEN: char = '\u{AD}';
 
 /// Refuses the characters a reader cannot see: control characters other than `allowed`
 /// and the format characters of [`is_hidden`]. The message names the first one found.
@@ -196,6 +201,16 @@ pub fn optional_text(field: &str, raw: Option<&str>, max: usize) -> Result<Optio
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_character_below_the_soft_hyphen_is_hidden() {
+        for c in '\0'..FIRST_HIDDEN {
+            assert_ne!(c.general_category(), GeneralCategory::Format, "U+{:04X}", u32::from(c));
+        }
+        assert!(is_hidden(FIRST_HIDDEN));
+        assert!(is_hidden('\u{200F}'));
+        assert!(!is_hidden('é'));
+    }
 
     #[test]
     fn username_is_trimmed_and_keyed_without_case() {
