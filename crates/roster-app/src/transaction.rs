@@ -343,7 +343,8 @@ impl LiveTx {
     /// this batch, and while the caller reads and checks the next one. It takes this
     /// batch with the next call, or through [`LiveTx::load_users`]. An import saves
     /// batch after batch, the engine's work and the database's overlapping, one core
-    /// each; on this thread, the engine's took the core the statements are made on.
+    /// each; when the engine worked on this thread, the statements made here waited
+    /// for it.
     pub(crate) async fn save_users(
         &mut self,
         created: &mut [User],
