@@ -120,6 +120,13 @@ pub struct PreviewEnrollment {
     pub users: u64,
 }
 
+/// The users of `ids` found in `names`, in the order of `ids`.
+fn refs(ids: &[i64], names: &std::collections::HashMap<i64, String>) -> Vec<UserRef> {
+    ids.iter()
+        .filter_map(|id| names.get(id).map(|name| UserRef { id: id.to_string(), username: name.clone() }))
+        .collect()
+}
+
 pub(crate) fn automatic_only(group: &Group) -> AppResult<()> {
     if group.policy == GroupPolicy::Automatic {
         Ok(())
@@ -196,14 +203,9 @@ impl App {
         self.user_refs(&mut conn, &ids).await
     }
 
+    /// The users of `ids` that exist, in the order given, in one read.
     async fn user_refs(&self, conn: &mut roster_store::AnyConnection, ids: &[i64]) -> AppResult<Vec<UserRef>> {
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(u) = roster_store::users::get(conn, *id).await? {
-                out.push(UserRef { id: u.id.to_string(), username: u.username.into_string() });
-            }
-        }
-        Ok(out)
+        Ok(refs(ids, &roster_store::users::usernames(conn, ids).await?))
     }
 
     /// Replaces an automatic group's include or exclude list. A user put on one list
@@ -243,7 +245,9 @@ impl App {
             None => None,
         };
         let rule_input = RuleInput { text: input.text.clone(), tree: input.tree.clone(), sets: input.sets.clone() };
-        let rule = compile(&rule_input, &catalog(tx.read()).await?)?;
+        // The image's catalog is the committed one: no read of four tables, which a
+        // write beside the preview would slow down.
+        let rule = tx.engine(|e| compile(&rule_input, e.rule_catalog()))??;
         if let Some(g) = &group {
             check_cycles(&roster_store::groups::all(tx.read()).await?, g, &rule)?;
         }
@@ -275,8 +279,13 @@ impl App {
             Some(reached) => preview.within(&reached, SAMPLES),
             None => preview,
         };
-        let join_samples = self.user_refs(tx.read(), &preview.join_samples).await?;
-        let leave_samples = self.user_refs(tx.read(), &preview.leave_samples).await?;
+        let names = roster_store::users::usernames(
+            tx.read(),
+            &[&preview.join_samples[..], &preview.leave_samples[..]].concat(),
+        )
+        .await?;
+        let join_samples = refs(&preview.join_samples, &names);
+        let leave_samples = refs(&preview.leave_samples, &names);
         let enrolling = match &group {
             Some(g) => tx.engine(|e| {
                 e.enrollment_rules(g.id)
@@ -286,8 +295,11 @@ impl App {
             })?,
             None => Vec::new(),
         };
-        let codes: std::collections::HashMap<i64, String> =
-            roster_store::courses::all(tx.read()).await?.into_iter().map(|c| (c.id, c.code)).collect();
+        let codes: std::collections::HashMap<i64, String> = if enrolling.is_empty() {
+            std::collections::HashMap::new()
+        } else {
+            roster_store::courses::all(tx.read()).await?.into_iter().map(|c| (c.id, c.code)).collect()
+        };
         let enrollments = enrolling
             .into_iter()
             .map(|(course, users)| PreviewEnrollment { course: codes.get(&course).cloned().unwrap_or_default(), users })

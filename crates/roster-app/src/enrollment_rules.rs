@@ -78,12 +78,9 @@ impl App {
         // The last committed image: a preview never waits for a write of groups.
         let mut image = self.snapshot().await?;
         let (_, rules, enrolled, users) = self.check_proposal(&mut image, actor, id, &input).await?;
-        let mut samples = Vec::new();
-        for user in users.iter().take(SAMPLES) {
-            if let Some(u) = roster_store::users::get(image.read(), i64::from(user)).await? {
-                samples.push(u.username.into_string());
-            }
-        }
+        let ids: Vec<i64> = users.iter().take(SAMPLES).map(i64::from).collect();
+        let names = roster_store::users::usernames(image.read(), &ids).await?;
+        let samples = ids.iter().filter_map(|id| names.get(id).cloned()).collect();
         let courses = course_names(image.read()).await?;
         Ok(EnrollmentRulesView {
             rules: views(&rules, &courses),

@@ -3,15 +3,15 @@
 //! the text and the builder can follow each other while an administrator types.
 
 use crate::automatic::RuleView;
-use crate::rules::{catalog, compile, RuleInput};
+use crate::rules::{compile, RuleInput};
 use crate::{Actor, App, AppResult};
 
 impl App {
     /// The rule `input` holds, checked against the current fields, courses, branches
     /// and groups, as text, tree and (when it has their shape) condition sets.
+    /// The catalog is the last committed image's, as a preview's is.
     pub async fn check_rule(&self, _actor: &Actor, input: &RuleInput) -> AppResult<RuleView> {
-        let mut conn = self.store.read().await?;
-        let rule = compile(input, &catalog(&mut conn).await?)?;
+        let rule = self.snapshot().await?.engine(|e| compile(input, e.rule_catalog()))??;
         Ok(RuleView { text: Some(rule.to_string()), sets: rule.to_sets(), tree: Some(rule) })
     }
 }

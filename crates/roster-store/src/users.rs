@@ -3,7 +3,7 @@
 use roster_domain::{Email, User, UserStatus, Username};
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::params::Params;
 use crate::{col, like_pattern, Page, StoreError, WriteTx};
@@ -207,6 +207,18 @@ pub async fn get(conn: &mut AnyConnection, id: i64) -> Result<Option<User>, Stor
         .fetch_optional(conn)
         .await?;
     row.as_ref().map(from_row).transpose()
+}
+
+/// The usernames of these users, by id: one statement for a preview's samples, not a
+/// read per user. Ids of users that do not exist are left out.
+pub async fn usernames(conn: &mut AnyConnection, ids: &[i64]) -> Result<HashMap<i64, String>, StoreError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut p = Params::new(conn);
+    let sql = format!("SELECT id, username FROM users WHERE id IN {}", p.id_table());
+    let rows: Vec<(i64, String)> = sqlx::query_as(crate::built(sql)).bind(p.ids(ids)).fetch_all(conn).await?;
+    Ok(rows.into_iter().collect())
 }
 
 /// One user by username, in any case.

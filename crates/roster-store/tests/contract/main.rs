@@ -170,6 +170,13 @@ async fn script(store: Store) {
     assert_eq!(roster_store::users::get(&mut conn, ids[0]).await.unwrap().unwrap(), renamed);
     assert_eq!(roster_store::users::ids_by_email(&mut conn, "renamed@acme.com").await.unwrap(), vec![ids[0]]);
     assert_eq!(roster_store::users::get_by_username(&mut conn, "renamed").await.unwrap().unwrap().id, ids[0]);
+    let names = roster_store::users::usernames(&mut conn, &[ids[5], ids[0], 999_999]).await.unwrap();
+    assert_eq!(
+        names,
+        [(ids[0], "Renamed".to_owned()), (ids[5], "u0005".to_owned())].into(),
+        "usernames by id, as spelled; an unknown id is left out"
+    );
+    assert!(roster_store::users::usernames(&mut conn, &[]).await.unwrap().is_empty());
     let in_emea = UserQuery { branch_ids: Some(vec![emea]), limit: 1000, ..Default::default() };
     assert!(roster_store::users::list(&mut conn, &in_emea).await.unwrap().items.iter().any(|u| u.id == ids[0]));
     drop(conn);

@@ -290,6 +290,19 @@ async fn preview_and_explain(s: TestServer) {
     );
     assert_eq!(p.body["join_samples"][0]["username"], "bob");
     assert_eq!(members(&s, &g).await, vec!["ann"], "a preview saves nothing");
+    // Samples of both sides come back on their own side.
+    let swap = s
+        .call(
+            "POST",
+            "/api/v1/rules/preview",
+            Some(json!({"text": r#"field("department") = "Marketing""#, "group": g})),
+        )
+        .await;
+    assert_eq!(swap.status, 200, "{}", swap.body);
+    let names = |side: &str| -> Vec<String> {
+        swap.body[side].as_array().unwrap().iter().map(|u| u["username"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!((names("join_samples"), names("leave_samples")), (vec!["bob".to_owned()], vec!["ann".to_owned()]));
     let fresh = s
         .call("POST", "/api/v1/rules/preview", Some(json!({"text": "status = suspended", "allow_suspended": true})))
         .await;
