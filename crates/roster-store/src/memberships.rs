@@ -141,20 +141,29 @@ pub async fn apply(tx: &mut WriteTx, moves: Moves<'_>, cause: &Cause) -> Result<
     Ok(())
 }
 
-/// Writes the memberships of [`Moves::Sets`] window by window of user ids, each
-/// statement's pairs sorted by window, then group, then user. Within a window both the
-/// key and the user index take their rows a few neighbouring pages at a time; group
-/// after group over all users would leave the user index a random insert per move
-/// (measured at 1M users: 85 s to persist 25M memberships from empty by windows, 198 s
-/// group by group). Inside a window, group before user puts a group's rows one after
-/// another into the key's leaf, while the user index's few pages of the window stay
-/// cached: 2.2M memberships of 100,000 new users (an import) were written in 4.0-4.4 s
-/// that way, 5.3-5.5 s sorted by user then group (SQLite, 1.3M users, Python's
-/// `sqlite3`).
+/// Writes the memberships of [`Moves::Sets`] window by window of user ids, in the order
+/// each database keeps its rows best.
+///
+/// - **SQLite** keeps memberships clustered by `(group_id, user_id)` whatever the
+///   order they come in, so the order serves the writes: each statement's pairs sorted
+///   by window, then group, then user. Within a window both the key and the user index
+///   take their rows a few neighbouring pages at a time; group after group over all
+///   users would leave the user index a random insert per move (measured at 1M users:
+///   85 s to persist 25M memberships from empty by windows, 198 s group by group).
+///   Inside a window, group before user puts a group's rows one after another into the
+///   key's leaf: 2.2M memberships of 100,000 new users (an import) were written in
+///   4.0-4.4 s that way, 5.3-5.5 s sorted by user then group (1.3M users, Python's
+///   `sqlite3`).
+/// - **PostgreSQL** keeps rows in its heap in the order they were written, so the order
+///   serves the changes that come later: sorted by user, then group, a user's
+///   memberships share one or two heap pages, and a change of a user's fields, which
+///   moves several of them, rewrites those pages, not one page per group (a 1% diff
+///   at 1M users, 138,000 moves: see docs/benchmarks.md, seventh round).
 async fn write_windows(tx: &mut WriteTx, groups: &[GroupMoves<'_>], cause: &Cause) -> Result<(), StoreError> {
     /// Users per window.
     const WINDOW: u32 = 1 << 12;
     let by = Some(cause.actor.as_str());
+    let by_user = tx.backend_name() != "SQLite";
     let Some(last) = groups.iter().flat_map(|g| [g.by_rule.max(), g.by_list.max(), g.left.max()]).flatten().max()
     else {
         return Ok(());
@@ -177,7 +186,11 @@ async fn write_windows(tx: &mut WriteTx, groups: &[GroupMoves<'_>], cause: &Caus
         let done = end > last || end == u32::MAX;
         if done || by_rule.len() + by_list.len() + left.len() >= STATEMENT {
             for list in [&mut by_rule, &mut by_list, &mut left] {
-                list.sort_unstable_by_key(|&(user, group)| (user >> WINDOW.trailing_zeros(), group, user));
+                if by_user {
+                    list.sort_unstable();
+                } else {
+                    list.sort_unstable_by_key(|&(user, group)| (user >> WINDOW.trailing_zeros(), group, user));
+                }
             }
             expect_rows(delete_pairs(tx, &left).await?, left.len())?;
             insert_pairs(tx, &by_rule, MembershipSource::Rule, cause.at, by).await?;
@@ -307,17 +320,30 @@ async fn insert_pairs(
     Ok(())
 }
 
-/// Deletes memberships given as `(user_id, group_id)` pairs; returns how many there were.
+/// Deletes memberships given as distinct `(user_id, group_id)` pairs; returns how many
+/// there were.
+///
+/// On PostgreSQL the pairs are joined as given: an `IN` would first hash them, and the
+/// rows would then be found in the hash's order, all over the heap, not in the order
+/// the caller sorted them for (126,000 pairs at 1M users, in psql: 2.5 s through the
+/// hash, 2.0 s in order).
 async fn delete_pairs(tx: &mut WriteTx, pairs: &[(i64, i64)]) -> Result<u64, StoreError> {
     let conn: &mut AnyConnection = tx;
     if pairs.is_empty() {
         return Ok(0);
     }
     let mut p = Params::new(conn);
-    let sql = format!(
-        "DELETE FROM memberships WHERE (group_id, user_id) IN (SELECT group_id, user_id FROM {} AS t)",
-        p.pair_table()
-    );
+    let sql = if conn.backend_name() == "SQLite" {
+        format!(
+            "DELETE FROM memberships WHERE (group_id, user_id) IN (SELECT group_id, user_id FROM {} AS t)",
+            p.pair_table()
+        )
+    } else {
+        format!(
+            "DELETE FROM memberships AS m USING {} AS t WHERE m.group_id = t.group_id AND m.user_id = t.user_id",
+            p.pair_table()
+        )
+    };
     let pairs = p.pairs(pairs)?;
     Ok(sqlx::query(crate::built(sql)).bind(pairs).execute(conn).await?.rows_affected())
 }
