@@ -67,17 +67,17 @@ pub async fn insert(tx: &mut WriteTx, u: &User) -> Result<i64, StoreError> {
     ids.first().copied().ok_or_else(|| StoreError::Corrupt("an INSERT of one user returned no id".into()))
 }
 
-/// How many rows one multi-row INSERT carries: an import's batch of 1,000 users in one
-/// statement, which the database runs while the image takes the batch before (15,000
-/// parameters, below both dialects' limits).
-const BATCH: usize = 1000;
+/// How many rows one multi-row INSERT carries (15,000 parameters, below both dialects'
+/// limits). An import's batches are this size, so that each is one statement, which the
+/// database runs while the image takes the batch before.
+pub const INSERT_ROWS: usize = 1000;
 
 /// Inserts many users in multi-row statements and returns their ids in order. The
 /// fast path for imports and the demo generator.
 pub async fn insert_many(tx: &mut WriteTx, users: &[User]) -> Result<Vec<i64>, StoreError> {
     let conn: &mut AnyConnection = tx;
     let mut ids = Vec::with_capacity(users.len());
-    for chunk in users.chunks(BATCH) {
+    for chunk in users.chunks(INSERT_ROWS) {
         let mut p = Params::new(conn);
         let sql = format!(
             "{} INTO users (username, username_key, email, email_key, first_name, last_name, status, \

@@ -29,8 +29,8 @@ use crate::{auth, App, AppError, AppResult, Context, Scope};
 /// for it.
 pub const REHEARSE_UP_TO: u64 = 200_000;
 
-/// Rows read, checked and written together.
-const BATCH: usize = 1000;
+/// Rows read, checked and written together: as many as one statement inserts.
+const BATCH: usize = roster_store::users::INSERT_ROWS;
 /// Batches read ahead of the checking.
 const READ_AHEAD: usize = 2;
 /// Users written from which an import refreshes the database's planner statistics.
