@@ -110,6 +110,18 @@ pub(crate) struct Unloaded {
     next: Vec<roster_engine::UserRecord>,
 }
 
+impl Unloaded {
+    /// Waits for the batch the image is taking; returns the batch after it, which the
+    /// image has yet to take.
+    async fn wait_for_taking(self) -> AppResult<Vec<roster_engine::UserRecord>> {
+        let Unloaded { taking, next } = self;
+        if let Some(taking) = taking {
+            taking.finish().await?;
+        }
+        Ok(next)
+    }
+}
+
 /// The image taking a batch of users on a blocking thread, while the caller goes on
 /// with the database. Dropped unfinished (the caller returned an error), it waits for
 /// the thread: the transaction's end must not find the image half-written by it.
@@ -352,11 +364,8 @@ impl LiveTx {
         earlier: Option<Unloaded>,
     ) -> AppResult<Unloaded> {
         let fields = roster_store::fields::all(&mut self.tx).await?;
-        let Unloaded { taking, next } = earlier.unwrap_or_default();
         // In order: the batch before `next` is taken first.
-        if let Some(taking) = taking {
-            taking.finish().await?;
-        }
+        let next = earlier.unwrap_or_default().wait_for_taking().await?;
         let taking = (!next.is_empty()).then(|| {
             self.guard.dirty = true;
             Taking::start(self.live.clone(), next)
@@ -383,10 +392,7 @@ impl LiveTx {
     /// Puts the users saved by [`LiveTx::save_users`] into the image: the batch it is
     /// taking, then the last one.
     pub(crate) async fn load_users(&mut self, unloaded: Unloaded) -> AppResult<()> {
-        let Unloaded { taking, next } = unloaded;
-        if let Some(taking) = taking {
-            taking.finish().await?;
-        }
+        let next = unloaded.wait_for_taking().await?;
         if next.is_empty() {
             return Ok(());
         }
